@@ -1,0 +1,57 @@
+"""Shared test setup. Qt must see its platform before it is imported anywhere, hence the top lines.
+
+Other test modules may append fixtures here.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+from gpuplanner.core.plan import GpuPlacement, Layout, Link, Node, Plan, Replica, Rig, Stage
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dir(tmp_path, monkeypatch):
+    """Each test gets its own user folder: settings (the window keeps its QSettings file there),
+    recent files and autosave never leak between tests nor into the real home."""
+    user = tmp_path / "user"
+    user.mkdir()
+    monkeypatch.setenv("GPUPLANNER_USER_DIR", str(user))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return user
+
+
+def make_rig_plan(nodes: int = 2, gpus_per_node: int = 4, gpu: str = "h100-sxm", layers: int = 80) -> Plan:
+    """A plan built by hand: ``nodes`` servers full of ``gpu``, a pair link in each server, one
+    pipeline stage per server with its GPUs as the tensor-parallel group."""
+    rig_nodes, links, stages = [], [], []
+    per_stage = layers // nodes
+    for n in range(nodes):
+        ids = [f"g{n * gpus_per_node + i}" for i in range(gpus_per_node)]
+        rig_nodes.append(
+            Node(
+                id=f"n{n}",
+                name=f"Server {n}",
+                slots=max(gpus_per_node, 8),
+                gpus=tuple(GpuPlacement(id=g, gpu=gpu, slot=i) for i, g in enumerate(ids)),
+                x=n * 600.0,
+            )
+        )
+        links.append(Link(id=f"l{n}", kind="nvlink4", a=ids[0], b=ids[1]))
+        last = layers if n == nodes - 1 else (n + 1) * per_stage
+        stages.append(Stage(layers=(n * per_stage, last), gpus=tuple(ids)))
+    return Plan(
+        name="Hand-made",
+        rig=Rig(nodes=tuple(rig_nodes), links=tuple(links)),
+        model="meta-llama/Llama-3.1-70B-Instruct",
+        layout=Layout(replicas=(Replica(stages=tuple(stages)),)),
+    )
+
+
+@pytest.fixture
+def rig_plan() -> Plan:
+    return make_rig_plan()
