@@ -1,0 +1,161 @@
+"""Exact parameter counts and KV-cache sizes from a model's architecture.
+
+Counts follow the tensors a Hugging Face checkpoint stores for each architecture (q/k/v/o
+projections, gated or plain MLP, routed and shared experts, router, norms, embeddings). They are
+checked against published totals in tests (e.g. Llama 3.1 70B: 70,553,706,496 parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from gpuplanner.core.specs import ModelSpec
+
+
+@dataclass(frozen=True)
+class LayerParams:
+    """Parameters of one transformer layer, by how tensor and expert parallelism split them."""
+
+    attention: int  # sharded by TP (heads)
+    mlp: int  # dense FFN or shared experts: sharded by TP
+    experts: int  # all routed experts: sharded by max(TP, EP)
+    expert_each: int  # one routed expert
+    router: int  # replicated
+    norms: int  # replicated on every TP rank
+    is_moe: bool
+    kv_heads_replicated: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.attention + self.mlp + self.experts + self.router + self.norms
+
+
+def _mlp_params(hidden: int, inter: int, gated: bool, bias: bool) -> int:
+    matrices = 3 if gated else 2
+    params = matrices * hidden * inter
+    if bias:
+        params += (2 * inter if gated else inter) + hidden
+    return params
+
+
+def _attention_params(m: ModelSpec) -> int:
+    h = m.hidden_size
+    if m.mla is not None:
+        a = m.mla
+        qk_head = a.qk_nope_head_dim + a.qk_rope_head_dim
+        if a.q_lora_rank:
+            q = h * a.q_lora_rank + a.q_lora_rank + a.q_lora_rank * m.num_attention_heads * qk_head
+        else:
+            q = h * m.num_attention_heads * qk_head
+        kv_a = h * (a.kv_lora_rank + a.qk_rope_head_dim) + a.kv_lora_rank
+        kv_b = a.kv_lora_rank * m.num_attention_heads * (a.qk_nope_head_dim + a.v_head_dim)
+        o = m.num_attention_heads * a.v_head_dim * h
+        return q + kv_a + kv_b + o
+    q_dim = m.num_attention_heads * m.head_dim
+    kv_dim = m.num_kv_heads * m.head_dim
+    params = h * q_dim + 2 * h * kv_dim + q_dim * h
+    if m.attention_bias:
+        params += q_dim + 2 * kv_dim
+    if m.attention_out_bias:
+        params += h
+    if m.qk_norm:
+        params += 2 * m.head_dim
+    if m.attention_sinks:
+        params += m.num_attention_heads
+    return params
+
+
+@cache
+def layer_params(m: ModelSpec, layer: int) -> LayerParams:
+    """Parameters of transformer layer ``layer`` (0-based)."""
+    h = m.hidden_size
+    norms = m.norms_per_layer * h * (2 if m.norm_bias else 1)
+    attention = _attention_params(m)
+    moe = m.moe
+    if moe is not None and moe.is_moe_layer(layer):
+        expert_each = _mlp_params(h, moe.expert_intermediate_size, m.gated_mlp, moe.expert_bias)
+        shared = moe.shared_experts * _mlp_params(h, moe.shared_intermediate_size, m.gated_mlp, False)
+        router = h * moe.num_experts + (moe.num_experts if moe.router_bias else 0)
+        return LayerParams(attention, shared, moe.num_experts * expert_each, expert_each, router, norms, True)
+    inter = m.intermediate_size
+    if moe is not None and moe.dense_intermediate_size:
+        inter = moe.dense_intermediate_size
+    mlp = _mlp_params(h, inter, m.gated_mlp, m.mlp_bias)
+    return LayerParams(attention, mlp, 0, 0, 0, norms, False)
+
+
+def embedding_params(m: ModelSpec) -> int:
+    return m.vocab_size * m.hidden_size
+
+
+def lm_head_params(m: ModelSpec) -> int:
+    """Output projection parameters, 0 when tied to the embedding (and the model has one stage)."""
+    if m.tie_word_embeddings:
+        return 0
+    return m.vocab_size * m.hidden_size + (m.vocab_size if m.lm_head_bias else 0)
+
+
+def final_norm_params(m: ModelSpec) -> int:
+    return m.hidden_size * (2 if m.norm_bias else 1)
+
+
+@cache
+def total_params(m: ModelSpec) -> int:
+    """All stored parameters of the main model (no multi-token-prediction heads)."""
+    layers = sum(layer_params(m, i).total for i in range(m.num_layers))
+    return layers + embedding_params(m) + lm_head_params(m) + final_norm_params(m)
+
+
+@cache
+def active_params(m: ModelSpec) -> int:
+    """Parameters one token passes through (top-k routed experts only), embedding excluded."""
+    active = 0
+    for i in range(m.num_layers):
+        p = layer_params(m, i)
+        active += p.attention + p.mlp + p.router + p.norms
+        if p.is_moe and m.moe is not None:
+            active += m.moe.experts_per_token * p.expert_each
+    head = lm_head_params(m) or embedding_params(m)
+    return active + head + final_norm_params(m)
+
+
+def kv_heads_per_rank(m: ModelSpec, tp: int) -> int:
+    """KV heads each TP rank stores: heads split across ranks, replicated when TP > KV heads."""
+    return max(1, m.num_kv_heads // tp)
+
+
+def kv_elements_per_token_layer(m: ModelSpec, tp: int = 1) -> int:
+    """Cached elements per token per layer on one TP rank.
+
+    MLA (DeepSeek V2/V3) caches one compressed latent (kv_lora_rank + qk_rope_head_dim = 576
+    elements for DeepSeek-V3), replicated on every TP rank; other attention caches K and V.
+    """
+    if m.mla is not None:
+        return m.mla.kv_lora_rank + m.mla.qk_rope_head_dim
+    return 2 * kv_heads_per_rank(m, tp) * m.head_dim
+
+
+def kv_tokens_for_layer(m: ModelSpec, layer: int, context_tokens: int) -> int:
+    """Tokens a layer keeps for a sequence of ``context_tokens``: sliding layers keep the window."""
+    if m.is_sliding_layer(layer) and m.sliding_window is not None:
+        return min(context_tokens, m.sliding_window)
+    return context_tokens
+
+
+def kv_bytes_per_token(m: ModelSpec, kv_bytes_per_element: float, layers: range, tp: int = 1) -> float:
+    """KV bytes one more token of context costs on one rank holding ``layers`` (full-attention view).
+
+    Sliding-window layers stop growing at their window; :func:`kv_bytes_for_sequence` accounts
+    for that, this function gives the per-token rate of a long sequence's full-attention layers
+    plus the sliding layers' share while the sequence is shorter than the window.
+    """
+    return kv_elements_per_token_layer(m, tp) * kv_bytes_per_element * len(layers)
+
+
+def kv_bytes_for_sequence(
+    m: ModelSpec, kv_bytes_per_element: float, layers: range, context_tokens: int, tp: int = 1
+) -> float:
+    """KV bytes of one sequence of ``context_tokens`` on one rank holding ``layers``."""
+    per_layer = kv_elements_per_token_layer(m, tp) * kv_bytes_per_element
+    return sum(per_layer * kv_tokens_for_layer(m, i, context_tokens) for i in layers)

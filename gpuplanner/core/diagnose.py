@@ -1,0 +1,178 @@
+"""What does not fit, why, and what to change: problems with their fixes.
+
+Each problem says which GPU, by how much and why ("won't start" vs "runs out of KV cache at N
+concurrent requests"), and where a fix can be applied automatically it carries a FixAction.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gpuplanner.core.fit import GIB, FitResult, GpuFit
+from gpuplanner.core.report import FixAction, Problem
+from gpuplanner.core.resolve import ResolvedPlan
+
+# Smaller weight formats to suggest, in order, when weights do not fit.
+_SMALLER_WEIGHTS = ("fp8", "awq-int4", "gptq-int4", "gguf-q4_k_m")
+_SMALLER_KV = ("fp8", "gguf-q8_0", "int8")
+
+
+def _gib(n: float) -> str:
+    return f"{n / GIB:.1f} GiB"
+
+
+def _smaller(r: ResolvedPlan, options: tuple[str, ...], current_bits: float, for_kv: bool) -> str | None:
+    allowed = r.engine.kv_precisions if for_kv else r.engine.weight_precisions
+    for pid in options:
+        if pid not in allowed or pid not in r.catalog.precisions:
+            continue
+        if r.catalog.precisions[pid].bits_per_weight < current_bits:
+            return pid
+    return None
+
+
+def _layer_bytes(r: ResolvedPlan, f: GpuFit) -> float:
+    n = f.gpu.layers[1] - f.gpu.layers[0]
+    return f.weights / max(n, 1)
+
+
+def _move_layers_action(
+    r: ResolvedPlan, fit: FitResult, f: GpuFit, over: int
+) -> tuple[str, FixAction] | None:
+    """Move enough layers from this GPU's stage to the neighbouring stage with the most room."""
+    g = f.gpu
+    if r.pp < 2:
+        return None
+    per_layer = _layer_bytes(r, f)
+    need = max(1, math.ceil(over / per_layer))
+    best: tuple[int, int] | None = None  # (room, stage)
+    for neighbour in (g.stage - 1, g.stage + 1):
+        if not 0 <= neighbour < r.pp:
+            continue
+        members = [x for x in fit.gpus if x.gpu.replica == g.replica and x.gpu.stage == neighbour]
+        room = min(x.budget - x.fixed - x.kv_used // 2 for x in members)
+        if best is None or room > best[0]:
+            best = (room, neighbour)
+    if best is None or best[0] <= need * per_layer:
+        return None
+    stage_layers = g.layers[1] - g.layers[0]
+    if need >= stage_layers:
+        return None
+    text = f"move {need} layer{'s' if need > 1 else ''} from stage {g.stage + 1} to stage {best[1] + 1}"
+    action = FixAction(
+        kind="move_layers", replica=g.replica, from_stage=g.stage, to_stage=best[1], amount=need
+    )
+    return text, action
+
+
+def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
+    problems: list[Problem] = []
+    ctx = fit.context_tokens
+    for f in fit.gpus:
+        g = f.gpu
+        label = f"{g.id} ({g.spec.name})"
+        static = f.fixed if r.engine.memory_rule != "sglang" else f.weights
+        if static > f.budget or f.kv_allocatable <= 0:
+            over = static - f.budget if static > f.budget else f.weights // 20
+            move = _move_layers_action(r, fit, f, over)
+            smaller = _smaller(r, _SMALLER_WEIGHTS, r.weights.bits_per_weight, for_kv=False)
+            if move:
+                fix, action = move
+            elif smaller:
+                fix, action = f"use {smaller} weights", FixAction(kind="set_weights", value=smaller)
+            else:
+                fix, action = "spread the model over more GPUs (higher TP or PP)", None
+            problems.append(
+                Problem(
+                    severity="error",
+                    gpu=g.id,
+                    message=f"won't start: {label} needs {_gib(static)} for weights"
+                    f"{', activations and runtime' if static != f.weights else ''} but the engine may use "
+                    f"{_gib(f.budget)} ({_gib(max(0, static - f.budget))} over)",
+                    fix=fix,
+                    action=action,
+                )
+            )
+        elif r.engine.memory_rule == "sglang":
+            headroom = f.capacity - f.budget
+            outside = f.activations + f.communication + f.runtime
+            if outside > headroom:
+                problems.append(
+                    Problem(
+                        severity="warning",
+                        gpu=g.id,
+                        message=f"{label}: activations, CUDA graphs and buffers need {_gib(outside)} but "
+                        f"mem_fraction_static leaves {_gib(headroom)}; it may run out of memory under load",
+                        fix="lower mem_fraction_static",
+                    )
+                )
+        if f.stranded > 0.5 * GIB:
+            problems.append(
+                Problem(
+                    severity="info",
+                    gpu=g.id,
+                    message=f"{label}: {_gib(f.stranded)} of KV memory strands: {r.engine.name} gives every rank "
+                    "the smallest rank's number of KV blocks",
+                    fix="put more layers on the bigger GPUs (Auto-balance ▸ fit)",
+                )
+            )
+    if any(p.severity == "error" for p in problems):
+        return problems
+
+    kv_smaller = _smaller(r, _SMALLER_KV, r.kv.bits_per_weight, for_kv=True)
+    if fit.capacity_tokens < ctx:
+        fix_len = max(256, (fit.capacity_tokens // 256) * 256)
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"won't start: the KV cache holds {fit.capacity_tokens:,} tokens, less than one sequence "
+                f"of {ctx:,} tokens",
+                fix=f"use {kv_smaller} KV cache" if kv_smaller else f"lower max_model_len to {fix_len}",
+                action=FixAction(kind="set_kv_cache", value=kv_smaller)
+                if kv_smaller
+                else FixAction(kind="set_max_model_len", amount=fix_len),
+            )
+        )
+        return problems
+    w = r.plan.workload
+    if w.concurrency != "max" and w.concurrency > fit.max_concurrency:
+        limit_by_seqs = fit.max_concurrency >= r.settings.max_num_seqs * r.dp
+        why = (
+            f"the engine's max_num_seqs ({r.settings.max_num_seqs} per replica)"
+            if limit_by_seqs
+            else f"the KV cache ({fit.capacity_tokens:,} tokens per replica)"
+        )
+        problems.append(
+            Problem(
+                severity="warning",
+                message=f"runs out of KV cache at {fit.max_concurrency + 1} concurrent requests of {ctx:,} tokens "
+                f"(the plan asks {w.concurrency}): limited by {why}; the rest wait in the queue",
+                fix=f"use {kv_smaller} KV cache"
+                if kv_smaller and not limit_by_seqs
+                else f"plan for {fit.max_concurrency} concurrent requests",
+                action=FixAction(kind="set_kv_cache", value=kv_smaller)
+                if kv_smaller and not limit_by_seqs
+                else FixAction(kind="set_concurrency", amount=max(1, fit.max_concurrency)),
+            )
+        )
+    for gid in r.idle_gpus:
+        problems.append(
+            Problem(
+                severity="info",
+                gpu=gid,
+                message=f"{gid} is in the rig but not in the layout: it does no work",
+                fix="add it to a stage or a replica",
+            )
+        )
+    return problems
+
+
+def verdict(r: ResolvedPlan, fit: FitResult, problems: list[Problem]) -> str:
+    errors = [p for p in problems if p.severity == "error"]
+    n = len(r.gpus)
+    if errors:
+        return f"Does not fit: {errors[0].message}."
+    return (
+        f"Fits on {n} GPU{'s' if n > 1 else ''}: KV cache for {fit.capacity_tokens:,} tokens per replica, "
+        f"up to {fit.max_concurrency} concurrent requests of {fit.context_tokens:,} tokens."
+    )

@@ -1,0 +1,94 @@
+"""``evaluate(plan) -> Report``: the one function the window, the command line and the PDF share."""
+
+from __future__ import annotations
+
+from gpuplanner.core.architecture import active_params, total_params
+from gpuplanner.core.catalog import Catalog, default_catalog
+from gpuplanner.core.diagnose import diagnose, verdict
+from gpuplanner.core.fit import FitResult, fit_memory
+from gpuplanner.core.plan import Plan
+from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Report
+from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
+
+
+def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
+    out = []
+    for f in fit.gpus:
+        g = f.gpu
+        out.append(
+            GpuReport(
+                id=g.id,
+                gpu=g.spec.id,
+                gpu_name=g.spec.name,
+                node=g.node.id,
+                replica=g.replica,
+                stage=g.stage,
+                tp_rank=g.tp_rank,
+                layers=g.layers,
+                has_embeddings=g.first_stage,
+                has_lm_head=g.last_stage,
+                capacity_bytes=f.capacity,
+                budget_bytes=f.budget,
+                memory_bytes=MemoryLedger(
+                    weights=f.weights,
+                    kv_cache=f.kv_used,
+                    activations=f.activations,
+                    communication=f.communication,
+                    runtime=f.runtime,
+                    free=f.free,
+                ),
+                stranded_bytes=f.stranded,
+                kv_blocks=f.kv_blocks,
+                weight_params=f.weight_params,
+                formula=f.formula,
+            )
+        )
+    return tuple(out)
+
+
+def evaluate_resolved(resolved: ResolvedPlan) -> Report:
+    fit = fit_memory(resolved)
+    problems = diagnose(resolved, fit)
+    fits = not any(p.severity == "error" for p in problems)
+    performance = None
+    if fits:
+        try:
+            from gpuplanner.core.perf import estimate_performance
+        except ModuleNotFoundError:  # pragma: no cover - the performance model lands separately
+            estimate_performance = None
+        if estimate_performance is not None:
+            performance = estimate_performance(resolved, fit)
+    plan = resolved.plan
+    return Report(
+        plan_name=plan.name,
+        model=resolved.model.id,
+        model_name=resolved.model.name,
+        weights=resolved.weights.id,
+        kv_cache_precision=resolved.kv.id,
+        engine=resolved.engine.id,
+        engine_name=f"{resolved.engine.name} {resolved.engine.version}",
+        fits=fits,
+        verdict=verdict(resolved, fit, problems),
+        problems=tuple(problems),
+        gpus=_gpu_reports(fit),
+        kv_cache=KvCacheReport(
+            bytes_per_token=fit.kv_bytes_per_token,
+            capacity_tokens=fit.capacity_tokens,
+            max_concurrency=fit.max_concurrency,
+            context_tokens=fit.context_tokens,
+            max_context_at_concurrency=fit.max_context_at_concurrency,
+        ),
+        performance=performance,
+        total_params=total_params(resolved.model),
+        active_params=active_params(resolved.model),
+    )
+
+
+def evaluate(plan: Plan, catalog: Catalog | None = None) -> Report:
+    """Fit and performance of ``plan``.
+
+    Raises :class:`gpuplanner.core.errors.PlannerError` (with a message and a fix) when the plan
+    cannot be evaluated at all: an unknown id, a layout naming a GPU the rig lacks, layer ranges
+    with gaps, a TP degree the model cannot be split by.
+    """
+    return evaluate_resolved(resolve_plan(plan, catalog or default_catalog()))

@@ -1,0 +1,214 @@
+"""A plan with every catalog id looked up and its layout checked.
+
+``resolve_plan`` is where bad input is caught: unknown ids, a layout that names a GPU the rig
+does not have, layer ranges with gaps, a tensor-parallel degree the model cannot be split by.
+Each raises a :class:`PlanError` whose message names the problem and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gpuplanner.core.catalog import Catalog
+from gpuplanner.core.errors import PlanError
+from gpuplanner.core.plan import GpuPlacement, Node, Plan, Stage
+from gpuplanner.core.specs import EngineProfile, GpuSpec, ModelSpec, Precision
+
+
+@dataclass(frozen=True)
+class EffectiveSettings:
+    """Engine settings with the profile's defaults filled in."""
+
+    gpu_memory_utilization: float
+    kv_cache_free_fraction: float
+    max_num_batched_tokens: int
+    max_num_seqs: int
+    max_model_len: int
+    enforce_eager: bool
+    kv_block_tokens: int
+
+
+@dataclass(frozen=True)
+class ResolvedGpu:
+    id: str
+    spec: GpuSpec
+    node: Node
+    placement: GpuPlacement
+    replica: int
+    stage: int
+    tp_rank: int
+    stage_tp: int
+    layers: tuple[int, int]
+    first_stage: bool
+    last_stage: bool
+
+
+@dataclass(frozen=True)
+class ResolvedPlan:
+    plan: Plan
+    catalog: Catalog
+    model: ModelSpec
+    weights: Precision
+    kv: Precision
+    engine: EngineProfile
+    settings: EffectiveSettings
+    gpus: tuple[ResolvedGpu, ...]  # layout order: replica, stage, tp rank
+    idle_gpus: tuple[str, ...]
+    gpu_specs: dict[str, GpuSpec]  # every GPU of the rig, used or idle
+    placements: dict[str, tuple[Node, GpuPlacement]]
+
+    @property
+    def dp(self) -> int:
+        return self.plan.layout.dp
+
+    @property
+    def pp(self) -> int:
+        return self.plan.layout.pp
+
+    @property
+    def ep(self) -> int:
+        return self.plan.layout.ep
+
+    def stage_gpus(self, replica: int, stage: int) -> list[ResolvedGpu]:
+        return [g for g in self.gpus if g.replica == replica and g.stage == stage]
+
+
+def _settings(plan: Plan, engine: EngineProfile, model: ModelSpec) -> EffectiveSettings:
+    s = plan.engine
+    max_len = s.max_model_len or model.max_position_embeddings
+    if max_len > model.max_position_embeddings:
+        raise PlanError(
+            f"max_model_len {max_len} is longer than {model.name}'s limit of "
+            f"{model.max_position_embeddings} tokens",
+            fix=f"set max_model_len to {model.max_position_embeddings} or less",
+        )
+    return EffectiveSettings(
+        gpu_memory_utilization=s.gpu_memory_utilization or engine.gpu_memory_utilization or 1.0,
+        kv_cache_free_fraction=s.kv_cache_free_fraction or engine.kv_cache_free_fraction or 0.9,
+        max_num_batched_tokens=s.max_num_batched_tokens or engine.max_num_batched_tokens,
+        max_num_seqs=s.max_num_seqs or engine.max_num_seqs,
+        max_model_len=max_len,
+        enforce_eager=s.enforce_eager,
+        kv_block_tokens=engine.kv_block_tokens,
+    )
+
+
+def _check_stage_split(model: ModelSpec, stage: Stage, where: str) -> None:
+    tp = stage.tp
+    if model.num_attention_heads % tp:
+        raise PlanError(
+            f"{where}: tensor parallel {tp} does not divide {model.name}'s {model.num_attention_heads} "
+            "attention heads",
+            fix="use a TP degree that divides the head count (e.g. 1, 2, 4, 8)",
+        )
+    if tp > model.num_kv_heads and tp % model.num_kv_heads:
+        raise PlanError(
+            f"{where}: tensor parallel {tp} is above {model.num_kv_heads} KV heads but not a multiple of it",
+            fix=f"use TP {model.num_kv_heads} or a multiple of it",
+        )
+
+
+def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
+    """Look up every id of ``plan`` in ``catalog`` and check the layout against the rig and model."""
+    model = plan.model_spec or catalog.model(plan.model)
+    weights = catalog.precision(plan.weights)
+    kv = catalog.precision(plan.kv_cache)
+    engine = catalog.engine(plan.engine.engine)
+    if not weights.for_weights:
+        raise PlanError(
+            f"'{weights.id}' is a KV-cache format, not a weight format", fix="pick e.g. bf16 or fp8"
+        )
+    if not kv.for_kv_cache:
+        raise PlanError(
+            f"'{kv.id}' cannot store the KV cache", fix=f"pick one of: {', '.join(engine.kv_precisions)}"
+        )
+    settings = _settings(plan, engine, model)
+
+    placements: dict[str, tuple[Node, GpuPlacement]] = {}
+    gpu_specs: dict[str, GpuSpec] = {}
+    spec_cache: dict[str, GpuSpec] = {}
+    for node, gpu in plan.rig.iter_gpus():
+        if gpu.id in placements:
+            raise PlanError(f"two GPUs share the id '{gpu.id}'", fix="give every GPU its own id")
+        if gpu.gpu not in spec_cache:
+            spec_cache[gpu.gpu] = catalog.gpu(gpu.gpu)
+        placements[gpu.id] = (node, gpu)
+        gpu_specs[gpu.id] = spec_cache[gpu.gpu]
+    if not placements:
+        raise PlanError("the rig has no GPUs", fix="drag a GPU or a server from the palette onto the canvas")
+
+    layout = plan.layout
+    used: set[str] = set()
+    resolved: list[ResolvedGpu] = []
+    for r, replica in enumerate(layout.replicas):
+        expected_first = 0
+        for s, stage in enumerate(replica.stages):
+            where = f"replica {r + 1}, stage {s + 1}"
+            first, last = stage.layers
+            if first != expected_first:
+                gap = "overlaps the previous stage" if first < expected_first else "leaves a gap"
+                raise PlanError(
+                    f"{where} starts at layer {first} but the previous stage ends at {expected_first}: it {gap}",
+                    fix=f"start {where} at layer {expected_first}",
+                )
+            if last == first:
+                raise PlanError(
+                    f"{where} holds no layers", fix="give it at least one layer or remove the stage"
+                )
+            expected_first = last
+            _check_stage_split(model, stage, where)
+            for rank, gpu_id in enumerate(stage.gpus):
+                if gpu_id not in placements:
+                    raise PlanError(
+                        f"{where} uses GPU '{gpu_id}', which is not in the rig",
+                        fix="re-assign the stage to GPUs of the rig (Layout ▸ Auto-balance)",
+                    )
+                if gpu_id in used:
+                    raise PlanError(
+                        f"GPU '{gpu_id}' appears twice in the layout", fix="each GPU may serve one stage"
+                    )
+                used.add(gpu_id)
+                node, placement = placements[gpu_id]
+                resolved.append(
+                    ResolvedGpu(
+                        id=gpu_id,
+                        spec=gpu_specs[gpu_id],
+                        node=node,
+                        placement=placement,
+                        replica=r,
+                        stage=s,
+                        tp_rank=rank,
+                        stage_tp=stage.tp,
+                        layers=(first, last),
+                        first_stage=s == 0,
+                        last_stage=s == len(replica.stages) - 1,
+                    )
+                )
+        if expected_first != model.num_layers:
+            raise PlanError(
+                f"replica {r + 1} covers layers 0–{expected_first} but {model.name} has {model.num_layers}",
+                fix=f"end the last stage at layer {model.num_layers}",
+            )
+    if model.moe is not None and layout.ep > 1 and model.moe.num_experts % layout.ep:
+        raise PlanError(
+            f"expert parallel {layout.ep} does not divide {model.moe.num_experts} experts",
+            fix="use an EP degree that divides the expert count",
+        )
+    if model.moe is None and layout.ep > 1:
+        raise PlanError(
+            f"{model.name} has no experts, so expert parallel {layout.ep} means nothing", fix="set EP to 1"
+        )
+    idle = tuple(g for g in placements if g not in used)
+    return ResolvedPlan(
+        plan=plan,
+        catalog=catalog,
+        model=model,
+        weights=weights,
+        kv=kv,
+        engine=engine,
+        settings=settings,
+        gpus=tuple(resolved),
+        idle_gpus=idle,
+        gpu_specs=gpu_specs,
+        placements=placements,
+    )
