@@ -1,0 +1,145 @@
+"""Latency + bandwidth time of the collectives inference uses: all-reduce, all-gather, all-to-all, p2p.
+
+The shape follows NCCL: for each protocol (LL, LL128, Simple) the time is a start-up latency
+(``steps`` ring steps at the slowest hop's latency, plus the protocol's base latency and, for the
+chunked protocols, the time to fill the pipeline) plus the bytes each GPU moves over the slowest hop's
+achievable bandwidth; NCCL's tuner picks the fastest protocol, and so do we. Small messages are
+therefore latency-bound and large ones bandwidth-bound. On an NVSwitch with NVLink SHARP (H100 and
+later) an all-reduce of a big enough group may also use the NVLS shape: the switch reduces, so each GPU
+sends and receives the message once instead of ``2(n-1)/n`` times.
+
+A hop without peer-to-peer (PCIe across sockets, consumer cards) is staged through host memory: both
+copies cross PCIe and the host, so its bandwidth is scaled by ``host_staged_factor``.
+
+All constants come from ``catalogs/calibration.toml`` (section ``collectives``), which names the
+measurement rows they were fitted on; ``benchmarks/collectives_fit.py`` prints the fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from gpuplanner.core.calibration import Collectives, calibration
+from gpuplanner.core.topology import Hop
+
+Band = Literal["mid", "low", "high"]
+
+
+def _table() -> Collectives:
+    return calibration().collectives
+
+
+def hop_efficiency(hop: Hop) -> float:
+    """Achievable share of ``hop``'s bandwidth for a large collective (calibration overrides catalog)."""
+    table = _table()
+    for override in (table.link.get(hop.link), table.kind.get(hop.kind)):
+        if override is not None and override.bus_efficiency is not None:
+            return override.bus_efficiency
+    return hop.bus_efficiency
+
+
+def hop_step_latency_s(hop: Hop) -> float:
+    """Latency of one ring step over ``hop``, seconds (calibration overrides catalog)."""
+    table = _table()
+    for override in (table.link.get(hop.link), table.kind.get(hop.kind)):
+        if override is not None and override.step_latency_us is not None:
+            return override.step_latency_us * 1e-6
+    return hop.latency_s
+
+
+def _band(value: float, band: Band, spread: float, cap: float = 1.0) -> float:
+    if band == "low":
+        return value * (1 - spread)
+    if band == "high":
+        return min(cap, value * (1 + spread))
+    return value
+
+
+def effective_bandwidth_bps(hop: Hop, band: Band = "mid") -> float:
+    """Bytes/s a collective achieves over ``hop`` per direction (efficiency and host staging applied)."""
+    table = _table()
+    bw = hop.bandwidth_bps * _band(hop_efficiency(hop), band, table.spread)
+    return bw if hop.peer_to_peer else bw * table.host_staged_factor
+
+
+def _ring_time_s(volume: float, steps: int, hops: Sequence[Hop], band: Band) -> float:
+    """Fastest protocol's time to move ``volume`` bytes per GPU around a ring in ``steps`` steps."""
+    table = _table()
+    bw = min(effective_bandwidth_bps(h, band) for h in hops)
+    step_latency = max(hop_step_latency_s(h) for h in hops) * steps
+    best = float("inf")
+    for proto in table.protocol:
+        rate = bw * proto.bandwidth_fraction
+        fill = table.pipeline_fill_bytes * (volume > 0) if proto.pipelined else 0.0
+        best = min(best, proto.base_latency_us * 1e-6 + step_latency + (volume + fill) / rate)
+    return best
+
+
+def _nvls_time_s(nbytes: float, hops: Sequence[Hop], band: Band) -> float | None:
+    table = _table()
+    n = len(hops)
+    if n < table.nvls_min_ranks or any(h.link not in table.nvls_links for h in hops):
+        return None
+    eff = _band(table.nvls_efficiency, band, table.spread)
+    bw = min(h.bandwidth_bps for h in hops) * eff
+    simple = next(
+        (p for p in table.protocol if p.pipelined and p.bandwidth_fraction == 1.0), table.protocol[-1]
+    )
+    return (
+        simple.base_latency_us * 1e-6
+        + 2 * hop_step_latency_s(hops[0])
+        + (nbytes + table.pipeline_fill_bytes) / bw
+    )
+
+
+def allreduce_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, band: Band = "mid") -> float:
+    """Seconds to all-reduce ``nbytes`` (the message size on each GPU) over a ring of ``hops``.
+
+    ``n`` defaults to ``len(hops)`` (a ring of n GPUs has n hops); 0 for a group of one.
+    """
+    n = len(hops) if n is None else n
+    if n < 2 or not hops or nbytes <= 0:
+        return 0.0
+    ring = _ring_time_s(2 * (n - 1) / n * nbytes, 2 * (n - 1), hops, band)
+    nvls = _nvls_time_s(nbytes, hops, band)
+    return ring if nvls is None else min(ring, nvls)
+
+
+def allgather_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, band: Band = "mid") -> float:
+    """Seconds to all-gather a result of ``nbytes`` per GPU (each contributes ``nbytes / n``)."""
+    n = len(hops) if n is None else n
+    if n < 2 or not hops or nbytes <= 0:
+        return 0.0
+    return _ring_time_s((n - 1) / n * nbytes, n - 1, hops, band)
+
+
+def alltoall_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, band: Band = "mid") -> float:
+    """Seconds for an all-to-all where each GPU holds ``nbytes`` destined evenly for all ``n`` GPUs.
+
+    Each GPU sends ``(n-1)/n`` of its bytes; the slowest of ``hops`` (pass the paths the exchange
+    crosses) bounds every GPU's rate, and each of the ``n-1`` peers costs one step of latency.
+    """
+    n = len(hops) if n is None else n
+    if n < 2 or not hops or nbytes <= 0:
+        return 0.0
+    return _ring_time_s((n - 1) / n * nbytes, n - 1, hops, band)
+
+
+def p2p_time_s(nbytes: float, hop: Hop, band: Band = "mid") -> float:
+    """Seconds to send ``nbytes`` from one GPU to another over ``hop`` (pipeline boundary).
+
+    Calibrated on a GPU pair's copy bandwidth (``p2p_efficiency``), not on a collective's.
+    """
+    if nbytes <= 0:
+        return 0.0
+    table = _table()
+    bw = hop.bandwidth_bps * _band(table.p2p_efficiency, band, table.spread)
+    if not hop.peer_to_peer:
+        bw *= table.host_staged_factor
+    return hop_step_latency_s(hop) + nbytes / bw
+
+
+def busbw_gbps(op_time_s: float, nbytes: float, n: int) -> float:
+    """nccl-tests' all-reduce bus bandwidth, GB/s: ``bytes/time * 2(n-1)/n``."""
+    return nbytes / op_time_s * 2 * (n - 1) / n / 1e9
