@@ -1,0 +1,184 @@
+"""The command line: ``gpuplanner evaluate | catalog | import-model``.
+
+Exit codes: 0 the plan fits (or the command worked), 1 the plan does not fit, 2 bad input
+(unknown id, broken plan file, impossible layout) with a message naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Literal
+
+from gpuplanner import __version__
+from gpuplanner.cli.tables import catalog_table, report_text
+from gpuplanner.core.catalog import default_catalog
+from gpuplanner.core.errors import PlannerError
+from gpuplanner.core.evaluate import evaluate
+from gpuplanner.core.hf_import import import_model_file
+from gpuplanner.core.quick import quick_plan
+from gpuplanner.document.planfile import load_plan
+
+EXIT_OK, EXIT_DOES_NOT_FIT, EXIT_BAD_INPUT = 0, 1, 2
+
+DESCRIPTION = """\
+Plan how a large language model runs on several GPUs.
+
+  gpuplanner                      open the window on the built-in sample plan
+  gpuplanner PLAN.gpuplan         open a plan in the window
+  gpuplanner evaluate ...         fit and speed of a plan, as a table or JSON
+  gpuplanner catalog KIND         list GPUs, models, links, precisions or engines
+  gpuplanner import-model FILE    add a model from its Hugging Face config.json
+  gpuplanner export PLAN -o PDF   export a plan as a PDF report
+  gpuplanner --selftest           check the installation (window, model, PDF)
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _concurrency(text: str) -> int | Literal["max"]:
+    if text.lower() == "max":
+        return "max"
+    return _positive_int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gpuplanner", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"gpuplanner {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ev = sub.add_parser("evaluate", help="fit and speed of a plan file or of quick flags")
+    ev.add_argument("plan", nargs="?", help="a .gpuplan file (or give --model and --gpu)")
+    ev.add_argument("--model", help="model id, e.g. meta-llama/Llama-3.1-70B-Instruct")
+    ev.add_argument("--gpu", help="GPU id, e.g. h100-sxm")
+    ev.add_argument("--gpus", type=_positive_int, help="GPUs per node")
+    ev.add_argument("--nodes", type=_positive_int, default=1)
+    ev.add_argument("--tp", type=_positive_int, help="tensor-parallel degree")
+    ev.add_argument("--pp", type=_positive_int, default=1, help="pipeline stages")
+    ev.add_argument("--dp", type=_positive_int, default=1, help="data-parallel replicas")
+    ev.add_argument("--ep", type=_positive_int, default=1, help="expert-parallel degree (MoE)")
+    ev.add_argument("--link", help="link between GPUs in a node, e.g. nvswitch-nvlink4, pcie4-x16-cpu")
+    ev.add_argument("--fabric", help="link between nodes, e.g. ib-ndr")
+    ev.add_argument("--weights", default="bf16", help="weight precision, e.g. bf16, fp8, awq-int4")
+    ev.add_argument("--kv-cache", help="KV-cache precision, e.g. bf16, fp8")
+    ev.add_argument("--engine", default="vllm", help="vllm, sglang, trtllm, llamacpp, exllamav2")
+    ev.add_argument("--concurrency", type=_concurrency, default=None, help="sequences at once, or 'max'")
+    ev.add_argument("--input-tokens", type=_positive_int, default=None)
+    ev.add_argument("--output-tokens", type=_positive_int, default=None)
+    ev.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+    cat = sub.add_parser("catalog", help="list the built-in (and imported) catalog")
+    cat.add_argument("kind", choices=["gpus", "models", "links", "precisions", "engines", "nodes"])
+    cat.add_argument("--json", action="store_true")
+
+    imp = sub.add_parser("import-model", help="add a model from its Hugging Face config.json")
+    imp.add_argument("config", help="path to config.json")
+    imp.add_argument("--name", help="display name / id for the model")
+    return parser
+
+
+def _load_or_build(args: argparse.Namespace):
+    if args.plan:
+        if args.model or args.gpu:
+            raise PlannerError("give either a plan file or --model/--gpu, not both", fix="drop one of them")
+        plan = load_plan(args.plan)
+        updates = {}
+        w = plan.workload
+        if args.concurrency is not None or args.input_tokens or args.output_tokens:
+            updates["workload"] = w.model_copy(
+                update={
+                    k: v
+                    for k, v in (
+                        ("concurrency", args.concurrency),
+                        ("input_tokens", args.input_tokens),
+                        ("output_tokens", args.output_tokens),
+                    )
+                    if v is not None
+                }
+            )
+        return plan.model_copy(update=updates) if updates else plan
+    if not (args.model and args.gpu):
+        missing = " and ".join(f for f, v in (("--model", args.model), ("--gpu", args.gpu)) if not v)
+        raise PlannerError(
+            f"nothing to evaluate: {missing} missing",
+            fix="give a .gpuplan file, or --model MODEL --gpu GPU (see `gpuplanner catalog models`)",
+        )
+    return quick_plan(
+        model=args.model,
+        gpu=args.gpu,
+        gpus_per_node=args.gpus,
+        nodes=args.nodes,
+        tp=args.tp,
+        pp=args.pp,
+        dp=args.dp,
+        ep=args.ep,
+        link=args.link,
+        fabric=args.fabric,
+        weights=args.weights,
+        kv_cache=args.kv_cache,
+        engine=args.engine,
+        concurrency=args.concurrency if args.concurrency is not None else 1,
+        input_tokens=args.input_tokens or 1024,
+        output_tokens=args.output_tokens or 256,
+    )
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    plan = _load_or_build(args)
+    report = evaluate(plan)
+    if args.json:
+        print(json.dumps(report.to_json_dict(), indent=2))
+    else:
+        print(report_text(report, plan))
+    return EXIT_OK if report.fits else EXIT_DOES_NOT_FIT
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    catalog = default_catalog()
+    if args.json:
+        table = getattr(catalog, args.kind)
+        print(json.dumps([spec.model_dump(mode="json") for spec in table.values()], indent=2))
+    else:
+        print(catalog_table(catalog, args.kind))
+    for warning in catalog.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    spec, saved = import_model_file(args.config, name=args.name)
+    default_catalog.cache_clear()
+    print(f"imported {spec.name} as '{spec.id}' ({spec.num_layers} layers, hidden {spec.hidden_size})")
+    print(f"saved to {saved}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        if args.command == "evaluate":
+            return _evaluate(args)
+        if args.command == "catalog":
+            return _catalog(args)
+        return _import(args)
+    except PlannerError as e:
+        print(f"gpuplanner: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # e.g. `gpuplanner catalog gpus | head`
+        return EXIT_OK
