@@ -66,10 +66,12 @@ class MemoryClass(_Part):
 
 
 class GemmClass(_Part):
-    """Achievable tensor throughput: ``peak_fraction * m / (m + half_size)`` for a GEMM of size m."""
+    """Achievable tensor throughput: ``peak_fraction * x / (1 + x)``, ``x = (s / half_size) ** exponent``
+    for a GEMM whose equivalent square side is ``s``."""
 
     peak_fraction: float = Field(gt=0, le=1)
-    half_size: float = Field(ge=0, description="GEMM dimension at which half the plateau is reached")
+    half_size: float = Field(gt=0, description="GEMM side at which half the plateau is reached")
+    exponent: float = Field(gt=0)
     spread: float = Field(ge=0, lt=1)
     rows: tuple[str, ...] = ()
     note: str = ""

@@ -1,0 +1,122 @@
+"""Achievable (not peak) memory bandwidth and tensor throughput, by GPU family and operation size.
+
+Datasheet peaks are never reached: BabelStream gets 79-95% of the HBM peak, and cuBLASLt gets 14% of
+the FP8 peak on a 1024-cubed GEMM and about 70% on big ones. The fractions, their low-high band and
+the measurement rows they come from live in ``catalogs/calibration.toml`` (section ``efficiency``).
+GPU families without a measurement (GDDR cards, AMD Instinct, Gaudi, Volta, Blackwell memory) use a
+documented assumption with a wider band; :func:`assumption_notes` says which.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from gpuplanner.core.calibration import Efficiency, GemmClass, MemoryClass, calibration
+from gpuplanner.core.specs import GpuSpec
+
+Band = Literal["mid", "low", "high"]
+
+# When a GPU has no tensor cores for a dtype, the matmul runs in the next one up (weight-only
+# quantization dequantizes into it: FP8 weights on an A100 run as FP16 GEMMs).
+_DTYPE_FALLBACK = {
+    "fp4": ("fp4", "fp8", "bf16", "fp16"),
+    "fp8": ("fp8", "bf16", "fp16"),
+    "int8": ("int8", "fp8", "bf16", "fp16"),
+    "bf16": ("bf16", "fp16"),
+    "fp16": ("fp16", "bf16"),
+    "fp32": ("tf32", "fp32"),
+}
+_NVIDIA_HBM_FAMILIES = ("hopper", "ampere", "blackwell")
+
+
+def _table() -> Efficiency:
+    return calibration().efficiency
+
+
+def gpu_family(gpu: GpuSpec) -> str:
+    """The calibration family of ``gpu``: 'hopper', 'ampere', 'blackwell', 'nvidia-hbm',
+    'nvidia-gddr', 'amd' or 'intel'."""
+    if gpu.vendor == "AMD":
+        return "amd"
+    if gpu.vendor == "Intel":
+        return "intel"
+    if not gpu.memory_type.upper().startswith("HBM"):
+        return "nvidia-gddr"
+    arch = gpu.architecture.lower()
+    return arch if arch in _NVIDIA_HBM_FAMILIES else "nvidia-hbm"
+
+
+def _scaled(value: float, spread: float, band: Band, cap: float = 1.0) -> float:
+    if band == "low":
+        return value * (1 - spread)
+    if band == "high":
+        return min(cap, value * (1 + spread))
+    return value
+
+
+def memory_class(gpu: GpuSpec) -> MemoryClass:
+    """The memory-efficiency entry that applies to ``gpu``."""
+    return _table().memory[gpu_family(gpu)]
+
+
+def gemm_class(gpu: GpuSpec) -> GemmClass:
+    """The GEMM-efficiency entry that applies to ``gpu``."""
+    return _table().gemm[gpu_family(gpu)]
+
+
+def memory_bandwidth_bps(gpu: GpuSpec, band: Band = "mid") -> float:
+    """Achievable streaming bandwidth of ``gpu``'s memory, bytes/s."""
+    entry = memory_class(gpu)
+    return gpu.hbm_bandwidth_gbps * 1e9 * _scaled(entry.efficiency, entry.spread, band)
+
+
+def attention_bandwidth_bps(gpu: GpuSpec, band: Band = "mid") -> float:
+    """Achievable bandwidth of decode attention reading the paged KV cache, bytes/s."""
+    return memory_bandwidth_bps(gpu, band) * _table().attention_efficiency
+
+
+def compute_dtype(gpu: GpuSpec, dtype: str) -> tuple[str, float]:
+    """The dtype a ``dtype`` matmul really runs in on ``gpu`` and its dense peak, TFLOPS.
+
+    Falls back along FP4 -> FP8 -> BF16 -> FP16 when the GPU lacks the format; FP32 if nothing else.
+    """
+    for candidate in _DTYPE_FALLBACK.get(dtype, (dtype, "bf16", "fp16")):
+        peak = gpu.tflops_for(candidate)
+        if peak:
+            return candidate, peak
+    return "fp32", gpu.fp32_tflops or 1.0
+
+
+def gemm_fraction(gpu: GpuSpec, size: float, band: Band = "mid") -> float:
+    """Share of the dense peak a GEMM of equivalent square side ``size`` achieves on ``gpu``."""
+    entry = gemm_class(gpu)
+    x = (max(size, 1.0) / entry.half_size) ** entry.exponent
+    return _scaled(entry.peak_fraction * x / (1 + x), entry.spread, band)
+
+
+def tensor_flops(gpu: GpuSpec, dtype: str, m: float, n: float, k: float, band: Band = "mid") -> float:
+    """Achievable FLOP/s of an ``m x k`` by ``k x n`` matmul in ``dtype`` on ``gpu``.
+
+    The operation size is the cube root of ``m*n*k`` (the side of a square GEMM of the same work),
+    which is what the cuBLASLt calibration rows measured.
+    """
+    _, peak = compute_dtype(gpu, dtype)
+    size = (max(m, 1.0) * max(n, 1.0) * max(k, 1.0)) ** (1 / 3)
+    return peak * 1e12 * gemm_fraction(gpu, size, band)
+
+
+def assumption_notes(gpu: GpuSpec) -> list[str]:
+    """Sentences for the report when ``gpu``'s efficiencies are assumed rather than measured."""
+    notes = []
+    mem, gemm = memory_class(gpu), gemm_class(gpu)
+    if not mem.rows:
+        notes.append(
+            f"{gpu.name}: memory efficiency {mem.efficiency:.0%} of peak is an assumption "
+            f"(no measurement for this family; band ±{mem.spread:.0%})"
+        )
+    if not gemm.rows:
+        notes.append(
+            f"{gpu.name}: tensor efficiency up to {gemm.peak_fraction:.0%} of peak is an assumption "
+            f"(no measurement for this family; band ±{gemm.spread:.0%})"
+        )
+    return notes
