@@ -101,6 +101,12 @@ class LinkSpec(Spec):
     requires_native: tuple[str, ...] = Field(
         default=(), description="GPU native_link ids that can use this link (empty: any GPU)"
     )
+    per_peer_gbps_per_direction: float | None = Field(
+        default=None,
+        gt=0,
+        description="direct full-mesh links (xGMI, Gaudi RoCE): bandwidth between one pair of GPUs, "
+        "one direction; None when a pair can use the whole bandwidth (switch, bridge, PCIe)",
+    )
     sources: tuple[str, ...]
     notes: str = ""
 
