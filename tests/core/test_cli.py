@@ -1,0 +1,90 @@
+"""The command line: tables, JSON, and clear messages with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gpuplanner.__main__ import main
+from gpuplanner.core.quick import quick_plan
+from gpuplanner.document.planfile import save_plan
+
+QUICK = ["evaluate", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "H100 SXM5 80GB", "--gpus", "8", "--tp", "8"]
+
+
+def test_quick_flags_json_has_the_public_keys(capsys):
+    assert main([*QUICK, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["schema"] == "gpuplanner.report/1"
+    assert report["fits"] is True
+    assert {"severity", "gpu", "message", "fix"} <= set(report["problems"][0]) if report["problems"] else True
+    g = report["gpus"][0]
+    assert {"id", "gpu", "node", "stage", "tp_rank", "layers", "capacity_bytes", "memory_bytes"} <= set(g)
+    assert set(g["memory_bytes"]) == {"weights", "kv_cache", "activations", "communication", "runtime", "free"}
+    assert {"bytes_per_token", "capacity_tokens", "max_concurrency"} <= set(report["kv_cache"])
+    assert len(report["gpus"]) == 8
+
+
+def test_human_table(capsys):
+    assert main(QUICK) == 0
+    out = capsys.readouterr().out
+    assert "FITS" in out and "Memory per GPU" in out and "g0_7" in out
+
+
+def test_plan_file(tmp_path, capsys):
+    path = save_plan(quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="l4"), tmp_path / "p.gpuplan")
+    assert main(["evaluate", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def test_does_not_fit_exits_1(capsys):
+    assert main(["evaluate", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "rtx-4090"]) == 1
+    assert "DOES NOT FIT" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--gpu", "h100-sxmm", "--model", "meta-llama/Llama-3.1-8B-Instruct"], "h100-sxm"),  # closest match
+        (["--gpu", "h100-sxm", "--model", "llama-9000"], "model"),
+        (["--gpu", "h100-sxm", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "8", "--tp", "4"], "tp·pp·dp"),
+        (["--gpu", "h100-sxm", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--tp", "3", "--gpus", "3"], "divide"),
+        (["--gpu", "h100-sxm", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--weights", "fp7"], "precision"),
+        (["--model", "meta-llama/Llama-3.1-8B-Instruct"], "--gpu"),
+    ],
+)
+def test_bad_input_is_a_clear_message_and_exit_2(capsys, args, needle):
+    assert main(["evaluate", *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and "fix:" in err
+
+
+def test_negative_batch_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as e:
+        main([*QUICK, "--concurrency", "-4"])
+    assert e.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_broken_plan_file_exit_2_names_the_file(tmp_path, capsys):
+    p = tmp_path / "broken.gpuplan"
+    p.write_text('{"schema_version": 1, "plan": {"rig": ')
+    assert main(["evaluate", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "broken.gpuplan" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind", ["gpus", "models", "links", "precisions", "engines", "nodes"])
+def test_catalog_lists(capsys, kind):
+    assert main(["catalog", kind]) == 0
+    assert len(capsys.readouterr().out.splitlines()) > 3
+    assert main(["catalog", kind, "--json"]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out), list)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert "gpuplanner" in capsys.readouterr().out
