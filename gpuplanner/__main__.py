@@ -1,10 +1,10 @@
 """``gpuplanner``: the window, the command line, the PDF export and the self-test, from one entry point.
 
-    gpuplanner                      the window on the built-in sample plan
-    gpuplanner PLAN.gpuplan         the window on that plan
-    gpuplanner evaluate|catalog|import-model ...   the Qt-free command line
-    gpuplanner export PLAN -o OUT.pdf               a PDF, with no window
-    gpuplanner --selftest                           window + model + PDF check, exit code 0 when healthy
+gpuplanner                      the window on the built-in sample plan
+gpuplanner PLAN.gpuplan         the window on that plan
+gpuplanner evaluate|catalog|import-model ...   the Qt-free command line
+gpuplanner export PLAN -o OUT.pdf               a PDF, with no window
+gpuplanner --selftest                           window + model + PDF check, exit code 0 when healthy
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gpuplanner: error: unknown option {first}\n  fix: see `gpuplanner --help`", file=sys.stderr)
         return 2
     if len(args) > 1:
-        print("gpuplanner: error: give one plan file to open\n  fix: see `gpuplanner --help`", file=sys.stderr)
+        print(
+            "gpuplanner: error: give one plan file to open\n  fix: see `gpuplanner --help`", file=sys.stderr
+        )
         return 2
     from gpuplanner.gui.app import run
 

@@ -18,7 +18,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[i
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
     def fmt(row: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
 
     lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)]
     lines += [fmt(r) for r in cells[1:]]
@@ -44,7 +46,11 @@ def report_text(report: Report, plan: Plan) -> str:
     out = [
         f"{report.plan_name}",
         f"  model    {report.model_name} ({report.total_params / 1e9:.2f} B parameters"
-        + (f", {report.active_params / 1e9:.2f} B active" if report.active_params < report.total_params * 0.9 else "")
+        + (
+            f", {report.active_params / 1e9:.2f} B active"
+            if report.active_params < report.total_params * 0.9
+            else ""
+        )
         + ")",
         f"  weights  {report.weights}   KV cache {report.kv_cache_precision}   engine {report.engine_name}",
         f"  layout   TP {plan.layout.tp} × PP {plan.layout.pp} × DP {plan.layout.dp}"
@@ -74,8 +80,21 @@ def report_text(report: Report, plan: Plan) -> str:
                 _gib(g.stranded_bytes) if g.stranded_bytes else "",
             ]
         )
-    headers = ["gpu", "model", "node", "rep/stage/tp", "layers", "total", "weights", "kv", "activ", "comm",
-               "runtime", "free", "stranded"]
+    headers = [
+        "gpu",
+        "model",
+        "node",
+        "rep/stage/tp",
+        "layers",
+        "total",
+        "weights",
+        "kv",
+        "activ",
+        "comm",
+        "runtime",
+        "free",
+        "stranded",
+    ]
     out.append(table(headers, rows, right=set(range(5, 13))))
     kv = report.kv_cache
     out += [
@@ -115,37 +134,75 @@ def report_text(report: Report, plan: Plan) -> str:
 def catalog_table(catalog: Catalog, kind: str) -> str:
     if kind == "gpus":
         rows = [
-            [g.id, g.name, f"{g.memory_gb:g}", f"{g.hbm_bandwidth_gbps:g}", f"{g.bf16_tflops or g.fp16_tflops or 0:g}",
-             f"{g.fp8_tflops:g}" if g.fp8_tflops else "—", g.native_link or "PCIe only", f"{g.tdp_w:g}"]
+            [
+                g.id,
+                g.name,
+                f"{g.memory_gb:g}",
+                f"{g.hbm_bandwidth_gbps:g}",
+                f"{g.bf16_tflops or g.fp16_tflops or 0:g}",
+                f"{g.fp8_tflops:g}" if g.fp8_tflops else "—",
+                g.native_link or "PCIe only",
+                f"{g.tdp_w:g}",
+            ]
             for g in catalog.gpus.values()
         ]
-        return table(["id", "name", "GB", "GB/s", "BF16 TFLOPS", "FP8", "GPU link", "W"], rows, right={2, 3, 4, 5, 7})
+        return table(
+            ["id", "name", "GB", "GB/s", "BF16 TFLOPS", "FP8", "GPU link", "W"], rows, right={2, 3, 4, 5, 7}
+        )
     if kind == "models":
         rows = [
-            [m.id, m.name, f"{m.total_params_b:g}", f"{m.active_params_b:g}" if m.active_params_b else "",
-             m.num_layers, m.hidden_size, f"{m.num_attention_heads}/{m.num_kv_heads}", m.max_position_embeddings]
+            [
+                m.id,
+                m.name,
+                f"{m.total_params_b:g}",
+                f"{m.active_params_b:g}" if m.active_params_b else "",
+                m.num_layers,
+                m.hidden_size,
+                f"{m.num_attention_heads}/{m.num_kv_heads}",
+                m.max_position_embeddings,
+            ]
             for m in catalog.models.values()
         ]
-        return table(["id", "name", "params B", "active B", "layers", "hidden", "heads/kv", "context"], rows,
-                     right={2, 3, 4, 5, 7})
+        return table(
+            ["id", "name", "params B", "active B", "layers", "hidden", "heads/kv", "context"],
+            rows,
+            right={2, 3, 4, 5, 7},
+        )
     if kind == "links":
         rows = [
-            [lk.id, lk.name, lk.kind, f"{lk.bandwidth_gbps_per_direction:g}", f"{lk.latency_us:g}",
-             "yes" if lk.peer_to_peer else "no"]
+            [
+                lk.id,
+                lk.name,
+                lk.kind,
+                f"{lk.bandwidth_gbps_per_direction:g}",
+                f"{lk.latency_us:g}",
+                "yes" if lk.peer_to_peer else "no",
+            ]
             for lk in catalog.links.values()
         ]
         return table(["id", "name", "kind", "GB/s per dir", "latency µs", "P2P"], rows, right={3, 4})
     if kind == "precisions":
         rows = [
-            [p.id, p.name, f"{p.bits_per_weight:g}", p.compute_dtype,
-             ", ".join(x for x, ok in (("weights", p.for_weights), ("kv cache", p.for_kv_cache)) if ok)]
+            [
+                p.id,
+                p.name,
+                f"{p.bits_per_weight:g}",
+                p.compute_dtype,
+                ", ".join(x for x, ok in (("weights", p.for_weights), ("kv cache", p.for_kv_cache)) if ok),
+            ]
             for p in catalog.precisions.values()
         ]
         return table(["id", "name", "bits", "compute", "for"], rows, right={2})
     if kind == "engines":
-        rows = [[e.id, e.name, e.version, e.memory_rule, e.max_num_batched_tokens, e.max_num_seqs]
-                for e in catalog.engines.values()]
-        return table(["id", "name", "version", "memory rule", "batched tokens", "max seqs"], rows, right={4, 5})
-    rows = [[n.id, n.name, n.gpu or "(empty)", n.slots, n.nvswitch or n.pair_links or n.host_link]
-            for n in catalog.nodes.values()]
+        rows = [
+            [e.id, e.name, e.version, e.memory_rule, e.max_num_batched_tokens, e.max_num_seqs]
+            for e in catalog.engines.values()
+        ]
+        return table(
+            ["id", "name", "version", "memory rule", "batched tokens", "max seqs"], rows, right={4, 5}
+        )
+    rows = [
+        [n.id, n.name, n.gpu or "(empty)", n.slots, n.nvswitch or n.pair_links or n.host_link]
+        for n in catalog.nodes.values()
+    ]
     return table(["id", "name", "gpu", "slots", "GPU link"], rows, right={3})

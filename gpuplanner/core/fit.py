@@ -233,5 +233,5 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         replica_capacity_tokens=replica_caps,
         max_concurrency=max_conc,
         max_context_at_concurrency=max_ctx,
-        kv_bytes_per_token=int(round(sum(f.kv_rate for f in rep0))),
+        kv_bytes_per_token=round(sum(f.kv_rate for f in rep0)),
     )

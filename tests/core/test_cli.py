@@ -10,7 +10,17 @@ from gpuplanner.__main__ import main
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.document.planfile import save_plan
 
-QUICK = ["evaluate", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "H100 SXM5 80GB", "--gpus", "8", "--tp", "8"]
+QUICK = [
+    "evaluate",
+    "--model",
+    "meta-llama/Llama-3.1-70B-Instruct",
+    "--gpu",
+    "H100 SXM5 80GB",
+    "--gpus",
+    "8",
+    "--tp",
+    "8",
+]
 
 
 def test_quick_flags_json_has_the_public_keys(capsys):
@@ -21,7 +31,14 @@ def test_quick_flags_json_has_the_public_keys(capsys):
     assert {"severity", "gpu", "message", "fix"} <= set(report["problems"][0]) if report["problems"] else True
     g = report["gpus"][0]
     assert {"id", "gpu", "node", "stage", "tp_rank", "layers", "capacity_bytes", "memory_bytes"} <= set(g)
-    assert set(g["memory_bytes"]) == {"weights", "kv_cache", "activations", "communication", "runtime", "free"}
+    assert set(g["memory_bytes"]) == {
+        "weights",
+        "kv_cache",
+        "activations",
+        "communication",
+        "runtime",
+        "free",
+    }
     assert {"bytes_per_token", "capacity_tokens", "max_concurrency"} <= set(report["kv_cache"])
     assert len(report["gpus"]) == 8
 
@@ -48,9 +65,18 @@ def test_does_not_fit_exits_1(capsys):
     [
         (["--gpu", "h100-sxmm", "--model", "meta-llama/Llama-3.1-8B-Instruct"], "h100-sxm"),  # closest match
         (["--gpu", "h100-sxm", "--model", "llama-9000"], "model"),
-        (["--gpu", "h100-sxm", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "8", "--tp", "4"], "tp·pp·dp"),
-        (["--gpu", "h100-sxm", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--tp", "3", "--gpus", "3"], "divide"),
-        (["--gpu", "h100-sxm", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--weights", "fp7"], "precision"),
+        (
+            ["--gpu", "h100-sxm", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "8", "--tp", "4"],
+            "tp·pp·dp",
+        ),
+        (
+            ["--gpu", "h100-sxm", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--tp", "3", "--gpus", "3"],
+            "divide",
+        ),
+        (
+            ["--gpu", "h100-sxm", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--weights", "fp7"],
+            "precision",
+        ),
         (["--model", "meta-llama/Llama-3.1-8B-Instruct"], "--gpu"),
     ],
 )

@@ -20,7 +20,17 @@ from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.evaluate import evaluate
 from gpuplanner.core.layout_ops import default_layout
-from gpuplanner.core.plan import EngineSettings, GpuPlacement, Layout, Node, Plan, Replica, Rig, Stage, Workload
+from gpuplanner.core.plan import (
+    EngineSettings,
+    GpuPlacement,
+    Layout,
+    Node,
+    Plan,
+    Replica,
+    Rig,
+    Stage,
+    Workload,
+)
 from gpuplanner.core.quick import quick_plan
 
 GIB = 2**30
@@ -58,7 +68,10 @@ def _vllm_3090_plan(max_len: int) -> Plan:
     return plan.model_copy(
         update={
             "engine": EngineSettings(
-                engine="vllm", gpu_memory_utilization=0.9, max_model_len=max_len, max_num_batched_tokens=max_len
+                engine="vllm",
+                gpu_memory_utilization=0.9,
+                max_model_len=max_len,
+                max_num_batched_tokens=max_len,
             ),
             "workload": Workload(concurrency=1, input_tokens=max_len - 1, output_tokens=1),
         }
@@ -82,14 +95,16 @@ def test_70b_bf16_on_one_h100_does_not_start_and_says_why():
     # 70.55e9 parameters x 2 bytes = 141 GB of weights; an H100 has 80 GB.
     report = evaluate(quick_plan(model=LLAMA_70B, gpu="h100-sxm", tp=1))
     assert not report.fits
-    err = [p for p in report.problems if p.severity == "error"][0]
+    err = next(p for p in report.problems if p.severity == "error")
     assert "won't start" in err.message and err.gpu is not None
     assert err.fix and err.action is not None
     assert report.gpus[0].memory_bytes.weights > 140e9
 
 
 def test_kv_shortage_names_the_concurrency_and_offers_fp8_kv():
-    plan = quick_plan(model=LLAMA_70B, gpu="h100-sxm", tp=2, concurrency=400, input_tokens=4000, output_tokens=1000)
+    plan = quick_plan(
+        model=LLAMA_70B, gpu="h100-sxm", tp=2, concurrency=400, input_tokens=4000, output_tokens=1000
+    )
     report = evaluate(plan)
     warn = [p for p in report.problems if "runs out of KV cache" in p.message]
     assert warn, report.problems
@@ -101,10 +116,15 @@ def _mixed_plan() -> Plan:
     node = Node(
         id="n0",
         slots=2,
-        gpus=(GpuPlacement(id="a", gpu="rtx-3090", slot=0), GpuPlacement(id="b", gpu="rtx-pro-6000-blackwell", slot=1)),
+        gpus=(
+            GpuPlacement(id="a", gpu="rtx-3090", slot=0),
+            GpuPlacement(id="b", gpu="rtx-pro-6000-blackwell", slot=1),
+        ),
         host_link="pcie4-x16-cpu",
     )
-    layout = Layout(replicas=(Replica(stages=(Stage(layers=(0, 16), gpus=("a",)), Stage(layers=(16, 32), gpus=("b",)))),))
+    layout = Layout(
+        replicas=(Replica(stages=(Stage(layers=(0, 16), gpus=("a",)), Stage(layers=(16, 32), gpus=("b",)))),)
+    )
     return Plan(rig=Rig(nodes=(node,)), model=LLAMA_8B, layout=layout, engine=EngineSettings(engine="vllm"))
 
 
@@ -122,7 +142,9 @@ def test_uneven_split_moves_weights_by_the_layers_size():
     moved = plan.model_copy(
         update={
             "layout": Layout(
-                replicas=(Replica(stages=(Stage(layers=(0, 12), gpus=("a",)), Stage(layers=(12, 32), gpus=("b",)))),)
+                replicas=(
+                    Replica(stages=(Stage(layers=(0, 12), gpus=("a",)), Stage(layers=(12, 32), gpus=("b",)))),
+                )
             )
         }
     )
@@ -131,7 +153,9 @@ def test_uneven_split_moves_weights_by_the_layers_size():
     layer_bytes = 218_112_000 * 2
     delta = before.gpus[0].memory_bytes.weights - after.gpus[0].memory_bytes.weights
     assert delta == pytest.approx(4 * layer_bytes, abs=16)
-    assert after.gpus[1].memory_bytes.weights - before.gpus[1].memory_bytes.weights == pytest.approx(4 * layer_bytes, abs=16)
+    assert after.gpus[1].memory_bytes.weights - before.gpus[1].memory_bytes.weights == pytest.approx(
+        4 * layer_bytes, abs=16
+    )
 
 
 def test_trtllm_gives_kv_a_fraction_of_free_memory():

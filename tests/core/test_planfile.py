@@ -83,7 +83,9 @@ def test_missing_file_and_folder(tmp_path, plan):
 
 
 def test_crash_while_saving_keeps_the_old_plan(tmp_path, plan, monkeypatch):
-    target = tmp_path / "keep.gpuplan"
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    target = folder / "keep.gpuplan"
     save_plan(plan, target)
     before = target.read_text()
 
@@ -95,4 +97,4 @@ def test_crash_while_saving_keeps_the_old_plan(tmp_path, plan, monkeypatch):
     with pytest.raises(PlanFileError, match="No space left"):
         save_plan(renamed, target)
     assert target.read_text() == before
-    assert sorted(os.listdir(tmp_path)) == ["keep.gpuplan"]  # no temporary file left behind
+    assert sorted(os.listdir(folder)) == ["keep.gpuplan"]  # no temporary file left behind
