@@ -84,9 +84,23 @@ class Efficiency(_Part):
     attention_rows: tuple[str, ...] = ()
 
 
+class Overhead(_Part):
+    """Fixed costs of an engine, microseconds."""
+
+    step_us: float = Field(ge=0, description="per decode step: scheduling, sampling, input prep")
+    layer_us: float = Field(ge=0, description="per layer per step: kernel launches")
+    request_us: float = Field(ge=0, description="once per request, on the first token")
+    rows: tuple[str, ...] = ()
+
+
 class Calibration(_Part):
     collectives: Collectives
     efficiency: Efficiency
+    overhead: dict[str, Overhead]
+
+    def overhead_for(self, engine_id: str) -> Overhead:
+        """The fixed costs of ``engine_id`` ('default' when the engine has no entry)."""
+        return self.overhead.get(engine_id) or self.overhead["default"]
 
 
 def load_calibration(path: Path | str | None = None) -> Calibration:

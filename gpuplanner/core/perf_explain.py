@@ -1,0 +1,169 @@
+"""Explanations of a performance estimate: the bottleneck in words, the per-GPU split of a decode
+step, the traffic on every link, and the assumptions behind the numbers."""
+
+from __future__ import annotations
+
+from gpuplanner.core.collectives import effective_bandwidth_bps
+from gpuplanner.core.efficiency import assumption_notes, compute_dtype
+from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, stage_step
+from gpuplanner.core.perf_replica import Replica
+from gpuplanner.core.report import LinkTraffic, StepSplit
+from gpuplanner.core.resolve import ResolvedPlan
+from gpuplanner.core.topology import Hop, slowest_hop
+
+
+def _largest_part(shape: StageShape, step: StepTime) -> tuple[str, float]:
+    """(what dominates this stage's step, in words; its seconds)."""
+    gpu = shape.gpu.name
+    parts = {
+        f"memory bandwidth of {gpu} reading weights": step.weights_s
+        if step.memory_s >= step.compute_s
+        else 0,
+        f"memory bandwidth of {gpu} reading the KV cache": step.kv_s
+        if step.memory_s >= step.compute_s
+        else 0,
+        f"tensor throughput of {gpu} ({compute_dtype(shape.gpu, shape.compute_dtype)[0].upper()})": (
+            step.compute_s if step.compute_s > step.memory_s else 0
+        ),
+        "kernel-launch overhead": step.overhead_s,
+    }
+    if shape.tp_hops:
+        parts[f"{slowest_hop(shape.tp_hops).name} (tensor-parallel all-reduce)"] = step.tp_comm_s
+    if shape.ep_hops:
+        parts[f"{slowest_hop(shape.ep_hops).name} (expert all-to-all)"] = step.ep_comm_s
+    name = max(parts, key=lambda k: parts[k])
+    return name, parts[name]
+
+
+def bottleneck(
+    r: ResolvedPlan, replicas: list[Replica], shares: list[int], isl: int, osl: int, wanted: int, limit: int
+) -> str:
+    """The decode bottleneck in words, naming the GPU, link or stage."""
+    busiest = max(range(len(replicas)), key=lambda i: shares[i])
+    rep, n = replicas[busiest], max(1, shares[busiest])
+    cycle = rep.cycle(n, isl + osl / 2)
+    slow = max(range(rep.pp), key=lambda s: cycle.steps[s].total_s)
+    what, seconds = _largest_part(rep.stages[slow], cycle.steps[slow])
+    words = f"{what}: {seconds / cycle.seconds:.0%} of a decode step"
+    if rep.pp > 1:
+        if cycle.micro_batches < rep.pp:
+            words += f"; pipeline bubbles: {cycle.micro_batches} micro-batch(es) for {rep.pp} stages"
+        else:
+            words += f"; pipeline stage {slow + 1} is the slowest"
+    if wanted >= limit and limit <= r.settings.max_num_seqs * r.dp and r.plan.workload.concurrency == "max":
+        words += f"; concurrency capped at {limit} by KV-cache capacity"
+    elif wanted > limit:
+        words += f"; only {limit} sequences fit in the KV cache, the other {wanted - limit} wait"
+    return words
+
+
+def prefill_bottleneck(rep: Replica, isl: int) -> str:
+    """What limits one prompt's prefill, in words."""
+    shape = rep.stages[0]
+    size = min(isl, rep.chunk)
+    step = stage_step(shape, size, 1, 0, size)
+    what, seconds = _largest_part(shape, step)
+    return f"{what}: {seconds / step.total_s:.0%} of a {size}-token prefill chunk"
+
+
+def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:
+    """Per GPU: compute not hidden behind memory (with launch overhead), memory, communication, waiting."""
+    out = []
+    for rep, n in zip(replicas, shares, strict=True):
+        cycle = rep.cycle(max(n, 1), isl + osl / 2)
+        for s, gpus in enumerate(rep.stage_gpus):
+            step = cycle.steps[s]
+            comm = (
+                step.tp_comm_s + step.ep_comm_s + (cycle.boundary_s[s] if s < len(cycle.boundary_s) else 0.0)
+            )
+            compute = max(0.0, step.compute_s - step.memory_s) + step.overhead_s
+            busy = compute + step.memory_s + comm
+            waiting = max(0.0, cycle.seconds - busy)
+            for g in gpus:
+                out.append(
+                    StepSplit(
+                        gpu=g.id,
+                        compute_s=compute,
+                        memory_s=step.memory_s,
+                        communication_s=comm,
+                        waiting_s=waiting,
+                    )
+                )
+    return tuple(out)
+
+
+def link_traffic(
+    r: ResolvedPlan, replicas: list[Replica], shares: list[int], isl: int, osl: int
+) -> tuple[LinkTraffic, ...]:
+    """Bytes per output token each link carries per GPU, and its share of that link's bandwidth."""
+    hidden = r.model.hidden_size
+    found: dict[tuple[str, str], LinkTraffic] = {}
+
+    def add(hop: Hop, gpus: tuple[str, ...], purpose: str, per_token: float, rate: float) -> None:
+        share = min(1.0, per_token * rate / effective_bandwidth_bps(hop)) if rate else 0.0
+        key = (hop.name, purpose)
+        old = found.get(key)
+        if old is None or share > old.share_of_bandwidth:
+            found[key] = LinkTraffic(
+                name=hop.name,
+                link=hop.link,
+                gpus=gpus,
+                purpose=purpose,
+                bytes_per_token=per_token,
+                share_of_bandwidth=share,
+            )
+
+    for rep, n in zip(replicas, shares, strict=True):
+        cycle = rep.cycle(max(n, 1), isl + osl / 2)
+        rate = n / cycle.seconds if n else 0.0  # tokens/s through every stage of this replica
+        for shape, gpus in zip(rep.stages, rep.stage_gpus, strict=True):
+            ids = tuple(g.id for g in gpus)
+            layers = shape.layers[1] - shape.layers[0]
+            if shape.tp > 1:
+                per_token = 2 * layers * 2 * (shape.tp - 1) / shape.tp * hidden * ACT_BYTES
+                for hop in {h.name: h for h in shape.tp_hops}.values():
+                    add(hop, ids, "tensor parallel", per_token, rate)
+            if shape.ep_hops and r.model.moe is not None:
+                moe_layers = sum(1 for i in range(*shape.layers) if r.model.moe.is_moe_layer(i))
+                per_token = 2 * moe_layers * r.model.moe.experts_per_token * hidden * ACT_BYTES
+                per_token *= (shape.ep - 1) / shape.ep
+                for hop in {h.name: h for h in shape.ep_hops}.values():
+                    add(hop, ids, "expert all-to-all", per_token, rate)
+        for s, hop in enumerate(rep.boundaries):
+            ids = (rep.stage_gpus[s][0].id, rep.stage_gpus[s + 1][0].id)
+            add(hop, ids, "pipeline", hidden * ACT_BYTES, rate)
+    return tuple(found.values())
+
+
+def assumptions(r: ResolvedPlan, wanted: int, limit: int) -> tuple[str, ...]:
+    """The model's assumptions, in words a user can judge."""
+    notes = [
+        "Decode step = max(memory time, compute time) + launch overhead + collectives; "
+        "memory and compute overlap fully, collectives do not overlap with either.",
+        "Achievable rates, not peaks: HBM from BabelStream, tensor throughput from cuBLASLt by GEMM size, "
+        "collectives from nccl-tests curves (catalogs/calibration.toml names the rows).",
+        "Continuous batching: prompts are chunked by max_num_batched_tokens and ride along decode steps; "
+        "KV cache read at the mean length (input + output/2) of every sequence.",
+        "Concurrency is spread evenly over the data-parallel replicas; replicas do not share work.",
+        "TTFT is the prompt's prefill plus, under load, one decode step per chunk; no queueing for a free slot.",
+    ]
+    if r.model.moe is not None:
+        notes.append(
+            "MoE: each step reads the experts some token of the batch picks, E·(1−(1−k/E)^B), "
+            "assuming uniform routing."
+        )
+    if r.pp > 1:
+        notes.append(
+            "Pipeline: sequences are split into min(n, stages) micro-batches; fewer than that leaves bubbles."
+        )
+    if wanted > limit:
+        notes.append(f"Only {limit} sequences fit in the KV cache: speeds are given at {limit}.")
+    overhead = r.engine.step_overhead_us
+    if not overhead:
+        notes.append(f"{r.engine.name}: per-step and per-layer overheads from catalogs/calibration.toml.")
+    seen: set[str] = set()
+    for g in r.gpus:
+        if g.spec.id not in seen:
+            seen.add(g.spec.id)
+            notes.extend(assumption_notes(g.spec))
+    return tuple(notes)

@@ -1,0 +1,184 @@
+"""The physics of one forward step on one pipeline stage: bytes, FLOPs, collectives, overhead.
+
+A stage is a tensor-parallel group holding a range of layers. For a step of ``tokens`` tokens (a decode
+step of a batch, or a prefill chunk) each GPU of the stage reads its weights (for MoE only the experts
+the batch touches: ``E * (1 - (1 - k/E) ** tokens)`` of them) and the KV cache of the sequences, and
+does ``2 * active parameters * tokens`` FLOPs plus attention; the step takes the larger of the memory
+and compute times (roofline) plus kernel-launch overhead, then two all-reduces per layer over the TP
+ring and two all-to-alls per MoE layer under expert parallelism. Achievable rates come from
+:mod:`efficiency` and :mod:`collectives`; nothing here looks at peak figures directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from gpuplanner.core.architecture import (
+    embedding_params,
+    final_norm_params,
+    kv_bytes_for_sequence,
+    layer_params,
+    lm_head_params,
+)
+from gpuplanner.core.collectives import Band, allreduce_time_s, alltoall_time_s
+from gpuplanner.core.efficiency import attention_bandwidth_bps, memory_bandwidth_bps, tensor_flops
+from gpuplanner.core.specs import GpuSpec, ModelSpec
+from gpuplanner.core.topology import Hop
+
+ACT_BYTES = 2  # activations travel in 16-bit
+NORM_BYTES = 2
+
+
+@dataclass(frozen=True)
+class LayerSums:
+    """Parameters of a layer range, by how TP and EP split them."""
+
+    sharded: int  # attention + dense MLP / shared experts: split by TP
+    experts: int  # all routed experts: split by max(TP, EP)
+    expert_each_total: int  # one expert of every MoE layer, summed
+    replicated: int  # norms, routers
+    moe_layers: int
+    layers: int
+
+
+@cache
+def layer_sums(model: ModelSpec, first: int, last: int) -> LayerSums:
+    """Parameter sums of layers ``[first, last)`` (cached: the window re-evaluates often)."""
+    sharded = experts = each = replicated = moe = 0
+    for i in range(first, last):
+        p = layer_params(model, i)
+        sharded += p.attention + p.mlp
+        experts += p.experts
+        each += p.expert_each
+        replicated += p.router + p.norms
+        moe += p.is_moe
+    return LayerSums(sharded, experts, each, replicated, moe, last - first)
+
+
+@cache
+def kv_bytes(model: ModelSpec, kv_bpe: float, first: int, last: int, context: int, tp: int) -> float:
+    """KV bytes of one sequence of ``context`` tokens on one TP rank holding layers [first, last)."""
+    return kv_bytes_for_sequence(model, kv_bpe, range(first, last), max(context, 1), tp)
+
+
+def _attention_dims(model: ModelSpec) -> tuple[int, int]:
+    """(query-key width, value width) per head that attention multiplies against the cache."""
+    if model.mla is not None:  # weights absorbed: scores against the latent + rope part
+        return model.mla.kv_lora_rank + model.mla.qk_rope_head_dim, model.mla.kv_lora_rank
+    return model.head_dim, model.head_dim
+
+
+@dataclass(frozen=True)
+class StageShape:
+    """What one stage holds and how it talks: everything a step time depends on."""
+
+    model: ModelSpec
+    gpu: GpuSpec  # the slowest GPU of the TP group (they wait for each other)
+    layers: tuple[int, int]
+    tp: int
+    ep: int  # experts are split over max(tp, ep) GPUs
+    weight_bpe: float
+    embed_bpe: float
+    kv_bpe: float
+    compute_dtype: str
+    first: bool
+    last: bool
+    tp_hops: tuple[Hop, ...]
+    ep_hops: tuple[Hop, ...]
+    layer_overhead_s: float
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """Seconds of one step on one stage, and what they were spent on."""
+
+    compute_s: float
+    weights_s: float
+    kv_s: float
+    tp_comm_s: float
+    ep_comm_s: float
+    overhead_s: float
+    weight_bytes: float
+    kv_bytes: float
+
+    @property
+    def memory_s(self) -> float:
+        return self.weights_s + self.kv_s
+
+    @property
+    def total_s(self) -> float:
+        return max(self.compute_s, self.memory_s) + self.overhead_s + self.tp_comm_s + self.ep_comm_s
+
+
+def stage_step(
+    s: StageShape, tokens: int, seqs: int, context: float, new_tokens_per_seq: float, band: Band = "mid"
+) -> StepTime:
+    """One step of ``tokens`` tokens from ``seqs`` sequences whose cached context averages ``context``.
+
+    Decode: ``tokens == seqs`` and ``new_tokens_per_seq == 1``. Prefill chunk: ``seqs`` sequences each
+    adding ``new_tokens_per_seq`` tokens after ``context`` cached ones (attention is causal inside).
+    """
+    m = s.model
+    sums = layer_sums(m, *s.layers)
+    moe = m.moe
+    split = max(s.tp, s.ep)
+    weight_params = sums.sharded / s.tp
+    flop_params = sums.sharded / s.tp
+    weight_bytes = weight_params * s.weight_bpe + sums.replicated * NORM_BYTES
+    if moe is not None and sums.experts:
+        e, k = moe.num_experts, moe.experts_per_token
+        touched = 1 - (1 - k / e) ** max(tokens, 1)  # share of experts some token of the step picks
+        weight_bytes += touched * sums.experts / split * s.weight_bpe
+        flop_params += k * sums.expert_each_total / split
+    head_bytes = 0.0
+    if s.last:
+        head = lm_head_params(m) or embedding_params(m)
+        head_bytes = head / s.tp * s.embed_bpe + final_norm_params(m) * NORM_BYTES
+        flop_params += head / s.tp
+    flops = 2 * flop_params * tokens
+    qk, v = _attention_dims(m)
+    heads = m.num_attention_heads / s.tp
+    span = context + (new_tokens_per_seq + 1) / 2  # mean keys each new token attends to
+    flops += 2 * tokens * span * heads * (qk + v) * sums.layers
+    kv_read = seqs * kv_bytes(m, s.kv_bpe, s.layers[0], s.layers[1], round(context), s.tp)
+    inter = max(m.intermediate_size, m.hidden_size)
+    compute_s = flops / tensor_flops(s.gpu, s.compute_dtype, tokens, m.hidden_size, inter / s.tp, band)
+    weights_s = (weight_bytes + head_bytes) / memory_bandwidth_bps(s.gpu, band)
+    kv_s = kv_read / attention_bandwidth_bps(s.gpu, band) if kv_read else 0.0
+    msg = tokens * m.hidden_size * ACT_BYTES
+    tp_comm = 2 * sums.layers * allreduce_time_s(msg, s.tp_hops, s.tp, band) if s.tp > 1 else 0.0
+    ep_comm = 0.0
+    if moe is not None and s.ep > 1 and s.ep_hops:
+        dispatch = tokens * moe.experts_per_token * m.hidden_size * ACT_BYTES
+        ep_comm = 2 * sums.moe_layers * alltoall_time_s(dispatch, s.ep_hops, s.ep, band)
+    return StepTime(
+        compute_s=compute_s,
+        weights_s=weights_s,
+        kv_s=kv_s,
+        tp_comm_s=tp_comm,
+        ep_comm_s=ep_comm,
+        overhead_s=s.layer_overhead_s * sums.layers,
+        weight_bytes=weight_bytes + head_bytes,
+        kv_bytes=kv_read,
+    )
+
+
+def prefill_stage_time(
+    s: StageShape, prompt: int, chunk: int, band: Band = "mid", compute_only: bool = False
+) -> float:
+    """Seconds stage ``s`` spends prefilling one prompt of ``prompt`` tokens in chunks of ``chunk``.
+
+    ``compute_only``: the marginal cost when the chunks ride along decode steps that read the
+    weights anyway (continuous batching): FLOPs and collectives, no weight reads.
+    """
+    total, done = 0.0, 0
+    while done < prompt:
+        size = min(chunk, prompt - done)
+        step = stage_step(s, size, 1, done, size, band)
+        if compute_only:
+            total += step.compute_s + step.tp_comm_s + step.ep_comm_s
+        else:
+            total += step.total_s
+        done += size
+    return total

@@ -1,0 +1,157 @@
+"""One data-parallel replica as a pipeline of stages: decode cycle, prefill time, their parts.
+
+Pipeline rule: with ``n`` sequences in flight the engine splits them into ``m = min(n, pp)``
+micro-batches. One token of every sequence takes ``max(m * slowest stage, sum of stages + boundary
+hops)``: a lone sequence walks the stages in turn (a slow GPU adds its whole share), and a full
+pipeline is paced by its slowest stage; with fewer micro-batches than stages the rest are bubbles.
+Identical replicas (same GPUs, layers and link figures) are timed once: a 512-GPU plan is usually
+a few distinct replicas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from gpuplanner.core.calibration import calibration
+from gpuplanner.core.collectives import Band, p2p_time_s
+from gpuplanner.core.efficiency import memory_bandwidth_bps
+from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, prefill_stage_time, stage_step
+from gpuplanner.core.resolve import ResolvedGpu, ResolvedPlan
+from gpuplanner.core.topology import Hop, path_between, ring_for_group
+
+
+def _hop_key(hops: tuple[Hop, ...]) -> tuple[tuple[object, ...], ...]:
+    return tuple((h.link, h.bandwidth_bps, h.latency_s, h.peer_to_peer) for h in hops)
+
+
+@dataclass
+class Cycle:
+    """One decode cycle of a replica: every in-flight sequence gains one token."""
+
+    seconds: float
+    micro_batches: int
+    steps: list[StepTime]  # per stage, at the micro-batch size
+    boundary_s: list[float]  # per stage boundary
+    step_overhead_s: float
+
+
+@dataclass
+class Replica:
+    """A replica's stages, boundary hops and its timing caches."""
+
+    index: int
+    stages: list[StageShape]
+    stage_gpus: list[list[ResolvedGpu]]
+    boundaries: list[Hop]
+    step_overhead_s: float
+    chunk: int
+    key: tuple[object, ...]
+    _memo: dict[tuple[object, ...], object] = field(default_factory=dict)
+
+    @property
+    def pp(self) -> int:
+        return len(self.stages)
+
+    def cycle(self, n: int, context: float, band: Band = "mid") -> Cycle:
+        """Decode cycle with ``n`` sequences in flight at mean cached length ``context`` (tokens)."""
+        cache_key = ("cycle", n, round(context), band)
+        hit = self._memo.get(cache_key)
+        if isinstance(hit, Cycle):
+            return hit
+        m = max(1, min(n, self.pp))
+        batch = math.ceil(n / m)
+        steps = [stage_step(s, batch, batch, context, 1, band) for s in self.stages]
+        hidden = self.stages[0].model.hidden_size
+        bounds = [p2p_time_s(batch * hidden * ACT_BYTES, h, band) for h in self.boundaries]
+        walk = sum(st.total_s for st in steps) + sum(bounds)
+        paced = m * max(st.total_s for st in steps)
+        result = Cycle(max(walk, paced) + self.step_overhead_s, m, steps, bounds, self.step_overhead_s)
+        self._memo[cache_key] = result
+        return result
+
+    def prefill_s(self, prompt: int, band: Band = "mid") -> float:
+        """Seconds to prefill one prompt on an idle replica (chunks pipelined across stages)."""
+        hit = self._memo.get(("prefill", prompt, band))
+        if isinstance(hit, float):
+            return hit
+        chunks = max(1, math.ceil(prompt / self.chunk))
+        per_stage = [prefill_stage_time(s, prompt, self.chunk, band) for s in self.stages]
+        hidden = self.stages[0].model.hidden_size
+        chunk_tokens = min(prompt, self.chunk)
+        bounds = sum(p2p_time_s(chunk_tokens * hidden * ACT_BYTES, h, band) for h in self.boundaries)
+        first_chunk = sum(t / chunks for t in per_stage) + bounds
+        seconds = first_chunk + (chunks - 1) * max(per_stage) / chunks + chunks * self.step_overhead_s
+        self._memo[("prefill", prompt, band)] = seconds
+        return seconds
+
+    def prefill_marginal_s(self, prompt: int, band: Band = "mid") -> float:
+        """Extra seconds a prompt adds when its chunks ride along decode steps (continuous batching)."""
+        hit = self._memo.get(("marginal", prompt, band))
+        if isinstance(hit, float):
+            return hit
+        per_stage = [prefill_stage_time(s, prompt, self.chunk, band, compute_only=True) for s in self.stages]
+        seconds = max(per_stage) if self.pp > 1 else per_stage[0]
+        self._memo[("marginal", prompt, band)] = seconds
+        return seconds
+
+
+def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: int) -> StageShape:
+    rig, catalog = r.plan.rig, r.catalog
+    ids = [g.id for g in gpus]
+    tp_hops = tuple(ring_for_group(rig, catalog, ids))
+    ep = r.ep
+    ep_hops: tuple[Hop, ...] = ()
+    if r.model.moe is not None and ep > 1:
+        if ep <= len(ids):
+            ep_hops = tuple(ring_for_group(rig, catalog, ids[:ep]))
+        else:  # the EP group spans the same stage of neighbouring replicas
+            group: list[str] = []
+            first = replica - replica % max(1, ep // len(ids))
+            for rep in range(first, min(r.dp, first + ep // len(ids))):
+                group += [g.id for g in r.stage_gpus(rep, stage)]
+            ep_hops = tuple(ring_for_group(rig, catalog, group))
+    slowest = min((g.spec for g in gpus), key=memory_bandwidth_bps)
+    embed_bpe = r.weights.bytes_per_element if r.weights.quantizes_embeddings else 2.0
+    overhead = calibration().overhead_for(r.engine.id)
+    layer_us = r.engine.layer_overhead_us or overhead.layer_us
+    return StageShape(
+        model=r.model,
+        gpu=slowest,
+        layers=gpus[0].layers,
+        tp=len(ids),
+        ep=ep,
+        weight_bpe=r.weights.bytes_per_element,
+        embed_bpe=embed_bpe,
+        kv_bpe=r.kv.bytes_per_element,
+        compute_dtype=r.weights.compute_dtype,
+        first=gpus[0].first_stage,
+        last=gpus[0].last_stage,
+        tp_hops=tp_hops,
+        ep_hops=ep_hops,
+        layer_overhead_s=layer_us * 1e-6,
+    )
+
+
+def build_replicas(r: ResolvedPlan) -> list[Replica]:
+    """Every replica of ``r``; replicas with identical figures share one timing cache."""
+    overhead = calibration().overhead_for(r.engine.id)
+    step_s = (r.engine.step_overhead_us or overhead.step_us) * 1e-6
+    chunk = r.settings.max_num_batched_tokens
+    shared: dict[tuple[object, ...], dict[tuple[object, ...], object]] = {}
+    replicas = []
+    for rep in range(r.dp):
+        stage_gpus = [r.stage_gpus(rep, s) for s in range(len(r.plan.layout.replicas[rep].stages))]
+        stages = [_stage_shape(r, gpus, rep, s) for s, gpus in enumerate(stage_gpus)]
+        bounds = [
+            path_between(r.plan.rig, r.catalog, a[0].id, b[0].id, streams=len(a))
+            for a, b in pairwise(stage_gpus)
+        ]
+        key = (
+            tuple((s.gpu.id, s.layers, s.tp, _hop_key(s.tp_hops), _hop_key(s.ep_hops)) for s in stages),
+            _hop_key(tuple(bounds)),
+        )
+        memo = shared.setdefault(key, {})
+        replicas.append(Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo))
+    return replicas
