@@ -6,6 +6,7 @@ from gpuplanner.core.architecture import active_params, total_params
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.diagnose import diagnose, verdict
 from gpuplanner.core.fit import FitResult, fit_memory
+from gpuplanner.core.perf import estimate_performance
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Report
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
@@ -52,12 +53,7 @@ def evaluate_resolved(resolved: ResolvedPlan) -> Report:
     fits = not any(p.severity == "error" for p in problems)
     performance = None
     if fits:
-        try:
-            from gpuplanner.core.perf import estimate_performance
-        except ModuleNotFoundError:  # pragma: no cover - the performance model lands separately
-            estimate_performance = None
-        if estimate_performance is not None:
-            performance = estimate_performance(resolved, fit)
+        performance = estimate_performance(resolved, fit)
     plan = resolved.plan
     return Report(
         plan_name=plan.name,
