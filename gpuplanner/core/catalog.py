@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,8 +33,6 @@ from gpuplanner.core.specs import (
 )
 
 log = logging.getLogger(__name__)
-
-S = TypeVar("S", bound=BaseModel)
 
 # file name, TOML array name, spec class, key of the id field, the CLI listing that shows them
 _FILES: dict[str, tuple[str, str, type[BaseModel], str, str]] = {
@@ -67,7 +65,7 @@ def normalize(ref: str) -> str:
 
 def _names(spec: BaseModel) -> list[str]:
     """Every name a spec answers to: its id, its aliases and, for a repo id, the part after '/'."""
-    ident = getattr(spec, "id", None) or getattr(spec, "key", "")
+    ident = str(getattr(spec, "id", None) or getattr(spec, "key", ""))
     names = [ident, *getattr(spec, "aliases", ())]
     if "/" in ident:
         names.append(ident.rsplit("/", 1)[1])
