@@ -18,6 +18,7 @@ measurement rows they were fitted on; ``benchmarks/collectives_fit.py`` prints t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from gpuplanner.core.calibration import Collectives, calibration
@@ -63,34 +64,70 @@ def effective_bandwidth_bps(hop: Hop, band: Band = "mid") -> float:
     return bw if hop.peer_to_peer else bw * table.host_staged_factor
 
 
-def _ring_time_s(volume: float, steps: int, hops: Sequence[Hop], band: Band) -> float:
-    """Fastest protocol's time to move ``volume`` bytes per GPU around a ring in ``steps`` steps."""
+@dataclass(frozen=True, slots=True)
+class RingFigures:
+    """What a collective's time depends on, worked out once per ring and band."""
+
+    n: int
+    bandwidth_bps: float  # slowest hop, efficiency and host staging applied
+    step_latency_s: float  # slowest hop's per-step latency
+    protocols: tuple[tuple[float, float, float], ...]  # (base latency s, bandwidth share, fill bytes)
+    nvls_bandwidth_bps: float | None  # None: NVLS not available on this ring
+    nvls_latency_s: float
+
+
+def ring_figures(hops: Sequence[Hop], band: Band = "mid", n: int | None = None) -> RingFigures:
+    """Summarize a ring of ``hops`` (see :func:`topology.ring_for_group`) for the time functions."""
     table = _table()
-    bw = min(effective_bandwidth_bps(h, band) for h in hops)
-    step_latency = max(hop_step_latency_s(h) for h in hops) * steps
-    best = float("inf")
-    for proto in table.protocol:
-        rate = bw * proto.bandwidth_fraction
-        fill = table.pipeline_fill_bytes * (volume > 0) if proto.pipelined else 0.0
-        best = min(best, proto.base_latency_us * 1e-6 + step_latency + (volume + fill) / rate)
+    n = len(hops) if n is None else n
+    if not hops:
+        return RingFigures(n, float("inf"), 0.0, ((0.0, 1.0, 0.0),), None, 0.0)
+    protocols = tuple(
+        (p.base_latency_us * 1e-6, p.bandwidth_fraction, table.pipeline_fill_bytes if p.pipelined else 0.0)
+        for p in table.protocol
+    )
+    nvls_bw, nvls_latency = None, 0.0
+    if n >= table.nvls_min_ranks and all(h.link in table.nvls_links for h in hops):
+        nvls_bw = min(h.bandwidth_bps for h in hops) * _band(table.nvls_efficiency, band, table.spread)
+        simple = max(protocols, key=lambda p: (p[2] > 0, p[1]))  # chunked, full-rate: Simple
+        nvls_latency = simple[0] + 2 * hop_step_latency_s(hops[0])
+    return RingFigures(
+        n=n,
+        bandwidth_bps=min(effective_bandwidth_bps(h, band) for h in hops),
+        step_latency_s=max(hop_step_latency_s(h) for h in hops),
+        protocols=protocols,
+        nvls_bandwidth_bps=nvls_bw,
+        nvls_latency_s=nvls_latency,
+    )
+
+
+def _ring_time(volume: float, steps: int, ring: RingFigures) -> float:
+    """Fastest protocol's time to move ``volume`` bytes per GPU around a ring in ``steps`` steps."""
+    latency = ring.step_latency_s * steps
+    return min(
+        base + latency + (volume + fill) / (ring.bandwidth_bps * share)
+        for base, share, fill in ring.protocols
+    )
+
+
+def allreduce_ring_s(nbytes: float, ring: RingFigures) -> float:
+    """Seconds to all-reduce ``nbytes`` per GPU over a summarized ring (ring or NVLS, the faster)."""
+    n = ring.n
+    if n < 2 or nbytes <= 0:
+        return 0.0
+    best = _ring_time(2 * (n - 1) / n * nbytes, 2 * (n - 1), ring)
+    if ring.nvls_bandwidth_bps is not None:
+        nvls = ring.nvls_latency_s + (nbytes + ring.protocols[-1][2]) / ring.nvls_bandwidth_bps
+        best = min(best, nvls)
     return best
 
 
-def _nvls_time_s(nbytes: float, hops: Sequence[Hop], band: Band) -> float | None:
-    table = _table()
-    n = len(hops)
-    if n < table.nvls_min_ranks or any(h.link not in table.nvls_links for h in hops):
-        return None
-    eff = _band(table.nvls_efficiency, band, table.spread)
-    bw = min(h.bandwidth_bps for h in hops) * eff
-    simple = next(
-        (p for p in table.protocol if p.pipelined and p.bandwidth_fraction == 1.0), table.protocol[-1]
-    )
-    return (
-        simple.base_latency_us * 1e-6
-        + 2 * hop_step_latency_s(hops[0])
-        + (nbytes + table.pipeline_fill_bytes) / bw
-    )
+def alltoall_ring_s(nbytes: float, ring: RingFigures) -> float:
+    """Seconds for an all-to-all of ``nbytes`` per GPU over a summarized group (see alltoall_time_s)."""
+    n = ring.n
+    if n < 2 or nbytes <= 0:
+        return 0.0
+    return _ring_time((n - 1) / n * nbytes, n - 1, ring)
 
 
 def allreduce_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, band: Band = "mid") -> float:
@@ -98,20 +135,19 @@ def allreduce_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, b
 
     ``n`` defaults to ``len(hops)`` (a ring of n GPUs has n hops); 0 for a group of one.
     """
-    n = len(hops) if n is None else n
-    if n < 2 or not hops or nbytes <= 0:
+    if not hops:
         return 0.0
-    ring = _ring_time_s(2 * (n - 1) / n * nbytes, 2 * (n - 1), hops, band)
-    nvls = _nvls_time_s(nbytes, hops, band)
-    return ring if nvls is None else min(ring, nvls)
+    return allreduce_ring_s(nbytes, ring_figures(hops, band, n))
 
 
 def allgather_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, band: Band = "mid") -> float:
     """Seconds to all-gather a result of ``nbytes`` per GPU (each contributes ``nbytes / n``)."""
-    n = len(hops) if n is None else n
-    if n < 2 or not hops or nbytes <= 0:
+    if not hops:
         return 0.0
-    return _ring_time_s((n - 1) / n * nbytes, n - 1, hops, band)
+    ring = ring_figures(hops, band, n)
+    if ring.n < 2 or nbytes <= 0:
+        return 0.0
+    return _ring_time((ring.n - 1) / ring.n * nbytes, ring.n - 1, ring)
 
 
 def alltoall_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, band: Band = "mid") -> float:
@@ -120,10 +156,9 @@ def alltoall_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, ba
     Each GPU sends ``(n-1)/n`` of its bytes; the slowest of ``hops`` (pass the paths the exchange
     crosses) bounds every GPU's rate, and each of the ``n-1`` peers costs one step of latency.
     """
-    n = len(hops) if n is None else n
-    if n < 2 or not hops or nbytes <= 0:
+    if not hops:
         return 0.0
-    return _ring_time_s((n - 1) / n * nbytes, n - 1, hops, band)
+    return alltoall_ring_s(nbytes, ring_figures(hops, band, n))
 
 
 def p2p_time_s(nbytes: float, hop: Hop, band: Band = "mid") -> float:

@@ -9,6 +9,7 @@ documented assumption with a wider band; :func:`assumption_notes` says which.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from gpuplanner.core.calibration import Efficiency, GemmClass, MemoryClass, calibration
@@ -103,6 +104,38 @@ def tensor_flops(gpu: GpuSpec, dtype: str, m: float, n: float, k: float, band: B
     _, peak = compute_dtype(gpu, dtype)
     size = (max(m, 1.0) * max(n, 1.0) * max(k, 1.0)) ** (1 / 3)
     return peak * 1e12 * gemm_fraction(gpu, size, band)
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """A GPU's achievable rates for one dtype and band, worked out once (the hot path uses these)."""
+
+    memory_bps: float
+    attention_bps: float
+    peak_flops: float
+    peak_fraction: float
+    half_size: float
+    exponent: float
+
+    def flops(self, m: float, n: float, k: float) -> float:
+        """Achievable FLOP/s of an ``m x k`` by ``k x n`` matmul (see :func:`tensor_flops`)."""
+        size = (max(m, 1.0) * max(n, 1.0) * max(k, 1.0)) ** (1 / 3)
+        x = (size / self.half_size) ** self.exponent
+        return self.peak_flops * self.peak_fraction * x / (1 + x)
+
+
+def rates(gpu: GpuSpec, dtype: str, band: Band = "mid") -> Rates:
+    """The achievable rates of ``gpu`` for matmuls in ``dtype``, at the ``band`` end of the band."""
+    entry = gemm_class(gpu)
+    _, peak = compute_dtype(gpu, dtype)
+    return Rates(
+        memory_bps=memory_bandwidth_bps(gpu, band),
+        attention_bps=attention_bandwidth_bps(gpu, band),
+        peak_flops=peak * 1e12,
+        peak_fraction=_scaled(entry.peak_fraction, entry.spread, band),
+        half_size=entry.half_size,
+        exponent=entry.exponent,
+    )
 
 
 def assumption_notes(gpu: GpuSpec) -> list[str]:

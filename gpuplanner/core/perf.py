@@ -49,25 +49,40 @@ def _ttft(rep: Replica, n: int, isl: int, osl: int, band: Band, request_s: float
     return ttft
 
 
+def _groups(replicas: list[Replica], n_total: int) -> list[tuple[Replica, int, int]]:
+    """(replica, its users, how many identical replicas) - identical replicas share one memo."""
+    shares = spread_over(max(n_total, 1), len(replicas))
+    groups: dict[tuple[int, int], tuple[Replica, int, int]] = {}
+    for rep, n in zip(replicas, shares, strict=True):
+        key = (id(rep.memo), n)
+        first, _, count = groups.get(key, (rep, n, 0))
+        groups[key] = (first, n, count + 1)
+    return list(groups.values())
+
+
+def decode_speed(
+    replicas: list[Replica], n_total: int, isl: int, osl: int, band: Band
+) -> tuple[float, float]:
+    """(time per output token of the slowest replica's users, s; output tokens/s of the plan)."""
+    tpot, total = 0.0, 0.0
+    for rep, n, count in _groups(replicas, n_total):
+        rep_tpot, rate = _replica_speed(rep, n, isl, osl, band)
+        tpot = max(tpot, rep_tpot)
+        total += rate * count
+    return tpot, total
+
+
 def speeds(replicas: list[Replica], n_total: int, isl: int, osl: int, band: Band, request_s: float) -> Speeds:
     """Plan-wide speeds at ``n_total`` concurrent sequences."""
-    shares = spread_over(max(n_total, 1), len(replicas))
-    tpots, total = [], 0.0
-    for rep, n in zip(replicas, shares, strict=True):
-        tpot, rate = _replica_speed(rep, n, isl, osl, band)
-        if n:
-            tpots.append(tpot)
-        total += rate
-    busiest = max(range(len(replicas)), key=lambda i: shares[i])
-    tpot = max(tpots)
-    ttft = _ttft(replicas[busiest], shares[busiest], isl, osl, band, request_s)
-    prefill_rate = sum(isl / rep.prefill_s(isl, band) for rep in replicas)
+    tpot, total = decode_speed(replicas, n_total, isl, osl, band)
+    groups = _groups(replicas, n_total)
+    busiest, n_busy, _ = max(groups, key=lambda g: g[1])
     return Speeds(
-        ttft_s=ttft,
+        ttft_s=_ttft(busiest, n_busy, isl, osl, band, request_s),
         tpot_s=tpot,
         tokens_per_s_per_user=1 / tpot,
         output_tokens_per_s=total,
-        prefill_tokens_per_s=prefill_rate,
+        prefill_tokens_per_s=sum(count * isl / rep.prefill_s(isl, band) for rep, _, count in groups),
     )
 
 
@@ -83,19 +98,19 @@ def _curve_levels(limit: int) -> list[int]:
     return levels
 
 
-def _curve(replicas: list[Replica], limit: int, isl: int, osl: int, request_s: float) -> list[CurvePoint]:
+def _curve(replicas: list[Replica], limit: int, isl: int, osl: int) -> list[CurvePoint]:
     points = []
     for n in _curve_levels(max(1, limit)):
-        mid = speeds(replicas, n, isl, osl, "mid", request_s)
-        low = speeds(replicas, n, isl, osl, "low", request_s)
-        high = speeds(replicas, n, isl, osl, "high", request_s)
+        tpot, mid = decode_speed(replicas, n, isl, osl, "mid")
+        _, low = decode_speed(replicas, n, isl, osl, "low")
+        _, high = decode_speed(replicas, n, isl, osl, "high")
         points.append(
-            CurvePoint(
+            CurvePoint.model_construct(
                 concurrency=n,
-                output_tokens_per_s=mid.output_tokens_per_s,
-                tokens_per_s_per_user=mid.tokens_per_s_per_user,
-                low_output_tokens_per_s=low.output_tokens_per_s,
-                high_output_tokens_per_s=high.output_tokens_per_s,
+                output_tokens_per_s=mid,
+                tokens_per_s_per_user=1 / tpot,
+                low_output_tokens_per_s=low,
+                high_output_tokens_per_s=high,
             )
         )
     return points
@@ -124,7 +139,7 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
     mid = speeds(replicas, n_total, isl, osl, "mid", request_s)
     low = speeds(replicas, n_total, isl, osl, "low", request_s)
     high = speeds(replicas, n_total, isl, osl, "high", request_s)
-    curve = _curve(replicas, limit, isl, osl, request_s)
+    curve = _curve(replicas, limit, isl, osl)
     shares = spread_over(n_total, len(replicas))
     return PerformanceReport(
         concurrency=n_total,

@@ -11,7 +11,7 @@ ring and two all-to-alls per MoE layer under expert parallelism. Achievable rate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from gpuplanner.core.architecture import (
@@ -21,8 +21,8 @@ from gpuplanner.core.architecture import (
     layer_params,
     lm_head_params,
 )
-from gpuplanner.core.collectives import Band, allreduce_time_s, alltoall_time_s
-from gpuplanner.core.efficiency import attention_bandwidth_bps, memory_bandwidth_bps, tensor_flops
+from gpuplanner.core.collectives import Band, RingFigures, allreduce_ring_s, alltoall_ring_s, ring_figures
+from gpuplanner.core.efficiency import Rates, rates
 from gpuplanner.core.specs import GpuSpec, ModelSpec
 from gpuplanner.core.topology import Hop
 
@@ -87,6 +87,19 @@ class StageShape:
     tp_hops: tuple[Hop, ...]
     ep_hops: tuple[Hop, ...]
     layer_overhead_s: float
+    bands: dict[str, tuple[Rates, RingFigures, RingFigures]] = field(default_factory=dict, compare=False)
+
+    def figures(self, band: Band) -> tuple[Rates, RingFigures, RingFigures]:
+        """(GPU rates, TP ring, EP group) at ``band``, worked out on first use."""
+        hit = self.bands.get(band)
+        if hit is None:
+            hit = (
+                rates(self.gpu, self.compute_dtype, band),
+                ring_figures(self.tp_hops, band, self.tp),
+                ring_figures(self.ep_hops, band, self.ep),
+            )
+            self.bands[band] = hit
+        return hit
 
 
 @dataclass(frozen=True)
@@ -142,16 +155,17 @@ def stage_step(
     span = context + (new_tokens_per_seq + 1) / 2  # mean keys each new token attends to
     flops += 2 * tokens * span * heads * (qk + v) * sums.layers
     kv_read = seqs * kv_bytes(m, s.kv_bpe, s.layers[0], s.layers[1], round(context), s.tp)
+    rate, tp_ring, ep_ring = s.figures(band)
     inter = max(m.intermediate_size, m.hidden_size)
-    compute_s = flops / tensor_flops(s.gpu, s.compute_dtype, tokens, m.hidden_size, inter / s.tp, band)
-    weights_s = (weight_bytes + head_bytes) / memory_bandwidth_bps(s.gpu, band)
-    kv_s = kv_read / attention_bandwidth_bps(s.gpu, band) if kv_read else 0.0
+    compute_s = flops / rate.flops(tokens, m.hidden_size, inter / s.tp)
+    weights_s = (weight_bytes + head_bytes) / rate.memory_bps
+    kv_s = kv_read / rate.attention_bps if kv_read else 0.0
     msg = tokens * m.hidden_size * ACT_BYTES
-    tp_comm = 2 * sums.layers * allreduce_time_s(msg, s.tp_hops, s.tp, band) if s.tp > 1 else 0.0
+    tp_comm = 2 * sums.layers * allreduce_ring_s(msg, tp_ring) if s.tp > 1 else 0.0
     ep_comm = 0.0
     if moe is not None and s.ep > 1 and s.ep_hops:
         dispatch = tokens * moe.experts_per_token * m.hidden_size * ACT_BYTES
-        ep_comm = 2 * sums.moe_layers * alltoall_time_s(dispatch, s.ep_hops, s.ep, band)
+        ep_comm = 2 * sums.moe_layers * alltoall_ring_s(dispatch, ep_ring)
     return StepTime(
         compute_s=compute_s,
         weights_s=weights_s,

@@ -48,7 +48,7 @@ class Replica:
     step_overhead_s: float
     chunk: int
     key: tuple[object, ...]
-    _memo: dict[tuple[object, ...], object] = field(default_factory=dict)
+    memo: dict[tuple[object, ...], object] = field(default_factory=dict)
 
     @property
     def pp(self) -> int:
@@ -57,7 +57,7 @@ class Replica:
     def cycle(self, n: int, context: float, band: Band = "mid") -> Cycle:
         """Decode cycle with ``n`` sequences in flight at mean cached length ``context`` (tokens)."""
         cache_key = ("cycle", n, round(context), band)
-        hit = self._memo.get(cache_key)
+        hit = self.memo.get(cache_key)
         if isinstance(hit, Cycle):
             return hit
         m = max(1, min(n, self.pp))
@@ -68,12 +68,12 @@ class Replica:
         walk = sum(st.total_s for st in steps) + sum(bounds)
         paced = m * max(st.total_s for st in steps)
         result = Cycle(max(walk, paced) + self.step_overhead_s, m, steps, bounds, self.step_overhead_s)
-        self._memo[cache_key] = result
+        self.memo[cache_key] = result
         return result
 
     def prefill_s(self, prompt: int, band: Band = "mid") -> float:
         """Seconds to prefill one prompt on an idle replica (chunks pipelined across stages)."""
-        hit = self._memo.get(("prefill", prompt, band))
+        hit = self.memo.get(("prefill", prompt, band))
         if isinstance(hit, float):
             return hit
         chunks = max(1, math.ceil(prompt / self.chunk))
@@ -83,17 +83,17 @@ class Replica:
         bounds = sum(p2p_time_s(chunk_tokens * hidden * ACT_BYTES, h, band) for h in self.boundaries)
         first_chunk = sum(t / chunks for t in per_stage) + bounds
         seconds = first_chunk + (chunks - 1) * max(per_stage) / chunks + chunks * self.step_overhead_s
-        self._memo[("prefill", prompt, band)] = seconds
+        self.memo[("prefill", prompt, band)] = seconds
         return seconds
 
     def prefill_marginal_s(self, prompt: int, band: Band = "mid") -> float:
         """Extra seconds a prompt adds when its chunks ride along decode steps (continuous batching)."""
-        hit = self._memo.get(("marginal", prompt, band))
+        hit = self.memo.get(("marginal", prompt, band))
         if isinstance(hit, float):
             return hit
         per_stage = [prefill_stage_time(s, prompt, self.chunk, band, compute_only=True) for s in self.stages]
         seconds = max(per_stage) if self.pp > 1 else per_stage[0]
-        self._memo[("marginal", prompt, band)] = seconds
+        self.memo[("marginal", prompt, band)] = seconds
         return seconds
 
 
