@@ -244,12 +244,6 @@ class EngineProfile(Spec):
     cuda_graphs_gib: float = Field(ge=0, description="captured CUDA graphs per GPU (0 when eager)")
     allocator_reserve_gib: float = Field(default=0.0, ge=0)
     nccl_buffer_gib_per_peer: float = Field(default=0.0, ge=0, description="NCCL buffers per TP/PP peer")
-    activation_bytes_per_token_hidden: float = Field(
-        default=18.0,
-        ge=0,
-        description="peak activation bytes per batched token per hidden unit during profiling "
-        "(scaled by intermediate/hidden and divided by TP)",
-    )
     supports_tp: bool = True
     supports_pp: bool = True
     supports_ep: bool = False
