@@ -49,15 +49,25 @@ def _ttft(rep: Replica, n: int, isl: int, osl: int, band: Band, request_s: float
     return ttft
 
 
+_GROUP_MEMO: dict[tuple[int, int], tuple[list[Replica], list[tuple[Replica, int, int]]]] = {}
+
+
 def _groups(replicas: list[Replica], n_total: int) -> list[tuple[Replica, int, int]]:
     """(replica, its users, how many identical replicas) - identical replicas share one memo."""
+    hit = _GROUP_MEMO.get((id(replicas), n_total))
+    if hit is not None and hit[0] is replicas:
+        return hit[1]
+    if len(_GROUP_MEMO) > 256:
+        _GROUP_MEMO.clear()
     shares = spread_over(max(n_total, 1), len(replicas))
     groups: dict[tuple[int, int], tuple[Replica, int, int]] = {}
     for rep, n in zip(replicas, shares, strict=True):
         key = (id(rep.memo), n)
         first, _, count = groups.get(key, (rep, n, 0))
         groups[key] = (first, n, count + 1)
-    return list(groups.values())
+    result = list(groups.values())
+    _GROUP_MEMO[(id(replicas), n_total)] = (replicas, result)
+    return result
 
 
 def decode_speed(
@@ -105,7 +115,7 @@ def _curve(replicas: list[Replica], limit: int, isl: int, osl: int) -> list[Curv
         _, low = decode_speed(replicas, n, isl, osl, "low")
         _, high = decode_speed(replicas, n, isl, osl, "high")
         points.append(
-            CurvePoint.model_construct(
+            CurvePoint(
                 concurrency=n,
                 output_tokens_per_s=mid,
                 tokens_per_s_per_user=1 / tpot,

@@ -81,7 +81,7 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             waiting = max(0.0, cycle.seconds - busy)
             for g in gpus:
                 out.append(
-                    StepSplit.model_construct(
+                    StepSplit(
                         gpu=g.id,
                         compute_s=compute,
                         memory_s=step.memory_s,
@@ -104,7 +104,7 @@ def link_traffic(
         key = (hop.name, purpose)
         old = found.get(key)
         if old is None or share > old.share_of_bandwidth:
-            found[key] = LinkTraffic.model_construct(
+            found[key] = LinkTraffic(
                 name=hop.name,
                 link=hop.link,
                 gpus=gpus,

@@ -16,7 +16,6 @@ from itertools import pairwise
 
 from gpuplanner.core.calibration import calibration
 from gpuplanner.core.collectives import Band, p2p_time_s
-from gpuplanner.core.efficiency import memory_bandwidth_bps
 from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, prefill_stage_time, stage_step
 from gpuplanner.core.resolve import ResolvedGpu, ResolvedPlan
 from gpuplanner.core.topology import Hop, path_between, ring_for_group
@@ -110,9 +109,9 @@ def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: 
             group: list[str] = []
             first = replica - replica % max(1, ep // len(ids))
             for rep in range(first, min(r.dp, first + ep // len(ids))):
-                group += [g.id for g in r.stage_gpus(rep, stage)]
+                group += [g.id for g in r.gpus if g.replica == rep and g.stage == stage]
             ep_hops = tuple(ring_for_group(rig, catalog, group))
-    slowest = min((g.spec for g in gpus), key=memory_bandwidth_bps)
+    slowest = min((g.spec for g in gpus), key=lambda spec: spec.hbm_bandwidth_gbps)
     embed_bpe = r.weights.bytes_per_element if r.weights.quantizes_embeddings else 2.0
     overhead = calibration().overhead_for(r.engine.id)
     layer_us = r.engine.layer_overhead_us or overhead.layer_us
@@ -141,8 +140,11 @@ def build_replicas(r: ResolvedPlan) -> list[Replica]:
     chunk = r.settings.max_num_batched_tokens
     shared: dict[tuple[object, ...], dict[tuple[object, ...], object]] = {}
     replicas = []
+    by_stage: dict[tuple[int, int], list[ResolvedGpu]] = {}
+    for g in r.gpus:  # layout order: replica, stage, TP rank
+        by_stage.setdefault((g.replica, g.stage), []).append(g)
     for rep in range(r.dp):
-        stage_gpus = [r.stage_gpus(rep, s) for s in range(len(r.plan.layout.replicas[rep].stages))]
+        stage_gpus = [by_stage[(rep, s)] for s in range(len(r.plan.layout.replicas[rep].stages))]
         stages = [_stage_shape(r, gpus, rep, s) for s, gpus in enumerate(stage_gpus)]
         bounds = [
             path_between(r.plan.rig, r.catalog, a[0].id, b[0].id, streams=len(a))

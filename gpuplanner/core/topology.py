@@ -103,7 +103,7 @@ def _short_name(spec: LinkSpec) -> str:
 class _RigIndex:
     """A rig indexed once: where each GPU is, which explicit links exist, and a hop cache."""
 
-    __slots__ = ("explicit", "hops", "node_count", "node_of", "nodes", "placement")
+    __slots__ = ("explicit", "hops", "node_count", "node_of", "nodes", "placement", "rings")
 
     def __init__(self, rig: Rig) -> None:
         self.nodes: tuple[Node, ...] = rig.nodes
@@ -120,6 +120,7 @@ class _RigIndex:
             self.explicit[(link.a, link.b)] = link.kind
             self.explicit[(link.b, link.a)] = link.kind
         self.hops: dict[tuple[object, ...], Hop] = {}
+        self.rings: dict[tuple[str, ...], list[Hop]] = {}
 
 
 _INDEX_CACHE: OrderedDict[tuple[int, int], tuple[Rig, object, _RigIndex]] = OrderedDict()
@@ -259,6 +260,9 @@ def ring_for_group(rig: Rig, catalog: SpecSource, gpus: Sequence[str]) -> list[H
     if len(gpus) < 2:
         return []
     index = _index(rig, catalog)
+    cached = index.rings.get(tuple(gpus))
+    if cached is not None:
+        return list(cached)
     located = [(*_locate(index, g), g) for g in gpus]
     located.sort(key=lambda item: item[0])  # stable: keeps the given order within a node
     per_node: dict[int, int] = {}
@@ -277,7 +281,8 @@ def ring_for_group(rig: Rig, catalog: SpecSource, gpus: Sequence[str]) -> list[H
         else:
             streams = min(per_node[na], per_node[nb])
             hops.append(_nic_hop(rig, index, catalog, na, nb, a, b, streams, aggregate=True))
-    return hops
+    index.rings[tuple(gpus)] = hops
+    return list(hops)
 
 
 def slowest_hop(hops: Sequence[Hop]) -> Hop:
