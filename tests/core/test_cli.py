@@ -114,3 +114,27 @@ def test_version(capsys):
         main(["--version"])
     assert e.value.code == 0
     assert "gpuplanner" in capsys.readouterr().out
+
+
+def test_import_model_then_evaluate_it(tmp_path, capsys):
+    from pathlib import Path
+
+    from gpuplanner.core.catalog import default_catalog
+
+    config = Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "meta-llama--Llama-3.1-8B-Instruct.json"
+    default_catalog.cache_clear()
+    try:
+        assert main(["import-model", str(config), "--name", "my-org/my-llama"]) == 0
+        assert "my-org/my-llama" in capsys.readouterr().out
+        assert main(["evaluate", "--model", "my-org/my-llama", "--gpu", "l40s", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["total_params"] == 8_030_261_248  # Llama 3.1 8B config
+    finally:
+        default_catalog.cache_clear()
+
+
+def test_import_model_with_missing_fields_names_them(tmp_path, capsys):
+    bad = tmp_path / "config.json"
+    bad.write_text(json.dumps({"model_type": "llama", "hidden_size": 4096}))
+    assert main(["import-model", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "num_hidden_layers" in err and "Traceback" not in err
