@@ -245,19 +245,19 @@ def _with_params(spec: ModelSpec) -> ModelSpec:
 
 
 def _repo_id_for(config: dict[str, Any], path: Path, name: str | None) -> str:
+    if name:  # what the person asked for wins: it must not silently replace a built-in model
+        return name
     raw = str(config.get("_name_or_path") or "").strip()
     if re.fullmatch(r"[\w.-]+/[\w.-]+", raw):
         return raw
-    if name:
-        return name
     return path.resolve().parent.name or "imported-model"
 
 
 def import_model_file(path: Path, *, name: str | None = None) -> tuple[ModelSpec, Path]:
     """Read a ``config.json``, build its ModelSpec and save it as JSON in the user's models folder.
 
-    The model id is ``_name_or_path`` when it looks like a Hugging Face repo id, else ``name``, else
-    the folder name. Returns the spec and the file it was saved to.
+    The model id is ``name`` when given, else ``_name_or_path`` when it looks like a Hugging Face
+    repo id, else the folder name. Returns the spec and the file it was saved to.
     """
     path = Path(path)
     try:
