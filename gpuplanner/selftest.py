@@ -185,11 +185,10 @@ def _explain(exc: BaseException) -> str:
     if isinstance(exc, SelftestError):
         return str(exc)
     if isinstance(exc, ImportError):
-        missing = getattr(exc, "name", None) or str(exc)
-        return (
-            f"a part of gpuplanner or a library it needs is missing ({type(exc).__name__}: {exc}); "
-            f"reinstall the app{'' if not missing else f' (missing: {missing})'}"
-        )
+        detail = str(exc).strip()
+        if len(detail) > 600:  # numpy's import error is a page of advice; its last line is the cause
+            detail = detail.splitlines()[-1] if detail.splitlines() else detail[-600:]
+        return f"a part of gpuplanner or a library it needs cannot be loaded ({type(exc).__name__}: {detail}); reinstall the app"
     return f"{type(exc).__name__}: {exc}"
 
 
