@@ -1,0 +1,22 @@
+"""The PySide6 window: rack canvas, catalog palette, inspector, undo, files.
+
+``create_main_window(plan_path=None)`` returns the ``QMainWindow`` (objectName ``mainWindow``) with
+``open_plan(path)``, ``save_plan(path)``, ``undo_stack`` and the ``report_changed`` signal.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gpuplanner.gui.main_window import MainWindow
+
+
+def create_main_window(plan_path: Any = None) -> MainWindow:
+    """The main window on ``plan_path`` or the built-in sample plan (needs a QApplication)."""
+    from gpuplanner.gui.main_window import create_main_window as create
+
+    return create(plan_path)
+
+
+__all__ = ["create_main_window"]

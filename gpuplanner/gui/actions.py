@@ -1,0 +1,293 @@
+"""Menus, toolbar and keyboard shortcuts of the main window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMenu, QStyle, QToolBar, QUndoView
+
+from gpuplanner.gui import edits, files
+from gpuplanner.gui.presets import PRESETS
+from gpuplanner.gui.recent import clear_recent_files, recent_files
+
+if TYPE_CHECKING:
+    from gpuplanner.gui.main_window import MainWindow
+    from gpuplanner.gui.rack.scene import Selection
+
+
+class WindowActions:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.by_name: dict[str, QAction] = {}
+        bar = window.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.edit_menu = bar.addMenu("&Edit")
+        self.view_menu = bar.addMenu("&View")
+        self.rig_menu = bar.addMenu("&Rig")
+        self.help_menu = bar.addMenu("&Help")
+        self.recent_menu = QMenu("Open &Recent", window)
+        self.recent_menu.setObjectName("recentMenu")
+        self.new_menu = QMenu("New from &Template", window)
+        self.new_menu.setObjectName("newFromTemplateMenu")
+        self._file()
+        self._edit()
+        self._view()
+        self._rig()
+        self._help()
+        self._toolbar()
+        self.refresh_recent()
+
+    def add(
+        self,
+        menu: QMenu,
+        name: str,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: object = None,
+        tip: str = "",
+    ) -> QAction:
+        action = QAction(text, self.window)
+        action.setObjectName(name)
+        if shortcut is not None:
+            if isinstance(shortcut, list):
+                action.setShortcuts(shortcut)
+            else:
+                action.setShortcut(shortcut)
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip or text.replace('&', '').rstrip('…')}" + (f" ({keys})" if keys else ""))
+        action.setStatusTip(tip)
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        self.by_name[name] = action
+        return action
+
+    def _file(self) -> None:
+        w, m = self.window, self.file_menu
+        self.add(
+            m,
+            "actionNew",
+            "&New Empty Rig",
+            lambda: files.new_plan(w, None),
+            QKeySequence.StandardKey.New,
+            "Start a plan with an empty canvas",
+        )
+        m.addMenu(self.new_menu)
+        for path in files.templates():
+            self.new_menu.addAction(path.stem.replace("-", " "), lambda p=path: files.new_plan(w, p))
+        self.new_menu.setEnabled(bool(files.templates()))
+        self.add(
+            m,
+            "actionOpen",
+            "&Open…",
+            lambda: files.open_interactive(w),
+            QKeySequence.StandardKey.Open,
+            "Open a .gpuplan file",
+        )
+        m.addMenu(self.recent_menu)
+        m.addSeparator()
+        self.add(
+            m,
+            "actionSave",
+            "&Save",
+            lambda: files.save_interactive(w),
+            QKeySequence.StandardKey.Save,
+            "Save the plan",
+        )
+        self.add(
+            m,
+            "actionSaveAs",
+            "Save &As…",
+            lambda: files.save_interactive(w, ask=True),
+            QKeySequence("Ctrl+Shift+S"),
+            "Save the plan to a new file",
+        )
+        m.addSeparator()
+        self.add(m, "actionQuit", "&Quit", w.close, QKeySequence("Ctrl+Q"), "Close the window")
+
+    def _edit(self) -> None:
+        w, m = self.window, self.edit_menu
+        undo = w.undo_stack.createUndoAction(w, "&Undo")
+        undo.setObjectName("actionUndo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = w.undo_stack.createRedoAction(w, "&Redo")
+        redo.setObjectName("actionRedo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        m.addActions([undo, redo])
+        self.by_name.update(actionUndo=undo, actionRedo=redo)
+        self.add(
+            m,
+            "actionHistory",
+            "&History",
+            self.show_history,
+            QKeySequence("Ctrl+H"),
+            "Every edit so far; click one to go back to it",
+        )
+        m.addSeparator()
+        self.add(
+            m,
+            "actionCopy",
+            "&Copy",
+            w.copy_selection,
+            QKeySequence.StandardKey.Copy,
+            "Copy the selected servers and GPUs",
+        )
+        self.add(m, "actionPaste", "&Paste", w.paste, QKeySequence.StandardKey.Paste, "Paste servers or GPUs")
+        self.add(
+            m,
+            "actionDelete",
+            "&Delete",
+            w.delete_selection,
+            [QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)],
+            "Delete the selection (with the links it takes along)",
+        )
+        self.add(
+            m,
+            "actionSelectAll",
+            "Select &All",
+            lambda: edits.select_all(w),
+            QKeySequence.StandardKey.SelectAll,
+            "Select every server",
+        )
+        self.history_view = QUndoView(w.undo_stack)
+        self.history_view.setObjectName("historyView")
+        self.history_view.setEmptyLabel("Opened plan")
+        self.history_dock = QDockWidget("History", w)
+        self.history_dock.setObjectName("historyDock")
+        self.history_dock.setWidget(self.history_view)
+        w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
+        self.history_dock.hide()
+
+    def show_history(self) -> None:
+        self.history_dock.show()
+        self.history_dock.raise_()
+
+    def _view(self) -> None:
+        w, m = self.window, self.view_menu
+        self.add(
+            m,
+            "actionZoomIn",
+            "Zoom &In",
+            lambda: w.view.zoom_by(1.25),
+            [QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")],
+            "Zoom in",
+        )
+        self.add(
+            m,
+            "actionZoomOut",
+            "Zoom &Out",
+            lambda: w.view.zoom_by(0.8),
+            QKeySequence.StandardKey.ZoomOut,
+            "Zoom out",
+        )
+        self.add(m, "actionFit", "&Fit to View", w.view.fit_all, QKeySequence("Ctrl+0"), "Show the whole rig")
+        self.add(
+            m, "actionActualSize", "&Actual Size", w.view.reset_zoom, QKeySequence("Ctrl+1"), "Zoom to 100%"
+        )
+        m.addSeparator()
+        for dock in (w.catalog_dock, w.inspector_dock, self.history_dock):
+            m.addAction(dock.toggleViewAction())
+        m.addSeparator()
+
+    def _rig(self) -> None:
+        w, m = self.window, self.rig_menu
+        self.add(
+            m,
+            "actionAddServer",
+            "Add Empty &Server",
+            lambda: w.inspector.add_empty_server(),
+            QKeySequence("Ctrl+Shift+N"),
+            "Add a server with 8 empty slots",
+        )
+        self.add(
+            m,
+            "actionArrange",
+            "&Arrange Servers",
+            lambda: w.inspector.arrange_servers(),
+            QKeySequence("Ctrl+Shift+A"),
+            "Lay the servers out side by side",
+        )
+        m.addSeparator()
+        for key, text in PRESETS.items():
+            self.add(
+                m,
+                f"actionPreset_{key.replace('-', '_')}",
+                f"Wire: {text}",
+                lambda k=key: w.inspector.apply_preset(k),
+                None,
+                f"Wire the selected server: {text}",
+            )
+
+    def _help(self) -> None:
+        def about() -> None:
+            from gpuplanner.gui.about import show_about
+
+            show_about(self.window)
+
+        self.add(
+            self.help_menu, "actionAbout", "&About gpuplanner", about, None, "Version, catalogs and licences"
+        )
+
+    def _toolbar(self) -> None:
+        bar = QToolBar("Main", self.window)
+        bar.setObjectName("mainToolBar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        style = self.window.style()
+        icons = {
+            "actionNew": QStyle.StandardPixmap.SP_FileIcon,
+            "actionOpen": QStyle.StandardPixmap.SP_DialogOpenButton,
+            "actionSave": QStyle.StandardPixmap.SP_DialogSaveButton,
+            "actionUndo": QStyle.StandardPixmap.SP_ArrowBack,
+            "actionRedo": QStyle.StandardPixmap.SP_ArrowForward,
+            "actionDelete": QStyle.StandardPixmap.SP_TrashIcon,
+            "actionFit": QStyle.StandardPixmap.SP_TitleBarMaxButton,
+        }
+        for name, pixmap in icons.items():
+            self.by_name[name].setIcon(style.standardIcon(pixmap))
+        for name in (
+            "actionNew",
+            "actionOpen",
+            "actionSave",
+            None,
+            "actionUndo",
+            "actionRedo",
+            None,
+            "actionDelete",
+            "actionFit",
+        ):
+            if name is None:
+                bar.addSeparator()
+            else:
+                bar.addAction(self.by_name[name])
+        self.window.addToolBar(bar)
+
+    def refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = recent_files()
+        for path in paths:
+            action = self.recent_menu.addAction(Path(path).name, lambda p=path: self._open_recent(p))
+            action.setToolTip(path)
+        if paths:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu", self._clear_recent)
+        self.recent_menu.setEnabled(bool(paths))
+
+    def _open_recent(self, path: str) -> None:
+        if files.confirm_discard(self.window):
+            files.open_plan(self.window, Path(path))
+
+    def _clear_recent(self) -> None:
+        clear_recent_files()
+        self.refresh_recent()
+
+    def update_enabled(self, selection: Selection) -> None:
+        self.by_name["actionDelete"].setEnabled(bool(selection))
+        self.by_name["actionCopy"].setEnabled(bool(selection.nodes or selection.gpus))
+
+
+def build(window: MainWindow) -> WindowActions:
+    return WindowActions(window)

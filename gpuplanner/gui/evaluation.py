@@ -1,0 +1,74 @@
+"""Evaluator: the one place the window evaluates its plan, after a short debounce.
+
+Edits arrive in bursts (a drag, a spin box held down); the timer restarts on each and the shared model
+runs once when they pause. The result goes out as ``report_changed(Report)`` or, when the plan cannot
+be evaluated, ``failed(message)``: a sentence for the status bar, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from gpuplanner.core.catalog import Catalog
+from gpuplanner.core.errors import PlannerError
+from gpuplanner.core.evaluate import evaluate
+from gpuplanner.core.plan import Plan
+from gpuplanner.core.report import Report
+
+log = logging.getLogger(__name__)
+DEBOUNCE_MS = 30
+EMPTY_RIG = "The rig is empty: drag a GPU or a server from the catalog onto the canvas."
+
+
+class Evaluator(QObject):
+    report_changed = Signal(object)  # Report
+    failed = Signal(str)
+
+    def __init__(self, catalog: Catalog, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self.report: Report | None = None
+        self.error: str | None = None
+        self.last_seconds = 0.0
+        self._plan: Plan | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.run_now)
+
+    def schedule(self, plan: Plan) -> None:
+        """Evaluate ``plan`` once edits pause for DEBOUNCE_MS."""
+        self._plan = plan
+        self._timer.start()
+
+    def pending(self) -> bool:
+        return self._timer.isActive()
+
+    def run_now(self) -> None:
+        self._timer.stop()
+        plan = self._plan
+        if plan is None:
+            return
+        if not plan.rig.gpu_ids():
+            self._fail(EMPTY_RIG)
+            return
+        started = time.perf_counter()
+        try:
+            report = evaluate(plan, self.catalog)
+        except PlannerError as exc:
+            self._fail(exc.message + (f" — {exc.fix}" if exc.fix else ""))
+            return
+        except Exception as exc:  # a bug in the model must not take the window down
+            log.exception("evaluate() failed")
+            self._fail(f"The model could not evaluate this plan ({type(exc).__name__}: {exc}).")
+            return
+        self.last_seconds = time.perf_counter() - started
+        self.report, self.error = report, None
+        self.report_changed.emit(report)
+
+    def _fail(self, message: str) -> None:
+        self.report, self.error = None, message
+        self.failed.emit(message)

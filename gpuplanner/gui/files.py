@@ -1,0 +1,188 @@
+"""File handling of the main window: open, save, new, recent files, autosave offer, window layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray
+
+from gpuplanner.core.catalog import Catalog
+from gpuplanner.core.errors import PlannerError
+from gpuplanner.core.plan import Layout, Plan, Replica, Rig, Stage
+from gpuplanner.document.document import Change
+from gpuplanner.document.planfile import load_plan
+from gpuplanner.document.planfile import save_plan as write_plan
+from gpuplanner.gui import dialogs
+from gpuplanner.gui.autosave import pending_autosave
+from gpuplanner.gui.rack import geometry as geo
+from gpuplanner.gui.recent import add_recent_file, app_settings
+from gpuplanner.paths import examples_dir
+
+if TYPE_CHECKING:
+    from gpuplanner.gui.main_window import MainWindow
+
+DEFAULT_MODEL = "meta-llama/Llama-3.1-70B-Instruct"
+
+
+def empty_plan(catalog: Catalog) -> Plan:
+    """A rig with no servers yet. Its layout names a GPU id the first GPU added will get ('g0'), so
+    the plan becomes valid as soon as there is something to run on."""
+    model = DEFAULT_MODEL if DEFAULT_MODEL in catalog.models else next(iter(catalog.models), DEFAULT_MODEL)
+    layers = catalog.models[model].num_layers if model in catalog.models else 1
+    layout = Layout(replicas=(Replica(stages=(Stage(layers=(0, layers), gpus=("g0",)),)),))
+    return Plan(name="Empty rig", rig=Rig(), model=model, layout=layout)
+
+
+def fallback_plan(catalog: Catalog) -> Plan:
+    """The plan a window starts from before a file is opened (and when the samples are missing)."""
+    try:
+        from gpuplanner.core.quick import quick_plan
+
+        return quick_plan(
+            model=DEFAULT_MODEL, gpu="h100-sxm", gpus_per_node=8, tp=8, catalog=catalog
+        ).model_copy(update={"name": "DGX H100 · Llama 3.1 70B · TP8"})
+    except PlannerError:
+        return empty_plan(catalog)
+
+
+def templates() -> list[Path]:
+    """The sample plans offered by File ▸ New."""
+    try:
+        return sorted(examples_dir().glob("*.gpuplan"))
+    except FileNotFoundError:
+        return []
+
+
+def _load_into(window: MainWindow, plan: Plan, path: Path | None) -> None:
+    window.path = path
+    window.document.replace_plan(plan, Change("plan"))
+    arrange_if_overlapping(window)
+    window.undo_stack.clear()
+    window.undo_stack.setClean()
+    window.update_title()
+    window.view.fit_all()
+
+
+def open_plan(window: MainWindow, path: Path) -> bool:
+    try:
+        plan = load_plan(path)
+    except PlannerError as exc:
+        dialogs.show_error(window, "Cannot open plan", str(exc))
+        return False
+    except OSError as exc:
+        dialogs.show_error(window, "Cannot open plan", f"{path}: {exc.strerror or exc}")
+        return False
+    _load_into(window, plan, path)
+    if path.parent.resolve() != _examples_resolved():
+        add_recent_file(path)
+    window.actions.refresh_recent()
+    return True
+
+
+def _examples_resolved() -> Path | None:
+    try:
+        return examples_dir().resolve()
+    except FileNotFoundError:
+        return None
+
+
+def new_plan(window: MainWindow, template: Path | None) -> bool:
+    """A new untitled plan: a copy of a sample plan, or an empty rig."""
+    if not confirm_discard(window):
+        return False
+    if template is None:
+        _load_into(window, empty_plan(window.catalog), None)
+        return True
+    try:
+        plan = load_plan(template)
+    except PlannerError as exc:
+        dialogs.show_error(window, "Cannot use template", str(exc))
+        return False
+    _load_into(window, plan, None)
+    return True
+
+
+def save_plan(window: MainWindow, path: Path | None) -> bool:
+    if path is None:
+        return save_interactive(window, ask=True)
+    try:
+        write_plan(window.document.plan, path)
+    except (PlannerError, OSError) as exc:
+        dialogs.show_error(window, "Cannot save plan", str(exc))
+        return False
+    window.path = path
+    window.undo_stack.setClean()
+    window.autosave.discard()
+    window.update_title()
+    add_recent_file(path)
+    window.actions.refresh_recent()
+    window.show_message(f"Saved {path}")
+    return True
+
+
+def save_interactive(window: MainWindow, ask: bool = False) -> bool:
+    """Save to the current file, or ask for one (Save As, or a plan never saved)."""
+    if window.path is not None and not ask:
+        return save_plan(window, window.path)
+    folder = window.path.parent if window.path else Path.home()
+    suggested = str(folder / f"{window.document.plan.name.replace('/', '-')}.gpuplan")
+    chosen = dialogs.ask_save_path(window, suggested)
+    return bool(chosen) and save_plan(window, Path(chosen))
+
+
+def confirm_discard(window: MainWindow) -> bool:
+    """True when the current plan may be replaced (saved, discarded, or nothing to lose)."""
+    if not window.is_dirty():
+        return True
+    answer = dialogs.ask_save_changes(window, window.path.name if window.path else window.document.plan.name)
+    if answer == "save":
+        return save_interactive(window)
+    return answer == "discard"
+
+
+def open_interactive(window: MainWindow) -> None:
+    if not confirm_discard(window):
+        return
+    folder = str(window.path.parent) if window.path else str(Path.home())
+    chosen = dialogs.ask_open_path(window, folder)
+    if chosen:
+        open_plan(window, Path(chosen))
+
+
+def arrange_if_overlapping(window: MainWindow) -> None:
+    """Servers stacked on top of each other (a plan written by a script) are laid out side by side.
+    Part of opening a file: not an undo step."""
+    nodes = window.document.plan.rig.nodes
+    if not geo.overlapping([(n.x, n.y, n.slots) for n in nodes]):
+        return
+    for node, (x, y) in zip(nodes, geo.arranged([n.slots for n in nodes]), strict=True):
+        window.document.move_node(node.id, x, y)
+
+
+def offer_autosave(window: MainWindow) -> None:
+    pending = pending_autosave()
+    if pending is None:
+        return
+    plan, source, description = pending
+    if dialogs.ask_restore(window, description):
+        _load_into(window, plan, Path(source) if source else None)
+        window.undo_stack.resetClean()  # restored work is unsaved work
+        window.update_title()
+    window.autosave.discard()
+
+
+def remember_geometry(window: MainWindow) -> None:
+    settings = app_settings()
+    settings.setValue("window/geometry", window.saveGeometry())
+    settings.setValue("window/state", window.saveState())
+    settings.sync()
+
+
+def restore_geometry(window: MainWindow) -> None:
+    settings = app_settings()
+    geometry, state = settings.value("window/geometry"), settings.value("window/state")
+    if isinstance(geometry, QByteArray):
+        window.restoreGeometry(geometry)
+    if isinstance(state, QByteArray):
+        window.restoreState(state)

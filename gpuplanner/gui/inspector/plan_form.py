@@ -1,0 +1,246 @@
+"""The inspector's plan section: model, precisions, engine and its settings, workload, quick layout."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from gpuplanner.core.errors import PlanError
+from gpuplanner.core.layout_ops import default_layout
+from gpuplanner.gui import commands as cmd
+from gpuplanner.gui.inspector.widgets import DEFAULT_TEXT, blocked, error_label, fill_combo, hint, show_error
+
+if TYPE_CHECKING:
+    from gpuplanner.gui.inspector import Inspector
+
+
+def _spin(name: str, low: int, high: int, tip: str, special: str | None = None) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setObjectName(name)
+    spin.setRange(low, high)
+    spin.setToolTip(tip)
+    spin.setKeyboardTracking(False)
+    spin.setGroupSeparatorShown(True)
+    if special:
+        spin.setSpecialValueText(special)
+    return spin
+
+
+class PlanSection(QGroupBox):
+    def __init__(self, inspector: Inspector) -> None:
+        super().__init__("Plan")
+        self.setObjectName("planSection")
+        self.inspector = inspector
+        form = QFormLayout(self)
+        self.name = QLineEdit()
+        self.name.setObjectName("planNameEdit")
+        self.model = QComboBox()
+        self.model.setObjectName("modelCombo")
+        self.model.setToolTip("The model to serve (architecture from its Hugging Face config)")
+        self.weights = QComboBox()
+        self.weights.setObjectName("weightsCombo")
+        self.weights.setToolTip("How the weights are stored (bits per weight, scales included)")
+        self.kv_cache = QComboBox()
+        self.kv_cache.setObjectName("kvCacheCombo")
+        self.kv_cache.setToolTip("How the KV cache is stored")
+        self.engine = QComboBox()
+        self.engine.setObjectName("engineCombo")
+        self.engine.setToolTip("The inference engine; its memory rules decide what fits")
+        self.utilization = QDoubleSpinBox()
+        self.utilization.setObjectName("gpuMemoryUtilizationSpin")
+        self.utilization.setRange(0.0, 1.0)
+        self.utilization.setSingleStep(0.01)
+        self.utilization.setDecimals(2)
+        self.utilization.setSpecialValueText(DEFAULT_TEXT)
+        self.utilization.setKeyboardTracking(False)
+        self.utilization.setToolTip("vLLM/SGLang: share of each GPU's memory the engine may use")
+        self.max_seqs = _spin("maxNumSeqsSpin", 0, 65536, "Most sequences decoded at once", DEFAULT_TEXT)
+        self.max_len = _spin(
+            "maxModelLenSpin", 0, 10_000_000, "Context limit (tokens); default: the model's own", DEFAULT_TEXT
+        )
+        self.eager = QCheckBox("Eager mode (no CUDA graphs)")
+        self.eager.setObjectName("enforceEagerCheck")
+        self.concurrency = _spin("concurrencySpin", 1, 100_000, "Sequences decoded at the same time")
+        self.concurrency_max = QCheckBox("as many as fit")
+        self.concurrency_max.setObjectName("concurrencyMaxCheck")
+        self.input_tokens = _spin("inputTokensSpin", 1, 10_000_000, "Prompt tokens per request")
+        self.output_tokens = _spin("outputTokensSpin", 1, 10_000_000, "Generated tokens per request")
+        concurrency_row = QWidget()
+        row = QHBoxLayout(concurrency_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.concurrency, 1)
+        row.addWidget(self.concurrency_max)
+        self.tp = _spin("tpSpin", 1, 1024, "Tensor-parallel degree: GPUs sharing each layer")
+        self.pp = _spin("ppSpin", 1, 1024, "Pipeline stages: consecutive layer ranges")
+        self.dp = _spin("dpSpin", 1, 1024, "Data-parallel replicas: full copies of the model")
+        layout_row = QWidget()
+        row = QHBoxLayout(layout_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        for label, spin in (("TP", self.tp), ("PP", self.pp), ("DP", self.dp)):
+            row.addWidget(hint(label))
+            row.addWidget(spin, 1)
+        self.apply_layout = QPushButton("Apply layout")
+        self.apply_layout.setObjectName("applyLayoutButton")
+        self.apply_layout.setToolTip(
+            "Spread the model over the rig's GPUs in order: TP groups, then stages, then replicas"
+        )
+        self.layout_info = hint()
+        self.error = error_label("planError")
+        form.addRow("Name", self.name)
+        form.addRow("Model", self.model)
+        form.addRow("Weights", self.weights)
+        form.addRow("KV cache", self.kv_cache)
+        form.addRow("Engine", self.engine)
+        form.addRow("Memory use", self.utilization)
+        form.addRow("Max seqs", self.max_seqs)
+        form.addRow("Max length", self.max_len)
+        form.addRow("", self.eager)
+        form.addRow("Concurrency", concurrency_row)
+        form.addRow("Input tokens", self.input_tokens)
+        form.addRow("Output tokens", self.output_tokens)
+        form.addRow("Layout", layout_row)
+        form.addRow(self.layout_info, self.apply_layout)
+        form.addRow(self.error)
+        self._connect()
+
+    @property
+    def window_(self):
+        return self.inspector.window_
+
+    def _connect(self) -> None:
+        doc = lambda: self.window_.document  # noqa: E731
+        push = self.inspector.push
+        self.name.editingFinished.connect(
+            lambda: (
+                self.name.text().strip() != doc().plan.name
+                and push(
+                    lambda: cmd.set_plan_name_command(doc(), self.name.text().strip() or "Untitled plan")
+                )
+            )
+        )
+        self.model.currentIndexChanged.connect(lambda _: self._model_changed())
+        self.weights.currentIndexChanged.connect(
+            lambda _: push(lambda: cmd.set_precisions_command(doc(), weights=self.weights.currentData()))
+        )
+        self.kv_cache.currentIndexChanged.connect(
+            lambda _: push(lambda: cmd.set_precisions_command(doc(), kv_cache=self.kv_cache.currentData()))
+        )
+        self.engine.currentIndexChanged.connect(
+            lambda _: push(lambda: cmd.set_engine_field_command(doc(), "engine", self.engine.currentData()))
+        )
+        self.utilization.valueChanged.connect(
+            lambda v: push(lambda: cmd.set_engine_field_command(doc(), "gpu_memory_utilization", v or None))
+        )
+        self.max_seqs.valueChanged.connect(
+            lambda v: push(lambda: cmd.set_engine_field_command(doc(), "max_num_seqs", v or None))
+        )
+        self.max_len.valueChanged.connect(
+            lambda v: push(lambda: cmd.set_engine_field_command(doc(), "max_model_len", v or None))
+        )
+        self.eager.toggled.connect(
+            lambda v: push(lambda: cmd.set_engine_field_command(doc(), "enforce_eager", v))
+        )
+        self.concurrency.valueChanged.connect(
+            lambda v: push(lambda: cmd.set_workload_field_command(doc(), "concurrency", v))
+        )
+        self.concurrency_max.toggled.connect(
+            lambda on: push(
+                lambda: cmd.set_workload_field_command(
+                    doc(), "concurrency", "max" if on else self.concurrency.value()
+                )
+            )
+        )
+        self.input_tokens.valueChanged.connect(
+            lambda v: push(lambda: cmd.set_workload_field_command(doc(), "input_tokens", v))
+        )
+        self.output_tokens.valueChanged.connect(
+            lambda v: push(lambda: cmd.set_workload_field_command(doc(), "output_tokens", v))
+        )
+        self.apply_layout.clicked.connect(self._apply_layout)
+
+    def _model_changed(self) -> None:
+        model = self.model.currentData()
+        spec = self.window_.catalog.models.get(model)
+        self.inspector.push(
+            lambda: cmd.set_model_command(self.window_.document, model, spec.num_layers if spec else None)
+        )
+
+    def _apply_layout(self) -> None:
+        window = self.window_
+        plan = window.document.plan
+        spec = window.catalog.models.get(plan.model) or plan.model_spec
+        if spec is None:
+            show_error(
+                self.error, f"the model '{plan.model}' is not in the catalog, so its layers are unknown"
+            )
+            return
+        try:
+            layout = default_layout(
+                plan.rig, spec.num_layers, self.tp.value(), self.pp.value(), self.dp.value(), plan.layout.ep
+            )
+        except PlanError as exc:
+            show_error(self.error, exc.message + (f" — {exc.fix}" if exc.fix else ""))
+            return
+        text = f"Layout TP {self.tp.value()} × PP {self.pp.value()} × DP {self.dp.value()}"
+        self.inspector.push(lambda: cmd.set_layout_command(window.document, layout, text))
+
+    # -- model -> widgets ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        window = self.window_
+        plan, catalog = window.document.plan, window.catalog
+        engine = catalog.engines.get(plan.engine.engine)
+        fill_combo(
+            self.model,
+            [(m.name, m.id) for m in sorted(catalog.models.values(), key=lambda m: m.name)],
+            plan.model,
+        )
+        weights = [p for p in catalog.precisions.values() if p.for_weights]
+        kv = [p for p in catalog.precisions.values() if p.for_kv_cache]
+        fill_combo(self.weights, [(p.name, p.id) for p in weights], plan.weights)
+        fill_combo(self.kv_cache, [(p.name, p.id) for p in kv], plan.kv_cache)
+        fill_combo(
+            self.engine,
+            [(f"{e.name} {e.version}", e.id) for e in catalog.engines.values()],
+            plan.engine.engine,
+        )
+        settings, work = plan.engine, plan.workload
+        widgets = (self.name, self.utilization, self.max_seqs, self.max_len, self.eager, self.concurrency,
+                   self.concurrency_max, self.input_tokens, self.output_tokens, self.tp, self.pp, self.dp)  # fmt: skip
+        with blocked(*widgets):
+            if not self.name.hasFocus():
+                self.name.setText(plan.name)
+                self.name.setCursorPosition(0)
+            self.utilization.setValue(settings.gpu_memory_utilization or 0.0)
+            self.max_seqs.setValue(settings.max_num_seqs or 0)
+            self.max_len.setValue(settings.max_model_len or 0)
+            self.eager.setChecked(settings.enforce_eager)
+            is_max = work.concurrency == "max"
+            self.concurrency_max.setChecked(is_max)
+            self.concurrency.setEnabled(not is_max)
+            if not is_max:
+                self.concurrency.setValue(int(work.concurrency))
+            self.input_tokens.setValue(work.input_tokens)
+            self.output_tokens.setValue(work.output_tokens)
+            self.tp.setValue(plan.layout.tp)
+            self.pp.setValue(plan.layout.pp)
+            self.dp.setValue(plan.layout.dp)
+        used = sum(len(s.gpus) for r in plan.layout.replicas for s in r.stages) if plan.rig.gpu_ids() else 0
+        self.layout_info.setText(f"{used} of {len(plan.rig.gpu_ids())} GPUs in use")
+        problems = []
+        if engine is not None and plan.weights not in engine.weight_precisions:
+            problems.append(f"{engine.name} does not load {plan.weights} weights")
+        if engine is not None and plan.kv_cache not in engine.kv_precisions:
+            problems.append(f"{engine.name} has no {plan.kv_cache} KV cache")
+        show_error(self.error, "; ".join(problems) or None)

@@ -1,0 +1,222 @@
+"""MainWindow: the canvas in the middle, the catalog on the left, the inspector on the right, the
+verdict in the status bar; a bottom dock area is kept for the live panel (``add_panel_dock``).
+
+The window owns one ``PlanDocument``, one ``QUndoStack`` and one ``Evaluator``. Everything else
+(scene, inspector, panel) follows the document's change events and the evaluator's report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QUndoStack
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+
+from gpuplanner.core.catalog import Catalog, default_catalog
+from gpuplanner.core.plan import Plan
+from gpuplanner.core.report import Report
+from gpuplanner.document.document import Change, PlanDocument
+from gpuplanner.gui import actions, dialogs, edits, files
+from gpuplanner.gui.autosave import Autosave
+from gpuplanner.gui.evaluation import Evaluator
+from gpuplanner.gui.inspector import Inspector
+from gpuplanner.gui.labels import Labels
+from gpuplanner.gui.palette import CatalogPalette
+from gpuplanner.gui.rack.controller import RackController
+from gpuplanner.gui.rack.scene import RackScene, Selection
+from gpuplanner.gui.rack.view import RackView
+
+
+class MainWindow(QMainWindow):
+    report_changed = Signal(object)  # the latest Report, after every evaluation that succeeds
+    evaluation_failed = Signal(str)  # why the current plan cannot be evaluated
+    selection_changed = Signal(object)  # Selection on the canvas
+    plan_changed = Signal(object)  # the document's new Plan after any change
+
+    def __init__(self, plan: Plan, catalog: Catalog | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.catalog = catalog or default_catalog()
+        self.labels = Labels(self.catalog)
+        self.document = PlanDocument(plan)
+        self.undo_stack = QUndoStack(self)
+        self.path: Path | None = None
+        self.latest_report: Report | None = None
+
+        self.scene = RackScene(self.labels, self)
+        self.controller = RackController(self.document, self.undo_stack, self.scene, self.show_message)
+        self.view = RackView(self.controller, self)
+        self.setCentralWidget(self.view)
+        self.palette_widget = CatalogPalette(self.labels, self)
+        self.inspector = Inspector(self, self)
+        self.catalog_dock = self._dock(
+            "catalogDock", "Catalog", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inspector_dock = self._dock(
+            "inspectorDock", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.setDockNestingEnabled(True)
+
+        self.verdict_label = QLabel("Evaluating…", self)
+        self.verdict_label.setObjectName("statusVerdict")
+        self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.verdict_label.setToolTip("The verdict of the fit-and-performance model on the current plan")
+        self.zoom_label = QLabel("100%", self)
+        self.zoom_label.setToolTip("Zoom (Ctrl+wheel, Ctrl++ / Ctrl+-, Ctrl+0 fits the rig)")
+        self.statusBar().addWidget(self.verdict_label, 1)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+
+        self.evaluator = Evaluator(self.catalog, self)
+        self.evaluator.report_changed.connect(self._on_report)
+        self.evaluator.failed.connect(self._on_failed)
+        self.autosave = Autosave(lambda: (self.document.plan, str(self.path) if self.path else None), self)
+
+        self.actions = actions.build(self)
+        self.document.subscribe(self._on_document_changed)
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self.scene.selectionChanged.connect(self._on_selection_changed)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.view.delete_requested.connect(self.delete_selection)
+
+        files.arrange_if_overlapping(self)
+        self.undo_stack.setClean()
+        self._on_document_changed(Change("plan"))
+        self.resize(1440, 900)
+
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -- the stable API (scripts, tests, the live panel) ---------------------------------------------
+    def open_plan(self, path: str | Path) -> bool:
+        """Open a plan file in this window (no questions asked); False with a message when it cannot."""
+        return files.open_plan(self, Path(path))
+
+    def save_plan(self, path: str | Path | None = None) -> bool:
+        """Save to ``path`` (or the current file); False with a message when it cannot."""
+        return files.save_plan(self, Path(path) if path else self.path)
+
+    def add_panel_dock(
+        self, dock: QDockWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea
+    ) -> None:
+        """Where the live panel goes: the bottom dock area is kept free for it."""
+        self.addDockWidget(area, dock)
+        self.actions.view_menu.addAction(dock.toggleViewAction())
+
+    def push(self, build: object) -> object:
+        """Push the command ``build()`` returns; a refused edit shows its reason instead."""
+        return self.controller.push(build)  # type: ignore[arg-type]
+
+    def select(self, selection: Selection) -> None:
+        self.scene.select(selection)
+
+    def evaluate_now(self) -> Report | None:
+        """Run a pending evaluation at once (tests, export) and return the latest report."""
+        self.evaluator.schedule(self.document.plan)
+        self.evaluator.run_now()
+        return self.latest_report
+
+    def show_message(self, text: str, timeout_ms: int = 6000) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def is_dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    # -- reacting -----------------------------------------------------------------------------------
+    def _on_document_changed(self, change: Change) -> None:
+        plan = self.document.plan
+        self.scene.sync(plan)
+        self.view.ensure_scene_margin()
+        self.inspector.refresh()
+        self.evaluator.schedule(plan)
+        self.update_title()
+        if self.is_dirty():
+            self.autosave.schedule()
+        self.plan_changed.emit(plan)
+
+    def _on_report(self, report: Report) -> None:
+        self.latest_report = report
+        self.scene.set_report(report)
+        self.verdict_label.setText(("✔ " if report.fits else "✖ ") + report.verdict)
+        self.verdict_label.setStyleSheet("" if report.fits else "color: #e5484d;")
+        self.verdict_label.setToolTip(
+            "\n".join(
+                f"{p.severity}: {p.message}" + (f" — {p.fix}" if p.fix else "") for p in report.problems
+            )
+            or report.verdict
+        )
+        self.report_changed.emit(report)
+
+    def _on_failed(self, message: str) -> None:
+        self.latest_report = None
+        self.scene.set_report(None)
+        self.verdict_label.setText("⚠ " + message)
+        self.verdict_label.setStyleSheet("color: #c27c0e;")
+        self.verdict_label.setToolTip(message)
+        self.evaluation_failed.emit(message)
+
+    def _on_clean_changed(self, _clean: bool) -> None:
+        self.update_title()
+        if self.undo_stack.isClean():
+            self.autosave.discard()
+
+    def _on_selection_changed(self) -> None:
+        selection = self.scene.selection()
+        self.inspector.refresh()
+        self.actions.update_enabled(selection)
+        self.selection_changed.emit(selection)
+
+    def update_title(self) -> None:
+        name = self.path.name if self.path else self.document.plan.name
+        self.setWindowTitle(f"{name}{'*' if self.is_dirty() else ''} — gpuplanner")
+
+    # -- edit actions -------------------------------------------------------------------------------
+    def delete_selection(self) -> None:
+        edits.delete_selection(self)
+
+    def copy_selection(self) -> bool:
+        return edits.copy_selection(self)
+
+    def paste(self) -> None:
+        edits.paste(self)
+
+    # -- Qt override --------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.is_dirty():
+            answer = dialogs.ask_save_changes(self, self.path.name if self.path else self.document.plan.name)
+            if answer == "cancel" or (answer == "save" and not files.save_interactive(self)):
+                event.ignore()
+                return
+        self.autosave.discard()
+        files.remember_geometry(self)
+        event.accept()
+
+
+def default_plan_path() -> Path | None:
+    from gpuplanner.paths import examples_dir
+
+    try:
+        path = examples_dir() / "dgx-h100-llama-3.1-70b-tp8.gpuplan"
+    except FileNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def create_main_window(plan_path: str | Path | None = None) -> MainWindow:
+    """The main window on ``plan_path`` (or the built-in sample plan). Raises PlannerError when the
+    catalog is broken; a plan that cannot be opened becomes a message and the sample plan opens."""
+    window = MainWindow(files.fallback_plan(default_catalog()))
+    path = Path(plan_path) if plan_path else default_plan_path()
+    if path is not None and not window.open_plan(path) and plan_path:
+        sample = default_plan_path()
+        if sample is not None:
+            window.open_plan(sample)
+    files.offer_autosave(window)
+    return window

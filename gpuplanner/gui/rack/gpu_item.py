@@ -1,0 +1,163 @@
+"""GpuItem: a GPU card in its slot, with its name, memory, role in the layout and a live fill bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from gpuplanner.core.plan import GpuPlacement
+from gpuplanner.core.report import GpuReport
+from gpuplanner.gui.labels import Labels, gpu_tooltip, short_gpu_name
+from gpuplanner.gui.rack import geometry as geo
+from gpuplanner.gui.rack.style import VENDOR_COLOURS, RackStyle, fill_colour, link_colour
+
+GIB = 2**30
+
+
+class GpuItem(QGraphicsItem):
+    """Projection of one ``GpuPlacement``, child of its server's ``NodeItem``."""
+
+    KIND = "gpu"
+
+    def __init__(self, placement: GpuPlacement, labels: Labels, style: RackStyle) -> None:
+        super().__init__()
+        self.gpu_id = placement.id
+        self.placement = placement
+        self.role = ""  # 'stage 0 · rank 3' or 'unused'
+        self.report: GpuReport | None = None
+        self._labels = labels
+        self._style = style
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+        )
+        self.setZValue(1)
+        self.setAcceptHoverEvents(True)
+
+    def update_from(self, placement: GpuPlacement, slots: int, role: str, style: RackStyle) -> None:
+        self.placement, self.role, self._style = placement, role, style
+        self.setPos(geo.slot_rect(slots, placement.slot).topLeft())
+        self.setToolTip(self._tooltip())
+        self.update()
+
+    def set_report(self, report: GpuReport | None) -> None:
+        self.report = report
+        self.setToolTip(self._tooltip())
+        self.update()
+
+    def port_rect(self) -> QRectF:
+        """The wiring port (top centre), item coordinates."""
+        r = geo.PORT_R
+        return QRectF(geo.CARD_W / 2 - r, -r, 2 * r, 2 * r)
+
+    def port_scene_pos(self) -> QPointF:
+        return self.mapToScene(self.port_rect().center())
+
+    def fill_fraction(self) -> float | None:
+        if self.report is None or self.report.capacity_bytes <= 0:
+            return None
+        used = self.report.capacity_bytes - self.report.memory_bytes.free
+        return used / self.report.capacity_bytes
+
+    # -- Qt overrides ------------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return QRectF(-3, -geo.PORT_R - 2, geo.CARD_W + 6, geo.CARD_H + geo.PORT_R + 5)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, geo.CARD_W, geo.CARD_H), 7, 7)
+        path.addEllipse(self.port_rect().adjusted(-3, -3, 3, 3))
+        return path
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "gpu_moved"):
+                scene.gpu_moved(self.gpu_id)
+        return super().itemChange(change, value)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        style = self._style
+        spec = self._labels.gpu(self.placement.gpu)
+        rect = QRectF(0, 0, geo.CARD_W, geo.CARD_H)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        over = (self.fill_fraction() or 0) > 1.0
+        border = style.selection if self.isSelected() else QColor("#e5484d") if over else style.card_border
+        painter.setPen(QPen(border, 2.5 if self.isSelected() or over else 1))
+        painter.setBrush(style.card_fill)
+        painter.drawRoundedRect(rect, 7, 7)
+        stripe = QColor(VENDOR_COLOURS.get(spec.vendor, "#8a94a6") if spec else "#e5484d")
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(stripe)
+        painter.drawRoundedRect(QRectF(1.5, 6, 4, geo.CARD_H - 12), 2, 2)
+        self._paint_text(painter, spec)
+        self._paint_bar(painter)
+        port_colour = (
+            link_colour(self._labels.link(spec.native_link).kind)
+            if spec and spec.native_link
+            else QColor("#8a94a6")
+        )
+        painter.setPen(QPen(style.node_fill, 2))
+        painter.setBrush(port_colour)
+        painter.drawEllipse(self.port_rect())
+
+    def _paint_text(self, painter: QPainter, spec: object) -> None:
+        style = self._style
+        font = QFont(painter.font())
+        font.setPointSizeF(9)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(style.text if spec else QColor("#e5484d"))
+        name = short_gpu_name(spec) if spec else f"{self.placement.gpu}?"  # type: ignore[arg-type]
+        metrics = painter.fontMetrics()
+        name = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(geo.CARD_W - 18))
+        painter.drawText(QRectF(11, 7, geo.CARD_W - 16, 16), Qt.AlignmentFlag.AlignLeft, name)
+        font.setBold(False)
+        font.setPointSizeF(8)
+        painter.setFont(font)
+        painter.setPen(style.muted_text)
+        memory = f"{spec.memory_gb:g} GB {spec.memory_type}" if spec else "not in the catalog"  # type: ignore[attr-defined]
+        painter.drawText(QRectF(11, 24, geo.CARD_W - 16, 14), Qt.AlignmentFlag.AlignLeft, memory)
+        painter.drawText(
+            QRectF(11, 38, geo.CARD_W - 16, 14), Qt.AlignmentFlag.AlignLeft, f"{self.gpu_id} · {self.role}"
+        )
+
+    def _paint_bar(self, painter: QPainter) -> None:
+        style = self._style
+        bar = QRectF(11, geo.CARD_H - 20, geo.CARD_W - 22, 7)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.grid if not style.dark else QColor("#20242b"))
+        painter.drawRoundedRect(bar, 3.5, 3.5)
+        fraction = self.fill_fraction()
+        font = QFont(painter.font())
+        font.setPointSizeF(7)
+        painter.setFont(font)
+        if fraction is None:
+            return
+        report = self.report
+        assert report is not None
+        used_bytes = report.capacity_bytes - report.memory_bytes.free
+        painter.setBrush(fill_colour(used_bytes, report.capacity_bytes))
+        painter.drawRoundedRect(
+            QRectF(bar.left(), bar.top(), bar.width() * min(fraction, 1.0), bar.height()), 3.5, 3.5
+        )
+        painter.setPen(style.muted_text)
+        text = f"{used_bytes / GIB:.1f} / {report.capacity_bytes / GIB:.1f} GiB"
+        painter.drawText(
+            QRectF(bar.left(), bar.bottom() + 1, bar.width(), 11), Qt.AlignmentFlag.AlignRight, text
+        )
+
+    def _tooltip(self) -> str:
+        spec = self._labels.gpu(self.placement.gpu)
+        text = gpu_tooltip(spec) if spec else f"<b>{self.placement.gpu}</b>: not in the catalog"
+        text += f"<br>{self.gpu_id} in slot {self.placement.slot} · {self.role}"
+        if self.report is not None:
+            m = self.report.memory_bytes
+            parts = [("weights", m.weights), ("KV cache", m.kv_cache), ("activations", m.activations),
+                     ("communication", m.communication), ("runtime", m.runtime), ("free", m.free)]  # fmt: skip
+            text += "<br>" + " · ".join(f"{k} {v / GIB:.1f} GiB" for k, v in parts)
+        return text + "<br><i>Drag to move · drag its port to wire</i>"

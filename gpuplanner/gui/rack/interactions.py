@@ -1,0 +1,169 @@
+"""Gestures on the canvas as small objects with start / update / end / cancel (no mode flags).
+
+The view creates one on mouse press or drag enter and forwards events to it until it ends.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QAction, QColor, QIcon, QPen, QPixmap
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QMenu
+
+from gpuplanner.gui.mime import CatalogItemRef
+from gpuplanner.gui.rack.controller import RackController
+from gpuplanner.gui.rack.gpu_item import GpuItem
+from gpuplanner.gui.rack.link_item import arc_path
+from gpuplanner.gui.rack.style import link_colour
+
+
+class MoveInteraction:
+    """Dragging servers and GPU cards: remembers where they were on press, pushes one command on
+    release (Qt moves the items meanwhile; the document changes only at the end)."""
+
+    def __init__(self, controller: RackController) -> None:
+        self.controller = controller
+        scene = controller.scene
+        self._nodes = {i.node_id: i.pos() for i in scene.nodes.values() if i.isSelected()}
+        self._gpus = {i.gpu_id: i.pos() for i in scene.gpus.values() if i.isSelected()}
+        for item in scene.gpus.values():
+            if item.isSelected() and item.parentItem() is not None:
+                item.parentItem().setZValue(5)  # a card dragged out of its server stays on top
+                item.setZValue(10)
+
+    def update(self, scene_pos: QPointF) -> None:
+        scene = self.controller.scene
+        scene.clear_highlights()
+        for gpu_id in self._moved_gpus():
+            target = scene.slot_at(scene.gpus[gpu_id].sceneBoundingRect().center())
+            if target:
+                scene.nodes[target[0]].set_highlight(target[1])
+
+    def _moved_gpus(self) -> list[str]:
+        scene = self.controller.scene
+        return [g for g, pos in self._gpus.items() if g in scene.gpus and scene.gpus[g].pos() != pos]
+
+    def end(self) -> None:
+        scene = self.controller.scene
+        scene.clear_highlights()
+        gpus = {
+            g: scene.gpus[g].mapToScene(scene.gpus[g].boundingRect().center()) for g in self._moved_gpus()
+        }
+        nodes = {
+            n: scene.nodes[n].pos()
+            for n, pos in self._nodes.items()
+            if n in scene.nodes and scene.nodes[n].pos() != pos
+        }
+        for item in scene.nodes.values():
+            item.setZValue(0)
+        if (gpus or nodes) and self.controller.commit_moves(nodes, gpus) is None:
+            self.cancel()
+
+    def cancel(self) -> None:
+        scene = self.controller.scene
+        scene.clear_highlights()
+        scene.sync(self.controller.document.plan)  # everything back where the document says
+
+
+class WireInteraction:
+    """Dragging from a GPU's port to another GPU: a dashed wire follows the cursor; on release over a
+    GPU a menu offers only the link kinds both ends support."""
+
+    def __init__(self, controller: RackController, source: GpuItem, view: QGraphicsView) -> None:
+        self.controller = controller
+        self.source = source
+        self.view = view
+        self.menu: QMenu | None = None
+        self.wire = QGraphicsPathItem()
+        pen = QPen(QColor("#4c8dff"), 2.5, Qt.PenStyle.DashLine)
+        self.wire.setPen(pen)
+        self.wire.setZValue(20)
+        controller.scene.addItem(self.wire)
+        self.update(source.port_scene_pos())
+
+    def update(self, scene_pos: QPointF) -> None:
+        self.wire.setPath(arc_path(self.source.port_scene_pos(), scene_pos))
+
+    def end(self, scene_pos: QPointF, global_pos: QPoint) -> None:
+        target = self.controller.scene.gpu_at(scene_pos, exclude=self.source)
+        self._remove_wire()
+        if target is None:
+            return
+        choices = self.controller.link_choices(self.source.gpu_id, target.gpu_id)
+        if not choices:
+            self.controller.notify("these GPUs have no link kind in common")
+            return
+        menu = QMenu(self.view)
+        menu.setObjectName("linkKindMenu")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addSection(f"Link {self.source.gpu_id} → {target.gpu_id}")
+        a, b = self.source.gpu_id, target.gpu_id
+        for spec in choices:
+            action = QAction(f"{spec.name}  ·  {spec.bandwidth_gbps_per_direction:g} GB/s", menu)
+            action.setData(spec.id)
+            action.setIcon(_swatch(link_colour(spec.kind)))
+            action.setToolTip(spec.notes or spec.name)
+            action.triggered.connect(lambda _=False, k=spec.id: self.controller.wire(a, b, k))
+            menu.addAction(action)
+        self.menu = menu
+        menu.popup(global_pos)
+
+    def cancel(self) -> None:
+        self._remove_wire()
+
+    def _remove_wire(self) -> None:
+        if self.wire.scene() is not None:
+            self.wire.scene().removeItem(self.wire)
+
+
+def _swatch(colour: QColor) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(colour)
+    return QIcon(pixmap)
+
+
+class DropInteraction:
+    """A catalog item dragged over the canvas: highlights the slot it would land in, adds it on drop."""
+
+    def __init__(self, controller: RackController, ref: CatalogItemRef) -> None:
+        self.controller = controller
+        self.ref = ref
+
+    def update(self, scene_pos: QPointF) -> None:
+        scene = self.controller.scene
+        scene.clear_highlights()
+        target = self.controller.drop_target(self.ref, scene_pos)
+        if target is not None:
+            scene.nodes[target[0]].set_highlight(target[1])
+
+    def end(self, scene_pos: QPointF) -> None:
+        self.controller.scene.clear_highlights()
+        self.controller.drop(self.ref, scene_pos)
+
+    def cancel(self) -> None:
+        self.controller.scene.clear_highlights()
+
+
+class PanInteraction:
+    """Middle-button (or Space + left-button) drag scrolls the canvas."""
+
+    def __init__(self, view: QGraphicsView, start: QPoint) -> None:
+        self.view = view
+        self.last = start
+        view.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def update(self, pos: QPoint) -> None:
+        delta = pos - self.last
+        self.last = pos
+        self.view.horizontalScrollBar().setValue(self.view.horizontalScrollBar().value() - delta.x())
+        self.view.verticalScrollBar().setValue(self.view.verticalScrollBar().value() - delta.y())
+
+    def end(self) -> None:
+        self.view.viewport().unsetCursor()
+
+    cancel = end
+
+
+def is_port_hit(item: object, scene_pos: QPointF) -> bool:
+    return isinstance(item, GpuItem) and item.port_rect().adjusted(-3, -3, 3, 3).contains(
+        item.mapFromScene(scene_pos)
+    )

@@ -1,0 +1,213 @@
+"""NodeItem: a server drawn with its slots, its GPU fabric bar and its network cards."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from gpuplanner.core.plan import Node
+from gpuplanner.core.specs import LinkSpec
+from gpuplanner.gui.labels import Labels, compact_link_name
+from gpuplanner.gui.rack import geometry as geo
+from gpuplanner.gui.rack.style import LINK_KIND_NAMES, RackStyle, link_colour
+
+
+class NodeItem(QGraphicsItem):
+    """Projection of one ``Node``; ``node_id`` is the key, everything else comes from ``update_from``."""
+
+    KIND = "node"
+
+    def __init__(self, node: Node, labels: Labels, style: RackStyle) -> None:
+        super().__init__()
+        self.node_id = node.id
+        self.node = node
+        self._labels = labels
+        self._style = style
+        self.highlight_slot: int | None = None  # a drop or move target
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+        )
+        self.setAcceptHoverEvents(True)
+        self.update_from(node, style)
+
+    def update_from(self, node: Node, style: RackStyle) -> None:
+        if node.slots != self.node.slots:
+            self.prepareGeometryChange()
+        self.node, self._style = node, style
+        self.setPos(node.x, node.y)
+        self.setToolTip(self._tooltip())
+        self.update()
+
+    def set_highlight(self, slot: int | None) -> None:
+        if slot != self.highlight_slot:
+            self.highlight_slot = slot
+            self.update()
+
+    # -- Qt overrides ------------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return geo.node_rect(self.node.slots).adjusted(-3, -3, 3, 3)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(geo.node_rect(self.node.slots), 10, 10)
+        return path
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "node_moved"):
+                scene.node_moved(self.node_id)
+        return super().itemChange(change, value)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        style, node = self._style, self.node
+        rect = geo.node_rect(node.slots)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        border = QPen(
+            style.selection if self.isSelected() else style.node_border, 2.5 if self.isSelected() else 1.2
+        )
+        painter.setPen(border)
+        painter.setBrush(style.node_fill)
+        painter.drawRoundedRect(rect, 10, 10)
+        self._paint_header(painter, rect)
+        for row in range(geo.rows(node.slots)):
+            self._paint_bus(painter, row)
+        for slot in range(node.slots):
+            self._paint_slot(painter, slot)
+        self._paint_footer(painter)
+
+    # -- drawing parts -------------------------------------------------------------------------------
+    def _paint_header(self, painter: QPainter, rect: QRectF) -> None:
+        style, node = self._style, self.node
+        title = QFont(painter.font())
+        title.setPointSizeF(10.5)
+        title.setBold(True)
+        painter.setFont(title)
+        painter.setPen(style.text)
+        text_rect = QRectF(geo.PAD, 8, rect.width() - 2 * geo.PAD, 18)
+        name = painter.fontMetrics().elidedText(
+            node.name, Qt.TextElideMode.ElideRight, int(text_rect.width() - 40)
+        )
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+        small = QFont(painter.font())
+        small.setPointSizeF(8.5)
+        small.setBold(False)
+        painter.setFont(small)
+        painter.setPen(style.muted_text)
+        template = self._labels.template(node.template)
+        used = len(node.gpus)
+        subtitle = f"{used}/{node.slots} GPUs" + (f" · {template.id}" if template else "")
+        painter.drawText(
+            QRectF(geo.PAD, 25, rect.width() - 2 * geo.PAD, 16), Qt.AlignmentFlag.AlignLeft, subtitle
+        )
+        painter.drawText(
+            QRectF(geo.PAD, 8, rect.width() - 2 * geo.PAD, 18),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            node.id,
+        )
+
+    def fabric_link(self) -> str:
+        return self.node.nvswitch or self.node.host_link
+
+    def _paint_bus(self, painter: QPainter, row: int) -> None:
+        node = self.node
+        spec = self._labels.link(self.fabric_link())
+        kind = spec.kind if spec else "pcie"
+        colour = link_colour(kind)
+        bar = geo.bus_rect(node.slots, row)
+        occupied = {g.slot for g in node.gpus}
+        cols = geo.columns(node.slots)
+        painter.setPen(QPen(colour, 2))
+        for slot in range(row * cols, min((row + 1) * cols, node.slots)):
+            if slot in occupied:
+                card = geo.slot_rect(node.slots, slot)
+                painter.drawLine(
+                    QPointF(card.center().x(), card.bottom()), QPointF(card.center().x(), bar.top())
+                )
+        fill = QColor(colour)
+        fill.setAlpha(200 if node.nvswitch else 120)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(bar, 5, 5)
+        label = self._bus_label(spec, kind)
+        font = QFont(painter.font())
+        font.setPointSizeF(7.5)
+        font.setBold(True)
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(label) + 14
+        tag = QRectF(bar.center().x() - width / 2, bar.center().y() - 8, width, 16)
+        painter.setBrush(self._style.node_fill)
+        painter.setPen(QPen(colour, 1.2))
+        painter.drawRoundedRect(tag, 8, 8)
+        painter.setPen(self._style.text)
+        painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
+
+    def _bus_label(self, spec: LinkSpec | None, kind: str) -> str:
+        if spec is None:
+            return f"{self.fabric_link()} (not in the catalog)"
+        name = compact_link_name(spec) if kind == "pcie" else LINK_KIND_NAMES.get(kind, kind)
+        return f"{name} · {spec.bandwidth_gbps_per_direction:g} GB/s"
+
+    def _paint_slot(self, painter: QPainter, slot: int) -> None:
+        rect = geo.slot_rect(self.node.slots, slot)
+        highlighted = slot == self.highlight_slot
+        pen = QPen(self._style.selection if highlighted else self._style.node_border, 2 if highlighted else 1)
+        pen.setStyle(Qt.PenStyle.SolidLine if highlighted else Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        fill = QColor(self._style.selection) if highlighted else self._style.slot_fill
+        if highlighted:
+            fill.setAlpha(40)
+        painter.setBrush(QBrush(fill))
+        painter.drawRoundedRect(rect, 7, 7)
+        font = QFont(painter.font())
+        font.setPointSizeF(8)
+        font.setBold(False)
+        painter.setFont(font)
+        painter.setPen(self._style.muted_text)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"slot {slot}")
+
+    def nic_port(self) -> QPointF:
+        """Where the fabric line leaves this server, scene coordinates."""
+        rect = geo.footer_rect(self.node.slots)
+        return self.mapToScene(QPointF(rect.center().x(), rect.bottom()))
+
+    def _paint_footer(self, painter: QPainter) -> None:
+        node = self.node
+        rect = geo.footer_rect(node.slots)
+        nic = self._labels.link(node.nic) if node.nic else None
+        scene = self.scene()
+        fabric = getattr(scene, "fabric_link", None) if scene is not None else None
+        spec = nic or self._labels.link(fabric)
+        colour = link_colour(spec.kind) if spec else self._style.muted_text
+        painter.setPen(QPen(self._style.node_border, 1))
+        painter.drawLine(QPointF(rect.left(), rect.top() - 2), QPointF(rect.right(), rect.top() - 2))
+        chip = QRectF(rect.left(), rect.top() + 6, 14, 14)
+        painter.setBrush(colour)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawRoundedRect(chip, 3, 3)
+        font = QFont(painter.font())
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        painter.setPen(self._style.muted_text)
+        if spec is None:
+            text = "Network: not set (drop an InfiniBand or Ethernet link here)"
+        else:
+            text = f"Network: {node.nics} × {compact_link_name(spec)}" + ("" if nic else " (rig fabric)")
+        painter.drawText(
+            rect.adjusted(22, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text
+        )
+
+    def _tooltip(self) -> str:
+        node = self.node
+        fabric = self._labels.link_name(node.nvswitch) if node.nvswitch else "none"
+        return (
+            f"<b>{node.name}</b> ({node.id})<br>{len(node.gpus)} of {node.slots} slots used<br>"
+            f"NVSwitch: {fabric}<br>PCIe: {self._labels.link_name(node.host_link)}<br>"
+            f"Network: {node.nics} × {self._labels.link_name(node.nic) if node.nic else 'rig fabric'}<br>"
+            "<i>Drag to move · right-click for wiring presets</i>"
+        )

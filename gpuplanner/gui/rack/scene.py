@@ -1,0 +1,194 @@
+"""RackScene: the servers, GPUs and links of the document's plan, kept in sync with ``sync(plan)``.
+
+Items are projections: the scene diffs the plan against its ``dict[id, Item]`` maps, creating,
+updating and removing items, so it can follow any change (an edit, an undo, a file opened).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
+
+from gpuplanner.core.plan import Plan
+from gpuplanner.core.report import Report
+from gpuplanner.gui.labels import Labels
+from gpuplanner.gui.rack import geometry as geo
+from gpuplanner.gui.rack.gpu_item import GpuItem
+from gpuplanner.gui.rack.link_item import FabricItem, LinkItem
+from gpuplanner.gui.rack.node_item import NodeItem
+from gpuplanner.gui.rack.style import RackStyle
+
+
+@dataclass(frozen=True)
+class Selection:
+    nodes: tuple[str, ...] = ()
+    gpus: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes or self.gpus or self.links)
+
+
+def layout_roles(plan: Plan) -> dict[str, str]:
+    """'stage 0 · tp 3' per GPU id in the layout (with the replica when there are several)."""
+    roles: dict[str, str] = {}
+    several = len(plan.layout.replicas) > 1
+    for r, replica in enumerate(plan.layout.replicas):
+        for s, stage in enumerate(replica.stages):
+            for k, gpu in enumerate(stage.gpus):
+                roles[gpu] = f"r{r} · s{s} · tp{k}" if several else f"stage {s} · tp {k}"
+    return roles
+
+
+class RackScene(QGraphicsScene):
+    def __init__(self, labels: Labels, parent: object | None = None) -> None:
+        super().__init__(parent)
+        self.labels = labels
+        self.style = RackStyle.from_palette()
+        self.nodes: dict[str, NodeItem] = {}
+        self.gpus: dict[str, GpuItem] = {}
+        self.links: dict[str, LinkItem] = {}
+        self.fabric_link: str | None = None
+        self.fabric = FabricItem(labels, self.style)
+        self.addItem(self.fabric)
+        self._report_gpus: dict[str, object] = {}
+        self.setBackgroundBrush(self.style.canvas)
+
+    # -- following the document --------------------------------------------------------------------
+    def sync(self, plan: Plan) -> None:
+        """Make the items match ``plan``: create, update and remove by id."""
+        self.fabric_link = plan.rig.fabric
+        roles = layout_roles(plan)
+        seen_nodes, seen_gpus = set(), set()
+        for node in plan.rig.nodes:
+            seen_nodes.add(node.id)
+            item = self.nodes.get(node.id)
+            if item is None:
+                item = self.nodes[node.id] = NodeItem(node, self.labels, self.style)
+                self.addItem(item)
+            else:
+                item.update_from(node, self.style)
+            for placement in node.gpus:
+                seen_gpus.add(placement.id)
+                card = self.gpus.get(placement.id)
+                if card is None:
+                    card = self.gpus[placement.id] = GpuItem(placement, self.labels, self.style)
+                    card.setParentItem(item)
+                elif card.parentItem() is not item:
+                    card.setParentItem(item)
+                card.update_from(placement, node.slots, roles.get(placement.id, "unused"), self.style)
+                card.set_report(self._report_gpus.get(placement.id))  # type: ignore[arg-type]
+        for gpu_id in set(self.gpus) - seen_gpus:
+            self._drop(self.gpus.pop(gpu_id))
+        for node_id in set(self.nodes) - seen_nodes:
+            self._drop(self.nodes.pop(node_id))
+        seen_links = set()
+        for link in plan.rig.links:
+            seen_links.add(link.id)
+            if link.id in self.links:
+                self.links[link.id].update_from(link)
+            else:
+                self.links[link.id] = LinkItem(link, self.labels)
+                self.addItem(self.links[link.id])
+        for link_id in set(self.links) - seen_links:
+            self._drop(self.links.pop(link_id))
+        self.refresh_geometry()
+
+    def _drop(self, item: QGraphicsItem) -> None:
+        if item.scene() is self:
+            self.removeItem(item)
+
+    def set_report(self, report: Report | None) -> None:
+        """Show the latest report's memory fill on each card (None clears them)."""
+        self._report_gpus = {g.id: g for g in report.gpus} if report else {}
+        for gpu_id, item in self.gpus.items():
+            item.set_report(self._report_gpus.get(gpu_id))  # type: ignore[arg-type]
+
+    def refresh_geometry(self) -> None:
+        for item in self.links.values():
+            self._place_link(item)
+        ports = [(item.nic_port(), item.node.nic, item.node.nics) for item in self.nodes.values()]
+        self.fabric.update_from(self.fabric_link, ports if len(ports) > 1 else [], self.style)
+        for item in self.nodes.values():
+            item.update()
+
+    def _place_link(self, item: LinkItem) -> None:
+        a, b = self.gpus.get(item.link.a), self.gpus.get(item.link.b)
+        if a is not None and b is not None:
+            item.set_ends(a.port_scene_pos(), b.port_scene_pos())
+
+    def node_moved(self, node_id: str) -> None:
+        """A server is being dragged: its links and fabric line follow."""
+        self.refresh_geometry()
+
+    def gpu_moved(self, gpu_id: str) -> None:
+        for item in self.links.values():
+            if gpu_id in (item.link.a, item.link.b):
+                self._place_link(item)
+
+    # -- questions the view and the interactions ask -------------------------------------------------
+    def selection(self) -> Selection:
+        items = self.selectedItems()
+        return Selection(
+            nodes=tuple(i.node_id for i in items if isinstance(i, NodeItem)),
+            gpus=tuple(i.gpu_id for i in items if isinstance(i, GpuItem)),
+            links=tuple(i.link_id for i in items if isinstance(i, LinkItem)),
+        )
+
+    def select(self, selection: Selection) -> None:
+        self.clearSelection()
+        for ids, table in (
+            (selection.nodes, self.nodes),
+            (selection.gpus, self.gpus),
+            (selection.links, self.links),
+        ):
+            for ident in ids:
+                if ident in table:
+                    table[ident].setSelected(True)
+
+    def node_at(self, pos: QPointF, exclude: QGraphicsItem | None = None) -> NodeItem | None:
+        for item in self.items(pos):
+            if isinstance(item, NodeItem) and item is not exclude:
+                return item
+        return None
+
+    def gpu_at(self, pos: QPointF, exclude: QGraphicsItem | None = None) -> GpuItem | None:
+        for item in self.items(pos):
+            if isinstance(item, GpuItem) and item is not exclude:
+                return item
+        return None
+
+    def slot_at(self, pos: QPointF) -> tuple[str, int] | None:
+        """(server id, slot) under a scene position, or None."""
+        node = self.node_at(pos)
+        if node is None:
+            return None
+        slot = geo.slot_at(node.node.slots, node.mapFromScene(pos))
+        return (node.node_id, slot) if slot is not None else None
+
+    def clear_highlights(self) -> None:
+        for item in self.nodes.values():
+            item.set_highlight(None)
+
+    def content_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in [*self.nodes.values(), self.fabric]:
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    # -- Qt override -------------------------------------------------------------------------------
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, self.style.canvas)
+        step = 24
+        painter.setPen(QPen(self.style.grid, 2))
+        left, top = int(rect.left()) - int(rect.left()) % step, int(rect.top()) - int(rect.top()) % step
+        points = [
+            QPointF(x, y)
+            for x in range(left, int(rect.right()) + 1, step)
+            for y in range(top, int(rect.bottom()) + 1, step)
+        ]
+        if len(points) < 40000:  # at extreme zoom-out the dots would only be noise
+            painter.drawPoints(points)

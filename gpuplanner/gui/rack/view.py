@@ -1,0 +1,211 @@
+"""RackView: the canvas widget. Zoom, pan, fit; routes mouse and drag events to interactions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
+
+from gpuplanner.gui.mime import decode_catalog_item
+from gpuplanner.gui.presets import PRESETS
+from gpuplanner.gui.rack.controller import RackController
+from gpuplanner.gui.rack.gpu_item import GpuItem
+from gpuplanner.gui.rack.interactions import (
+    DropInteraction,
+    MoveInteraction,
+    PanInteraction,
+    WireInteraction,
+    is_port_hit,
+)
+from gpuplanner.gui.rack.link_item import LinkItem
+from gpuplanner.gui.rack.node_item import NodeItem
+
+MIN_ZOOM, MAX_ZOOM = 0.15, 4.0
+
+
+class RackView(QGraphicsView):
+    zoom_changed = Signal(float)
+    delete_requested = Signal()
+
+    def __init__(self, controller: RackController, parent: QWidget | None = None) -> None:
+        super().__init__(controller.scene, parent)
+        self.setObjectName("rackView")
+        self.controller = controller
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setAcceptDrops(True)
+        self.setToolTip("")
+        self.interaction: object | None = None
+        self._space = False
+
+    # -- zoom and pan --------------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        factor = max(MIN_ZOOM / self.zoom(), min(MAX_ZOOM / self.zoom(), factor))
+        self.scale(factor, factor)
+        self.zoom_changed.emit(self.zoom())
+
+    def reset_zoom(self) -> None:
+        self.resetTransform()
+        self.zoom_changed.emit(1.0)
+
+    def fit_all(self) -> None:
+        rect = self.controller.scene.content_rect()
+        if rect.isNull():
+            self.reset_zoom()
+            return
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.25:
+            self.resetTransform()
+            self.scale(1.25, 1.25)
+            self.centerOn(rect.center())
+        self.zoom_changed.emit(self.zoom())
+
+    def ensure_scene_margin(self) -> None:
+        rect = self.controller.scene.content_rect()
+        self.setSceneRect(
+            QRectF(rect).adjusted(-1200, -900, 1200, 900)
+            if not rect.isNull()
+            else QRectF(-800, -600, 1600, 1200)
+        )
+
+    # -- Qt overrides: mouse -------------------------------------------------------------------------
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom_by(1.0015 ** event.angleDelta().y())
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        scene_pos = self.mapToScene(event.position().toPoint())
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and self._space
+        ):
+            self.interaction = PanInteraction(self, event.position().toPoint())
+            event.accept()
+            return
+        if event.button() == Qt.MouseButton.LeftButton:
+            item = self.itemAt(event.position().toPoint())
+            if is_port_hit(item, scene_pos):
+                assert isinstance(item, GpuItem)
+                self.interaction = WireInteraction(self.controller, item, self)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and isinstance(
+            self.scene().mouseGrabberItem(), NodeItem | GpuItem
+        ):
+            self.interaction = MoveInteraction(self.controller)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        interaction = self.interaction
+        if isinstance(interaction, PanInteraction):
+            interaction.update(event.position().toPoint())
+            return
+        if isinstance(interaction, WireInteraction):
+            interaction.update(self.mapToScene(event.position().toPoint()))
+            return
+        super().mouseMoveEvent(event)
+        if isinstance(interaction, MoveInteraction):
+            interaction.update(self.mapToScene(event.position().toPoint()))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        interaction, self.interaction = self.interaction, None
+        if isinstance(interaction, PanInteraction):
+            interaction.end()
+            return
+        if isinstance(interaction, WireInteraction):
+            interaction.end(self.mapToScene(event.position().toPoint()), event.globalPosition().toPoint())
+            return
+        super().mouseReleaseEvent(event)
+        if isinstance(interaction, MoveInteraction):
+            interaction.end()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.interaction is not None:
+            self.interaction.cancel()  # type: ignore[attr-defined]
+            self.interaction = None
+            return
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+        super().keyReleaseEvent(event)
+
+    # -- Qt overrides: drops from the palette (or another program) --------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        ref = decode_catalog_item(event.mimeData())
+        if ref is None:
+            event.ignore()
+            return
+        self.interaction = DropInteraction(self.controller, ref)
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if not isinstance(self.interaction, DropInteraction):
+            event.ignore()
+            return
+        self.interaction.update(self.mapToScene(event.position().toPoint()))
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        if isinstance(self.interaction, DropInteraction):
+            self.interaction.cancel()
+        self.interaction = None
+        event.accept()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        interaction, self.interaction = self.interaction, None
+        ref = decode_catalog_item(event.mimeData())
+        if ref is None:
+            event.ignore()
+            return
+        if not isinstance(interaction, DropInteraction):
+            interaction = DropInteraction(self.controller, ref)
+        interaction.end(self.mapToScene(event.position().toPoint()))
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    # -- context menu -------------------------------------------------------------------------------
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        item = self.itemAt(event.pos())
+        menu = QMenu(self)
+        menu.setObjectName("rackContextMenu")
+        if isinstance(item, GpuItem | LinkItem | NodeItem) and not item.isSelected():
+            self.controller.scene.clearSelection()
+            item.setSelected(True)
+        node = (
+            item if isinstance(item, NodeItem) else item.parentItem() if isinstance(item, GpuItem) else None
+        )
+        if isinstance(node, NodeItem):
+            wiring = menu.addMenu("Wire this server")
+            for key, text in PRESETS.items():
+                wiring.addAction(text, lambda k=key, n=node.node_id: self.controller.apply_preset(n, k))
+        if isinstance(item, GpuItem | LinkItem | NodeItem):
+            menu.addAction("Delete", self.delete_requested.emit)
+        menu.addAction("Fit to view", self.fit_all)
+        menu.exec(event.globalPos())
+
+    def scene_point(self, view_point: QPointF) -> QPointF:
+        return self.mapToScene(view_point.toPoint())
