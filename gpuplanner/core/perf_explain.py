@@ -15,16 +15,14 @@ from gpuplanner.core.topology import Hop, slowest_hop
 def _largest_part(shape: StageShape, step: StepTime) -> tuple[str, float]:
     """(what dominates this stage's step, in words; its seconds)."""
     gpu = shape.gpu.name
+    dtype = compute_dtype(shape.gpu, shape.compute_dtype)[0].upper()
+    weights_bound = step.weights_s >= step.gemm_s
+    kv_bound = step.kv_s >= step.attention_s
     parts = {
-        f"memory bandwidth of {gpu} reading weights": step.weights_s
-        if step.memory_s >= step.compute_s
-        else 0,
-        f"memory bandwidth of {gpu} reading the KV cache": step.kv_s
-        if step.memory_s >= step.compute_s
-        else 0,
-        f"tensor throughput of {gpu} ({compute_dtype(shape.gpu, shape.compute_dtype)[0].upper()})": (
-            step.compute_s if step.compute_s > step.memory_s else 0
-        ),
+        f"memory bandwidth of {gpu} reading weights": step.weights_s if weights_bound else 0.0,
+        f"tensor throughput of {gpu} ({dtype}) in matmuls": 0.0 if weights_bound else step.gemm_s,
+        f"memory bandwidth of {gpu} reading the KV cache": step.kv_s if kv_bound else 0.0,
+        f"attention compute on {gpu}": 0.0 if kv_bound else step.attention_s,
         "kernel-launch overhead": step.overhead_s,
     }
     if shape.tp_hops:
@@ -67,7 +65,7 @@ def prefill_bottleneck(rep: Replica, isl: int) -> str:
 
 
 def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:
-    """Per GPU: compute not hidden behind memory (with launch overhead), memory, communication, waiting."""
+    """Per GPU: compute-bound time (with launch overhead), memory-bound time, communication, waiting."""
     out = []
     for rep, n in zip(replicas, shares, strict=True):
         cycle = rep.cycle(max(n, 1), isl + osl / 2)
@@ -76,15 +74,17 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             comm = (
                 step.tp_comm_s + step.ep_comm_s + (cycle.boundary_s[s] if s < len(cycle.boundary_s) else 0.0)
             )
-            compute = max(0.0, step.compute_s - step.memory_s) + step.overhead_s
-            busy = compute + step.memory_s + comm
+            weights_bound, kv_bound = step.weights_s >= step.gemm_s, step.kv_s >= step.attention_s
+            memory = (step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0)
+            compute = step.busy_s - memory + step.overhead_s
+            busy = compute + memory + comm
             waiting = max(0.0, cycle.seconds - busy)
             for g in gpus:
                 out.append(
                     StepSplit(
                         gpu=g.id,
                         compute_s=compute,
-                        memory_s=step.memory_s,
+                        memory_s=memory,
                         communication_s=comm,
                         waiting_s=waiting,
                     )

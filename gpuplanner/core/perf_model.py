@@ -87,6 +87,7 @@ class StageShape:
     tp_hops: tuple[Hop, ...]
     ep_hops: tuple[Hop, ...]
     layer_overhead_s: float
+    kv_read_factor: float = 1.0  # >1 when the engine's decode kernel re-reads KV per query head (GQA)
     bands: dict[str, tuple[Rates, RingFigures, RingFigures]] = field(default_factory=dict, compare=False)
 
     def figures(self, band: Band) -> tuple[Rates, RingFigures, RingFigures]:
@@ -106,7 +107,8 @@ class StageShape:
 class StepTime:
     """Seconds of one step on one stage, and what they were spent on."""
 
-    compute_s: float
+    gemm_s: float  # matmul FLOPs over achievable tensor throughput
+    attention_s: float  # attention FLOPs (scores and values) over achievable tensor throughput
     weights_s: float
     kv_s: float
     tp_comm_s: float
@@ -116,12 +118,22 @@ class StepTime:
     kv_bytes: float
 
     @property
+    def compute_s(self) -> float:
+        return self.gemm_s + self.attention_s
+
+    @property
     def memory_s(self) -> float:
         return self.weights_s + self.kv_s
 
     @property
+    def busy_s(self) -> float:
+        """Kernels run one after another: matmuls are bound by FLOPs or weight reads, attention by
+        FLOPs or KV reads - a roofline per kernel kind, not one for the whole step."""
+        return max(self.gemm_s, self.weights_s) + max(self.attention_s, self.kv_s)
+
+    @property
     def total_s(self) -> float:
-        return max(self.compute_s, self.memory_s) + self.overhead_s + self.tp_comm_s + self.ep_comm_s
+        return self.busy_s + self.overhead_s + self.tp_comm_s + self.ep_comm_s
 
 
 def stage_step(
@@ -153,11 +165,14 @@ def stage_step(
     qk, v = _attention_dims(m)
     heads = m.num_attention_heads / s.tp
     span = context + (new_tokens_per_seq + 1) / 2  # mean keys each new token attends to
-    flops += 2 * tokens * span * heads * (qk + v) * sums.layers
-    kv_read = seqs * kv_bytes(m, s.kv_bpe, s.layers[0], s.layers[1], round(context), s.tp)
+    attn_flops = 2 * tokens * span * heads * (qk + v) * sums.layers
+    kv_read = seqs * kv_bytes(m, s.kv_bpe, s.layers[0], s.layers[1], round(context), s.tp) * s.kv_read_factor
     rate, tp_ring, ep_ring = s.figures(band)
     inter = max(m.intermediate_size, m.hidden_size)
-    compute_s = flops / rate.flops(tokens, m.hidden_size, inter / s.tp)
+    gemm_s = flops / rate.flops(tokens, m.hidden_size, inter / s.tp)
+    # Fused attention kernels (FlashAttention) run near the dense plateau when compute-bound (long
+    # prefill); decode attention is bound by KV reads anyway. Assumption: no size penalty here.
+    attention_s = attn_flops / (rate.peak_flops * rate.peak_fraction)
     weights_s = (weight_bytes + head_bytes) / rate.memory_bps
     kv_s = kv_read / rate.attention_bps if kv_read else 0.0
     msg = tokens * m.hidden_size * ACT_BYTES
@@ -167,7 +182,8 @@ def stage_step(
         dispatch = tokens * moe.experts_per_token * m.hidden_size * ACT_BYTES
         ep_comm = 2 * sums.moe_layers * alltoall_ring_s(dispatch, ep_ring)
     return StepTime(
-        compute_s=compute_s,
+        gemm_s=gemm_s,
+        attention_s=attention_s,
         weights_s=weights_s,
         kv_s=kv_s,
         tp_comm_s=tp_comm,
