@@ -63,3 +63,54 @@ def make_rig_plan(nodes: int = 2, gpus_per_node: int = 4, gpu: str = "h100-sxm",
 @pytest.fixture
 def rig_plan() -> Plan:
     return make_rig_plan()
+
+
+@pytest.fixture
+def no_dialogs(monkeypatch):
+    """Answer the window's questions without showing them; records what would have been shown."""
+    from gpuplanner.gui import dialogs
+
+    shown: list[tuple[str, ...]] = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, message: shown.append((title, message)))
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda parent, name: "discard")
+    monkeypatch.setattr(dialogs, "ask_restore", lambda parent, description: False)
+    monkeypatch.setattr(dialogs, "ask_open_path", lambda parent, folder: None)
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested: None)
+    return shown
+
+
+@pytest.fixture
+def rig_file(tmp_path):
+    """The hand-made two-server plan saved as a .gpuplan file (4 free slots per server)."""
+    from gpuplanner.document.planfile import save_plan
+
+    path = tmp_path / "hand-made.gpuplan"
+    save_plan(make_rig_plan(), path)
+    return path
+
+
+@pytest.fixture
+def main_window(qtbot, no_dialogs):
+    """The main window on the built-in sample plan, shown and evaluated."""
+    from gpuplanner.gui import create_main_window
+
+    window = create_main_window(None)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.evaluate_now()
+    return window
+
+
+@pytest.fixture
+def rig_window(qtbot, no_dialogs, rig_file):
+    """The main window on the hand-made plan (two servers, four GPUs each, free slots)."""
+    from gpuplanner.gui import create_main_window
+
+    window = create_main_window(rig_file)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.view.resetTransform()
+    window.evaluate_now()
+    return window
