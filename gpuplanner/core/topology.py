@@ -30,7 +30,7 @@ from gpuplanner.core.specs import GpuSpec, LinkSpec
 # encoding for Gen3-5, FLIT for Gen6). Used to cap a hop by the GPU's own PCIe interface.
 PCIE_X16_GBPS = {3: 15.75, 4: 31.5, 5: 63.0, 6: 121.0}
 
-_PCIE_ID = re.compile(r"pcie(\d)-x(\d+)")
+_RATE = re.compile(r"\s+\d+(\.\d+)?\s*[GT]b/s$")
 _VIA = {"switch": "via PCIe switch", "cpu": "via CPU", "sys": "across CPU sockets"}
 
 
@@ -96,8 +96,9 @@ def _via(spec: LinkSpec) -> str:
 
 
 def _short_name(spec: LinkSpec) -> str:
-    """'InfiniBand NDR (400 Gb/s)' -> 'InfiniBand NDR'."""
-    return spec.name.split("(")[0].strip() or spec.id
+    """'InfiniBand NDR 400 Gb/s' -> 'InfiniBand NDR'; 'NVLink bridge (A100 PCIe, ...)' -> 'NVLink bridge'."""
+    name = _RATE.sub("", spec.name.split("(")[0].split(",")[0]).strip()
+    return name or spec.id
 
 
 class _RigIndex:
