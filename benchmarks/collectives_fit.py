@@ -24,8 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.specs_catalog import specs_catalog  # noqa: E402
 from gpuplanner.core import calibration as calib_module  # noqa: E402
+from gpuplanner.core.catalog import default_catalog  # noqa: E402
 from gpuplanner.core.collectives import allreduce_time_s, busbw_gbps, p2p_time_s  # noqa: E402
 from gpuplanner.core.plan import GpuPlacement, Link, Node, Rig  # noqa: E402
 from gpuplanner.core.topology import path_between, ring_for_group  # noqa: E402
@@ -183,7 +183,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fit", action="store_true", help="refit the shared curve constants")
     args = parser.parse_args()
-    catalog = specs_catalog()
+    catalog = default_catalog()
     if args.fit:
         fit(catalog)
     else:

@@ -9,7 +9,12 @@ from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, stage_st
 from gpuplanner.core.perf_replica import Replica
 from gpuplanner.core.report import LinkTraffic, StepSplit
 from gpuplanner.core.resolve import ResolvedPlan
-from gpuplanner.core.topology import Hop, slowest_hop
+from gpuplanner.core.topology import Hop
+
+
+def slowest_hop(hops: tuple[Hop, ...]) -> Hop:
+    """The hop with the least achievable bandwidth: the one that sets a ring's speed."""
+    return min(hops, key=effective_bandwidth_bps)
 
 
 def _largest_part(shape: StageShape, step: StepTime) -> tuple[str, float]:
