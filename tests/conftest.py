@@ -15,7 +15,6 @@ import pytest
 
 from gpuplanner.core.plan import GpuPlacement, Layout, Link, Node, Plan, Replica, Rig, Stage
 
-
 # ./dev test also runs the Qt-free tests in a virtualenv without PySide6 (the core, the document and
 # the command line must not need Qt); there the window's, the PDF's and the packaging tests are skipped.
 if importlib.util.find_spec("PySide6") is None:

@@ -18,7 +18,9 @@ def palette_mime(window, kind: str, ident: str) -> QMimeData:
     return palette.tree.mimeData([leaf])
 
 
-def drop_at(window, scene_pos: QPointF, mime: QMimeData | None = None, kind: str = "", ident: str = "") -> None:
+def drop_at(
+    window, scene_pos: QPointF, mime: QMimeData | None = None, kind: str = "", ident: str = ""
+) -> None:
     """Drag enter, move and drop on the view's viewport at a scene position."""
     view = window.view
     data = mime or encode_catalog_item(kind, ident)
@@ -55,7 +57,9 @@ def drag(qtbot, window, start: QPointF, end: QPointF, steps: int = 6) -> None:
 
 
 def click(qtbot, window, scene_pos: QPointF, modifier=Qt.KeyboardModifier.NoModifier) -> None:
-    qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, modifier, view_point(window, scene_pos))
+    qtbot.mouseClick(
+        window.view.viewport(), Qt.MouseButton.LeftButton, modifier, view_point(window, scene_pos)
+    )
 
 
 def port_of(window, gpu_id: str) -> QPointF:

@@ -45,7 +45,10 @@ def test_edit_re_evaluates_after_a_short_debounce(main_window, qtbot):
         main_window.push(lambda: cmd.set_workload_field_command(main_window.document, "concurrency", 64))
         assert main_window.evaluator.pending()
     assert isinstance(blocker.args[0], Report)
-    assert main_window.latest_report.performance is None or main_window.latest_report.performance.concurrency == 64
+    assert (
+        main_window.latest_report.performance is None
+        or main_window.latest_report.performance.concurrency == 64
+    )
 
 
 def test_evaluation_error_is_a_message_not_a_traceback(main_window, qtbot):

@@ -67,6 +67,7 @@ class GpuItem(QGraphicsItem):
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
+        path.setFillRule(Qt.FillRule.WindingFill)  # the port overlaps the card: keep both filled
         path.addRoundedRect(QRectF(0, 0, geo.CARD_W, geo.CARD_H), 7, 7)
         path.addEllipse(self.port_rect().adjusted(-3, -3, 3, 3))
         return path

@@ -43,7 +43,7 @@ class RackView(QGraphicsView):
         self.controller = controller
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
-        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.ContainsItemShape)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setAcceptDrops(True)
@@ -101,10 +101,12 @@ class RackView(QGraphicsView):
             event.accept()
             return
         if event.button() == Qt.MouseButton.LeftButton:
-            item = self.itemAt(event.position().toPoint())
-            if is_port_hit(item, scene_pos):
-                assert isinstance(item, GpuItem)
-                self.interaction = WireInteraction(self.controller, item, self)
+            # links end on ports and are drawn above the cards: look under them for a port
+            port = next(
+                (i for i in self.items(event.position().toPoint()) if is_port_hit(i, scene_pos)), None
+            )
+            if isinstance(port, GpuItem):
+                self.interaction = WireInteraction(self.controller, port, self)
                 event.accept()
                 return
         super().mousePressEvent(event)
