@@ -16,6 +16,7 @@ Engine rules (see docs/estimates.md for the sources):
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from functools import cache
@@ -191,10 +192,24 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
     )
 
 
+def _fit_key(g: ResolvedGpu) -> tuple[object, ...]:
+    """Everything a GPU's ledger depends on: GPUs with the same key have the same ledger."""
+    return (g.spec.id, g.layers, g.stage_tp, g.first_stage, g.last_stage)
+
+
 def fit_memory(r: ResolvedPlan) -> FitResult:
     """Per-GPU ledgers and KV capacity for a resolved plan."""
     ctx = context_tokens(r)
-    fits = [_gpu_fit(r, g, ctx) for g in r.gpus]
+    # Large rigs repeat the same (GPU, layers, TP) many times: compute each distinct ledger once.
+    templates: dict[tuple[object, ...], GpuFit] = {}
+    fits = []
+    for g in r.gpus:
+        key = _fit_key(g)
+        if key not in templates:
+            templates[key] = _gpu_fit(r, g, ctx)
+        clone = copy.copy(templates[key])  # shallow: the formula dict is shared and never mutated
+        clone.gpu = g
+        fits.append(clone)
     block = r.settings.kv_block_tokens
     w = r.plan.workload
     wanted_tokens: int | None = None
@@ -204,9 +219,12 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
             wanted_tokens = r.plan.engine.max_model_len
         elif w.concurrency != "max":
             wanted_tokens = ctx * max(1, math.ceil(w.concurrency / r.dp))
+    by_replica: dict[int, list[GpuFit]] = {}
+    for f in fits:
+        by_replica.setdefault(f.gpu.replica, []).append(f)
     replica_caps: list[int] = []
     for rep in range(r.dp):
-        members = [f for f in fits if f.gpu.replica == rep]
+        members = by_replica[rep]
         for f in members:
             f.kv_blocks = int(f.kv_allocatable // (f.kv_rate * block)) if f.kv_rate > 0 else 0
         cap_blocks = min(f.kv_blocks for f in members)
@@ -225,7 +243,7 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
     want = max_conc if w.concurrency == "max" else w.concurrency
     per_replica = max(1, math.ceil(max(want, 1) / r.dp))
     max_ctx = min(r.settings.max_model_len, cap // per_replica)
-    rep0 = [f for f in fits if f.gpu.replica == 0]
+    rep0 = by_replica[0]
     return FitResult(
         gpus=fits,
         context_tokens=ctx,
