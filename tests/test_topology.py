@@ -88,3 +88,18 @@ def test_ring_over_64_nodes_has_one_inter_node_hop_per_node(cat):
     assert len(hops) == 512
     assert sum(h.scope == "inter-node" for h in hops) == 64
     assert ring_for_group(rig, cat, ids[:1]) == []
+
+
+def test_xgmi_mesh_pair_gets_one_link_and_a_group_of_eight_all_seven():
+    """MI300X: 7 xGMI links x 64 GB/s per direction, one per peer, 448 GB/s to all peers together
+    (AMD ROCm MI300 docs, catalog-facts S7/S1): a pair gets 64, an 8-GPU ring the full 448."""
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.core.topology import path_between, ring_for_group
+
+    cat = default_catalog()
+    plan = quick_plan(model="meta-llama/Llama-3.1-70B-Instruct", gpu="mi300x", gpus_per_node=8, tp=8)
+    ids = plan.rig.gpu_ids()
+    assert path_between(plan.rig, cat, ids[0], ids[1]).bandwidth_bps == 64e9
+    assert min(h.bandwidth_bps for h in ring_for_group(plan.rig, cat, ids)) == 448e9
+    assert min(h.bandwidth_bps for h in ring_for_group(plan.rig, cat, ids[:2])) == 64e9

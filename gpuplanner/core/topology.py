@@ -160,9 +160,19 @@ def _explicit_hop(catalog: SpecSource, link_id: str, a: GpuPlacement, b: GpuPlac
         gbps, p2p = _pcie_link_gbps(spec, gpus), _pcie_p2p(spec, gpus)
         name = f"PCIe {a.id}↔{b.id} {_via(spec)}"
     else:
-        gbps = spec.bandwidth_gbps_per_direction
+        # a direct mesh (xGMI, Gaudi) gives one pair only its own link, not the GPU's total
+        gbps = spec.per_peer_gbps_per_direction or spec.bandwidth_gbps_per_direction
         name = f"{_short_name(spec)} {a.id}↔{b.id}"
     return _hop(spec, name, gbps, p2p)
+
+
+def _mesh_hop(catalog: SpecSource, hop: Hop, peers: int) -> Hop:
+    """A collective over ``peers + 1`` GPUs of a direct full mesh drives all their pairwise links at once."""
+    spec = catalog.link(hop.link)
+    if not spec.per_peer_gbps_per_direction or peers < 2:
+        return hop
+    gbps = min(spec.bandwidth_gbps_per_direction, spec.per_peer_gbps_per_direction * peers)
+    return replace(hop, bandwidth_bps=gbps * 1e9)
 
 
 def _node_hop(index: _RigIndex, catalog: SpecSource, node_i: int, a: GpuPlacement, b: GpuPlacement) -> Hop:
@@ -276,9 +286,10 @@ def ring_for_group(rig: Rig, catalog: SpecSource, gpus: Sequence[str]) -> list[H
         nb, b, b_id = located[(i + 1) % count]
         if na == nb:
             link_id = index.explicit.get((a_id, b_id))
-            hops.append(
-                path_between(rig, catalog, a_id, b_id) if link_id else _node_hop(index, catalog, na, a, b)
-            )
+            if link_id:
+                hops.append(_mesh_hop(catalog, path_between(rig, catalog, a_id, b_id), per_node[na] - 1))
+            else:
+                hops.append(_node_hop(index, catalog, na, a, b))
         else:
             streams = min(per_node[na], per_node[nb])
             hops.append(_nic_hop(rig, index, catalog, na, nb, a, b, streams, aggregate=True))
