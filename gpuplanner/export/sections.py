@@ -1,0 +1,300 @@
+"""The figures and tables of the summary, memory, performance, layer-map and problems pages. Qt-free."""
+
+from __future__ import annotations
+
+from gpuplanner.core.report import PerformanceReport
+from gpuplanner.export import formats as fmt
+from gpuplanner.export.content import Cell, Column, Figure, PlanFacts, TableData, short_gpu_name
+
+NOT_ESTIMATED = "not estimated"
+
+
+def verdict_line(facts: PlanFacts) -> str:
+    """'Fits. …' or 'Does not fit. …' followed by the report's own sentence."""
+    return facts.report.verdict
+
+
+def summary_figures(facts: PlanFacts) -> list[Figure]:
+    """The key figures, in reading order (three per row on the page)."""
+    report, plan = facts.report, facts.plan
+    perf = report.performance
+    kv = report.kv_cache
+    nodes = len(plan.rig.nodes)
+    idle = f" · {len(facts.idle_gpus)} idle" if facts.idle_gpus else ""
+    params = fmt.params_b(report.total_params)
+    if report.active_params and report.active_params < report.total_params * 0.9:
+        params += f" ({fmt.params_b(report.active_params)} active)"
+    workload = plan.workload
+    figures = [
+        Figure(
+            "GPUs",
+            facts.gpu_counts,
+            f"{fmt.gib_unit(facts.total_memory_bytes)} in total · {nodes} server{'s' if nodes != 1 else ''}{idle}",
+        ),
+        Figure("Model", report.model_name, f"{params} parameters · {report.model}"),
+        Figure(
+            "Precisions",
+            f"weights {report.weights} · KV cache {report.kv_cache_precision}",
+            f"{facts.precision_name(report.weights)}; KV {facts.precision_name(report.kv_cache_precision)}",
+        ),
+        Figure("Engine", report.engine_name, facts.layout_text),
+        Figure(
+            "Workload",
+            f"{perf.concurrency if perf else workload.concurrency} concurrent requests",
+            f"{fmt.count(workload.input_tokens)} tokens in · {fmt.count(workload.output_tokens)} tokens out",
+        ),
+    ]
+    if perf is not None:
+        figures += [
+            Figure(
+                "Time to first token",
+                fmt.ttft(perf.ttft_s),
+                f"range {fmt.band(fmt.ttft(perf.low.ttft_s), fmt.ttft(perf.high.ttft_s))}",
+            ),
+            Figure(
+                "Time per output token",
+                fmt.tpot(perf.tpot_s),
+                f"range {fmt.band(fmt.tpot(perf.high.tpot_s), fmt.tpot(perf.low.tpot_s))}",
+            ),
+            Figure(
+                "Speed per user", fmt.per_user(perf.tokens_per_s_per_user), "output tokens each user sees"
+            ),
+            Figure(
+                "Total throughput",
+                fmt.total_rate(perf.output_tokens_per_s),
+                f"output · prefill {fmt.total_rate(perf.prefill_tokens_per_s)}",
+            ),
+        ]
+    else:
+        reason = "the plan does not fit" if not report.fits else "no performance estimate"
+        figures += [
+            Figure(label, fmt.DASH, reason, "muted")
+            for label in (
+                "Time to first token",
+                "Time per output token",
+                "Speed per user",
+                "Total throughput",
+            )
+        ]
+    figures += [
+        Figure(
+            "KV cache capacity",
+            f"{fmt.count(kv.capacity_tokens)} tokens",
+            f"per replica · {fmt.data_size(kv.bytes_per_token)} per token",
+        ),
+        Figure(
+            "Max concurrency",
+            f"{fmt.count(kv.max_concurrency)} requests",
+            f"of {fmt.count(kv.context_tokens)} tokens each",
+        ),
+    ]
+    return figures
+
+
+def memory_table(facts: PlanFacts) -> TableData:
+    """Every GPU's ledger in GiB; 'free' is red when the GPU is over its budget."""
+    columns = [
+        Column("GPU", 1.1),
+        Column("Model", 1.9),
+        Column("Total", 1, "right"),
+        Column("Budget", 1, "right"),
+        Column("Weights", 1, "right"),
+        Column("KV cache", 1, "right"),
+        Column("Activ.", 1, "right"),
+        Column("Comm.", 0.9, "right"),
+        Column("Runtime", 1, "right"),
+        Column("Free", 1, "right"),
+    ]
+    rows: list[list[Cell | str]] = []
+    for g in facts.report.gpus:
+        m = g.memory_bytes
+        free_tone = "bad" if m.free < 0 else "warn" if m.free < 0.02 * g.capacity_bytes else ""
+        rows.append(
+            [
+                Cell(g.id, "strong"),
+                short_gpu_name(g.gpu_name),
+                fmt.gib(g.capacity_bytes),
+                fmt.gib(g.budget_bytes),
+                fmt.gib(m.weights),
+                fmt.gib(m.kv_cache),
+                fmt.gib(m.activations),
+                fmt.gib(m.communication),
+                fmt.gib(m.runtime),
+                Cell(fmt.gib(m.free), free_tone),
+            ]
+        )
+    return TableData.build(columns, rows)
+
+
+def kv_paragraph(facts: PlanFacts) -> str:
+    kv = facts.report.kv_cache
+    stranded = sum(g.stranded_bytes for g in facts.report.gpus)
+    text = (
+        f"The KV cache takes {fmt.data_size(kv.bytes_per_token)} per token for the whole model. One replica holds "
+        f"{fmt.count(kv.capacity_tokens)} tokens: up to {fmt.count(kv.max_concurrency)} concurrent requests of "
+        f"{fmt.count(kv.context_tokens)} tokens (input + output). At the plan's concurrency the longest context "
+        f"that fits is {fmt.count(kv.max_context_at_concurrency)} tokens."
+    )
+    if stranded:
+        text += (
+            f" {fmt.gib_unit(stranded, 2)} of KV memory stays unused because every GPU gets the smallest "
+            "GPU's block count."
+        )
+    return text
+
+
+def speed_table(perf: PerformanceReport) -> TableData:
+    columns = [
+        Column("", 1.2),
+        Column("TTFT", 1, "right"),
+        Column("TPOT", 1, "right"),
+        Column("Per user", 1.2, "right"),
+        Column("Total output", 1.3, "right"),
+        Column("Prefill", 1.3, "right"),
+    ]
+    rows: list[list[Cell | str]] = []
+    for label, s in (("Estimate", perf), ("Low", perf.low), ("High", perf.high)):
+        rows.append(
+            [
+                Cell(label, "strong" if label == "Estimate" else "muted"),
+                fmt.ttft(s.ttft_s),
+                fmt.tpot(s.tpot_s),
+                fmt.per_user(s.tokens_per_s_per_user),
+                fmt.total_rate(s.output_tokens_per_s),
+                fmt.total_rate(s.prefill_tokens_per_s),
+            ]
+        )
+    return TableData.build(columns, rows)
+
+
+def curve_table(perf: PerformanceReport) -> TableData:
+    columns = [
+        Column("Concurrent requests", 1.3, "right"),
+        Column("Total output", 1.2, "right"),
+        Column("Low – high", 1.8, "right"),
+        Column("Per user", 1.1, "right"),
+    ]
+    rows: list[list[Cell | str]] = []
+    for p in perf.curve:
+        tone = "strong" if p.concurrency == perf.concurrency else ""
+        rows.append(
+            [
+                Cell(fmt.count(p.concurrency), tone),
+                Cell(fmt.total_rate(p.output_tokens_per_s), tone),
+                fmt.band(f"{p.low_output_tokens_per_s:,.0f}", f"{p.high_output_tokens_per_s:,.0f}"),
+                fmt.per_user(p.tokens_per_s_per_user),
+            ]
+        )
+    return TableData.build(columns, rows)
+
+
+def link_table(perf: PerformanceReport, facts: PlanFacts) -> TableData:
+    columns = [
+        Column("Link", 1.7),
+        Column("Kind", 1.5),
+        Column("Carries", 1.2),
+        Column("GPUs", 2.2),
+        Column("Per token", 1, "right"),
+        Column("Bandwidth used", 1.1, "right"),
+    ]
+    rows: list[list[Cell | str]] = []
+    for t in perf.links:
+        tone = "bad" if t.share_of_bandwidth > 0.9 else "warn" if t.share_of_bandwidth > 0.6 else ""
+        rows.append(
+            [
+                Cell(t.name, "strong"),
+                facts.link_name(t.link),
+                t.purpose,
+                gpu_list(t.gpus),
+                fmt.data_size(t.bytes_per_token),
+                Cell(fmt.percent(t.share_of_bandwidth), tone),
+            ]
+        )
+    return TableData.build(columns, rows)
+
+
+def gpu_list(ids: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(ids)
+
+
+def layer_table(facts: PlanFacts) -> TableData:
+    """Which layers each GPU holds, and where it sits."""
+    columns = [
+        Column("GPU", 1),
+        Column("Server", 1.2),
+        Column("Model", 1.8),
+        Column("Replica", 0.8, "right"),
+        Column("Stage", 0.7, "right"),
+        Column("TP rank", 0.8, "right"),
+        Column("Layers", 1, "right"),
+        Column("Also holds", 1.6),
+        Column("Parameters", 1.1, "right"),
+    ]
+    nodes = {n.id: n.name for n in facts.plan.rig.nodes}
+    rows: list[list[Cell | str]] = []
+    for g in facts.report.gpus:
+        extra = [label for label, on in (("embeddings", g.has_embeddings), ("LM head", g.has_lm_head)) if on]
+        rows.append(
+            [
+                Cell(g.id, "strong"),
+                nodes.get(g.node, g.node),
+                short_gpu_name(g.gpu_name),
+                str(g.replica),
+                str(g.stage),
+                str(g.tp_rank),
+                fmt.layer_range(g.layers),
+                ", ".join(extra) or fmt.DASH,
+                fmt.params_b(g.weight_params) if g.weight_params else fmt.DASH,
+            ]
+        )
+    for gid in facts.idle_gpus:
+        rows.append(
+            [Cell(gid, "muted"), "", Cell("idle: not in the layout", "muted"), "", "", "", "", "", ""]
+        )
+    return TableData.build(columns, rows)
+
+
+def stage_table(facts: PlanFacts) -> TableData:
+    """One row per pipeline stage: its layers and its tensor-parallel group."""
+    columns = [
+        Column("Replica", 0.8, "right"),
+        Column("Stage", 0.7, "right"),
+        Column("Layers", 1, "right"),
+        Column("Count", 0.7, "right"),
+        Column("TP", 0.5, "right"),
+        Column("Tensor-parallel group", 4.2),
+        Column("Servers", 1.4),
+    ]
+    where = {gid: node for gid, _, node in facts.rig_gpus}
+    rows: list[list[Cell | str]] = []
+    for r, replica in enumerate(facts.plan.layout.replicas):
+        for s, stage in enumerate(replica.stages):
+            servers = sorted({where.get(g, "?") for g in stage.gpus})
+            rows.append(
+                [
+                    str(r),
+                    str(s),
+                    fmt.layer_range(stage.layers),
+                    str(stage.num_layers),
+                    str(stage.tp),
+                    gpu_list(stage.gpus),
+                    ", ".join(servers),
+                ]
+            )
+    return TableData.build(columns, rows)
+
+
+def problem_table(facts: PlanFacts) -> TableData:
+    columns = [
+        Column("Severity", 0.9),
+        Column("GPU", 0.7),
+        Column("Problem", 4),
+        Column("What to change", 2.6),
+    ]
+    tones = {"error": "bad", "warning": "warn", "info": "muted"}
+    rows: list[list[Cell | str]] = []
+    for p in facts.report.problems:
+        rows.append(
+            [Cell(p.severity, tones.get(p.severity, "")), p.gpu or "all", p.message, p.fix or fmt.DASH]
+        )
+    return TableData.build(columns, rows)
