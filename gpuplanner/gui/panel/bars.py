@@ -1,0 +1,77 @@
+"""StackedBars: the per-GPU stacked bar drawing the memory and step-time charts share.
+
+One ``BarGraphItem`` per segment kind, created once; ``set_segments`` moves them all with
+``setOpts``. Also finds the bar under the mouse, for hover tooltips and clicks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QBrush, QColor
+
+Segments = dict[str, tuple[float, float]]
+
+
+class StackedBars:
+    """Stacked bars on ``plot``, one kind per (name, colour); ``hatched`` kinds get a diagonal hatch."""
+
+    def __init__(
+        self,
+        plot: pg.PlotWidget,
+        kinds: list[tuple[str, str]],
+        *,
+        width: float = 0.72,
+        hatched: tuple[str, ...] = (),
+    ) -> None:
+        self.plot = plot
+        self.width = width
+        self.segments: list[Segments] = []
+        self.bars: dict[str, pg.BarGraphItem] = {}
+        item = plot.getPlotItem()
+        for name, colour in kinds:
+            brush = (
+                QBrush(QColor(colour), Qt.BrushStyle.BDiagPattern) if name in hatched else pg.mkBrush(colour)
+            )
+            bar = pg.BarGraphItem(x=[], y0=[], height=[], width=width, brush=brush, pen=pg.mkPen(None))
+            item.addItem(bar)
+            self.bars[name] = bar
+
+    def set_segments(self, segments: list[Segments]) -> None:
+        """``segments[i][kind] = (bottom, top)`` of bar ``i``."""
+        self.segments = segments
+        x = np.arange(len(segments), dtype=float)
+        for name, bar in self.bars.items():
+            lo = np.array([s.get(name, (0.0, 0.0))[0] for s in segments], dtype=float)
+            hi = np.array([s.get(name, (0.0, 0.0))[1] for s in segments], dtype=float)
+            bar.setOpts(x=x, y0=lo, height=hi - lo)
+
+    def top(self, i: int) -> float:
+        return max((hi for _, hi in self.segments[i].values()), default=0.0)
+
+    def set_ticks(self, labels: list[str], max_labels: int = 16) -> None:
+        step = max(1, int(np.ceil(len(labels) / max_labels)))
+        axis = self.plot.getPlotItem().getAxis("bottom")
+        axis.setTicks([[(i, labels[i]) for i in range(0, len(labels), step)], []])
+
+    def index_at(self, scene_pos: QPointF) -> int | None:
+        """The bar under a scene position, or None."""
+        vb = self.plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = vb.mapSceneToView(scene_pos)
+        i = round(point.x())
+        if not 0 <= i < len(self.segments) or abs(point.x() - i) > self.width / 2 + 0.05:
+            return None
+        return i
+
+
+def stack(values: list[tuple[str, float]], start: float = 0.0) -> tuple[Segments, float]:
+    """(bottom, top) of each value stacked from ``start``; returns the segments and the top."""
+    out: Segments = {}
+    level = start
+    for name, value in values:
+        out[name] = (level, level + value)
+        level += value
+    return out, level

@@ -1,0 +1,235 @@
+"""MemoryChart: one stacked bar per GPU showing where its memory goes, against its capacity.
+
+Weights, KV cache, activations, communication buffers and runtime stack up from zero; the rest up to
+the capacity line is free (the part of it vLLM's smallest-rank rule leaves unused is hatched as
+stranded). What goes past the capacity line is drawn in red. Hover shows exact bytes and the formula's
+inputs; a click selects that GPU (``gpu_clicked``). Built once; every report only moves the bars.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QApplication, QToolTip, QVBoxLayout, QWidget
+
+from gpuplanner.core.report import GpuReport, Report
+from gpuplanner.gui.panel.bars import StackedBars
+from gpuplanner.gui.panel.style import (
+    CAPACITY_COLOUR,
+    FREE_COLOUR,
+    GIB,
+    MEMORY_PARTS,
+    OVERFLOW_COLOUR,
+    SELECTION_COLOUR,
+    STRANDED_COLOUR,
+    ChartColours,
+    fmt_bytes,
+    gib,
+    header_label,
+    legend_label,
+    make_plot,
+    short_name,
+)
+
+BAR_WIDTH = 0.72
+
+
+def stacked_segments(g: GpuReport) -> dict[str, tuple[float, float]]:
+    """(bottom, top) in GiB of each drawn segment of one GPU's bar, clipped at its capacity."""
+    cap = gib(g.capacity_bytes)
+    out: dict[str, tuple[float, float]] = {}
+    level = 0.0
+    for field, _, _ in MEMORY_PARTS:
+        size = gib(getattr(g.memory_bytes, field))
+        out[field] = (min(level, cap), min(level + size, cap))
+        level += size
+    used = level
+    out["overflow"] = (cap, used) if used > cap else (cap, cap)
+    stranded = min(gib(g.stranded_bytes), max(cap - used, 0.0))
+    out["stranded"] = (min(used, cap), min(used + stranded, cap))
+    out["free"] = (min(used + stranded, cap), cap)
+    return out
+
+
+def gpu_tooltip(g: GpuReport) -> str:
+    """Exact bytes of every ledger line with the inputs of its formula."""
+    m = g.memory_bytes
+    rows = [
+        f"<b>{g.id}</b> · {g.gpu_name}<br>replica {g.replica} · stage {g.stage} · TP rank {g.tp_rank} · "
+        f"layers {g.layers[0]}–{g.layers[1] - 1}"
+        + (" · embeddings" if g.has_embeddings else "")
+        + (" · lm_head" if g.has_lm_head else "")
+    ]
+    for field, text, colour in MEMORY_PARTS:
+        value = getattr(m, field)
+        detail = g.formula.get(field, "")
+        rows.append(
+            f"<span style='color:{colour}'>■</span> {text}: <b>{fmt_bytes(value)}</b> ({value:,} B)"
+            + (f"<br>&nbsp;&nbsp;&nbsp;<i>{detail}</i>" if detail else "")
+        )
+    free_text = "over budget by" if m.free < 0 else "free"
+    rows.append(f"{free_text}: <b>{fmt_bytes(abs(m.free))}</b> ({m.free:,} B)")
+    if g.stranded_bytes:
+        rows.append(f"stranded KV memory: <b>{fmt_bytes(g.stranded_bytes)}</b> ({g.stranded_bytes:,} B)")
+    rows.append(
+        f"capacity {fmt_bytes(g.capacity_bytes)} · engine budget {fmt_bytes(g.budget_bytes)}"
+        f" · KV blocks {g.kv_blocks:,}"
+    )
+    return "<br>".join(rows)
+
+
+def memory_summary(report: Report | None) -> str:
+    """One line over the chart: the weights in all, the KV cache it leaves, what is over budget."""
+    if report is None or not report.gpus:
+        return "<span style='color:gray'>Where each GPU's memory goes</span>"
+    weights = sum(g.memory_bytes.weights for g in report.gpus)
+    over = [g for g in report.gpus if g.memory_bytes.free < 0]
+    kv = report.kv_cache
+    text = f"<b>{fmt_bytes(weights)}</b> of weights on {len(report.gpus)} GPUs · "
+    if kv.capacity_tokens:
+        text += (
+            f"KV cache for <b>{kv.capacity_tokens:,}</b> tokens per replica "
+            f"({kv.max_concurrency:,} requests of {kv.context_tokens:,})"
+        )
+    else:
+        text += "no room left for the KV cache"
+    if over:
+        text += f" · <span style='color:{OVERFLOW_COLOUR}'><b>{len(over)} over capacity</b></span>"
+    stranded = sum(g.stranded_bytes for g in report.gpus)
+    if stranded > GIB / 2:
+        text += f" · {fmt_bytes(stranded)} stranded"
+    return text
+
+
+class MemoryChart(QWidget):
+    """Stacked memory bars per GPU. ``gpu_clicked(gpu_id, additive)`` on a click on a bar."""
+
+    gpu_clicked = Signal(str, bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("memoryChart")
+        self.report: Report | None = None
+        self.gpu_ids: list[str] = []
+        self.segments: list[dict[str, tuple[float, float]]] = []
+        self._selected: set[str] = set()
+        self.header = header_label("memorySummary")
+        self.plot = make_plot("Memory per GPU", "Memory (GiB)")
+        item = self.plot.getPlotItem()
+        kinds = [(f, c) for f, _, c in MEMORY_PARTS]
+        kinds += [("free", FREE_COLOUR), ("stranded", STRANDED_COLOUR), ("overflow", OVERFLOW_COLOUR)]
+        self.bars = StackedBars(self.plot, kinds, width=BAR_WIDTH, hatched=("stranded",))
+        fg = ChartColours.from_palette()
+        line = CAPACITY_COLOUR if not fg.dark else "#E5E7EB"
+        self._capacity = pg.PlotDataItem(pen=pg.mkPen(line, width=2), connect="pairs")
+        self._budget = pg.PlotDataItem(
+            pen=pg.mkPen(line, width=1, style=Qt.PenStyle.DashLine), connect="pairs"
+        )
+        self._selection = pg.BarGraphItem(
+            x=[],
+            y0=[],
+            height=[],
+            width=BAR_WIDTH + 0.16,
+            brush=pg.mkBrush(None),
+            pen=pg.mkPen(SELECTION_COLOUR, width=3),
+        )
+        for extra in (self._capacity, self._budget, self._selection):
+            item.addItem(extra)
+        self._message = pg.TextItem("", color=fg.muted, anchor=(0.5, 0.5))
+        item.addItem(self._message)
+        legend = [(t, c) for _, t, c in MEMORY_PARTS]
+        legend += [("Stranded", STRANDED_COLOUR), ("Free", FREE_COLOUR), ("Over capacity", OVERFLOW_COLOUR)]
+        self.legend = legend_label(legend, hatched={"Stranded"})
+        self.legend.setToolTip("Solid line: the GPU's capacity. Dashed line: the engine's budget.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.header)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
+        scene = self.plot.scene()
+        scene.sigMouseMoved.connect(self._hover)
+        scene.sigMouseClicked.connect(self._clicked)
+        self.set_report(None)
+
+    # -- data ------------------------------------------------------------------------------------------
+    def set_report(self, report: Report | None) -> None:
+        """Show ``report``'s ledgers (None: an empty chart with a hint)."""
+        self.report = report
+        gpus = report.gpus if report is not None else ()
+        self.gpu_ids = [g.id for g in gpus]
+        self.segments = [stacked_segments(g) for g in gpus]
+        self.bars.set_segments(self.segments)
+        x = np.arange(len(gpus), dtype=float)
+        caps = np.array([gib(g.capacity_bytes) for g in gpus], dtype=float)
+        budgets = np.array([gib(g.budget_bytes) for g in gpus], dtype=float)
+        half = BAR_WIDTH / 2 + 0.06
+        xs = np.column_stack([x - half, x + half]).ravel()
+        self._capacity.setData(xs, np.repeat(caps, 2))
+        self._budget.setData(xs, np.repeat(budgets, 2))
+        top = max((self.bars.top(i) for i in range(len(gpus))), default=1.0) * 1.06 or 1.0
+        item = self.plot.getPlotItem()
+        item.setYRange(0, top, padding=0)
+        item.setXRange(-0.6, max(len(gpus), 1) - 0.4, padding=0)
+        few = len(gpus) <= 4
+        self.bars.set_ticks([f"{g.id} · {short_name(g.gpu_name)}" if few else g.id for g in gpus])
+        self.header.setText(memory_summary(report))
+        if report is None:
+            self._message.setText("no plan to show")
+        elif not gpus:
+            self._message.setText("the layout uses no GPU")
+        else:
+            self._message.setText("")
+        self._message.setPos(max(len(gpus), 1) / 2 - 0.5, top / 2)
+        self._update_selection()
+
+    def set_selected(self, gpu_ids: list[str] | set[str] | tuple[str, ...]) -> None:
+        """Outline the bars of the GPUs selected on the canvas."""
+        self._selected = set(gpu_ids)
+        self._update_selection()
+
+    def _update_selection(self) -> None:
+        idx = [i for i, gid in enumerate(self.gpu_ids) if gid in self._selected]
+        heights = [self.bars.top(i) for i in idx]
+        self._selection.setOpts(
+            x=np.array(idx, dtype=float), y0=np.zeros(len(idx)), height=np.array(heights, dtype=float)
+        )
+
+    def bar_gib(self, gpu_id: str, field: str) -> float:
+        """Height in GiB of one segment of one GPU's bar, as drawn (tests and scripts read this)."""
+        lo, hi = self.segments[self.gpu_ids.index(gpu_id)][field]
+        return hi - lo
+
+    def tooltip_for(self, gpu_id: str) -> str:
+        assert self.report is not None
+        return gpu_tooltip(self.report.gpus[self.gpu_ids.index(gpu_id)])
+
+    # -- mouse -----------------------------------------------------------------------------------------
+    def _hover(self, scene_pos: QPointF) -> None:
+        i = self.bars.index_at(scene_pos)
+        if i is None or self.report is None:
+            QToolTip.hideText()
+            return
+        QToolTip.showText(QCursor.pos(), gpu_tooltip(self.report.gpus[i]), self.plot)
+
+    def _clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            return
+        i = self.bars.index_at(event.scenePos())  # type: ignore[attr-defined]
+        if i is None:
+            return
+        mods = QApplication.keyboardModifiers()
+        additive = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
+        self.gpu_clicked.emit(self.gpu_ids[i], additive)
+
+
+def main() -> None:  # pragma: no cover - a manual look
+    from gpuplanner.gui.panel.demo import show_alone
+
+    raise SystemExit(show_alone(MemoryChart))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

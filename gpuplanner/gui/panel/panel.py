@@ -1,0 +1,175 @@
+"""LivePanel: the dock that shows the plan's verdict, memory, speed and step time, and its layer map.
+
+It only displays what it is given (``set_report``, ``set_plan``, ``set_failed``, ``set_selection``) and
+says what the person asked for through signals; ``PanelController`` turns those into commands on the
+window. ``python -m gpuplanner.gui.panel.panel [sample]`` shows it alone with a sample plan.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gpuplanner.core.balance import OBJECTIVE_NAMES, OBJECTIVES
+from gpuplanner.core.catalog import Catalog, default_catalog
+from gpuplanner.core.plan import Plan
+from gpuplanner.core.report import Report
+from gpuplanner.gui.panel.layermap import LayerMap
+from gpuplanner.gui.panel.layerstrip import try_strip_data
+from gpuplanner.gui.panel.memory import MemoryChart
+from gpuplanner.gui.panel.steptime import StepTimeChart
+from gpuplanner.gui.panel.throughput import ThroughputChart
+from gpuplanner.gui.panel.verdict import VerdictBanner
+
+
+def gpu_roles(plan: Plan) -> list[tuple[str, str]]:
+    """Every GPU of the rig with what it does in the layout, for the layer map's menu."""
+    roles: dict[str, str] = {}
+    for r, replica in enumerate(plan.layout.replicas):
+        for s, stage in enumerate(replica.stages):
+            for g in stage.gpus:
+                roles[g] = (
+                    f"replica {r + 1}, " if plan.layout.dp > 1 else ""
+                ) + f"stage {s + 1}, TP {stage.tp}"
+    return [(g, roles.get(g, "unused")) for g in plan.rig.gpu_ids()]
+
+
+class LivePanel(QDockWidget):
+    """The live panel dock (object name ``livePanel``)."""
+
+    balance_requested = Signal(str)  # objective
+    make_tp_requested = Signal()
+    split_requested = Signal()
+    updated = Signal(float)  # seconds the charts took to follow the last report
+
+    def __init__(self, catalog: Catalog | None = None, parent: QWidget | None = None) -> None:
+        super().__init__("Live panel", parent)
+        self.setObjectName("livePanel")
+        self.catalog = catalog or default_catalog()
+        self.report: Report | None = None
+        self.previewing = False
+        self.verdict = VerdictBanner()
+        self.memory = MemoryChart()
+        self.throughput = ThroughputChart()
+        self.steptime = StepTimeChart()
+        self.layer_map = LayerMap()
+        self.objective = QComboBox()
+        self.objective.setObjectName("balanceObjective")
+        for key in OBJECTIVES:
+            self.objective.addItem(OBJECTIVE_NAMES[key].split(":")[0], key)
+            self.objective.setItemData(
+                self.objective.count() - 1, OBJECTIVE_NAMES[key], Qt.ItemDataRole.ToolTipRole
+            )
+        self.balance_button = self._button(
+            "autoBalanceButton",
+            "Auto-balance",
+            "Place the stage boundaries for the chosen objective (one undo step)",
+        )
+        self.balance_button.clicked.connect(lambda: self.balance_requested.emit(self.objective.currentData()))
+        self.make_tp_button = self._button(
+            "makeTpGroupButton",
+            "Make TP group",
+            "The GPUs selected on the canvas become one tensor-parallel group",
+        )
+        self.make_tp_button.clicked.connect(self.make_tp_requested)
+        self.split_button = self._button(
+            "splitGroupButton",
+            "Split into stages",
+            "The selected GPU's TP group becomes one pipeline stage per GPU",
+        )
+        self.split_button.clicked.connect(self.split_requested)
+        self.timing = QLabel()
+        self.timing.setObjectName("panelTiming")
+        self.timing.setStyleSheet("color: gray;")
+        tools = QHBoxLayout()
+        tools.setContentsMargins(0, 0, 0, 0)
+        tools.addWidget(QLabel("Layout:"))
+        tools.addWidget(self.objective)
+        tools.addWidget(self.balance_button)
+        tools.addSpacing(12)
+        tools.addWidget(self.make_tp_button)
+        tools.addWidget(self.split_button)
+        tools.addStretch(1)
+        tools.addWidget(self.timing)
+        charts = QSplitter(Qt.Orientation.Horizontal)
+        charts.setObjectName("panelCharts")
+        charts.setChildrenCollapsible(False)
+        for chart in (self.memory, self.throughput, self.steptime):
+            charts.addWidget(chart)
+        charts.setSizes([420, 420, 360])
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(6)
+        layout.addWidget(self.verdict)
+        layout.addWidget(charts, 1)
+        layout.addWidget(self.layer_map)
+        layout.addLayout(tools)
+        self.setWidget(body)
+        self.set_selection(())
+
+    @staticmethod
+    def _button(name: str, text: str, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        return button
+
+    # -- what the window tells the panel -------------------------------------------------------------
+    def set_report(self, report: Report | None, *, preview: bool = False) -> float:
+        """Show ``report`` in every chart; returns (and emits through ``updated``) the seconds it took."""
+        started = time.perf_counter()
+        self.previewing = preview
+        if not preview:
+            self.report = report
+        self.verdict.set_report(report)
+        for chart in (self.memory, self.throughput, self.steptime):
+            chart.set_report(report)
+        seconds = time.perf_counter() - started
+        self.timing.setText(("preview · " if preview else "") + f"charts {seconds * 1e3:.1f} ms")
+        self.updated.emit(seconds)
+        return seconds
+
+    def restore(self) -> None:
+        """Back from a preview to the last committed report."""
+        if self.previewing:
+            self.set_report(self.report)
+
+    def set_failed(self, message: str) -> None:
+        """The plan cannot be evaluated: say why; the charts empty."""
+        self.report = None
+        for chart in (self.memory, self.throughput, self.steptime):
+            chart.set_report(None)
+        head, _, fix = message.partition(" — ")
+        self.verdict.set_error(head, fix)
+        self.updated.emit(0.0)
+
+    def set_plan(self, plan: Plan) -> None:
+        data, message = try_strip_data(plan, self.catalog)
+        self.layer_map.set_data(data, message, gpu_roles(plan))
+
+    def set_selection(self, gpu_ids: tuple[str, ...] | list[str]) -> None:
+        self.memory.set_selected(gpu_ids)
+        self.make_tp_button.setEnabled(len(gpu_ids) >= 2)
+        self.split_button.setEnabled(len(gpu_ids) >= 1)
+
+
+def main() -> None:  # pragma: no cover - a manual look
+    from gpuplanner.gui.panel.demo import show_alone
+
+    raise SystemExit(show_alone(LivePanel, size=(1400, 640)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

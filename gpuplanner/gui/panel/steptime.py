@@ -1,0 +1,138 @@
+"""StepTimeChart: where one decode step's time goes on each GPU (compute, memory, communication, waiting).
+
+A pipeline bubble shows as a tall grey "waiting" segment, a slow link as a tall communication one: seen,
+not read. Same GPU order as the memory chart; hover shows the exact times; a click selects the GPU.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QApplication, QToolTip, QVBoxLayout, QWidget
+
+from gpuplanner.core.report import Report, StepSplit
+from gpuplanner.gui.panel.bars import Segments, StackedBars, stack
+from gpuplanner.gui.panel.style import (
+    STEP_PARTS,
+    ChartColours,
+    fmt_seconds,
+    header_label,
+    legend_label,
+    make_plot,
+)
+from gpuplanner.gui.panel.throughput import no_estimate_reason
+
+
+def step_segments(split: StepSplit) -> tuple[Segments, float]:
+    """(bottom, top) in milliseconds of each part of one GPU's step, and the step's total."""
+    return stack([(field, getattr(split, field) * 1e3) for field, _, _ in STEP_PARTS])
+
+
+def step_tooltip(split: StepSplit, stage: str = "") -> str:
+    total = sum(getattr(split, f) for f, _, _ in STEP_PARTS)
+    rows = [f"<b>{split.gpu}</b>{stage} · one decode step: <b>{fmt_seconds(total)}</b>"]
+    for field, text, colour in STEP_PARTS:
+        value = getattr(split, field)
+        share = value / total * 100 if total > 0 else 0.0
+        rows.append(
+            f"<span style='color:{colour}'>■</span> {text}: <b>{fmt_seconds(value)}</b> ({share:.0f} %)"
+        )
+    return "<br>".join(rows)
+
+
+def step_summary(report: Report | None, pairs: list[tuple[Segments, float]]) -> str:
+    perf = report.performance if report is not None else None
+    if perf is None or not pairs:
+        return "<span style='color:gray'>One decode step on each GPU: compute, memory, communication, waiting</span>"
+    slowest = max(total for _, total in pairs)
+    text = f"Slowest GPU: <b>{slowest:.2f} ms</b> per step"
+    if perf.bottleneck:
+        text += f" · bottleneck: {perf.bottleneck.split(';')[0]}"
+    return text
+
+
+class StepTimeChart(QWidget):
+    """Per-GPU stacked bars of one decode step, milliseconds. ``gpu_clicked(gpu_id, additive)``."""
+
+    gpu_clicked = Signal(str, bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stepTimeChart")
+        self.splits: list[StepSplit] = []
+        self._stages: dict[str, str] = {}
+        self.header = header_label("stepSummary")
+        self.plot = make_plot("Where a decode step's time goes", "Time per step (ms)")
+        self.bars = StackedBars(self.plot, [(f, c) for f, _, c in STEP_PARTS])
+        self._message = pg.TextItem("", color=ChartColours.from_palette().muted, anchor=(0.5, 0.5))
+        self.plot.getPlotItem().addItem(self._message)
+        self.legend = legend_label([(t, c) for _, t, c in STEP_PARTS])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.header)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
+        scene = self.plot.scene()
+        scene.sigMouseMoved.connect(self._hover)
+        scene.sigMouseClicked.connect(self._clicked)
+        self.set_report(None)
+
+    @property
+    def gpu_ids(self) -> list[str]:
+        return [s.gpu for s in self.splits]
+
+    def set_report(self, report: Report | None) -> None:
+        perf = report.performance if report is not None else None
+        self.splits = list(perf.step_split) if perf is not None else []
+        self._stages = {g.id: f" · stage {g.stage}" for g in report.gpus} if report is not None else {}
+        pairs = [step_segments(s) for s in self.splits]
+        self.bars.set_segments([seg for seg, _ in pairs])
+        self.bars.set_ticks(self.gpu_ids)
+        top = max((t for _, t in pairs), default=0.0) * 1.08 or 1.0
+        item = self.plot.getPlotItem()
+        item.setYRange(0, top, padding=0)
+        item.setXRange(-0.6, max(len(pairs), 1) - 0.4, padding=0)
+        if perf is None:
+            text = no_estimate_reason(report)
+        elif not self.splits:
+            text = "no per-GPU step times in the report"
+        else:
+            text = ""
+        self._message.setText(text)
+        self.header.setText(step_summary(report, pairs))
+        self.header.setToolTip(perf.bottleneck if perf is not None else "")
+        self._message.setPos(max(len(pairs), 1) / 2 - 0.5, top / 2)
+        for name in ("left", "bottom"):
+            item.getAxis(name).setStyle(showValues=bool(self.splits))
+
+    def total_ms(self, gpu_id: str) -> float:
+        i = self.gpu_ids.index(gpu_id)
+        return self.bars.top(i)
+
+    def _hover(self, scene_pos: QPointF) -> None:
+        i = self.bars.index_at(scene_pos)
+        if i is None:
+            QToolTip.hideText()
+            return
+        split = self.splits[i]
+        QToolTip.showText(QCursor.pos(), step_tooltip(split, self._stages.get(split.gpu, "")), self.plot)
+
+    def _clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            return
+        i = self.bars.index_at(event.scenePos())  # type: ignore[attr-defined]
+        if i is not None:
+            mods = QApplication.keyboardModifiers()
+            self.gpu_clicked.emit(self.splits[i].gpu, bool(mods & Qt.KeyboardModifier.ControlModifier))
+
+
+def main() -> None:  # pragma: no cover - a manual look
+    from gpuplanner.gui.panel.demo import show_alone
+
+    raise SystemExit(show_alone(StepTimeChart))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,178 @@
+"""ThroughputChart: output tokens/s and tokens/s per user against concurrency, from the report's curve.
+
+Concurrency runs on a log-2 axis from 1 to the KV-cache limit. The total throughput (left axis) has
+its low–high band shaded; tokens/s per user use the right axis. The plan's concurrency is a vertical
+line and the point where more users stop adding throughput is marked. TTFT and TPOT at the plan's
+workload sit above the plot as readouts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from gpuplanner.core.report import PerformanceReport, Report
+from gpuplanner.gui.panel.style import ChartColours, fmt_seconds, header_label, legend_label, make_plot
+
+TOTAL_COLOUR = "#0072B2"
+USER_COLOUR = "#D55E00"
+NOW_COLOUR = "#6B7280"
+SATURATION_COLOUR = "#CC79A7"
+BAND_COLOUR = (0, 114, 178, 60)
+
+
+def no_estimate_reason(report: Report | None) -> str:
+    if report is None:
+        return "no plan to show"
+    if not report.fits:
+        return "no estimate: the plan does not fit"
+    return "performance model not available"
+
+
+class ThroughputChart(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("throughputChart")
+        self.performance: PerformanceReport | None = None
+        colours = ChartColours.from_palette()
+        self.readout = header_label("speedReadout")
+        self.plot = make_plot(
+            "Speed vs concurrent users", "Output tokens/s (all users)", "Concurrent requests"
+        )
+        item = self.plot.getPlotItem()
+        self._low = pg.PlotDataItem(pen=pg.mkPen(None))
+        self._high = pg.PlotDataItem(pen=pg.mkPen(None))
+        self._band = pg.FillBetweenItem(self._low, self._high, brush=pg.mkBrush(BAND_COLOUR))
+        self._total = pg.PlotDataItem(pen=pg.mkPen(TOTAL_COLOUR, width=2.5))
+        for curve in (self._band, self._low, self._high, self._total):
+            item.addItem(curve)
+        self._now = pg.InfiniteLine(angle=90, pen=pg.mkPen(NOW_COLOUR, width=1.5, style=Qt.PenStyle.DashLine))
+        self._now_label = pg.TextItem("", color=colours.foreground, anchor=(0, 0))
+        self._saturation = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(SATURATION_COLOUR), pen=pg.mkPen("w"))
+        self._sat_label = pg.TextItem("", color=SATURATION_COLOUR, anchor=(1, 1))
+        for extra in (self._now, self._now_label, self._saturation, self._sat_label):
+            item.addItem(extra)
+        # tokens/s per user on a right-hand axis with its own view box sharing x
+        self._user_view = pg.ViewBox(enableMouse=False)
+        item.showAxis("right")
+        item.scene().addItem(self._user_view)
+        right = item.getAxis("right")
+        right.linkToView(self._user_view)
+        right.setLabel("Tokens/s per user", color=USER_COLOUR)
+        self._user_view.setXLink(item)
+        self._user = pg.PlotDataItem(pen=pg.mkPen(USER_COLOUR, width=2, style=Qt.PenStyle.DashLine))
+        self._user_view.addItem(self._user)
+        item.getViewBox().sigResized.connect(self._sync_views)
+        self._message = pg.TextItem("", color=colours.muted, anchor=(0.5, 0.5))
+        item.addItem(self._message)
+        self.legend = legend_label(
+            [("Output tokens/s", TOTAL_COLOUR), ("low–high range", "#A6CBE3"),
+             ("Tokens/s per user (right axis)", USER_COLOUR), ("Saturation", SATURATION_COLOUR)]
+        )  # fmt: skip
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
+        self.set_report(None)
+
+    def _sync_views(self) -> None:
+        vb = self.plot.getPlotItem().getViewBox()
+        self._user_view.setGeometry(vb.sceneBoundingRect())
+        self._user_view.linkedViewChanged(vb, self._user_view.XAxis)
+
+    def set_report(self, report: Report | None) -> None:
+        perf = report.performance if report is not None else None
+        self.performance = perf
+        item = self.plot.getPlotItem()
+        curve = perf.curve if perf is not None else ()
+        x = np.log2(np.array([max(p.concurrency, 1) for p in curve], dtype=float))
+        total = np.array([p.output_tokens_per_s for p in curve], dtype=float)
+        self._total.setData(x, total)
+        self._low.setData(x, np.array([p.low_output_tokens_per_s for p in curve], dtype=float))
+        self._high.setData(x, np.array([p.high_output_tokens_per_s for p in curve], dtype=float))
+        self._user.setData(x, np.array([p.tokens_per_s_per_user for p in curve], dtype=float))
+        if perf is None or not curve:
+            self._message.setText(
+                no_estimate_reason(report) if perf is None else "no speed curve in the report"
+            )
+            self._message.setPos(1.5, 0.5)
+            item.setXRange(0, 3, padding=0)
+            item.setYRange(0, 1, padding=0)
+            self._user_view.setYRange(0, 1, padding=0)
+            self._now.hide()
+            self._saturation.setData([], [])
+            self._now_label.setText("")
+            self._sat_label.setText("")
+            self.readout.setText(f"<b>TTFT</b> – · <b>TPOT</b> – · {no_estimate_reason(report)}")
+            self._set_ticks(1)
+            self._show_values(False)
+            return
+        self._show_values(True)
+        self._message.setText("")
+        x_max = max(float(x.max()), 1.0)
+        y_max = float(max(total.max(), max(p.high_output_tokens_per_s for p in curve))) * 1.12 or 1.0
+        item.setXRange(-0.15, x_max + 0.25, padding=0)
+        item.setYRange(0, y_max, padding=0)
+        self._user_view.setYRange(0, max(p.tokens_per_s_per_user for p in curve) * 1.12 or 1.0, padding=0)
+        self._set_ticks(2**x_max)
+        now = math.log2(max(perf.concurrency, 1))
+        self._now.setPos(now)
+        self._now.show()
+        self._now_label.setText(f" now: {perf.concurrency}")
+        self._now_label.setPos(now, y_max)
+        if perf.saturation_concurrency:
+            sat_x = math.log2(max(perf.saturation_concurrency, 1))
+            sat_y = float(np.interp(sat_x, x, total))
+            self._saturation.setData([sat_x], [sat_y])
+            self._sat_label.setText(f"saturates ≈ {perf.saturation_concurrency} ")
+            self._sat_label.setPos(sat_x, sat_y)
+        else:
+            self._saturation.setData([], [])
+            self._sat_label.setText(f"no plateau up to {curve[-1].concurrency:,} users ")
+            self._sat_label.setPos(float(x[-1]), float(total[-1]))
+        self.readout.setText(self.readout_text(perf))
+        self.readout.setToolTip(
+            "<b>At the plan's workload</b> (TTFT: time to first token; TPOT: time per output token)<br>"
+            + "<br>".join(f"• {a}" for a in perf.assumptions)
+        )
+
+    def _show_values(self, show: bool) -> None:
+        for name in ("left", "right", "bottom"):
+            self.plot.getPlotItem().getAxis(name).setStyle(showValues=show)
+
+    def _set_ticks(self, largest: float) -> None:
+        ticks = [(float(k), f"{2**k:,}") for k in range(0, int(math.log2(max(largest, 1))) + 1)]
+        self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
+
+    @staticmethod
+    def readout_text(perf: PerformanceReport) -> str:
+        """TTFT, TPOT and tokens/s at the plan's workload, with the low–high range."""
+
+        def span(a: float, b: float) -> str:
+            lo, hi = sorted((a, b))
+            if fmt_seconds(lo) == fmt_seconds(hi):
+                return ""
+            return f"<span style='color:gray'>({fmt_seconds(lo)}–{fmt_seconds(hi)})</span>"
+
+        return (
+            f"<b>TTFT</b> {fmt_seconds(perf.ttft_s)} {span(perf.low.ttft_s, perf.high.ttft_s)}"
+            f" · <b>TPOT</b> {fmt_seconds(perf.tpot_s)} {span(perf.low.tpot_s, perf.high.tpot_s)}"
+            f" · <b>{perf.tokens_per_s_per_user:,.0f}</b> tok/s per user"
+            f" · <b>{perf.output_tokens_per_s:,.0f}</b> tok/s total at {perf.concurrency} users"
+        )
+
+
+def main() -> None:  # pragma: no cover - a manual look
+    from gpuplanner.gui.panel.demo import show_alone
+
+    raise SystemExit(show_alone(ThroughputChart))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
