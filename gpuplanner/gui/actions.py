@@ -244,7 +244,6 @@ class WindowActions:
             "actionUndo": QStyle.StandardPixmap.SP_ArrowBack,
             "actionRedo": QStyle.StandardPixmap.SP_ArrowForward,
             "actionDelete": QStyle.StandardPixmap.SP_TrashIcon,
-            "actionFit": QStyle.StandardPixmap.SP_TitleBarMaxButton,
         }
         for name, pixmap in icons.items():
             self.by_name[name].setIcon(style.standardIcon(pixmap))

@@ -79,6 +79,7 @@ class CatalogPalette(QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.search)
         layout.addWidget(self.tree)
+        self.setMinimumWidth(220)
         self._fill()
         self.search.textChanged.connect(self.filter)
 
@@ -125,10 +126,10 @@ class CatalogPalette(QWidget):
                 dot_icon(QColor(VENDOR_COLOURS.get(spec.vendor, "#888"))),
             )
         servers = self._group(self.tree, "Servers")
-        for template in sorted(catalog.nodes.values(), key=lambda t: t.name):
+        for template in sorted(catalog.nodes.values(), key=lambda t: t.name.removeprefix("NVIDIA ")):
             self._leaf(
                 servers,
-                template.name,
+                template.name.removeprefix("NVIDIA "),
                 "node",
                 template.id,
                 template_tooltip(template, self.labels),

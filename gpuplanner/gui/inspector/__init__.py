@@ -36,7 +36,7 @@ class Inspector(QScrollArea):
         layout.addWidget(self.plan_section)
         layout.addStretch(1)
         self.setWidget(body)
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(290)
 
     def refresh(self) -> None:
         self.selection_section.refresh()
