@@ -5,7 +5,8 @@ offscreen, exports a PDF to a temporary folder and checks the file. One line per
 when every step passed, 1 with a message naming the failed step otherwise. It never touches the user's
 own settings, recent files or autosave: the run gets a throw-away user folder.
 
-Set ``GPUPLANNER_SELFTEST_TRACEBACK=1`` to see the Python traceback of a failure.
+Set ``GPUPLANNER_SELFTEST_TRACEBACK=1`` to see the Python traceback of a failure, and
+``GPUPLANNER_SELFTEST_SCREENSHOT=window.png`` to keep a picture of the window it opened.
 """
 
 from __future__ import annotations
@@ -144,8 +145,12 @@ def _step_main_window(ctx: _Context) -> str:
                 f"the main window's objectName is {window.objectName()!r}, not {WINDOW_OBJECT_NAME!r}"
             )
         size = window.size()
-        if window.grab().isNull():
+        picture = window.grab()
+        if picture.isNull():
             raise SelftestError("the main window could not be drawn")
+        screenshot = os.environ.get("GPUPLANNER_SELFTEST_SCREENSHOT")
+        if screenshot and not picture.save(screenshot):
+            raise SelftestError(f"could not save the window's picture to {screenshot}")
         title = window.windowTitle()
     finally:
         window.close()

@@ -6,6 +6,7 @@
 #   packaging/build.sh --python PY     use this Python (it must have PyInstaller and the app's
 #                                      dependencies) instead of the build venv
 #   packaging/build.sh --no-selftest   do not run the frozen app's --selftest after building
+#   packaging/build.sh --dist DIR --work DIR   put the outputs / work files elsewhere
 #
 # Outputs: packaging/dist/gpuplanner/ (the app folder; run packaging/dist/gpuplanner/gpuplanner),
 # packaging/dist/gpuplanner_<version>_<arch>.deb, packaging/dist/build-report.txt (times and sizes).
@@ -26,7 +27,9 @@ while (($#)); do
     --python) PYTHON=$2; shift 2 ;;
     --no-deb) MAKE_DEB=0; shift ;;
     --no-selftest) SELFTEST=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --dist) DIST=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
+    --work) WORK=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -103,7 +106,7 @@ fi
 if ((MAKE_DEB)) && [[ $(uname -s) == Linux ]]; then
   if command -v dpkg-deb >/dev/null; then
     start=$(seconds)
-    "$HERE/linux/make_deb.sh" "$APP" "$DIST"
+    DEB_WORK_DIR=$WORK "$HERE/linux/make_deb.sh" "$APP" "$DIST"
     DEB=$(ls -t "$DIST"/gpuplanner_*.deb | head -1)
     {
       echo "deb: $DEB"

@@ -13,7 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 APP_DIR=${1:-$REPO/packaging/dist/gpuplanner}
 OUT_DIR=${2:-$REPO/packaging/dist}
-STAGE_ROOT=$REPO/packaging/build/deb
+STAGE_ROOT=${DEB_WORK_DIR:-$REPO/packaging/build}/deb
 
 die() { echo "make_deb: error: $*" >&2; exit 1; }
 
