@@ -3,18 +3,19 @@ pipeline stage, each cell as wide as the layer is big.
 
 Drag a stage boundary to move layers between two stages: ``boundary_preview`` while dragging (the panel
 shows the result live), one ``boundary_moved`` on release (one undo step). Press and drag across layers
-to select a range; drag the range onto a GPU on the canvas (MIME ``LAYER_RANGE_MIME``) or use the
+to select a range; drag the range onto a GPU on the canvas (MIME ``LAYER_RANGE_MIME`` of ``gpuplanner.gui.mime``) or use the
 context menu to give it to a GPU's stage (``range_assign_requested``).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QContextMenuEvent, QDrag, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QApplication, QMenu, QToolTip, QWidget
 
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.plan import Plan
+from gpuplanner.gui.mime import encode_layer_range
 from gpuplanner.gui.panel import layerstrip as ls
 from gpuplanner.gui.panel.layerpaint import GAP, LABEL_H, MARGIN, STRIP_H, TITLE_H, paint_layer_map
 from gpuplanner.gui.panel.style import ChartColours, fmt_bytes
@@ -57,6 +58,14 @@ class LayerMap(QWidget):
         self.setMinimumHeight(int(TITLE_H + rows * (LABEL_H + STRIP_H + GAP) + 4))
         self.setToolTip("")
         self.update()
+
+    def title_text(self) -> str:
+        if self.data is None:
+            return "<b>Layers</b>"
+        return (
+            f"<b>Layers of {self.data.model_name}</b> · {self.data.num_layers} layers with embeddings and lm_head,"
+            " width = size · drag a boundary to move layers"
+        )
 
     def edges(self) -> list[float]:
         if self.data is None:
@@ -174,11 +183,8 @@ class LayerMap(QWidget):
     def _start_range_drag(self) -> None:
         assert self.selection is not None
         self._press = None
-        mime = QMimeData()
-        mime.setData(ls.LAYER_RANGE_MIME, ls.encode_range(*self.selection))
-        mime.setText(f"layers {self.selection[1]}–{self.selection[2] - 1}")
         drag = QDrag(self)
-        drag.setMimeData(mime)
+        drag.setMimeData(encode_layer_range(*self.selection))
         drag.exec(Qt.DropAction.MoveAction)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:

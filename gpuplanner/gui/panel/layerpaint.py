@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 
 from gpuplanner.gui.panel.style import SELECTION_COLOUR, ChartColours, fmt_bytes, stage_colour
 
-MARGIN, TITLE_H, LABEL_H, STRIP_H, GAP = 8.0, 20.0, 16.0, 26.0, 8.0
+MARGIN, TITLE_H, LABEL_H, STRIP_H, GAP = 8.0, 2.0, 16.0, 26.0, 8.0
 DRAG_COLOUR = "#111827"
 
 
@@ -45,17 +45,6 @@ def paint_layer_map(widget: Any, p: QPainter, colours: ChartColours) -> None:
         p.setPen(colours.muted)
         p.drawText(widget.rect(), Qt.AlignmentFlag.AlignCenter, widget.message or "no layers to show")
         return
-    bold = QFont(font)
-    bold.setBold(True)
-    p.setFont(bold)
-    p.setPen(colours.foreground)
-    title = f"Layers of {data.model_name}: {data.num_layers} layers, embeddings and lm_head (width = size)"
-    p.drawText(
-        QRectF(MARGIN, 2, width, TITLE_H - 4),
-        Qt.AlignmentFlag.AlignVCenter,
-        metrics.elidedText(title, Qt.TextElideMode.ElideRight, int(width)),
-    )
-    p.setFont(font)
     edges = widget.edges()
     drag = widget.drag_state()
     for r, stages in enumerate(data.replicas):

@@ -7,15 +7,12 @@ tensor parallelism splits it), plus the embedding table before layer 0 and the l
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from gpuplanner.core.architecture import embedding_params, layer_params, lm_head_params
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.plan import Plan
-
-LAYER_RANGE_MIME = "application/x-gpuplanner-layer-range"
 
 
 @dataclass(frozen=True)
@@ -105,17 +102,3 @@ def nearest_boundary(edges: list[float], x: float) -> int:
     """The layer index k whose left edge (boundary between layers k-1 and k) is nearest to x."""
     n = len(edges) - 3
     return min(range(n + 1), key=lambda k: abs(edges[k + 1] - x))
-
-
-def encode_range(replica: int, first: int, last: int) -> bytes:
-    return json.dumps({"replica": replica, "first": first, "last": last}).encode("utf-8")
-
-
-def decode_range(payload: bytes) -> tuple[int, int, int] | None:
-    """(replica, first, last) from a dragged layer range, None when malformed."""
-    try:
-        data = json.loads(payload.decode("utf-8"))
-        replica, first, last = int(data["replica"]), int(data["first"]), int(data["last"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return None
-    return (replica, first, last) if 0 <= first < last and replica >= 0 else None

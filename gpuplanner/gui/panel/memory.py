@@ -115,8 +115,8 @@ class MemoryChart(QWidget):
         self.gpu_ids: list[str] = []
         self.segments: list[dict[str, tuple[float, float]]] = []
         self._selected: set[str] = set()
-        self.header = header_label("memorySummary")
-        self.plot = make_plot("Memory per GPU", "Memory (GiB)")
+        self.header = header_label("memorySummary", "Memory per GPU")
+        self.plot = make_plot("Memory (GiB)")
         item = self.plot.getPlotItem()
         kinds = [(f, c) for f, _, c in MEMORY_PARTS]
         kinds += [("free", FREE_COLOUR), ("stranded", STRANDED_COLOUR), ("overflow", OVERFLOW_COLOUR)]
@@ -139,9 +139,7 @@ class MemoryChart(QWidget):
             item.addItem(extra)
         self._message = pg.TextItem("", color=fg.muted, anchor=(0.5, 0.5))
         item.addItem(self._message)
-        legend = [(t, c) for _, t, c in MEMORY_PARTS]
-        legend += [("Stranded", STRANDED_COLOUR), ("Free", FREE_COLOUR), ("Over capacity", OVERFLOW_COLOUR)]
-        self.legend = legend_label(legend, hatched={"Stranded"})
+        self.legend = legend_label(self._legend_entries(None), hatched={"Stranded"})
         self.legend.setToolTip("Solid line: the GPU's capacity. Dashed line: the engine's budget.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -153,6 +151,21 @@ class MemoryChart(QWidget):
         scene.sigMouseMoved.connect(self._hover)
         scene.sigMouseClicked.connect(self._clicked)
         self.set_report(None)
+
+    @staticmethod
+    def _legend_entries(report: Report | None) -> list[tuple[str, str]]:
+        """Weights, KV cache and free always; the other parts only when some GPU has them."""
+        gpus = report.gpus if report is not None else ()
+        entries = []
+        for field, text, colour in MEMORY_PARTS:
+            if field in ("weights", "kv_cache") or any(getattr(g.memory_bytes, field) > 0 for g in gpus):
+                entries.append((text, colour))
+        if any(g.stranded_bytes > 2**26 for g in gpus):  # 64 MiB: a visible hatch
+            entries.append(("Stranded", STRANDED_COLOUR))
+        entries.append(("Free", FREE_COLOUR))
+        if any(g.memory_bytes.free < 0 for g in gpus):
+            entries.append(("Over capacity", OVERFLOW_COLOUR))
+        return entries
 
     # -- data ------------------------------------------------------------------------------------------
     def set_report(self, report: Report | None) -> None:
@@ -175,7 +188,8 @@ class MemoryChart(QWidget):
         item.setXRange(-0.6, max(len(gpus), 1) - 0.4, padding=0)
         few = len(gpus) <= 4
         self.bars.set_ticks([f"{g.id} · {short_name(g.gpu_name)}" if few else g.id for g in gpus])
-        self.header.setText(memory_summary(report))
+        self.header.set_summary(memory_summary(report))
+        self.legend.set_entries(self._legend_entries(report))
         if report is None:
             self._message.setText("no plan to show")
         elif not gpus:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -31,6 +31,8 @@ from gpuplanner.gui.panel.memory import MemoryChart
 from gpuplanner.gui.panel.steptime import StepTimeChart
 from gpuplanner.gui.panel.throughput import ThroughputChart
 from gpuplanner.gui.panel.verdict import VerdictBanner
+
+PANEL_HEIGHT = 400
 
 
 def gpu_roles(plan: Plan) -> list[tuple[str, str]]:
@@ -92,15 +94,17 @@ class LivePanel(QDockWidget):
         self.timing = QLabel()
         self.timing.setObjectName("panelTiming")
         self.timing.setStyleSheet("color: gray;")
+        self.layer_title = QLabel()
+        self.layer_title.setObjectName("layerMapTitle")
+        self.layer_title.setTextFormat(Qt.TextFormat.RichText)
         tools = QHBoxLayout()
         tools.setContentsMargins(0, 0, 0, 0)
-        tools.addWidget(QLabel("Layout:"))
+        tools.addWidget(self.layer_title, 1)
         tools.addWidget(self.objective)
         tools.addWidget(self.balance_button)
         tools.addSpacing(12)
         tools.addWidget(self.make_tp_button)
         tools.addWidget(self.split_button)
-        tools.addStretch(1)
         tools.addWidget(self.timing)
         charts = QSplitter(Qt.Orientation.Horizontal)
         charts.setObjectName("panelCharts")
@@ -114,10 +118,14 @@ class LivePanel(QDockWidget):
         layout.setSpacing(6)
         layout.addWidget(self.verdict)
         layout.addWidget(charts, 1)
-        layout.addWidget(self.layer_map)
         layout.addLayout(tools)
+        layout.addWidget(self.layer_map)
         self.setWidget(body)
         self.set_selection(())
+
+    def sizeHint(self) -> QSize:
+        # the main window gives a dock its size hint at first: leave the canvas most of the height
+        return QSize(1200, PANEL_HEIGHT)
 
     @staticmethod
     def _button(name: str, text: str, tip: str) -> QPushButton:
@@ -158,6 +166,7 @@ class LivePanel(QDockWidget):
     def set_plan(self, plan: Plan) -> None:
         data, message = try_strip_data(plan, self.catalog)
         self.layer_map.set_data(data, message, gpu_roles(plan))
+        self.layer_title.setText(self.layer_map.title_text())
 
     def set_selection(self, gpu_ids: tuple[str, ...] | list[str]) -> None:
         self.memory.set_selected(gpu_ids)

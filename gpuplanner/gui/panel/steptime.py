@@ -44,11 +44,11 @@ def step_tooltip(split: StepSplit, stage: str = "") -> str:
 def step_summary(report: Report | None, pairs: list[tuple[Segments, float]]) -> str:
     perf = report.performance if report is not None else None
     if perf is None or not pairs:
-        return "<span style='color:gray'>One decode step on each GPU: compute, memory, communication, waiting</span>"
+        return "<span style='color:gray'>per GPU: compute, memory reads, communication, waiting</span>"
     slowest = max(total for _, total in pairs)
-    text = f"Slowest GPU: <b>{slowest:.2f} ms</b> per step"
+    text = f"slowest GPU <b>{slowest:.2f} ms</b>"
     if perf.bottleneck:
-        text += f" · bottleneck: {perf.bottleneck.split(';')[0]}"
+        text += f" · bottleneck: {perf.bottleneck.split(';')[0].split(':')[0]}"
     return text
 
 
@@ -62,8 +62,8 @@ class StepTimeChart(QWidget):
         self.setObjectName("stepTimeChart")
         self.splits: list[StepSplit] = []
         self._stages: dict[str, str] = {}
-        self.header = header_label("stepSummary")
-        self.plot = make_plot("Where a decode step's time goes", "Time per step (ms)")
+        self.header = header_label("stepSummary", "Time of one decode step")
+        self.plot = make_plot("Time per step (ms)")
         self.bars = StackedBars(self.plot, [(f, c) for f, _, c in STEP_PARTS])
         self._message = pg.TextItem("", color=ChartColours.from_palette().muted, anchor=(0.5, 0.5))
         self.plot.getPlotItem().addItem(self._message)
@@ -101,7 +101,7 @@ class StepTimeChart(QWidget):
         else:
             text = ""
         self._message.setText(text)
-        self.header.setText(step_summary(report, pairs))
+        self.header.set_summary(step_summary(report, pairs))
         self.header.setToolTip(perf.bottleneck if perf is not None else "")
         self._message.setPos(max(len(pairs), 1) / 2 - 0.5, top / 2)
         for name in ("left", "bottom"):

@@ -82,12 +82,12 @@ class ChartColours:
         return cls(base, text, muted, dark)
 
 
-def make_plot(title: str, y_label: str, x_label: str = "") -> pg.PlotWidget:
-    """A plot widget styled like the rest of the panel: palette colours, no mouse zoom, no menu."""
+def make_plot(y_label: str, x_label: str = "") -> pg.PlotWidget:
+    """A plot widget styled like the rest of the panel: palette colours, no mouse zoom, no menu. The
+    chart's title lives in its header line (a title inside the plot would cost a row of pixels)."""
     colours = ChartColours.from_palette()
     plot = pg.PlotWidget(background=colours.background)
     item = plot.getPlotItem()
-    item.setTitle(f"<span style='font-weight:600'>{title}</span>", color=colours.foreground, size="10pt")
     item.setMenuEnabled(False)
     item.hideButtons()
     item.getViewBox().setMouseEnabled(False, False)
@@ -99,32 +99,58 @@ def make_plot(title: str, y_label: str, x_label: str = "") -> pg.PlotWidget:
     item.setLabel("left", y_label, color=colours.foreground.name())
     if x_label:
         item.setLabel("bottom", x_label, color=colours.foreground.name())
-    plot.setMinimumHeight(170)
+    plot.setMinimumHeight(120)
     return plot
 
 
-def legend_label(entries: list[tuple[str, str]], *, hatched: set[str] | None = None) -> QLabel:
-    """A one-line legend (rich text) of coloured squares: reads better than pyqtgraph's in-plot box."""
-    parts = []
-    for text, colour in entries:
-        mark = "▨" if hatched and text in hatched else "■"
-        text = text.replace(" ", "&nbsp;")
-        parts.append(f"<span style='color:{colour}; font-size:13pt'>{mark}</span>&nbsp;{text}")
-    label = QLabel("&nbsp;&nbsp; ".join(parts))
-    label.setTextFormat(Qt.TextFormat.RichText)
-    label.setWordWrap(True)
-    return label
+class Legend(QLabel):
+    """A legend of coloured squares under a chart (rich text): reads better than an in-plot box and
+    takes no room from the bars. ``set_entries`` shows only what the chart currently draws."""
+
+    def __init__(self, entries: list[tuple[str, str]], hatched: set[str] | None = None) -> None:
+        super().__init__()
+        self.hatched = hatched or set()
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self.entries: list[str] = []
+        self.set_entries(entries)
+
+    def set_entries(self, entries: list[tuple[str, str]]) -> None:
+        names = [t for t, _ in entries]
+        if names == self.entries:
+            return
+        self.entries = names
+        parts = []
+        for text, colour in entries:
+            mark = "▨" if text in self.hatched else "■"
+            parts.append(
+                f"<span style='color:{colour}; font-size:12pt'>{mark}</span>&nbsp;{text.replace(' ', '&nbsp;')}"
+            )
+        self.setText("<span style='font-size:9pt'>" + "&nbsp;&nbsp; ".join(parts) + "</span>")
 
 
-def header_label(name: str) -> QLabel:
-    """The one-line summary above a chart (same height on every chart so the plots line up)."""
-    label = QLabel()
-    label.setObjectName(name)
-    label.setTextFormat(Qt.TextFormat.RichText)
-    label.setWordWrap(True)
-    label.setFixedHeight(label.fontMetrics().lineSpacing() * 2 + 4)
-    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-    return label
+def legend_label(entries: list[tuple[str, str]], *, hatched: set[str] | None = None) -> Legend:
+    return Legend(entries, hatched)
+
+
+class Header(QLabel):
+    """The chart's title and a summary, two lines high on every chart so the plots line up."""
+
+    def __init__(self, name: str, title: str) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.title = title
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * 2 + 4)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+
+    def set_summary(self, html: str) -> None:
+        self.setText(f"<b>{self.title}</b> · {html}")
+
+
+def header_label(name: str, title: str) -> Header:
+    return Header(name, title)
 
 
 def short_name(gpu_name: str) -> str:

@@ -39,10 +39,8 @@ class ThroughputChart(QWidget):
         self.setObjectName("throughputChart")
         self.performance: PerformanceReport | None = None
         colours = ChartColours.from_palette()
-        self.readout = header_label("speedReadout")
-        self.plot = make_plot(
-            "Speed vs concurrent users", "Output tokens/s (all users)", "Concurrent requests"
-        )
+        self.readout = header_label("speedReadout", "Speed")
+        self.plot = make_plot("Output tokens/s (all users)", "Concurrent requests")
         item = self.plot.getPlotItem()
         self._low = pg.PlotDataItem(pen=pg.mkPen(None))
         self._high = pg.PlotDataItem(pen=pg.mkPen(None))
@@ -51,7 +49,7 @@ class ThroughputChart(QWidget):
         for curve in (self._band, self._low, self._high, self._total):
             item.addItem(curve)
         self._now = pg.InfiniteLine(angle=90, pen=pg.mkPen(NOW_COLOUR, width=1.5, style=Qt.PenStyle.DashLine))
-        self._now_label = pg.TextItem("", color=colours.foreground, anchor=(0, 0))
+        self._now_label = pg.TextItem("", color=colours.foreground, anchor=(0, 1))
         self._saturation = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(SATURATION_COLOUR), pen=pg.mkPen("w"))
         self._sat_label = pg.TextItem("", color=SATURATION_COLOUR, anchor=(1, 1))
         for extra in (self._now, self._now_label, self._saturation, self._sat_label):
@@ -70,8 +68,8 @@ class ThroughputChart(QWidget):
         self._message = pg.TextItem("", color=colours.muted, anchor=(0.5, 0.5))
         item.addItem(self._message)
         self.legend = legend_label(
-            [("Output tokens/s", TOTAL_COLOUR), ("low–high range", "#A6CBE3"),
-             ("Tokens/s per user (right axis)", USER_COLOUR), ("Saturation", SATURATION_COLOUR)]
+            [("Output tokens/s", TOTAL_COLOUR), ("low–high", "#A6CBE3"),
+             ("Tokens/s per user (right)", USER_COLOUR), ("Saturation", SATURATION_COLOUR)]
         )  # fmt: skip
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -109,7 +107,7 @@ class ThroughputChart(QWidget):
             self._saturation.setData([], [])
             self._now_label.setText("")
             self._sat_label.setText("")
-            self.readout.setText(f"<b>TTFT</b> – · <b>TPOT</b> – · {no_estimate_reason(report)}")
+            self.readout.set_summary(f"TTFT – · TPOT – · {no_estimate_reason(report)}")
             self._set_ticks(1)
             self._show_values(False)
             return
@@ -125,7 +123,7 @@ class ThroughputChart(QWidget):
         self._now.setPos(now)
         self._now.show()
         self._now_label.setText(f" now: {perf.concurrency}")
-        self._now_label.setPos(now, y_max)
+        self._now_label.setPos(now, 0)
         if perf.saturation_concurrency:
             sat_x = math.log2(max(perf.saturation_concurrency, 1))
             sat_y = float(np.interp(sat_x, x, total))
@@ -136,7 +134,7 @@ class ThroughputChart(QWidget):
             self._saturation.setData([], [])
             self._sat_label.setText(f"no plateau up to {curve[-1].concurrency:,} users ")
             self._sat_label.setPos(float(x[-1]), float(total[-1]))
-        self.readout.setText(self.readout_text(perf))
+        self.readout.set_summary(self.readout_text(perf))
         self.readout.setToolTip(
             "<b>At the plan's workload</b> (TTFT: time to first token; TPOT: time per output token)<br>"
             + "<br>".join(f"• {a}" for a in perf.assumptions)
