@@ -23,6 +23,7 @@ from gpuplanner.gui.evaluation import Evaluator
 from gpuplanner.gui.inspector import Inspector
 from gpuplanner.gui.labels import Labels
 from gpuplanner.gui.palette import CatalogPalette
+from gpuplanner.gui.panel.controller import install_panel
 from gpuplanner.gui.rack.controller import RackController
 from gpuplanner.gui.rack.scene import RackScene, Selection
 from gpuplanner.gui.rack.view import RackView
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.view.delete_requested.connect(self.delete_selection)
 
+        self.panel = install_panel(self)
         files.arrange_if_overlapping(self)
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))

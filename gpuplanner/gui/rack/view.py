@@ -16,7 +16,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
 
-from gpuplanner.gui.mime import decode_catalog_item
+from gpuplanner.gui.mime import decode_catalog_item, decode_layer_range
 from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.rack.controller import RackController
 from gpuplanner.gui.rack.gpu_item import GpuItem
@@ -36,6 +36,7 @@ MIN_ZOOM, MAX_ZOOM = 0.15, 4.0
 class RackView(QGraphicsView):
     zoom_changed = Signal(float)
     delete_requested = Signal()
+    layer_range_dropped = Signal(int, int, int, str)  # replica, first, last (exclusive), GPU id
 
     def __init__(self, controller: RackController, parent: QWidget | None = None) -> None:
         super().__init__(controller.scene, parent)
@@ -155,6 +156,8 @@ class RackView(QGraphicsView):
 
     # -- Qt overrides: drops from the palette (or another program) --------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._layer_range_event(event):
+            return
         ref = decode_catalog_item(event.mimeData())
         if ref is None:
             event.ignore()
@@ -164,6 +167,8 @@ class RackView(QGraphicsView):
         event.accept()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self._layer_range_event(event):
+            return
         if not isinstance(self.interaction, DropInteraction):
             event.ignore()
             return
@@ -178,6 +183,8 @@ class RackView(QGraphicsView):
         event.accept()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        if self._layer_range_event(event, drop=True):
+            return
         interaction, self.interaction = self.interaction, None
         ref = decode_catalog_item(event.mimeData())
         if ref is None:
@@ -188,6 +195,21 @@ class RackView(QGraphicsView):
         interaction.end(self.mapToScene(event.position().toPoint()))
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
+
+    def _layer_range_event(self, event: QDragMoveEvent | QDropEvent, drop: bool = False) -> bool:
+        """Layers dragged from the layer map: accepted over a GPU, dropped as ``layer_range_dropped``."""
+        layers = decode_layer_range(event.mimeData())
+        if layers is None:
+            return False
+        gpu = self.controller.scene.gpu_at(self.mapToScene(event.position().toPoint()))
+        if gpu is None and not isinstance(event, QDragEnterEvent):
+            event.ignore()
+            return True
+        event.setDropAction(Qt.DropAction.MoveAction)
+        event.accept()
+        if drop and gpu is not None:
+            self.layer_range_dropped.emit(*layers, gpu.gpu_id)
+        return True
 
     # -- context menu -------------------------------------------------------------------------------
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
