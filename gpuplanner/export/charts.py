@@ -226,6 +226,11 @@ def _mark_plan(painter: QPainter, ink: Ink, at: QPointF, plot: QRectF, perf: Per
     w = ink.width(text, "small", True) + ink.pt(4)
     x = at.x() + ink.pt(6) if at.x() + ink.pt(6) + w < plot.right() else at.x() - ink.pt(6) - w
     y = at.y() + ink.pt(4) if at.y() - plot.top() < ink.pt(16) else at.y() - ink.pt(14)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(255, 255, 255, 220))
+    painter.drawRoundedRect(
+        QRectF(x - ink.pt(2), y, w + ink.pt(2), ink.line_height("small")), ink.pt(2), ink.pt(2)
+    )
     ink.draw_lines(painter, [text], x, y, w, size="small", bold=True, colour=INK)
 
 

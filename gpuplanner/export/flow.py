@@ -5,7 +5,7 @@ can (tables), splits itself where a page ends."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -18,7 +18,7 @@ class Block:
     """Something drawn in the content column. Heights and positions are device pixels."""
 
     keep_with_next = False
-    space_before_pt = 0.0
+    splittable = False
 
     def height(self, ink: Ink, width: float) -> float:
         raise NotImplementedError
@@ -201,6 +201,7 @@ class Graphic(Block):
         rect = QRectF(x, y, width, ink.pt(self.height_pt))
         painter.save()
         try:
+            painter.setClipRect(rect.adjusted(-ink.pt(2), -ink.pt(2), ink.pt(2), ink.pt(2)))
             self.paint(painter, rect, ink)
         finally:
             painter.restore()
@@ -218,6 +219,33 @@ class Rule(Block):
     def draw(self, ink: Ink, painter: QPainter, x: float, y: float, width: float) -> None:
         painter.setPen(QPen(HAIRLINE, ink.pt(0.6)))
         painter.drawLine(QPointF(x, y + ink.pt(5)), QPointF(x + width, y + ink.pt(5)))
+
+
+@dataclass
+class Contents(Block):
+    """'In this report': each section's title and its page, filled in after pagination."""
+
+    titles: list[str]
+    pages: dict[str, int] = field(default_factory=dict)
+
+    def height(self, ink: Ink, width: float) -> float:
+        return len(self.titles) * ink.line_height("body") * 1.25 + ink.pt(6)
+
+    def draw(self, ink: Ink, painter: QPainter, x: float, y: float, width: float) -> None:
+        step = ink.line_height("body") * 1.25
+        for i, title in enumerate(self.titles):
+            top = y + i * step
+            number = str(self.pages.get(title, ""))
+            number_w = ink.width("000") + ink.pt(2)
+            title_w = ink.width(title) + ink.pt(6)
+            ink.draw_lines(painter, [f"{i + 1}   {title}"], x, top, width - number_w, colour=INK)
+            ink.draw_lines(painter, [number], x + width - number_w, top, number_w, colour=INK, align="right")
+            leader_y = top + ink.line_height("body") * 0.72
+            pen = QPen(HAIRLINE, ink.pt(0.8))
+            pen.setStyle(Qt.PenStyle.DotLine)
+            painter.setPen(pen)
+            start = x + ink.width(f"{i + 1}   ") + title_w
+            painter.drawLine(QPointF(start, leader_y), QPointF(x + width - number_w - ink.pt(4), leader_y))
 
 
 Placed = tuple[Block, float]  # a block and its top, device pixels from the content top
@@ -240,7 +268,8 @@ def paginate(blocks: list[Block], ink: Ink, width: float, page_height: float) ->
         need = h
         if block.keep_with_next and queue:
             follower = queue[0]
-            need += min(follower.height(ink, width), ink.pt(90))
+            follower_h = follower.height(ink, width)
+            need += min(follower_h, ink.pt(90)) if follower.splittable else follower_h
         if y + need <= page_height or not pages[-1]:
             if y + h > page_height and pages[-1] == []:
                 parts = block.split(ink, width, page_height - y)

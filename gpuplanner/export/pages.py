@@ -10,11 +10,29 @@ from PySide6.QtCore import QRectF
 from gpuplanner import __version__
 from gpuplanner.export import charts, sections, sources
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
-from gpuplanner.export.flow import Block, FigureGrid, Graphic, Heading, PageBreak, Paragraph, Spacer, Verdict
+from gpuplanner.export.flow import (
+    Block,
+    Contents,
+    FigureGrid,
+    Graphic,
+    Heading,
+    PageBreak,
+    Paragraph,
+    Spacer,
+    Verdict,
+)
 from gpuplanner.export.rig import SCREEN_DPI, build_rack_scene, link_table, node_areas, scene_painter
 from gpuplanner.export.table import TableBlock
 from gpuplanner.export.theme import Ink
 
+SECTION_TITLES = (
+    "The rig",
+    "Memory",
+    "Performance",
+    "Layer map",
+    "Problems and fixes",
+    "Assumptions and sources",
+)
 READABLE_ZOOM = 0.62  # below this the rig's 9-point labels print under 6 points: add one drawing per server
 RIG_MAX_HEIGHT_PT = 430.0
 
@@ -45,13 +63,14 @@ def summary(facts: PlanFacts, ink: Ink) -> list[Block]:
             Heading("Bottleneck", 2),
             Paragraph(perf.bottleneck[:1].upper() + perf.bottleneck[1:] + "."),
         ]
-    errors = [p for p in report.problems if p.severity == "error"]
-    if errors:
+    fixes = sections.grouped_errors(facts)
+    if fixes:
         blocks.append(Heading("What to change", 2))
-        for p in errors[:4]:
-            blocks.append(Paragraph(f"{p.message} Fix: {p.fix}." if p.fix else p.message, bullet=True))
-        if len(errors) > 4:
-            blocks.append(Paragraph(f"{len(errors) - 4} more on the problems page.", tone="muted"))
+        for text in fixes[:4]:
+            blocks.append(Paragraph(text, bullet=True, space_after_pt=3))
+        if len(fixes) > 4:
+            blocks.append(Paragraph(f"{len(fixes) - 4} more on the problems page.", tone="muted"))
+    blocks += [Heading("In this report", 2), Contents(list(SECTION_TITLES))]
     return blocks
 
 

@@ -22,7 +22,7 @@ from gpuplanner.core.evaluate import evaluate
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
 from gpuplanner.export.content import PlanFacts
-from gpuplanner.export.flow import paginate
+from gpuplanner.export.flow import Contents, Heading, Placed, paginate
 from gpuplanner.export.layout import PAGE_SIZES, PageFrame
 from gpuplanner.export.pages import all_blocks, meta_line
 from gpuplanner.export.theme import FAMILY, Ink
@@ -80,12 +80,27 @@ def _writer(path: Path, page_size: str, title: str) -> QPdfWriter:
     return writer
 
 
+def _number_sections(pages: list[list[Placed]]) -> None:
+    """Tell the contents block on which page each section starts."""
+    starts: dict[str, int] = {}
+    tables: list[Contents] = []
+    for number, placed in enumerate(pages, start=1):
+        for block, _ in placed:
+            if isinstance(block, Heading) and block.level == 1:
+                starts.setdefault(block.text, number)
+            elif isinstance(block, Contents):
+                tables.append(block)
+    for table in tables:
+        table.pages.update(starts)
+
+
 def _render(facts: PlanFacts, path: Path, page_size: str, progress: Progress | None) -> int:
     writer = _writer(path, page_size, f"{facts.plan.name}: plan report")
     ink = Ink(writer, float(DPI), family=_family())
     frame = PageFrame(float(writer.width()), float(writer.height()), ink, facts.plan.name, meta_line())
     content = frame.content
     pages = paginate(all_blocks(facts, ink, content), ink, content.width(), content.height())
+    _number_sections(pages)
     painter = QPainter()
     if not painter.begin(writer):
         raise ExportError(

@@ -9,11 +9,6 @@ from gpuplanner.export.content import Cell, Column, Figure, PlanFacts, TableData
 NOT_ESTIMATED = "not estimated"
 
 
-def verdict_line(facts: PlanFacts) -> str:
-    """'Fits. …' or 'Does not fit. …' followed by the report's own sentence."""
-    return facts.report.verdict
-
-
 def summary_figures(facts: PlanFacts) -> list[Figure]:
     """The key figures, in reading order (three per row on the page)."""
     report, plan = facts.report, facts.plan
@@ -135,7 +130,7 @@ def kv_paragraph(facts: PlanFacts) -> str:
         f"{fmt.count(kv.context_tokens)} tokens (input + output). At the plan's concurrency the longest context "
         f"that fits is {fmt.count(kv.max_context_at_concurrency)} tokens."
     )
-    if stranded:
+    if stranded >= 0.005 * fmt.GIB:
         text += (
             f" {fmt.gib_unit(stranded, 2)} of KV memory stays unused because every GPU gets the smallest "
             "GPU's block count."
@@ -282,6 +277,25 @@ def stage_table(facts: PlanFacts) -> TableData:
                 ]
             )
     return TableData.build(columns, rows)
+
+
+def grouped_errors(facts: PlanFacts) -> list[str]:
+    """The errors as sentences with their fix, one per fix: the same problem on eight GPUs is one line."""
+    groups: dict[str, list] = {}
+    for p in facts.report.problems:
+        if p.severity == "error":
+            groups.setdefault(p.fix or p.message, []).append(p)
+    lines = []
+    for problems in groups.values():
+        first = problems[0]
+        text = first.message.rstrip(".") + "."
+        others = [p.gpu for p in problems[1:] if p.gpu]
+        if others:
+            text += f" The same on {gpu_list(others)}."
+        if first.fix:
+            text += f" Fix: {first.fix}."
+        lines.append(text)
+    return lines
 
 
 def problem_table(facts: PlanFacts) -> TableData:

@@ -22,6 +22,7 @@ class TableBlock(Block):
     size: str = "table"
     continued: bool = False
     first_row: int = 0  # index of this part's first row in the whole table (keeps the zebra in step)
+    splittable = True
     _cache: dict[float, tuple[list[float], float, list[float]]] = field(default_factory=dict, repr=False)
 
     # -- measuring ---------------------------------------------------------------------------------
@@ -46,9 +47,7 @@ class TableBlock(Block):
         if sum(natural) <= width:
             return _share(natural, weights, width - sum(natural))
         if sum(shortest) <= width:
-            wants = [n - s for n, s in zip(natural, shortest, strict=True)]
-            room = width - sum(shortest)
-            return [s + room * w / sum(wants) for s, w in zip(shortest, wants, strict=True)]
+            return _fill(shortest, natural, weights, width)
         return _share([0.0] * len(weights), weights, width)
 
     def _lines(self, ink: Ink, cell: Cell, width: float, bold: bool = False) -> list[str]:
@@ -152,3 +151,17 @@ class TableBlock(Block):
 def _share(base: list[float], weights: list[float], extra: float) -> list[float]:
     total = sum(weights) or 1.0
     return [b + extra * w / total for b, w in zip(base, weights, strict=True)]
+
+
+def _fill(widths: list[float], limits: list[float], weights: list[float], width: float) -> list[float]:
+    """Pour the room left into the columns by weight, each up to its natural width (water-filling)."""
+    widths = list(widths)
+    for _ in range(len(widths)):
+        room = width - sum(widths)
+        open_ = [i for i, (w, cap) in enumerate(zip(widths, limits, strict=True)) if w < cap - 0.01]
+        if room <= 0.01 or not open_:
+            break
+        total = sum(weights[i] for i in open_) or 1.0
+        for i in open_:
+            widths[i] = min(limits[i], widths[i] + room * weights[i] / total)
+    return widths

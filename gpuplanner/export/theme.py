@@ -83,6 +83,8 @@ class Ink:
             font.setPointSizeF(SIZES[size])
             font.setBold(bold)
             font.setKerning(True)
+            # No 'fi'/'fl' ligatures: the PDF's text would hold U+FB01 and a search for "fit" would miss it.
+            font.setFeature(QFont.Tag("liga"), 0)
             self._fonts[key] = font
         return self._fonts[key]
 
