@@ -27,6 +27,10 @@ def run(plan_path: str | None = None) -> int:
         QMessageBox.critical(None, "gpuplanner cannot start", str(exc))
         return 1
     restore_geometry(window)
-    window.show()
+    screen = window.screen().availableGeometry()
+    if window.width() > screen.width() or window.height() > screen.height():
+        window.showMaximized()  # a small screen: use all of it rather than hang off its edges
+    else:
+        window.show()
     window.view.fit_all()
     return app.exec()

@@ -12,6 +12,7 @@ half-way) crashes the process when it deletes its Python-subclassed children.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -76,13 +77,16 @@ class PlanCommand(QUndoCommand):
 
 
 class MergeablePlanCommand(PlanCommand):
-    """Edits of one field from a spin box or slider: consecutive ones merge into one undo step."""
+    """Edits of one field from a spin box or slider: a burst of them (each within MERGE_WINDOW_S of
+    the last) merges into one undo step."""
 
     MERGE_IDS: dict[str, int] = {}
+    MERGE_WINDOW_S = 2.0
 
     def __init__(self, document: PlanDocument, text: str, key: str, edit: Edit) -> None:
         super().__init__(document, text, edit)
         self._key = key
+        self._last_edit = time.monotonic()
 
     def id(self) -> int:
         return MergeablePlanCommand.MERGE_IDS.setdefault(
@@ -92,7 +96,9 @@ class MergeablePlanCommand(PlanCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, MergeablePlanCommand) or other._key != self._key:
             return False
-        self._after, self._change = other._after, other._change
+        if other._last_edit - self._last_edit > self.MERGE_WINDOW_S:
+            return False
+        self._after, self._change, self._last_edit = other._after, other._change, other._last_edit
         self.setObsolete(self._after == self._before)
         return True
 

@@ -17,6 +17,7 @@ from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
 from gpuplanner.document.document import Change, PlanDocument
+from gpuplanner.export.window import install_export_action
 from gpuplanner.gui import actions, dialogs, edits, files
 from gpuplanner.gui.autosave import Autosave
 from gpuplanner.gui.evaluation import Evaluator
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.autosave = Autosave(lambda: (self.document.plan, str(self.path) if self.path else None), self)
 
         self.actions = actions.build(self)
+        install_export_action(self)  # File ▸ Export PDF… (Ctrl+E), see gpuplanner/export/window.py
         self.document.subscribe(self._on_document_changed)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.scene.selectionChanged.connect(self._on_selection_changed)

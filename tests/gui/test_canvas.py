@@ -160,3 +160,35 @@ def test_nvswitch_preset_refused_for_pcie_cards(rig_window):
     rig_window.actions.by_name["actionPreset_nvswitch"].trigger()
     assert rig_window.undo_stack.count() == count
     assert "cannot join an NVSwitch" in rig_window.statusBar().currentMessage()
+
+
+def test_escape_cancels_a_drag_and_puts_the_card_back(rig_window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from rackhelpers import view_point
+
+    viewport = rig_window.view.viewport()
+    start = view_point(rig_window, slot_centre(rig_window, "n0", 0))
+    end = view_point(rig_window, slot_centre(rig_window, "n0", 6))
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    qtbot.mouseMove(viewport, start + QPoint(20, 0))
+    qtbot.mouseMove(viewport, end)
+    qtbot.keyClick(rig_window.view, Qt.Key.Key_Escape)
+    qtbot.mouseMove(viewport, end + QPoint(5, 5))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    assert rig_window.undo_stack.count() == 0
+    card = rig_window.scene.gpus["g0"]
+    assert rig_window.scene.slot_at(card.sceneBoundingRect().center()) == ("n0", 0)
+
+
+def test_middle_button_pans(rig_window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    bar = rig_window.view.horizontalScrollBar()
+    before = bar.value()
+    viewport = rig_window.view.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 300))
+    qtbot.mouseMove(viewport, QPoint(200, 300))
+    qtbot.mouseRelease(
+        viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(200, 300)
+    )
+    assert bar.value() == before + 100

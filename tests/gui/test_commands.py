@@ -109,3 +109,13 @@ def test_command_result_is_the_new_id():
     command = cmd.add_gpu_command(doc, "n0", "h100-sxm")
     stack.push(command)
     assert command.result in doc.plan.rig.gpu_ids()
+
+
+def test_edits_of_one_field_far_apart_in_time_stay_separate(monkeypatch):
+    doc = PlanDocument(make_rig_plan())
+    stack = QUndoStack()
+    clock = iter([100.0, 101.0, 110.0])
+    monkeypatch.setattr(cmd.time, "monotonic", lambda: next(clock))
+    for value in (2, 3, 4):
+        stack.push(cmd.set_workload_field_command(doc, "concurrency", value))
+    assert stack.count() == 2  # 2 and 3 merged; 4 came later

@@ -24,6 +24,9 @@ def blocked(*widgets: QWidget) -> Iterator[None]:
 
 def fill_combo(combo: QComboBox, entries: Iterable[tuple[str, object]], current: object) -> None:
     """Replace a combo's entries (text, data) and select ``current`` (signals blocked)."""
+    # long catalog names must not make the inspector wider than its dock
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
     with blocked(combo):
         combo.clear()
         for text, data in entries:

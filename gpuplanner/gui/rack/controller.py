@@ -17,7 +17,7 @@ from gpuplanner.document.document import PlanDocument
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.labels import Labels
 from gpuplanner.gui.mime import CatalogItemRef
-from gpuplanner.gui.presets import compatible_links, preset_edit
+from gpuplanner.gui.presets import PRESETS, compatible_links, preset_edit
 from gpuplanner.gui.rack import geometry as geo
 from gpuplanner.gui.rack.scene import RackScene
 
@@ -153,8 +153,6 @@ class RackController:
         return self.push(lambda: cmd.add_link_command(self.document, kind, a, b))
 
     def apply_preset(self, node_id: str, preset: str) -> cmd.PlanCommand | None:
-        from gpuplanner.gui.presets import PRESETS
-
         return self.push(
             lambda: cmd.edit_command(
                 self.document,

@@ -53,15 +53,24 @@ class MoveInteraction:
             for n, pos in self._nodes.items()
             if n in scene.nodes and scene.nodes[n].pos() != pos
         }
-        for item in scene.nodes.values():
-            item.setZValue(0)
+        self._reset_z()
         if (gpus or nodes) and self.controller.commit_moves(nodes, gpus) is None:
             self.cancel()
 
     def cancel(self) -> None:
         scene = self.controller.scene
+        grabber = scene.mouseGrabberItem()
+        if grabber is not None:
+            grabber.ungrabMouse()  # Escape mid-drag: Qt must stop moving the items too
+        self._reset_z()
         scene.clear_highlights()
         scene.sync(self.controller.document.plan)  # everything back where the document says
+
+    def _reset_z(self) -> None:
+        for item in self.controller.scene.nodes.values():
+            item.setZValue(0)
+        for item in self.controller.scene.gpus.values():
+            item.setZValue(1)
 
 
 class WireInteraction:
