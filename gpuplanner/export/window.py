@@ -1,0 +1,128 @@
+"""File ▸ Export PDF… (Ctrl+E): the window's way into :func:`export_plan_pdf`.
+
+The person picks a file and the paper size (the save dialog's file type: A4 or US Letter); the export
+uses the window's current plan and its latest report, so the PDF shows what the window shows. A
+progress dialog appears when the export takes more than a moment, and can cancel it. Problems are
+dialogs that say what went wrong and what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QLocale, QStandardPaths, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog, QWidget
+
+from gpuplanner.core.errors import PlannerError
+from gpuplanner.export.pdf import ExportCancelled, export_plan_pdf
+from gpuplanner.gui import dialogs
+
+ACTION_NAME = "actionExportPdf"
+FILTERS = {"a4": "PDF, A4 paper (*.pdf)", "letter": "PDF, US Letter paper (*.pdf)"}
+SHOW_PROGRESS_AFTER_MS = 400
+
+
+def default_page_size() -> str:
+    """US Letter where people use it (the United States, Canada, Mexico, …), A4 elsewhere."""
+    size = QLocale.system().measurementSystem()
+    return "letter" if size == QLocale.MeasurementSystem.ImperialUSSystem else "a4"
+
+
+def suggested_path(window: Any) -> Path:
+    """The plan file's name with .pdf, next to it; or the plan's name in Documents."""
+    if getattr(window, "path", None):
+        return Path(window.path).with_suffix(".pdf")
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(
+        Path.home()
+    )
+    safe = "".join(ch if ch.isalnum() or ch in " -_." else "-" for ch in window.document.plan.name).strip()
+    return Path(folder) / f"{safe or 'plan'}.pdf"
+
+
+def ask_pdf_path(parent: QWidget, suggested: Path) -> tuple[Path, str] | None:
+    """(path ending in .pdf, page size) from a save dialog, or None when the person cancels."""
+    first = default_page_size()
+    filters = [FILTERS[first], *(f for size, f in FILTERS.items() if size != first)]
+    path, chosen = QFileDialog.getSaveFileName(
+        parent, "Export PDF", str(suggested), ";;".join(filters), filters[0]
+    )
+    if not path:
+        return None
+    size = next((s for s, f in FILTERS.items() if f == chosen), first)
+    return (Path(path if path.lower().endswith(".pdf") else f"{path}.pdf"), size)
+
+
+def export_window_pdf(window: Any, path: Path, page_size: str = "a4") -> Path | None:
+    """Export the window's plan to ``path`` with a progress dialog; errors become a warning dialog.
+
+    Returns the written path, or None when it failed or was cancelled.
+    """
+    report = window.evaluate_now()
+    progress = QProgressDialog("Writing the PDF…", "Cancel", 0, 0, window)
+    progress.setWindowTitle("Export PDF")
+    progress.setObjectName("exportProgress")
+    progress.setWindowModality(Qt.WindowModality.WindowModal)
+    progress.setMinimumDuration(SHOW_PROGRESS_AFTER_MS)
+    progress.setAutoClose(False)
+
+    def step(done: int, total: int) -> bool:
+        progress.setMaximum(total)
+        progress.setValue(done)
+        progress.setLabelText(f"Writing page {done} of {total}…")
+        QApplication.processEvents()
+        return not progress.wasCanceled()
+
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        written = export_plan_pdf(
+            window.document.plan, path, page_size=page_size, report=report, progress=step
+        )
+    except ExportCancelled:
+        window.show_message("PDF export cancelled; nothing was written.")
+        return None
+    except PlannerError as exc:
+        _warn(window, f"The PDF could not be written.\n\n{exc.message}", exc.fix)
+        return None
+    except OSError as exc:
+        _warn(window, f"The PDF could not be written: {exc}", "Choose another folder.")
+        return None
+    finally:
+        QApplication.restoreOverrideCursor()
+        progress.close()
+        progress.deleteLater()
+    window.show_message(f"Exported {written}")
+    return written
+
+
+def _warn(parent: QWidget, message: str, fix: str) -> None:
+    dialogs.show_error(parent, "Export PDF", f"{message}\n\nFix: {fix}" if fix else message)
+
+
+def export_interactive(window: Any) -> Path | None:
+    """Ask where to save, then export (the menu action)."""
+    answer = ask_pdf_path(window, suggested_path(window))
+    if answer is None:
+        return None
+    return export_window_pdf(window, *answer)
+
+
+def install_export_action(window: Any) -> QAction:
+    """Add File ▸ Export PDF… (Ctrl+E) above Quit, registered as ``actionExportPdf``."""
+    actions = window.actions
+    action = QAction("Export &PDF…", window)
+    action.setObjectName(ACTION_NAME)
+    action.setShortcut(QKeySequence("Ctrl+E"))
+    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    action.setToolTip(f"Export the plan as a PDF report ({keys})")
+    action.setStatusTip("Export the plan as a PDF report to hand to a colleague")
+    action.triggered.connect(lambda _=False: export_interactive(window))
+    quit_action = actions.by_name.get("actionQuit")
+    if quit_action is not None:
+        actions.file_menu.insertAction(quit_action, action)
+        actions.file_menu.insertSeparator(quit_action)
+    else:
+        actions.file_menu.addAction(action)
+    actions.by_name[ACTION_NAME] = action
+    return action
