@@ -68,6 +68,34 @@ def test_spec_is_python_and_every_file_it_names_exists():
     assert "QtWebEngineCore" in text and '"tkinter"' in text  # the big unused parts stay out
 
 
+def _spec_excludes() -> list[str]:
+    tree = ast.parse((PACKAGING / "gpuplanner.spec").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXCLUDES":
+            return ast.literal_eval(node.value)
+    raise AssertionError("the spec has no EXCLUDES list")
+
+
+def test_the_app_imports_nothing_the_spec_excludes():
+    """A module in EXCLUDES that the app imports breaks only the frozen app; catch it without building."""
+    entry_points = ["gpuplanner.__main__", "gpuplanner.selftest", "gpuplanner.gui.main_window",
+                    "gpuplanner.gui.about", "gpuplanner.export.pdf", "gpuplanner.cli.main"]  # fmt: skip
+    code = (
+        "import importlib, importlib.util, sys\n"
+        f"for name in {entry_points!r}:\n"
+        "    if importlib.util.find_spec(name) is not None:\n"
+        "        importlib.import_module(name)\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    loaded = set(run.stdout.split())
+    excluded = _spec_excludes()
+    clash = sorted(name for name in loaded if any(name == ex or name.startswith(ex + ".") for ex in excluded))
+    assert clash == [], f"the app imports modules the spec excludes: {clash}"
+
+
 def test_launcher_calls_the_console_entry_point():
     tree = ast.parse((PACKAGING / "launcher.py").read_text(encoding="utf-8"))
     imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
