@@ -8,6 +8,9 @@ inputs; a click selects that GPU (``gpu_clicked``). Built once; every report onl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
@@ -34,6 +37,15 @@ from gpuplanner.gui.panel.style import (
 )
 
 BAR_WIDTH = 0.72
+UNUSED_COLOUR = "#9CA3AF"
+
+
+class IdleGpu(NamedTuple):
+    """A GPU of the rig that the layout does not use (the report has no ledger for it)."""
+
+    id: str
+    gpu_name: str
+    capacity_bytes: int
 
 
 def stacked_segments(g: GpuReport) -> dict[str, tuple[float, float]]:
@@ -120,7 +132,9 @@ class MemoryChart(QWidget):
         item = self.plot.getPlotItem()
         kinds = [(f, c) for f, _, c in MEMORY_PARTS]
         kinds += [("free", FREE_COLOUR), ("stranded", STRANDED_COLOUR), ("overflow", OVERFLOW_COLOUR)]
-        self.bars = StackedBars(self.plot, kinds, width=BAR_WIDTH, hatched=("stranded",))
+        kinds += [("unused", UNUSED_COLOUR)]
+        self.bars = StackedBars(self.plot, kinds, width=BAR_WIDTH, hatched=("stranded", "unused"))
+        self.idle: list[IdleGpu] = []
         fg = ChartColours.from_palette()
         line = CAPACITY_COLOUR if not fg.dark else "#E5E7EB"
         self._capacity = pg.PlotDataItem(pen=pg.mkPen(line, width=2), connect="pairs")
@@ -139,7 +153,7 @@ class MemoryChart(QWidget):
             item.addItem(extra)
         self._message = pg.TextItem("", color=fg.muted, anchor=(0.5, 0.5))
         item.addItem(self._message)
-        self.legend = legend_label(self._legend_entries(None), hatched={"Stranded"})
+        self.legend = legend_label(self._legend_entries(None), hatched={"Stranded", "Unused GPU"})
         self.legend.setToolTip("Solid line: the GPU's capacity. Dashed line: the engine's budget.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -168,41 +182,54 @@ class MemoryChart(QWidget):
         return entries
 
     # -- data ------------------------------------------------------------------------------------------
-    def set_report(self, report: Report | None) -> None:
-        """Show ``report``'s ledgers (None: an empty chart with a hint)."""
+    def set_report(self, report: Report | None, idle: Sequence[IdleGpu] = ()) -> None:
+        """Show ``report``'s ledgers (None: an empty chart with a hint), then the rig's ``idle`` GPUs
+        (in the rig, not in the layout) as empty bars so a GPU just dropped is seen."""
         self.report = report
+        self.idle = list(idle) if report is not None else []
         gpus = report.gpus if report is not None else ()
-        self.gpu_ids = [g.id for g in gpus]
+        self.gpu_ids = [g.id for g in gpus] + [g.id for g in self.idle]
         self.segments = [stacked_segments(g) for g in gpus]
+        self.segments += [{"unused": (0.0, gib(g.capacity_bytes))} for g in self.idle]
         self.bars.set_segments(self.segments)
-        x = np.arange(len(gpus), dtype=float)
-        caps = np.array([gib(g.capacity_bytes) for g in gpus], dtype=float)
-        budgets = np.array([gib(g.budget_bytes) for g in gpus], dtype=float)
+        x = np.arange(len(self.gpu_ids), dtype=float)
+        caps = np.array([gib(g.capacity_bytes) for g in (*gpus, *self.idle)], dtype=float)
+        budgets = np.array([gib(g.budget_bytes) for g in gpus] + [gib(g.capacity_bytes) for g in self.idle])
         half = BAR_WIDTH / 2 + 0.06
         xs = np.column_stack([x - half, x + half]).ravel()
         self._capacity.setData(xs, np.repeat(caps, 2))
         self._budget.setData(xs, np.repeat(budgets, 2))
-        top = max((self.bars.top(i) for i in range(len(gpus))), default=1.0) * 1.06 or 1.0
+        n = len(self.gpu_ids)
+        top = max((self.bars.top(i) for i in range(n)), default=1.0) * 1.06 or 1.0
         item = self.plot.getPlotItem()
         item.setYRange(0, top, padding=0)
-        item.setXRange(-0.6, max(len(gpus), 1) - 0.4, padding=0)
-        few = len(gpus) <= 4
-        self.bars.set_ticks([f"{g.id} · {short_name(g.gpu_name)}" if few else g.id for g in gpus])
+        item.setXRange(-0.6, max(n, 1) - 0.4, padding=0)
+        names = [g.gpu_name for g in gpus] + [g.gpu_name for g in self.idle]
+        few = n <= 4
+        self.bars.set_ticks(
+            [f"{gid} · {short_name(nm)}" if few else gid for gid, nm in zip(self.gpu_ids, names, strict=True)]
+        )
         self.header.set_summary(memory_summary(report))
-        self.legend.set_entries(self._legend_entries(report))
+        self.legend.set_entries(
+            self._legend_entries(report) + ([("Unused GPU", UNUSED_COLOUR)] if self.idle else [])
+        )
         if report is None:
             self._message.setText("no plan to show")
         elif not gpus:
             self._message.setText("the layout uses no GPU")
         else:
             self._message.setText("")
-        self._message.setPos(max(len(gpus), 1) / 2 - 0.5, top / 2)
+        self._message.setPos(max(n, 1) / 2 - 0.5, top / 2)
         self._update_selection()
 
     def set_selected(self, gpu_ids: list[str] | set[str] | tuple[str, ...]) -> None:
         """Outline the bars of the GPUs selected on the canvas."""
         self._selected = set(gpu_ids)
         self._update_selection()
+
+    def selected_ids(self) -> set[str]:
+        """GPUs whose bars are outlined as selected."""
+        return {gid for gid in self.gpu_ids if gid in self._selected}
 
     def _update_selection(self) -> None:
         idx = [i for i, gid in enumerate(self.gpu_ids) if gid in self._selected]
@@ -218,7 +245,14 @@ class MemoryChart(QWidget):
 
     def tooltip_for(self, gpu_id: str) -> str:
         assert self.report is not None
-        return gpu_tooltip(self.report.gpus[self.gpu_ids.index(gpu_id)])
+        i = self.gpu_ids.index(gpu_id)
+        if i >= len(self.report.gpus):
+            g = self.idle[i - len(self.report.gpus)]
+            return (
+                f"<b>{g.id}</b> · {g.gpu_name}<br>{fmt_bytes(g.capacity_bytes)}, not in the layout: it does no work."
+                "<br>Select it with other GPUs and press <i>Make TP group</i>, or drop layers on it."
+            )
+        return gpu_tooltip(self.report.gpus[i])
 
     # -- mouse -----------------------------------------------------------------------------------------
     def _hover(self, scene_pos: QPointF) -> None:
@@ -226,7 +260,7 @@ class MemoryChart(QWidget):
         if i is None or self.report is None:
             QToolTip.hideText()
             return
-        QToolTip.showText(QCursor.pos(), gpu_tooltip(self.report.gpus[i]), self.plot)
+        QToolTip.showText(QCursor.pos(), self.tooltip_for(self.gpu_ids[i]), self.plot)
 
     def _clicked(self, event: object) -> None:
         if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]

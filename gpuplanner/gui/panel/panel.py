@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (
 
 from gpuplanner.core.balance import OBJECTIVE_NAMES, OBJECTIVES
 from gpuplanner.core.catalog import Catalog, default_catalog
+from gpuplanner.core.errors import CatalogError
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
 from gpuplanner.gui.panel.layermap import LayerMap
 from gpuplanner.gui.panel.layerstrip import try_strip_data
-from gpuplanner.gui.panel.memory import MemoryChart
+from gpuplanner.gui.panel.memory import IdleGpu, MemoryChart
 from gpuplanner.gui.panel.steptime import StepTimeChart
 from gpuplanner.gui.panel.throughput import ThroughputChart
 from gpuplanner.gui.panel.verdict import VerdictBanner
@@ -60,6 +61,7 @@ class LivePanel(QDockWidget):
         self.setObjectName("livePanel")
         self.catalog = catalog or default_catalog()
         self.report: Report | None = None
+        self.plan: Plan | None = None
         self.previewing = False
         self.verdict = VerdictBanner()
         self.memory = MemoryChart()
@@ -142,8 +144,9 @@ class LivePanel(QDockWidget):
         if not preview:
             self.report = report
         self.verdict.set_report(report)
-        for chart in (self.memory, self.throughput, self.steptime):
-            chart.set_report(report)
+        self.memory.set_report(report, self._idle_gpus(report))
+        self.throughput.set_report(report)
+        self.steptime.set_report(report)
         seconds = time.perf_counter() - started
         self.timing.setText(("preview · " if preview else "") + f"charts {seconds * 1e3:.1f} ms")
         self.updated.emit(seconds)
@@ -163,7 +166,23 @@ class LivePanel(QDockWidget):
         self.verdict.set_error(head, fix)
         self.updated.emit(0.0)
 
+    def _idle_gpus(self, report: Report | None) -> list[IdleGpu]:
+        """The latest plan's GPUs that the report has no ledger for: unused by the layout."""
+        if report is None or self.plan is None:
+            return []
+        used = {g.id for g in report.gpus}
+        idle = []
+        for _, placement in self.plan.rig.iter_gpus():
+            if placement.id not in used:
+                try:
+                    spec = self.catalog.gpu(placement.gpu)
+                except CatalogError:
+                    continue  # an unknown GPU: the evaluation reports it
+                idle.append(IdleGpu(placement.id, spec.name, spec.capacity_bytes))
+        return idle
+
     def set_plan(self, plan: Plan) -> None:
+        self.plan = plan
         data, message = try_strip_data(plan, self.catalog)
         self.layer_map.set_data(data, message, gpu_roles(plan))
         self.layer_title.setText(self.layer_map.title_text())
