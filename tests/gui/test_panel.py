@@ -5,8 +5,8 @@ layer map, a fix button pressed, undo. Assertions read what the charts draw.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
 from conftest import make_rig_plan
+from PySide6.QtCore import QPoint, QPointF, Qt
 from rackhelpers import drop_at, palette_mime, slot_centre
 
 from gpuplanner.core.catalog import default_catalog

@@ -1,0 +1,222 @@
+"""The panel's charts alone, fed reports: what they draw for a plan that fits, one that does not, one
+without a performance estimate; the layer map's geometry and gestures; the pure layout edits."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from panel_fakes import with_performance
+from PySide6.QtCore import QPoint, Qt
+
+from gpuplanner.core.errors import PlanError
+from gpuplanner.core.evaluate import evaluate
+from gpuplanner.core.plan import Layout, Replica, Stage
+from gpuplanner.gui.panel import grouping
+from gpuplanner.gui.panel.layermap import LayerMap
+from gpuplanner.gui.panel.layerstrip import cell_edges, layer_at, nearest_boundary, strip_data
+from gpuplanner.gui.panel.memory import MemoryChart, stacked_segments
+from gpuplanner.gui.panel.samples import hgx_plan, mixed_plan, over_budget_plan
+from gpuplanner.gui.panel.steptime import StepTimeChart
+from gpuplanner.gui.panel.throughput import ThroughputChart
+from gpuplanner.gui.panel.verdict import MAX_ROWS, VerdictBanner
+
+GIB = 2**30
+
+
+@pytest.fixture(scope="module")
+def reports():
+    return {
+        "hgx": evaluate(hgx_plan()),
+        "mixed": evaluate(mixed_plan()),
+        "over": evaluate(over_budget_plan()),
+    }
+
+
+def test_memory_bars_stack_the_ledger_and_stop_at_capacity(qtbot, reports):
+    chart = MemoryChart()
+    qtbot.addWidget(chart)
+    chart.set_report(reports["hgx"])
+    g = reports["hgx"].gpus[0]
+    assert chart.bar_gib("g0", "weights") == pytest.approx(g.memory_bytes.weights / GIB)
+    assert chart.bar_gib("g0", "kv_cache") == pytest.approx(g.memory_bytes.kv_cache / GIB)
+    assert chart.bars.top(0) == pytest.approx(g.capacity_bytes / GIB)  # used + free = capacity
+    assert chart.bar_gib("g0", "overflow") == 0
+    assert f"{g.memory_bytes.weights:,} B" in chart.tooltip_for("g0")
+    assert g.formula["weights"] in chart.tooltip_for("g0")
+
+
+def test_over_budget_gpu_is_red_beyond_its_capacity(qtbot, reports):
+    chart = MemoryChart()
+    qtbot.addWidget(chart)
+    report = reports["over"]
+    chart.set_report(report)
+    g0 = report.gpus[0]
+    used = sum(
+        getattr(g0.memory_bytes, f)
+        for f in ("weights", "kv_cache", "activations", "communication", "runtime")
+    )
+    assert chart.bar_gib("g0", "overflow") == pytest.approx((used - g0.capacity_bytes) / GIB)
+    assert chart.segments[0]["weights"][1] == pytest.approx(g0.capacity_bytes / GIB)  # clipped at the line
+    assert "Over capacity" in chart.legend.entries
+    assert "over budget by" in chart.tooltip_for("g0")
+
+
+def test_stranded_memory_is_marked_on_a_mixed_rig(qtbot, reports):
+    chart = MemoryChart()
+    qtbot.addWidget(chart)
+    report = reports["mixed"]
+    chart.set_report(report)
+    big = next(g for g in report.gpus if g.stranded_bytes > GIB)
+    assert chart.bar_gib(big.id, "stranded") == pytest.approx(big.stranded_bytes / GIB)
+    assert "Stranded" in chart.legend.entries
+    segments = stacked_segments(big)
+    assert segments["stranded"][1] <= segments["free"][1] == pytest.approx(big.capacity_bytes / GIB)
+
+
+def test_charts_say_why_there_is_no_speed_estimate(qtbot, reports):
+    speed, steps = ThroughputChart(), StepTimeChart()
+    qtbot.addWidget(speed)
+    qtbot.addWidget(steps)
+    for report, reason in ((reports["over"], "does not fit"), (None, "no plan")):
+        speed.set_report(report)
+        steps.set_report(report)
+        assert reason in speed._message.toPlainText()
+        assert reason in steps._message.toPlainText()
+        assert speed._total.getData()[0] is None or len(speed._total.getData()[0]) == 0
+    no_perf = reports["hgx"].model_copy(update={"performance": None})
+    speed.set_report(no_perf)
+    assert "not available" in speed._message.toPlainText()
+
+
+def test_speed_chart_draws_the_curve_band_now_line_and_saturation(qtbot, reports):
+    chart = ThroughputChart()
+    qtbot.addWidget(chart)
+    report = with_performance(reports["hgx"], concurrency=16, saturation=64)
+    chart.set_report(report)
+    xs, ys = chart._total.getData()
+    assert list(ys) == [p.output_tokens_per_s for p in report.performance.curve]
+    assert xs[0] == 0 and xs[-1] == 8  # log2 of 1 … 256 users
+    assert list(chart._high.getData()[1]) == [p.high_output_tokens_per_s for p in report.performance.curve]
+    assert chart._now.value() == 4  # log2(16)
+    assert list(chart._saturation.getData()[0]) == [6]  # log2(64)
+    assert "TTFT" in chart.readout.text() and "250.0 ms" in chart.readout.text()
+
+
+def test_step_time_bars_stack_compute_memory_communication_waiting(qtbot, reports):
+    chart = StepTimeChart()
+    qtbot.addWidget(chart)
+    report = with_performance(reports["hgx"])
+    chart.set_report(report)
+    split = report.performance.step_split[4]
+    total_ms = (split.compute_s + split.memory_s + split.communication_s + split.waiting_s) * 1e3
+    assert chart.total_ms(split.gpu) == pytest.approx(total_ms)
+
+
+def test_verdict_lists_problems_with_apply_buttons_and_caps_the_rows(qtbot, reports):
+    banner = VerdictBanner()
+    qtbot.addWidget(banner)
+    banner.set_report(reports["over"])
+    assert banner.state == "fails"
+    assert len(banner.fix_buttons()) == 1
+    with qtbot.waitSignal(banner.fix_requested) as signal:
+        qtbot.mouseClick(banner.fix_buttons()[0], Qt.MouseButton.LeftButton)
+    assert signal.args[0] == reports["over"].problems[0].action
+    many = reports["over"].model_copy(update={"problems": reports["over"].problems * 5})
+    banner.set_report(many)
+    assert len(banner.visible_rows) == MAX_ROWS and not banner.more.isHidden()
+    banner.set_report(reports["hgx"])
+    assert banner.state == "fits" and not banner.visible_rows
+    banner.set_error("tensor parallel 3 does not divide 64 heads", "use TP 2, 4 or 8")
+    assert banner.state == "fails" and "does not divide" in banner.visible_rows[0].text.text()
+
+
+def test_layer_cells_are_as_wide_as_the_layers_are_big():
+    from gpuplanner.core.catalog import default_catalog
+
+    data = strip_data(hgx_plan(), default_catalog())
+    edges = cell_edges(data, 0.0, 1000.0, min_cell=0.0)
+    widths = [b - a for a, b in itertools.pairwise(edges)]
+    # Llama 3.1 70B: embeddings 128256 × 8192 = 1.05 B parameters, a layer 0.856 B
+    assert widths[0] / widths[1] == pytest.approx(128256 * 8192 / 855_654_400)
+    assert layer_at(edges, (edges[11] + edges[12]) / 2) == 10
+    assert layer_at(edges, edges[0] + 1) is None  # the embeddings are no layer
+    assert nearest_boundary(edges, edges[41] + 0.4 * widths[41]) == 40
+
+
+def test_boundary_drag_emits_previews_then_one_move(qtbot):
+    from gpuplanner.core.catalog import default_catalog
+
+    lm = LayerMap()
+    qtbot.addWidget(lm)
+    lm.resize(900, 80)
+    lm.set_data(strip_data(hgx_plan(), default_catalog()))
+    lm.show()
+    previews, moves = [], []
+    lm.boundary_preview.connect(lambda *a: previews.append(a))
+    lm.boundary_moved.connect(lambda *a: moves.append(a))
+    y = round(lm.strip_y(0))
+    qtbot.mousePress(lm, Qt.MouseButton.LeftButton, pos=QPoint(round(lm.boundary_x(0, 0)), y))
+    for layer in (39, 37, 35):
+        qtbot.mouseMove(lm, QPoint(round(lm.edges()[layer + 1]), y))
+    qtbot.mouseRelease(lm, Qt.MouseButton.LeftButton, pos=QPoint(round(lm.edges()[36]), y))
+    assert previews == [(0, 0, 39), (0, 0, 37), (0, 0, 35)]
+    assert moves == [(0, 0, 35)]
+
+
+def test_range_selection_by_dragging_across_layers(qtbot):
+    from gpuplanner.core.catalog import default_catalog
+
+    lm = LayerMap()
+    qtbot.addWidget(lm)
+    lm.resize(900, 80)
+    lm.set_data(strip_data(hgx_plan(), default_catalog()))
+    lm.show()
+    y = round(lm.strip_y(0))
+    qtbot.mousePress(lm, Qt.MouseButton.LeftButton, pos=QPoint(round(lm.layer_x(10)), y))
+    qtbot.mouseMove(lm, QPoint(round(lm.layer_x(14)), y))
+    qtbot.mouseRelease(lm, Qt.MouseButton.LeftButton, pos=QPoint(round(lm.layer_x(14)), y))
+    assert lm.selection == (0, 10, 15)
+
+
+# -- pure layout edits ------------------------------------------------------------------------------
+def layout_of(*stages: tuple[tuple[int, int], tuple[str, ...]]) -> Layout:
+    return Layout(replicas=(Replica(stages=tuple(Stage(layers=r, gpus=g) for r, g in stages)),))
+
+
+def test_assign_range_to_a_neighbouring_stage_moves_the_boundary():
+    layout = layout_of(((0, 40), ("a",)), ((40, 80), ("b",)))
+    moved = grouping.assign_range(layout, 0, 30, 40, "b")
+    assert [s.layers for s in moved.replicas[0].stages] == [(0, 30), (30, 80)]
+
+
+def test_assign_range_to_an_unused_gpu_cuts_a_new_stage_from_the_end():
+    layout = layout_of(((0, 40), ("a",)), ((40, 80), ("b",)))
+    moved = grouping.assign_range(layout, 0, 30, 40, "c")
+    assert [(s.layers, s.gpus) for s in moved.replicas[0].stages] == [
+        ((0, 30), ("a",)), ((30, 40), ("c",)), ((40, 80), ("b",))
+    ]  # fmt: skip
+    with pytest.raises(PlanError, match="start or the end"):
+        grouping.assign_range(layout, 0, 10, 20, "c")
+    with pytest.raises(PlanError, match="without layers"):
+        grouping.assign_range(layout, 0, 0, 80, "b")
+
+
+def test_make_tp_group_merges_stages_and_a_new_group_of_unused_gpus_is_a_replica():
+    layout = layout_of(((0, 40), ("a",)), ((40, 80), ("b",)))
+    merged = grouping.make_tp_group(layout, ["a", "b"])
+    assert [(s.layers, s.gpus) for s in merged.replicas[0].stages] == [((0, 80), ("a", "b"))]
+    replica = grouping.make_tp_group(layout, ["c", "d"])
+    assert replica.dp == 2 and replica.replicas[1].stages[0].gpus == ("c", "d")
+    with pytest.raises(PlanError, match="two or more"):
+        grouping.make_tp_group(layout, ["a"])
+
+
+def test_split_into_stages_gives_each_gpu_an_even_share():
+    layout = layout_of(((0, 80), ("a", "b", "c", "d")))
+    split = grouping.split_into_stages(layout, "b")
+    assert [(s.layers, s.gpus) for s in split.replicas[0].stages] == [
+        ((0, 20), ("a",)), ((20, 40), ("b",)), ((40, 60), ("c",)), ((60, 80), ("d",))
+    ]  # fmt: skip
+    with pytest.raises(PlanError, match="of its own"):
+        grouping.split_into_stages(split, "a")
