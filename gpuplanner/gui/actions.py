@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMenu, QStyle, QToolBar, QUndoView
+from PySide6.QtWidgets import QDockWidget, QMenu, QStyle, QToolBar, QToolButton, QUndoView
 
 from gpuplanner.gui import edits, files
 from gpuplanner.gui.presets import PRESETS
@@ -262,6 +262,10 @@ class WindowActions:
                 bar.addSeparator()
             else:
                 bar.addAction(self.by_name[name])
+        for name in ("actionUndo", "actionRedo"):  # their text names the edit: too long for a button
+            button = bar.widgetForAction(self.by_name[name])
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.window.addToolBar(bar)
 
     def refresh_recent(self) -> None:

@@ -59,8 +59,8 @@ class MainWindow(QMainWindow):
             "inspectorDock", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.setDockNestingEnabled(True)
-
         self.resizeDocks([self.catalog_dock, self.inspector_dock], [250, 320], Qt.Orientation.Horizontal)
+
         self.verdict_label = QLabel("Evaluating…", self)
         self.verdict_label.setObjectName("statusVerdict")
         self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)

@@ -41,13 +41,13 @@ def test_dragging_a_server_moves_it_and_its_links_follow(rig_window, qtbot):
     node = rig_window.scene.nodes["n0"]
     header = node.mapToScene(QPointF(200, 12))
     link = rig_window.scene.links["l0"]
-    before_link = link.path().pointAtPercent(0)
+    before_link = link.mapToScene(link.path().pointAtPercent(0))
     before = rig_window.document.node("n0")
     drag(qtbot, rig_window, header, header + QPointF(0, 300))
     after = rig_window.document.node("n0")
     assert abs(after.y - before.y - 300) < 2 and abs(after.x - before.x) < 2
     assert rig_window.undo_stack.count() == 1 and rig_window.undo_stack.text(0) == "Move server"
-    assert abs(link.path().pointAtPercent(0).y() - before_link.y() - 300) < 2
+    assert abs(link.mapToScene(link.path().pointAtPercent(0)).y() - before_link.y() - 300) < 2
     rig_window.undo_stack.undo()
     assert rig_window.document.node("n0") == before
     assert rig_window.scene.nodes["n0"].pos() == QPointF(before.x, before.y)
@@ -192,3 +192,19 @@ def test_middle_button_pans(rig_window, qtbot):
         viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(200, 300)
     )
     assert bar.value() == before + 100
+
+
+def test_a_full_mesh_is_drawn_as_one_bar(rig_window):
+    ids = ["g4", "g5", "g6", "g7"]
+    pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if (a, b) != ("g4", "g5")]  # g4-g5: l1
+    edit = lambda d: [d.add_link("nvlink4", a, b) for a, b in pairs]  # noqa: E731
+    from gpuplanner.gui import commands as cmd
+
+    rig_window.push(lambda: cmd.edit_command(rig_window.document, "Mesh", edit))
+    node = rig_window.scene.nodes["n1"]
+    assert node.mesh == "nvlink4"
+    mesh_links = [i for i in rig_window.scene.links.values() if i.link.a in ids and i.link.b in ids]
+    assert len(mesh_links) == 6 and not any(i.isVisible() for i in mesh_links)
+    assert all(i.parentItem() is node for i in mesh_links)
+    rig_window.undo_stack.undo()
+    assert node.mesh is None

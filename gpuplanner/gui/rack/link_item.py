@@ -11,10 +11,11 @@ from gpuplanner.gui.labels import Labels, link_tooltip
 from gpuplanner.gui.rack.style import RackStyle, link_colour, link_width
 
 
-def arc_path(a: QPointF, b: QPointF, lift: float = 18.0) -> QPainterPath:
-    """A curve from ``a`` to ``b`` that rises above both (ports sit on the cards' top edges)."""
+def arc_path(a: QPointF, b: QPointF) -> QPainterPath:
+    """A curve from ``a`` to ``b`` that rises above both (ports sit on the cards' top edges), staying
+    within the lane above a row of cards; longer links rise higher so that they do not coincide."""
     distance = abs(b.x() - a.x()) + abs(b.y() - a.y())
-    rise = min(lift + distance * 0.04, 40.0)
+    rise = 10.0 + 12.0 * min(distance / 500.0, 1.0)
     top = min(a.y(), b.y()) - rise
     path = QPainterPath(a)
     path.cubicTo(QPointF(a.x(), top), QPointF(b.x(), top), b)
@@ -51,6 +52,10 @@ class LinkItem(QGraphicsPathItem):
         self.setToolTip(f"{tip}<br>{link.a} ↔ {link.b} ({link.id})")
 
     def set_ends(self, a: QPointF, b: QPointF) -> None:
+        """Ends in scene coordinates (the item may live inside its server)."""
+        parent = self.parentItem()
+        if parent is not None:
+            a, b = parent.mapFromScene(a), parent.mapFromScene(b)
         self.setPath(arc_path(a, b))
 
     def shape(self) -> QPainterPath:

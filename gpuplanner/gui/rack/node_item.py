@@ -25,6 +25,7 @@ class NodeItem(QGraphicsItem):
         self._labels = labels
         self._style = style
         self.highlight_slot: int | None = None  # a drop or move target
+        self.mesh: str | None = None  # link kind joining every pair of its GPUs (drawn as one bar)
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsMovable
             | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -40,6 +41,11 @@ class NodeItem(QGraphicsItem):
         self.setPos(node.x, node.y)
         self.setToolTip(self._tooltip())
         self.update()
+
+    def set_mesh(self, kind: str | None) -> None:
+        if kind != self.mesh:
+            self.mesh = kind
+            self.update()
 
     def set_highlight(self, slot: int | None) -> None:
         if slot != self.highlight_slot:
@@ -112,7 +118,8 @@ class NodeItem(QGraphicsItem):
         )
 
     def fabric_link(self) -> str:
-        return self.node.nvswitch or self.node.host_link
+        """What joins the GPUs, as drawn on the bar: NVSwitch, else a full mesh, else PCIe."""
+        return self.node.nvswitch or self.mesh or self.node.host_link
 
     def _paint_bus(self, painter: QPainter, row: int) -> None:
         node = self.node
@@ -130,7 +137,7 @@ class NodeItem(QGraphicsItem):
                     QPointF(card.center().x(), card.bottom()), QPointF(card.center().x(), bar.top())
                 )
         fill = QColor(colour)
-        fill.setAlpha(200 if node.nvswitch else 120)
+        fill.setAlpha(200 if node.nvswitch or self.mesh else 120)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)
         painter.drawRoundedRect(bar, 5, 5)
@@ -151,6 +158,8 @@ class NodeItem(QGraphicsItem):
         if spec is None:
             return f"{self.fabric_link()} (not in the catalog)"
         name = compact_link_name(spec) if kind == "pcie" else LINK_KIND_NAMES.get(kind, kind)
+        if self.mesh and not self.node.nvswitch:
+            name = f"{compact_link_name(spec)} all-to-all"
         return f"{name} · {spec.bandwidth_gbps_per_direction:g} GB/s"
 
     def _paint_slot(self, painter: QPainter, slot: int) -> None:

@@ -43,6 +43,25 @@ def layout_roles(plan: Plan) -> dict[str, str]:
     return roles
 
 
+def full_meshes(plan: Plan) -> dict[str, str]:
+    """Servers of three or more GPUs in which one link kind joins every pair: node id -> link kind.
+    The drawing shows such a mesh as one bar instead of n·(n-1)/2 arcs."""
+    meshes: dict[str, str] = {}
+    for node in plan.rig.nodes:
+        ids = {g.id for g in node.gpus}
+        if len(ids) < 3:
+            continue
+        pairs_by_kind: dict[str, set[frozenset[str]]] = {}
+        for link in plan.rig.links:
+            if link.a in ids and link.b in ids and link.a != link.b:
+                pairs_by_kind.setdefault(link.kind, set()).add(frozenset((link.a, link.b)))
+        needed = len(ids) * (len(ids) - 1) // 2
+        for kind, pairs in pairs_by_kind.items():
+            if len(pairs) == needed:
+                meshes[node.id] = kind
+    return meshes
+
+
 def dot_grid(style: RackStyle, step: int = 24) -> QBrush:
     """The canvas: a faint dot every ``step`` units, as a tiled texture (cheap at any zoom)."""
     tile = QPixmap(step, step)
@@ -72,12 +91,25 @@ class RackScene(QGraphicsScene):
 
     # -- following the document --------------------------------------------------------------------
     def sync(self, plan: Plan) -> None:
-        """Make the items match ``plan``: create, update and remove by id."""
+        """Make the items match ``plan``: create, update and remove by id.
+
+        Stale items go links first, then cards, then servers, each detached from its parent before
+        it leaves: a server deleted with children still in the maps would take their C++ side along.
+        """
         self.fabric_link = plan.rig.fabric
+        live_links = {k.id for k in plan.rig.links}
+        live_gpus = set(plan.rig.gpu_ids())
+        live_nodes = {n.id for n in plan.rig.nodes}
+        for table, live in ((self.links, live_links), (self.gpus, live_gpus), (self.nodes, live_nodes)):
+            for ident in set(table) - live:
+                self._drop(table.pop(ident))
+        self._sync_nodes(plan)
+        self._sync_links(plan)
+        self.refresh_geometry()
+
+    def _sync_nodes(self, plan: Plan) -> None:
         roles = layout_roles(plan)
-        seen_nodes, seen_gpus = set(), set()
         for node in plan.rig.nodes:
-            seen_nodes.add(node.id)
             item = self.nodes.get(node.id)
             if item is None:
                 item = self.nodes[node.id] = NodeItem(node, self.labels, self.style)
@@ -85,32 +117,39 @@ class RackScene(QGraphicsScene):
             else:
                 item.update_from(node, self.style)
             for placement in node.gpus:
-                seen_gpus.add(placement.id)
                 card = self.gpus.get(placement.id)
                 if card is None:
                     card = self.gpus[placement.id] = GpuItem(placement, self.labels, self.style)
-                    card.setParentItem(item)
-                elif card.parentItem() is not item:
+                if card.parentItem() is not item:
                     card.setParentItem(item)
                 card.update_from(placement, node.slots, roles.get(placement.id, "unused"), self.style)
                 card.set_report(self._report_gpus.get(placement.id))  # type: ignore[arg-type]
-        for gpu_id in set(self.gpus) - seen_gpus:
-            self._drop(self.gpus.pop(gpu_id))
-        for node_id in set(self.nodes) - seen_nodes:
-            self._drop(self.nodes.pop(node_id))
-        seen_links = set()
+
+    def _sync_links(self, plan: Plan) -> None:
+        node_of = {g.id: n.id for n, g in plan.rig.iter_gpus()}
+        meshes = full_meshes(plan)
         for link in plan.rig.links:
-            seen_links.add(link.id)
-            if link.id in self.links:
-                self.links[link.id].update_from(link)
+            item = self.links.get(link.id)
+            if item is None:
+                item = self.links[link.id] = LinkItem(link, self.labels)
+                self.addItem(item)
             else:
-                self.links[link.id] = LinkItem(link, self.labels)
-                self.addItem(self.links[link.id])
-        for link_id in set(self.links) - seen_links:
-            self._drop(self.links.pop(link_id))
-        self.refresh_geometry()
+                item.update_from(link)
+            # a link inside one server lives in it, under its cards: crossings hide behind them
+            home = node_of.get(link.a) if node_of.get(link.a) == node_of.get(link.b) else None
+            parent = self.nodes.get(home) if home else None
+            if item.parentItem() is not parent:
+                item.setParentItem(parent)
+            item.setZValue(0.5 if parent is not None else 2)
+            item.setVisible(not (home and meshes.get(home) == link.kind))
+        for node_id, item in self.nodes.items():
+            item.set_mesh(meshes.get(node_id))
 
     def _drop(self, item: QGraphicsItem) -> None:
+        for child in item.childItems():  # anything still tracked must outlive its old parent
+            if isinstance(child, GpuItem | LinkItem):
+                child.setParentItem(None)
+        item.setParentItem(None)
         if item.scene() is self:
             self.removeItem(item)
 
