@@ -233,3 +233,18 @@ def test_layer_range_dropped_on_a_gpu_goes_to_its_stage(qtbot, rig_window, panel
     assert [s.layers for s in stages] == [(0, 36), (36, 80)]
     rig_window.undo_stack.undo()
     assert [s.layers for s in rig_window.document.plan.layout.replicas[0].stages] == [(0, 40), (40, 80)]
+
+
+def test_links_on_the_canvas_glow_by_share_of_bandwidth_with_bytes_per_token(qtbot, rig_window, panel):
+    from gpuplanner.gui.panel.traffic import traffic_colour, traffic_width
+
+    perf = panel.report.performance
+    assert perf is not None and perf.links
+    glows = panel.controller.traffic.visible()
+    assert len(glows) == len(perf.links)
+    for glow, traffic in zip(glows, perf.links, strict=True):
+        assert f"{traffic.bytes_per_token:,.0f} B" in glow.toolTip()
+        assert glow.pen().widthF() == pytest.approx(traffic_width(traffic.share_of_bandwidth))
+        assert glow.pen().color() == traffic_colour(traffic.share_of_bandwidth)
+    assert traffic_width(0.9) > traffic_width(0.1)
+    assert traffic_colour(0.9) != traffic_colour(0.1)

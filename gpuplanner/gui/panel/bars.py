@@ -29,7 +29,9 @@ class StackedBars:
         self.width = width
         self.segments: list[Segments] = []
         self.bars: dict[str, pg.BarGraphItem] = {}
+        self.labels: list[str] = []
         item = plot.getPlotItem()
+        item.getViewBox().sigResized.connect(self._relabel)
         for name, colour in kinds:
             brush = (
                 QBrush(QColor(colour), Qt.BrushStyle.BDiagPattern) if name in hatched else pg.mkBrush(colour)
@@ -50,9 +52,18 @@ class StackedBars:
     def top(self, i: int) -> float:
         return max((hi for _, hi in self.segments[i].values()), default=0.0)
 
-    def set_ticks(self, labels: list[str], max_labels: int = 16) -> None:
-        step = max(1, int(np.ceil(len(labels) / max_labels)))
+    def set_ticks(self, labels: list[str]) -> None:
+        """GPU names under the bars: every one when they fit, else every n-th (again on resize)."""
+        self.labels = labels
+        self._relabel()
+
+    def _relabel(self) -> None:
+        labels = self.labels
         axis = self.plot.getPlotItem().getAxis("bottom")
+        widest = max((self.plot.fontMetrics().horizontalAdvance(t) for t in labels), default=0) + 10
+        room = max(self.plot.getPlotItem().getViewBox().width(), 1.0)
+        fits = max(1, int(room // max(widest, 1)))
+        step = max(1, int(np.ceil(len(labels) / fits)))
         axis.setTicks([[(i, labels[i]) for i in range(0, len(labels), step)], []])
 
     def index_at(self, scene_pos: QPointF) -> int | None:

@@ -23,6 +23,7 @@ from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import FixAction, Report
 from gpuplanner.gui.panel import panel_commands as pc
 from gpuplanner.gui.panel.panel import LivePanel
+from gpuplanner.gui.panel.traffic import TrafficOverlay
 
 FRAME_MS = 16
 
@@ -39,9 +40,10 @@ class PanelController(QObject):
         self._frame.setSingleShot(True)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._preview_now)
+        self.traffic = TrafficOverlay(window.scene)
         window.report_changed.connect(self._on_report)
-        window.evaluation_failed.connect(panel.set_failed)
-        window.plan_changed.connect(panel.set_plan)
+        window.evaluation_failed.connect(self._on_failed)
+        window.plan_changed.connect(self._on_plan)
         window.selection_changed.connect(lambda s: panel.set_selection(tuple(s.gpus)))
         panel.memory.gpu_clicked.connect(self.select_gpu)
         panel.steptime.gpu_clicked.connect(self.select_gpu)
@@ -57,7 +59,7 @@ class PanelController(QObject):
         window.view.layer_range_dropped.connect(self.assign_range)
         panel.set_plan(window.document.plan)
         if window.latest_report is not None:
-            panel.set_report(window.latest_report)
+            self._on_report(window.latest_report)
 
     @property
     def document(self) -> Any:
@@ -67,6 +69,15 @@ class PanelController(QObject):
         self._frame.stop()
         self._pending = None
         self.panel.set_report(report)
+        self.traffic.set_report(report)
+
+    def _on_failed(self, message: str) -> None:
+        self.panel.set_failed(message)
+        self.traffic.set_report(None)
+
+    def _on_plan(self, plan: Plan) -> None:
+        self.panel.set_plan(plan)
+        self.traffic.refresh()
 
     # -- selection -----------------------------------------------------------------------------------
     def select_gpu(self, gpu_id: str, additive: bool) -> None:

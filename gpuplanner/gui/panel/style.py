@@ -49,10 +49,14 @@ def gib(nbytes: float) -> float:
 
 
 def fmt_bytes(nbytes: float) -> str:
-    """Bytes for people: GiB with two decimals above 1 GiB, MiB below, plus the exact count."""
+    """Bytes for people: GiB with two decimals above 1 GiB, then MiB, KiB, bytes."""
     if abs(nbytes) >= GIB:
         return f"{nbytes / GIB:,.2f} GiB"
-    return f"{nbytes / 2**20:,.1f} MiB"
+    if abs(nbytes) >= 2**20:
+        return f"{nbytes / 2**20:,.1f} MiB"
+    if abs(nbytes) >= 1024:
+        return f"{nbytes / 1024:,.1f} KiB"
+    return f"{nbytes:,.0f} B"
 
 
 def fmt_seconds(seconds: float) -> str:

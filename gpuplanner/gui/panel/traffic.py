@@ -1,0 +1,115 @@
+"""Link traffic on the canvas: each link the plan uses glows in a colour and thickness set by the share of
+its bandwidth the plan needs, with bytes per token in its tooltip.
+
+Drawn as an overlay under the rack's own items, so the canvas's items stay projections of the document:
+- an explicit link (NVLink, bridge) gets a glow along its own curve;
+- traffic inside one server (NVSwitch, PCIe) outlines the GPUs that share it;
+- traffic between servers follows a curve between their network ports.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem
+
+from gpuplanner.core.report import LinkTraffic, Report
+from gpuplanner.gui.panel.style import fmt_bytes
+
+
+def traffic_colour(share: float) -> QColor:
+    """Green while the link has room, amber from 30 %, red from 70 % of its bandwidth."""
+    colour = QColor("#30a46c" if share < 0.3 else "#f5a524" if share < 0.7 else "#e5484d")
+    colour.setAlpha(150)
+    return colour
+
+
+def traffic_width(share: float) -> float:
+    return 3.0 + 12.0 * min(max(share, 0.0), 1.0)
+
+
+def traffic_tooltip(t: LinkTraffic) -> str:
+    return (
+        f"<b>{t.name}</b> · {t.purpose}<br>{fmt_bytes(t.bytes_per_token)} per token"
+        f" ({t.bytes_per_token:,.0f} B) · <b>{t.share_of_bandwidth:.1%}</b> of its bandwidth at the plan's"
+        f" throughput<br>GPUs: {', '.join(t.gpus)}"
+    )
+
+
+class TrafficOverlay:
+    """Keeps one glow item per link the report's performance names; items are reused between reports."""
+
+    Z = 0.5  # above the servers, under the GPU cards (1) and links (2)
+
+    def __init__(self, scene: Any) -> None:
+        self.scene = scene
+        self.items: list[QGraphicsPathItem] = []
+        self.traffic: tuple[LinkTraffic, ...] = ()
+
+    def set_report(self, report: Report | None) -> None:
+        perf = report.performance if report is not None else None
+        self.traffic = perf.links if perf is not None else ()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Place the glows on the items' current positions (after an edit moved them)."""
+        shown = 0
+        seen: dict[str, int] = {}
+        for t in self.traffic:
+            path = self._path(t, seen)
+            if path is None:
+                continue
+            if shown == len(self.items):
+                item = QGraphicsPathItem()
+                item.setZValue(self.Z)
+                item.setAcceptHoverEvents(True)
+                self.scene.addItem(item)
+                self.items.append(item)
+            item = self.items[shown]
+            pen = QPen(traffic_colour(t.share_of_bandwidth), traffic_width(t.share_of_bandwidth))
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            item.setPen(pen)
+            item.setPath(path)
+            item.setToolTip(traffic_tooltip(t))
+            item.show()
+            shown += 1
+        for item in self.items[shown:]:
+            item.hide()
+
+    def visible(self) -> list[QGraphicsPathItem]:
+        return [i for i in self.items if i.isVisible()]
+
+    def _path(self, t: LinkTraffic, seen: dict[str, int]) -> QPainterPath | None:
+        gpus = [self.scene.gpus[g] for g in t.gpus if g in self.scene.gpus]
+        if len(gpus) < 2:
+            return None
+        members = set(t.gpus)
+        for link in self.scene.links.values():
+            if link.link.kind == t.link and {link.link.a, link.link.b} <= members:
+                return QPainterPath(link.path())
+        nodes = {g.parentItem() for g in gpus}
+        if len(nodes) == 1:
+            # one server: outline the GPUs sharing it, a little wider for each further use of that server
+            node = next(iter(nodes))
+            key = getattr(node, "node_id", "")
+            pad = 5.0 + 7.0 * seen.get(key, 0)
+            seen[key] = seen.get(key, 0) + 1
+            rect = QRectF()
+            for g in gpus:
+                rect = rect.united(g.sceneBoundingRect())
+            path = QPainterPath()
+            path.addRoundedRect(rect.adjusted(-pad, -pad, pad, pad), 8, 8)
+            return path
+        ports = [n.nic_port() for n in nodes if hasattr(n, "nic_port")]
+        if len(ports) < 2:
+            return None
+        ports.sort(key=lambda p: p.x())
+        low = max(p.y() for p in ports) + 34
+        path = QPainterPath(ports[0])
+        for a, b in itertools.pairwise(ports):
+            path.cubicTo(QPointF(a.x(), low), QPointF(b.x(), low), b)
+        return path
