@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import pytest
@@ -99,3 +100,27 @@ def test_random_edits_undo_to_start(seed):
     while stack.canRedo():
         stack.redo()
         assert_valid(doc)
+
+
+def test_random_edits_keep_the_canvas_in_step_with_the_document(rig_window):
+    """The same random edits on a live window: after each one (and each undo/redo) the scene shows
+    exactly the document's servers, cards and links, each card inside its server."""
+    rng = random.Random(7)
+    doc, stack, scene = rig_window.document, rig_window.undo_stack, rig_window.scene
+    for _ in range(150):
+        roll = rng.random()
+        if roll < 0.2:
+            stack.undo()
+        elif roll < 0.3:
+            stack.redo()
+        else:
+            with contextlib.suppress(PlannerError):
+                stack.push(random_command(doc, rng))
+        plan = doc.plan
+        assert set(scene.nodes) == {n.id for n in plan.rig.nodes}
+        assert set(scene.gpus) == set(plan.rig.gpu_ids())
+        assert set(scene.links) == {k.id for k in plan.rig.links}
+        for node, gpu in plan.rig.iter_gpus():
+            assert scene.gpus[gpu.id].parentItem() is scene.nodes[node.id]
+    rig_window.evaluate_now()
+    assert rig_window.verdict_label.text()
