@@ -42,7 +42,7 @@ def legend(
     line_h = ink.line_height(size)
     left, top = x, y
     for label, colour, style in items:
-        item_w = swatch + ink.pt(4) + ink.width(label, size) + ink.pt(12)
+        item_w = swatch + ink.pt(4 if style == "box" else 9) + ink.width(label, size) + ink.pt(12)
         if left + item_w > x + width and left > x:
             left, top = x, top + line_h
         cy = top + line_h / 2
@@ -55,8 +55,9 @@ def legend(
             if style == "dash":
                 pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
-            painter.drawLine(QPointF(left, cy), QPointF(left + swatch + ink.pt(3), cy))
-        ink.draw_lines(painter, [label], left + swatch + ink.pt(5), top, item_w, size=size, colour=MUTED)
+            painter.drawLine(QPointF(left, cy), QPointF(left + swatch + ink.pt(2), cy))
+            left += ink.pt(5)
+        ink.draw_lines(painter, [label], left + swatch + ink.pt(4), top, item_w, size=size, colour=MUTED)
         left += item_w + ink.pt(3)
     return top + line_h - y
 

@@ -18,7 +18,6 @@ class Block:
     """Something drawn in the content column. Heights and positions are device pixels."""
 
     keep_with_next = False
-    splittable = False
 
     def height(self, ink: Ink, width: float) -> float:
         raise NotImplementedError
@@ -26,6 +25,10 @@ class Block:
     def split(self, ink: Ink, width: float, available: float) -> tuple[Block | None, Block] | None:
         """(what fits in ``available``, the rest), or None when the block cannot be split."""
         return None
+
+    def first_part_height(self, ink: Ink, width: float) -> float:
+        """The least of this block that may stand at the foot of a page (all of it, unless it splits)."""
+        return self.height(ink, width)
 
     def draw(self, ink: Ink, painter: QPainter, x: float, y: float, width: float) -> None:
         raise NotImplementedError
@@ -268,8 +271,7 @@ def paginate(blocks: list[Block], ink: Ink, width: float, page_height: float) ->
         need = h
         if block.keep_with_next and queue:
             follower = queue[0]
-            follower_h = follower.height(ink, width)
-            need += min(follower_h, ink.pt(90)) if follower.splittable else follower_h
+            need += follower.first_part_height(ink, width)
         if y + need <= page_height or not pages[-1]:
             if y + h > page_height and pages[-1] == []:
                 parts = block.split(ink, width, page_height - y)

@@ -8,7 +8,7 @@ from datetime import date
 from PySide6.QtCore import QRectF
 
 from gpuplanner import __version__
-from gpuplanner.export import charts, sections, sources
+from gpuplanner.export import charts, curve, layermap, references, sections, sources
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 from gpuplanner.export.flow import (
     Block,
@@ -63,7 +63,7 @@ def summary(facts: PlanFacts, ink: Ink) -> list[Block]:
             Heading("Bottleneck", 2),
             Paragraph(perf.bottleneck[:1].upper() + perf.bottleneck[1:] + "."),
         ]
-    fixes = sections.grouped_errors(facts)
+    fixes = layermap.grouped_errors(facts)
     if fixes:
         blocks.append(Heading("What to change", 2))
         for text in fixes[:4]:
@@ -144,7 +144,7 @@ def performance(facts: PlanFacts, ink: Ink) -> list[Block]:
         TableBlock(sections.speed_table(perf)),
     ]
     if perf.curve:
-        blocks += [Heading("Throughput against concurrency", 2), Graphic(190, charts.throughput_chart(perf))]
+        blocks += [Heading("Throughput against concurrency", 2), Graphic(175, curve.throughput_chart(perf))]
     if perf.step_split:
         blocks += [
             Heading("One decode step", 2),
@@ -176,9 +176,9 @@ def layer_map(facts: PlanFacts, ink: Ink) -> list[Block]:
         ),
         Graphic(charts.layer_map_rows(report) * 24.0 + 18.0, charts.layer_map(report, num_layers)),
         Heading("Stages and tensor-parallel groups", 2),
-        TableBlock(sections.stage_table(facts)),
+        TableBlock(layermap.stage_table(facts)),
         Heading("GPUs", 2),
-        TableBlock(sections.layer_table(facts)),
+        TableBlock(layermap.layer_table(facts)),
     ]
 
 
@@ -186,7 +186,7 @@ def problems(facts: PlanFacts, ink: Ink) -> list[Block]:
     blocks: list[Block] = [PageBreak(), Heading("Problems and fixes")]
     if not facts.report.problems:
         return [*blocks, Paragraph("No problems: every GPU's memory fits within the engine's budget.")]
-    return [*blocks, TableBlock(sections.problem_table(facts))]
+    return [*blocks, TableBlock(layermap.problem_table(facts))]
 
 
 def assumptions(facts: PlanFacts, ink: Ink) -> list[Block]:
@@ -223,7 +223,7 @@ def assumptions(facts: PlanFacts, ink: Ink) -> list[Block]:
 def _reference_table(facts: PlanFacts) -> TableData:
     rows: list[list[Cell | str]] = [
         [Cell(ref.key, "strong"), ref.title + (f"\n{ref.url}" if ref.url else "")]
-        for ref in sources.references(facts)
+        for ref in references.references(facts)
     ]
     return TableData.build([Column("Key", 1.2), Column("Source", 8)], rows)
 

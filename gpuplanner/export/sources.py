@@ -3,26 +3,10 @@ the plan uses comes from, so a reader can check them. Qt-free."""
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-
-from gpuplanner import paths
 from gpuplanner.core.calibration import calibration
 from gpuplanner.core.efficiency import assumption_notes, gemm_class, gpu_family, memory_class
 from gpuplanner.core.specs import GpuSpec
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
-
-MEASUREMENTS = "benchmarks/data/measurements.csv"
-
-
-@dataclass(frozen=True)
-class Reference:
-    key: str
-    title: str
-    url: str = ""
-
 
 # Engine-profile figures worth stating, with their units (those the catalog's schema has).
 _PROFILE_FIGURES = (
@@ -196,7 +180,8 @@ def efficiency_table(facts: PlanFacts) -> TableData:
     return TableData.build(columns, rows)
 
 
-def _calibration_rows(facts: PlanFacts) -> list[str]:
+def calibration_rows(facts: PlanFacts) -> list[str]:
+    """The measurement rows behind the efficiency factors."""
     return [row for *_, rows in _factors(facts) if not isinstance(rows, str) for row in rows]
 
 
@@ -276,6 +261,11 @@ def _entries(facts: PlanFacts) -> list[tuple[str, str, tuple[str, ...]]]:
     return out
 
 
+def catalog_entry_keys(facts: PlanFacts) -> list[str]:
+    """The source keys of every catalog entry the plan uses."""
+    return [key for _, _, keys in _entries(facts) for key in keys]
+
+
 def catalog_entries(facts: PlanFacts) -> TableData:
     """Every catalog entry the plan uses, the figures taken from it and its source keys."""
     rows: list[list[Cell | str]] = [
@@ -285,44 +275,3 @@ def catalog_entries(facts: PlanFacts) -> TableData:
     return TableData.build(
         [Column("Catalog entry", 2.3), Column("Figures used", 3.6), Column("Sources", 1.6)], rows
     )
-
-
-def references(facts: PlanFacts) -> list[Reference]:
-    """The sources behind the catalog entries and calibration rows, each with its title and address."""
-    keys = [key for _, _, entry_keys in _entries(facts) for key in entry_keys]
-    keys += _calibration_rows(facts)
-    measured = _measurements()
-    out = []
-    for key in dict.fromkeys(keys):
-        source = facts.catalog.sources.get(key)
-        if source is not None:
-            out.append(Reference(key, source.title, source.url))
-        elif key in measured:
-            out.append(Reference(key, measured[key]))
-        else:
-            out.append(
-                Reference(
-                    key,
-                    f"row {key} of {MEASUREMENTS}" if key.startswith("M") else "not in catalogs/sources.toml",
-                )
-            )
-    return out
-
-
-@cache
-def _measurements() -> dict[str, str]:
-    """Row id -> one line describing a published measurement; empty when the file is not installed."""
-    try:
-        path = paths.catalogs_dir().parent / MEASUREMENTS
-    except FileNotFoundError:
-        return {}
-    if not Path(path).is_file():
-        return {}
-    out: dict[str, str] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            out[row["id"]] = (
-                f"{row['gpu']} × {row['n_gpus']}: {row['metric']} = {row['value']} {row['unit']} "
-                f"({row['source']})"
-            )
-    return out

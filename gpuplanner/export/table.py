@@ -14,6 +14,7 @@ from gpuplanner.export.theme import HAIRLINE, INK, MUTED, STRIPE, TONE_COLOURS, 
 
 PAD_X_PT = 4.0
 PAD_Y_PT = 2.6
+ORPHAN_ROWS = 3  # a table starts on a page only with its header and this many rows
 
 
 @dataclass
@@ -22,7 +23,6 @@ class TableBlock(Block):
     size: str = "table"
     continued: bool = False
     first_row: int = 0  # index of this part's first row in the whole table (keeps the zebra in step)
-    splittable = True
     _cache: dict[float, tuple[list[float], float, list[float]]] = field(default_factory=dict, repr=False)
 
     # -- measuring ---------------------------------------------------------------------------------
@@ -73,6 +73,10 @@ class TableBlock(Block):
         _, header, rows = self._layout(ink, width)
         return header + sum(rows) + ink.pt(10)
 
+    def first_part_height(self, ink: Ink, width: float) -> float:
+        _, header, rows = self._layout(ink, width)
+        return header + sum(rows[:ORPHAN_ROWS]) + ink.pt(10)
+
     def split(self, ink: Ink, width: float, available: float) -> tuple[Block | None, Block] | None:
         _, header, rows = self._layout(ink, width)
         used, fit = header + ink.pt(10), 0
@@ -81,7 +85,7 @@ class TableBlock(Block):
                 break
             used += h
             fit += 1
-        if fit < min(3, len(rows)):  # a header with one or two rows is an orphan: move it all
+        if fit < min(ORPHAN_ROWS, len(rows)):  # a header with one or two rows is an orphan: move it all
             return (None, self)
         if fit >= len(rows):
             return None
