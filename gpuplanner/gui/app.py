@@ -2,22 +2,53 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import traceback
+from types import TracebackType
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gpuplanner.core.errors import PlannerError
+from gpuplanner.paths import resources_dir
+
+log = logging.getLogger("gpuplanner")
 
 
-def run(plan_path: str | None = None) -> int:
-    """Show the main window on ``plan_path`` (or the built-in sample plan); returns the exit code."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+def _show_unexpected(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+    """A bug in a slot must not kill the window nor show a traceback: log it, say it in words."""
+    log.error("unexpected error\n%s", "".join(traceback.format_exception(kind, error, tb)))
+    if isinstance(error, PlannerError):
+        text = str(error)
+    else:
+        text = (
+            f"Something went wrong: {error or kind.__name__}.\nYour plan is safe; autosave keeps your edits."
+        )
+    parent = QApplication.activeWindow()
+    QMessageBox.warning(parent, "gpuplanner", text)
+
+
+def _set_icon(app: QApplication) -> None:
     try:
         from gpuplanner.gui.about import prepare_application
 
         prepare_application(app)  # name, icon, bundled fonts
     except ImportError:
         pass
+    if app.windowIcon().isNull():
+        try:
+            svg = resources_dir() / "icons" / "gpuplanner.svg"
+        except FileNotFoundError:
+            return
+        if svg.is_file():
+            app.setWindowIcon(QIcon(str(svg)))
+
+
+def run(plan_path: str | None = None) -> int:
+    """Show the main window on ``plan_path`` (or the built-in sample plan); returns the exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    _set_icon(app)  # type: ignore[arg-type]
     from gpuplanner.gui.files import restore_geometry
     from gpuplanner.gui.main_window import create_main_window
 
@@ -26,6 +57,7 @@ def run(plan_path: str | None = None) -> int:
     except PlannerError as exc:
         QMessageBox.critical(None, "gpuplanner cannot start", str(exc))
         return 1
+    sys.excepthook = _show_unexpected
     restore_geometry(window)
     screen = window.screen().availableGeometry()
     if window.width() > screen.width() or window.height() > screen.height():
