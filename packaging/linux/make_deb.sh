@@ -2,6 +2,7 @@
 # Make gpuplanner_<version>_<arch>.deb from the one-folder app that PyInstaller built.
 #
 #   packaging/linux/make_deb.sh [APP_DIR] [OUT_DIR]      (defaults: packaging/dist/gpuplanner, packaging/dist)
+#   DEB_COMPRESS="-Zzstd -z9" packaging/linux/make_deb.sh   faster, larger package (default -Zxz)
 #
 # The package installs the app into /opt/gpuplanner, a launcher /usr/bin/gpuplanner, the menu entry, the
 # hicolor icons (app and .gpuplan document) and the application/x-gpuplanner-plan MIME type, so that
@@ -146,6 +147,9 @@ find "$STAGE/usr/share" -type f -exec chmod 644 {} +
 # 3. Build it.
 mkdir -p "$OUT_DIR"
 DEB=$OUT_DIR/$PKG.deb
-dpkg-deb --root-owner-group -Zxz --build "$STAGE" "$DEB" >/dev/null
+# xz: the smallest package, read by every dpkg (about 90 s here on 2 cores). DEB_COMPRESS="-Zzstd -z9"
+# builds in about 8 s for a 20 % larger file (dpkg >= 1.21.18, i.e. Debian 12 / Ubuntu 21.10 and later).
+# shellcheck disable=SC2086
+dpkg-deb --root-owner-group ${DEB_COMPRESS:--Zxz} --build "$STAGE" "$DEB" >/dev/null
 echo "make_deb: $DEB ($(du -h "$DEB" | cut -f1), installs $((INSTALLED_KB / 1024)) MiB)"
 echo "make_deb: Depends: $DEPENDS"
