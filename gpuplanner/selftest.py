@@ -1,7 +1,7 @@
 """``gpuplanner --selftest``: prove an installed or packaged app works, end to end, without a screen.
 
-It finds the data folders, loads the built-in sample plan, evaluates it, opens the main window on it
-offscreen, exports a PDF to a temporary folder and checks the file. One line per step; exit status 0
+It finds the data folders, loads the built-in sample plan, opens the main window on it offscreen,
+evaluates the plan, exports a PDF to a temporary folder and checks the file. One line per step; exit status 0
 when every step passed, 1 with a message naming the failed step otherwise. It never touches the user's
 own settings, recent files or autosave: the run gets a throw-away user folder.
 
@@ -130,32 +130,71 @@ def _settle(ms: int) -> None:
     loop.exec()
 
 
+class _ModalGuard:
+    """Closes any modal dialog the window opens (nobody is there to click it) and remembers it.
+
+    Without it a message box raised while the window loads, or a "save changes?" on close, would
+    block the self-test forever on a machine without a screen.
+    """
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.seen: list[str] = []
+        self._timer = QTimer()
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._close_modal)
+
+    def _close_modal(self) -> None:
+        from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+        widget = QApplication.activeModalWidget()
+        if widget is None:
+            return
+        text = widget.text() if isinstance(widget, QMessageBox) else ""
+        self.seen.append(f"{widget.windowTitle()!r}{': ' + text if text else ''}")
+        if isinstance(widget, QDialog):
+            widget.reject()
+        else:
+            widget.close()
+
+    def __enter__(self) -> _ModalGuard:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.stop()
+
+
 def _step_main_window(ctx: _Context) -> str:
     from gpuplanner.gui import create_main_window
 
-    window = create_main_window(str(ctx.plan_path))
-    try:
-        window.show()
-        shown_after = _seconds_since_process_start()
-        _settle(SETTLE_MS)
-        if not window.isVisible():
-            raise SelftestError("the main window did not become visible")
-        if window.objectName() != WINDOW_OBJECT_NAME:
-            raise SelftestError(
-                f"the main window's objectName is {window.objectName()!r}, not {WINDOW_OBJECT_NAME!r}"
-            )
-        size = window.size()
-        picture = window.grab()
-        if picture.isNull():
-            raise SelftestError("the main window could not be drawn")
-        screenshot = os.environ.get("GPUPLANNER_SELFTEST_SCREENSHOT")
-        if screenshot and not picture.save(screenshot):
-            raise SelftestError(f"could not save the window's picture to {screenshot}")
-        title = window.windowTitle()
-    finally:
-        window.close()
-        window.deleteLater()
-        _settle(0)
+    with _ModalGuard() as guard:
+        window = create_main_window(str(ctx.plan_path))
+        try:
+            window.show()
+            shown_after = _seconds_since_process_start()
+            _settle(SETTLE_MS)
+            if not window.isVisible():
+                raise SelftestError("the main window did not become visible")
+            if window.objectName() != WINDOW_OBJECT_NAME:
+                raise SelftestError(
+                    f"the main window's objectName is {window.objectName()!r}, not {WINDOW_OBJECT_NAME!r}"
+                )
+            size = window.size()
+            picture = window.grab()
+            if picture.isNull():
+                raise SelftestError("the main window could not be drawn")
+            screenshot = os.environ.get("GPUPLANNER_SELFTEST_SCREENSHOT")
+            if screenshot and not picture.save(screenshot):
+                raise SelftestError(f"could not save the window's picture to {screenshot}")
+            title = window.windowTitle()
+        finally:
+            window.close()
+            window.deleteLater()
+            _settle(0)
+    if guard.seen:
+        raise SelftestError(f"the window opened a dialog nobody could answer: {'; '.join(guard.seen)}")
     when = f", shown {shown_after:.2f} s after process start" if shown_after is not None else ""
     return f"{title!r}, {size.width()}x{size.height()}{when}"
 
@@ -179,9 +218,9 @@ STEPS: tuple[tuple[str, Callable[[_Context], str]], ...] = (
     ("environment", _step_environment),
     ("data folders", _step_data_folders),
     ("load sample plan", _step_load_plan),
-    ("evaluate", _step_evaluate),
     ("start Qt", _step_start_qt),
-    ("main window", _step_main_window),
+    ("main window", _step_main_window),  # before evaluate: its "shown after" is the real time to a window
+    ("evaluate", _step_evaluate),
     ("PDF export", _step_export_pdf),
 )
 

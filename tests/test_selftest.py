@@ -138,3 +138,28 @@ def test_selftest_chooses_offscreen_only_when_the_caller_did_not(monkeypatch):
     assert _run()[0] == 0
     assert seen["platform"] == "minimal"
     assert seen["user"] != os.environ.get("GPUPLANNER_USER_DIR")
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_a_dialog_the_window_opens_cannot_hang_the_selftest(qapp, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QMainWindow, QMessageBox
+
+    import gpuplanner.gui
+
+    def window_that_asks(plan_path=None):
+        QMessageBox.warning(None, "Oops", "the plan is broken")  # modal: blocks until someone answers
+        window = QMainWindow()
+        window.setObjectName("mainWindow")
+        return window
+
+    monkeypatch.setattr(gpuplanner.gui, "create_main_window", window_that_asks, raising=False)
+    steps = dict(selftest.STEPS)
+    monkeypatch.setattr(
+        selftest, "STEPS", (("start Qt", steps["start Qt"]), ("main window", steps["main window"]))
+    )
+    code, lines = _run(plan_path=tmp_path / "any.gpuplan")
+    assert code == 1
+    assert (
+        "FAIL [2/2] main window: the window opened a dialog nobody could answer: 'Oops': the plan is broken"
+        in lines
+    )
