@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 from gpuplanner.gui import app as app_module
 
 
-def test_run_opens_the_sample_plan_and_returns_when_the_app_quits(qapp, no_dialogs, monkeypatch):
+def test_run_opens_the_sample_plan(qapp, qtbot, no_dialogs, monkeypatch):
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own; put it back after
-    seen = {}
-
-    def look_and_quit():
-        window = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "mainWindow")
-        seen["title"] = window.windowTitle()
-        seen["gpus"] = len(window.scene.gpus)
-        assert isinstance(window, QMainWindow)
-        window.close()
-        qapp.quit()
-
-    QTimer.singleShot(100, look_and_quit)
+    # run() ends in app.exec(); quitting the test's shared application would stop later event loops
+    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
     assert app_module.run(None) == 0
-    assert seen == {"title": "dgx-h100-llama-3.1-70b-tp8.gpuplan — gpuplanner", "gpus": 8}
+    window = next(
+        w for w in QApplication.topLevelWidgets() if w.objectName() == "mainWindow" and w.isVisible()
+    )
+    qtbot.addWidget(window)
+    assert isinstance(window, QMainWindow) and window.isVisible()
+    assert window.windowTitle() == "dgx-h100-llama-3.1-70b-tp8.gpuplan — gpuplanner"
+    assert len(window.scene.gpus) == 8
     assert not qapp.windowIcon().isNull()
 
 
