@@ -141,13 +141,13 @@ class PlanDocument:
     def add_node_from_template(self, template: NodeTemplate, x: float = 0.0, y: float = 0.0) -> str:
         """Add a server as its template ships: its GPUs in every slot, NVSwitch or pair links."""
         node_id = self.new_id("n")
-        gpus = ()
+        gpus: tuple[GpuPlacement, ...] = ()
         if template.gpu:
             gpus = tuple(
                 GpuPlacement(id=self.new_id("g"), gpu=template.gpu, slot=s) for s in range(template.slots)
             )
         node = Node(
-            id=node_id, name=template.name, template=template.id, slots=template.slots, gpus=gpus,
+            id=node_id, name=template.name.split(" (")[0], template=template.id, slots=template.slots, gpus=gpus,
             host_link=template.host_link, nvswitch=template.nvswitch, nic=template.nic, nics=template.nics, x=x, y=y,
         )  # fmt: skip
         links = list(self._plan.rig.links)
