@@ -139,6 +139,8 @@ class MainWindow(QMainWindow):
         plan = self.document.plan
         self.scene.sync(plan)
         self.view.ensure_scene_margin()
+        if not plan.rig.nodes:
+            self.view.viewport().update()  # the whole empty-canvas hint, not only the exposed part
         self.inspector.refresh()
         self.evaluator.schedule(plan)
         self.update_title()

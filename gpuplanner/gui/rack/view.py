@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
     QDragEnterEvent,
@@ -231,5 +231,21 @@ class RackView(QGraphicsView):
         menu.addAction("Fit to view", self.fit_all)
         menu.exec(event.globalPos())
 
-    def scene_point(self, view_point: QPointF) -> QPointF:
-        return self.mapToScene(view_point.toPoint())
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """An empty canvas says how to start."""
+        if self.controller.scene.nodes:
+            return
+        painter.save()
+        try:
+            painter.resetTransform()
+            font = painter.font()
+            font.setPointSizeF(font.pointSizeF() * 1.25)
+            painter.setFont(font)
+            painter.setPen(self.controller.scene.style.muted_text)
+            painter.drawText(
+                self.viewport().rect(),
+                Qt.AlignmentFlag.AlignCenter,
+                "Drag a server or a GPU from the catalog onto the canvas",
+            )
+        finally:
+            painter.restore()
