@@ -35,7 +35,7 @@ while (($#)); do
 done
 
 say() { echo "build.sh: $*"; }
-seconds() { date +%s.%N; }
+seconds() { local t; t=$(date +%s.%N); [[ $t == *N ]] && t=$(date +%s); echo "$t"; }  # BSD date: no %N
 elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # 1. A Python with PyInstaller and the app's dependencies.
@@ -48,13 +48,13 @@ if [[ -z $PYTHON ]]; then
   fi
   if [[ ! -f $STAMP || $REPO/pyproject.toml -nt $STAMP ]]; then
     say "installing the app's dependencies and PyInstaller into the build venv"
-    mapfile -t REQS < <("$VENV/bin/python" - "$REPO/pyproject.toml" <<'PY'
+    mkdir -p "$WORK"
+    "$VENV/bin/python" - "$REPO/pyproject.toml" >"$WORK/build-requirements.txt" <<'PY'
 import sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 print("\n".join(project["dependencies"] + project["optional-dependencies"]["package"]))
 PY
-)
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${REQS[@]}"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$WORK/build-requirements.txt"
     touch "$STAMP"
   fi
   PYTHON=$VENV/bin/python
