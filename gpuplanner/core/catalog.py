@@ -156,6 +156,20 @@ class Catalog:
         """The server template whose id or alias is ``ref`` (e.g. 'dgx-h100')."""
         return self._find("nodes", ref)  # type: ignore[no-any-return]
 
+    def add_user_model(self, model: ModelSpec) -> None:
+        """Add (or replace) an imported model in this catalog, in place.
+
+        The one way a running app extends its catalog: the window, its evaluator and its panels share
+        this object, so they all see the model at once. Built-in tables are never touched otherwise.
+        """
+        models = self.models
+        if not isinstance(models, dict):
+            raise TypeError("this catalog's models cannot be extended")
+        models[model.id] = model
+        table = self._index["models"]
+        for name in _names(model):
+            table.setdefault(normalize(name), set()).add(model.id)
+
     def with_models(self, models: Iterable[ModelSpec]) -> Catalog:
         """A new catalog with ``models`` added (replacing built-in entries of the same id)."""
         merged = dict(self.models)

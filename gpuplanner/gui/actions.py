@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QStyle, QToolBar, QToolButton, QUndoView
 
 from gpuplanner.gui import edits, files
+from gpuplanner.gui.import_model import import_model_interactive
 from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.recent import clear_recent_files, recent_files
 
@@ -104,6 +105,15 @@ class WindowActions:
             lambda: files.save_interactive(w, ask=True),
             QKeySequence("Ctrl+Shift+S"),
             "Save the plan to a new file",
+        )
+        m.addSeparator()
+        self.add(
+            m,
+            "actionImportModel",
+            "&Import Model…",
+            lambda: import_model_interactive(w),
+            QKeySequence("Ctrl+I"),
+            "Add a model from its Hugging Face config.json and use it in this plan",
         )
         m.addSeparator()
         self.add(m, "actionQuit", "&Quit", w.close, QKeySequence("Ctrl+Q"), "Close the window")

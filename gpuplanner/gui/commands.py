@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from gpuplanner.core.plan import Layout
-from gpuplanner.core.specs import NodeTemplate
+from gpuplanner.core.specs import ModelSpec, NodeTemplate
 from gpuplanner.document.document import Change, PlanDocument
 
 Edit = Callable[[PlanDocument], Any]
@@ -182,8 +182,12 @@ def set_plan_name_command(document: PlanDocument, name: str) -> PlanCommand:
     return MergeablePlanCommand(document, "Rename plan", "plan.name", lambda d: d.set_plan_name(name))
 
 
-def set_model_command(document: PlanDocument, model: str, num_layers: int | None = None) -> PlanCommand:
-    return PlanCommand(document, "Change model", lambda d: d.set_model(model, num_layers=num_layers))
+def set_model_command(
+    document: PlanDocument, model: str, num_layers: int | None = None, model_spec: ModelSpec | None = None
+) -> PlanCommand:
+    return PlanCommand(
+        document, "Change model", lambda d: d.set_model(model, num_layers=num_layers, model_spec=model_spec)
+    )
 
 
 def set_precisions_command(
