@@ -16,7 +16,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog, QWidget
 
 from gpuplanner.core.errors import PlannerError
-from gpuplanner.export.pdf import ExportCancelled, export_plan_pdf
 from gpuplanner.gui import dialogs
 
 ACTION_NAME = "actionExportPdf"
@@ -59,6 +58,9 @@ def export_window_pdf(window: Any, path: Path, page_size: str = "a4") -> Path | 
 
     Returns the written path, or None when it failed or was cancelled.
     """
+    # imported here: the PDF machinery costs a quarter of a second the window should not pay at start
+    from gpuplanner.export.pdf import ExportCancelled, export_plan_pdf
+
     report = window.evaluate_now()
     progress = QProgressDialog("Writing the PDF…", "Cancel", 0, 0, window)
     progress.setWindowTitle("Export PDF")

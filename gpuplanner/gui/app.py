@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QFileOpenEvent, QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.paths import resources_dir
@@ -45,6 +47,23 @@ def _set_icon(app: QApplication) -> None:
             app.setWindowIcon(QIcon(str(svg)))
 
 
+class _FileOpenFilter(QObject):
+    """Opens the plan of a QFileOpenEvent (a double-click in macOS Finder), asking first when unsaved."""
+
+    def __init__(self, window: QWidget, parent: QObject) -> None:
+        super().__init__(parent)
+        self.window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent) and event.file():
+            from gpuplanner.gui import files
+
+            if files.confirm_discard(self.window):  # type: ignore[arg-type]
+                files.open_plan(self.window, Path(event.file()))  # type: ignore[arg-type]
+            return True
+        return super().eventFilter(watched, event)
+
+
 def run(plan_path: str | None = None) -> int:
     """Show the main window on ``plan_path`` (or the built-in sample plan); returns the exit code."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -58,6 +77,8 @@ def run(plan_path: str | None = None) -> int:
         QMessageBox.critical(None, "gpuplanner cannot start", str(exc))
         return 1
     sys.excepthook = _show_unexpected
+    opener = _FileOpenFilter(window, app)  # macOS Finder sends double-clicked plans as events
+    app.installEventFilter(opener)
     restore_geometry(window)
     screen = window.screen().availableGeometry()
     if window.width() > screen.width() or window.height() > screen.height():

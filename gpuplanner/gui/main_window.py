@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QUndoStack
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from gpuplanner.core.catalog import Catalog, default_catalog
@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
     def __init__(self, plan: Plan, catalog: Catalog | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
+        self._shown_once = False
         self.catalog = catalog or default_catalog()
         self.labels = Labels(self.catalog)
         self.document = PlanDocument(plan)
@@ -195,6 +196,12 @@ class MainWindow(QMainWindow):
         edits.paste(self)
 
     # -- Qt override --------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown_once:  # whoever shows the window first sees the whole rig, not a corner of it
+            self._shown_once = True
+            QTimer.singleShot(0, self.view.fit_all)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_dirty():
             answer = dialogs.ask_save_changes(self, self.path.name if self.path else self.document.plan.name)

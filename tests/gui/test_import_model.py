@@ -57,3 +57,20 @@ def test_a_config_without_the_basics_is_a_message_not_a_crash(window, tmp_path, 
     assert not import_model(window, path)
     assert no_dialogs and "num_hidden_layers" in no_dialogs[-1][1]
     assert window.document.plan == before
+
+
+def test_a_finder_file_open_event_opens_the_plan(main_window, rig_file, qtbot):
+    """macOS delivers a double-clicked .gpuplan as a QFileOpenEvent, not as an argument."""
+    from PySide6.QtGui import QFileOpenEvent
+    from PySide6.QtWidgets import QApplication
+
+    from gpuplanner.gui.app import _FileOpenFilter
+
+    opener = _FileOpenFilter(main_window, QApplication.instance())
+    QApplication.instance().installEventFilter(opener)
+    try:
+        QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(rig_file)))
+        assert main_window.document.plan.name == "Hand-made"
+        assert main_window.path == rig_file
+    finally:
+        QApplication.instance().removeEventFilter(opener)
