@@ -29,7 +29,9 @@ MAX_LINK_TAGS = 8  # more direct links than this (an xGMI mesh) are named in the
 
 
 class _PaperRackScene(RackScene):
-    """The window's scene on paper: no dot grid behind it."""
+    """The window's scene on paper: no dot grid behind it, no hints about dragging things."""
+
+    interactive_hints = False
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         pass

@@ -204,7 +204,8 @@ class NodeItem(QGraphicsItem):
         painter.setFont(font)
         painter.setPen(self._style.muted_text)
         if spec is None:
-            text = "Network: not set (drop an InfiniBand or Ethernet link here)"
+            hints = getattr(self.scene(), "interactive_hints", True)
+            text = "Network: not set" + (" (drop an InfiniBand or Ethernet link here)" if hints else "")
         else:
             text = f"Network: {node.nics} × {compact_link_name(spec)}" + ("" if nic else " (rig fabric)")
         painter.drawText(

@@ -76,6 +76,8 @@ def dot_grid(style: RackStyle, step: int = 24) -> QBrush:
 
 
 class RackScene(QGraphicsScene):
+    interactive_hints = True  # "drop a link here" and the like; off when the scene is drawn for paper
+
     def __init__(self, labels: Labels, parent: object | None = None) -> None:
         super().__init__(parent)
         self.labels = labels
