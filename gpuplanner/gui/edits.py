@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QGuiApplication
@@ -11,6 +12,23 @@ from gpuplanner.gui import commands as cmd
 
 if TYPE_CHECKING:
     from gpuplanner.gui.main_window import MainWindow
+
+
+def _release_clipboard() -> None:
+    """Take our fragment off the clipboard while Python still runs.
+
+    The clipboard owns the QMimeData we gave it; left there, Qt deletes it from its own exit handler,
+    after Python has shut down, and shiboken's clean-up of the wrapper then crashes the process.
+    """
+    if QGuiApplication.instance() is None:
+        return
+    board = QGuiApplication.clipboard()
+    mime = board.mimeData()
+    if mime is not None and mime.hasFormat(clipboard.FRAGMENT_MIME):
+        board.clear()
+
+
+_release_registered = False
 
 
 def delete_selection(window: MainWindow) -> None:
@@ -32,6 +50,10 @@ def copy_selection(window: MainWindow) -> bool:
     if data is None:
         window.show_message("Select servers or GPUs to copy")
         return False
+    global _release_registered
+    if not _release_registered:
+        atexit.register(_release_clipboard)
+        _release_registered = True
     QGuiApplication.clipboard().setMimeData(clipboard.to_mime(data))
     return True
 
