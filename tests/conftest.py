@@ -110,6 +110,7 @@ def rig_window(qtbot, no_dialogs, rig_file):
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
+    qtbot.wait(1)  # let the window's fit-to-view on first show run, then work at 100%
     window.view.resetTransform()
     window.evaluate_now()
     return window
