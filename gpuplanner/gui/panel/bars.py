@@ -11,6 +11,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from gpuplanner.gui.panel.style import set_ticks
+
 Segments = dict[str, tuple[float, float]]
 
 
@@ -30,6 +32,7 @@ class StackedBars:
         self.segments: list[Segments] = []
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.labels: list[str] = []
+        self._step = 0
         item = plot.getPlotItem()
         item.getViewBox().sigResized.connect(self._relabel)
         for name, colour in kinds:
@@ -54,8 +57,9 @@ class StackedBars:
 
     def set_ticks(self, labels: list[str]) -> None:
         """GPU names under the bars: every one when they fit, else every n-th (again on resize)."""
-        self.labels = labels
-        self._relabel()
+        if labels != self.labels:
+            self.labels = labels
+            self._relabel()
 
     def _relabel(self) -> None:
         labels = self.labels
@@ -64,7 +68,8 @@ class StackedBars:
         room = max(self.plot.getPlotItem().getViewBox().width(), 1.0)
         fits = max(1, int(room // max(widest, 1)))
         step = max(1, int(np.ceil(len(labels) / fits)))
-        axis.setTicks([[(i, labels[i]) for i in range(0, len(labels), step)], []])
+        self._step = step
+        set_ticks(axis, [(i, labels[i]) for i in range(0, len(labels), step)])
 
     def index_at(self, scene_pos: QPointF) -> int | None:
         """The bar under a scene position, or None."""

@@ -33,6 +33,7 @@ from gpuplanner.gui.panel.style import (
     header_label,
     legend_label,
     make_plot,
+    set_range,
     short_name,
 )
 
@@ -202,8 +203,7 @@ class MemoryChart(QWidget):
         n = len(self.gpu_ids)
         top = max((self.bars.top(i) for i in range(n)), default=1.0) * 1.06 or 1.0
         item = self.plot.getPlotItem()
-        item.setYRange(0, top, padding=0)
-        item.setXRange(-0.6, max(n, 1) - 0.4, padding=0)
+        set_range(item.getViewBox(), x=(-0.6, max(n, 1) - 0.4), y=(0, top))
         names = [g.gpu_name for g in gpus] + [g.gpu_name for g in self.idle]
         few = n <= 4
         self.bars.set_ticks(

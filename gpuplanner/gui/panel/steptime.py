@@ -20,6 +20,9 @@ from gpuplanner.gui.panel.style import (
     header_label,
     legend_label,
     make_plot,
+    nice_top,
+    set_range,
+    show_axis_values,
 )
 from gpuplanner.gui.panel.throughput import no_estimate_reason
 
@@ -90,10 +93,9 @@ class StepTimeChart(QWidget):
         pairs = [step_segments(s) for s in self.splits]
         self.bars.set_segments([seg for seg, _ in pairs])
         self.bars.set_ticks(self.gpu_ids)
-        top = max((t for _, t in pairs), default=0.0) * 1.08 or 1.0
+        top = nice_top(max((t for _, t in pairs), default=0.0) * 1.05)
         item = self.plot.getPlotItem()
-        item.setYRange(0, top, padding=0)
-        item.setXRange(-0.6, max(len(pairs), 1) - 0.4, padding=0)
+        set_range(item.getViewBox(), x=(-0.6, max(len(pairs), 1) - 0.4), y=(0, top))
         if perf is None:
             text = no_estimate_reason(report)
         elif not self.splits:
@@ -104,8 +106,7 @@ class StepTimeChart(QWidget):
         self.header.set_summary(step_summary(report, pairs))
         self.header.setToolTip(perf.bottleneck if perf is not None else "")
         self._message.setPos(max(len(pairs), 1) / 2 - 0.5, top / 2)
-        for name in ("left", "bottom"):
-            item.getAxis(name).setStyle(showValues=bool(self.splits))
+        show_axis_values(self.plot, bool(self.splits))
 
     def total_ms(self, gpu_id: str) -> float:
         i = self.gpu_ids.index(gpu_id)

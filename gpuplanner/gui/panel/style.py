@@ -6,12 +6,13 @@ and the chart background follows the application palette (light or dark).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
 GIB = 2**30
 
@@ -86,6 +87,46 @@ class ChartColours:
         return cls(base, text, muted, dark)
 
 
+def nice_top(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above ``value``: an axis that
+    ends on a round number, and stays put while the data moves a little (no axis redraw per edit)."""
+    if value <= 0:
+        return 1.0
+    scale = 10 ** math.floor(math.log10(value))
+    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if step * scale >= value * (1 - 1e-12):
+            return step * scale
+    return 10 * scale
+
+
+def set_range(
+    view: pg.ViewBox, x: tuple[float, float] | None = None, y: tuple[float, float] | None = None
+) -> None:
+    """``view.setRange`` without padding, skipped when nothing changes (a no-op range still makes
+    pyqtgraph redraw the axes' text)."""
+    (x0, x1), (y0, y1) = view.viewRange()
+    same_x = x is None or (abs(x[0] - x0) < 1e-9 and abs(x[1] - x1) < 1e-9)
+    same_y = y is None or (abs(y[0] - y0) < 1e-9 and abs(y[1] - y1) < 1e-9)
+    if same_x and same_y:
+        return
+    view.setRange(xRange=None if same_x else x, yRange=None if same_y else y, padding=0)
+
+
+def show_axis_values(plot: pg.PlotWidget, show: bool, names: tuple[str, ...] = ("left", "bottom")) -> None:
+    """Show or hide the axes' numbers (hidden on an empty chart); only touches axes that change."""
+    for name in names:
+        axis = plot.getPlotItem().getAxis(name)
+        if axis.style["showValues"] != show:
+            axis.setStyle(showValues=show)
+
+
+def set_ticks(axis: pg.AxisItem, ticks: list[tuple[float, str]]) -> None:
+    """``axis.setTicks`` unless the ticks are the ones shown (setting them redraws the axis)."""
+    if getattr(axis, "_gp_ticks", None) != ticks:
+        axis._gp_ticks = ticks
+        axis.setTicks([ticks, []])
+
+
 def make_plot(y_label: str, x_label: str = "") -> pg.PlotWidget:
     """A plot widget styled like the rest of the panel: palette colours, no mouse zoom, no menu. The
     chart's title lives in its header line (a title inside the plot would cost a row of pixels)."""
@@ -100,6 +141,9 @@ def make_plot(y_label: str, x_label: str = "") -> pg.PlotWidget:
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(colours.muted))
         axis.setTextPen(pg.mkPen(colours.foreground))
+        # an axis also draws the grid, so every bar update would repaint its text: cache it as a pixmap
+        # (pyqtgraph invalidates it itself when the range or the ticks change)
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     item.setLabel("left", y_label, color=colours.foreground.name())
     if x_label:
         item.setLabel("bottom", x_label, color=colours.foreground.name())

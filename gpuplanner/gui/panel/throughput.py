@@ -16,7 +16,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gpuplanner.core.report import PerformanceReport, Report
-from gpuplanner.gui.panel.style import ChartColours, fmt_seconds, header_label, legend_label, make_plot
+from gpuplanner.gui.panel.style import (
+    ChartColours,
+    fmt_seconds,
+    header_label,
+    legend_label,
+    make_plot,
+    nice_top,
+    set_range,
+    set_ticks,
+    show_axis_values,
+)
 
 TOTAL_COLOUR = "#0072B2"
 USER_COLOUR = "#D55E00"
@@ -100,9 +110,8 @@ class ThroughputChart(QWidget):
                 no_estimate_reason(report) if perf is None else "no speed curve in the report"
             )
             self._message.setPos(1.5, 0.5)
-            item.setXRange(0, 3, padding=0)
-            item.setYRange(0, 1, padding=0)
-            self._user_view.setYRange(0, 1, padding=0)
+            set_range(item.getViewBox(), x=(0, 3), y=(0, 1))
+            set_range(self._user_view, y=(0, 1))
             self._now.hide()
             self._saturation.setData([], [])
             self._now_label.setText("")
@@ -114,10 +123,9 @@ class ThroughputChart(QWidget):
         self._show_values(True)
         self._message.setText("")
         x_max = max(float(x.max()), 1.0)
-        y_max = float(max(total.max(), max(p.high_output_tokens_per_s for p in curve))) * 1.12 or 1.0
-        item.setXRange(-0.15, x_max + 0.25, padding=0)
-        item.setYRange(0, y_max, padding=0)
-        self._user_view.setYRange(0, max(p.tokens_per_s_per_user for p in curve) * 1.12 or 1.0, padding=0)
+        y_max = nice_top(float(max(total.max(), max(p.high_output_tokens_per_s for p in curve))) * 1.05)
+        set_range(item.getViewBox(), x=(-0.15, x_max + 0.25), y=(0, y_max))
+        set_range(self._user_view, y=(0, nice_top(max(p.tokens_per_s_per_user for p in curve) * 1.05)))
         self._set_ticks(2**x_max)
         now = math.log2(max(perf.concurrency, 1))
         self._now.setPos(now)
@@ -141,12 +149,11 @@ class ThroughputChart(QWidget):
         )
 
     def _show_values(self, show: bool) -> None:
-        for name in ("left", "right", "bottom"):
-            self.plot.getPlotItem().getAxis(name).setStyle(showValues=show)
+        show_axis_values(self.plot, show, ("left", "right", "bottom"))
 
     def _set_ticks(self, largest: float) -> None:
         ticks = [(float(k), f"{2**k:,}") for k in range(0, int(math.log2(max(largest, 1))) + 1)]
-        self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
+        set_ticks(self.plot.getPlotItem().getAxis("bottom"), ticks)
 
     @staticmethod
     def readout_text(perf: PerformanceReport) -> str:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -23,7 +24,9 @@ from gpuplanner.core.report import FixAction, Problem, Report
 SEVERITY_COLOURS = {"error": "#D62728", "warning": "#E69F00", "info": "#0072B2"}
 SEVERITY_WORDS = {"error": "Error", "warning": "Warning", "info": "Note"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-MAX_ROWS = 4
+VISIBLE_ROWS = 2  # the banner keeps one height: more problems scroll inside it
+MAX_ROWS = 12  # past this many, the last row sums up the rest
+ROW_HEIGHT = 28
 STATE_STYLES = {
     "fits": ("#E8F5EC", "#1E7A46", "✔"),
     "warn": ("#FFF4E0", "#8A5A00", "▲"),
@@ -33,33 +36,46 @@ STATE_STYLES = {
 
 
 class ProblemRow(QWidget):
-    """One problem: a coloured severity mark, the message, the fix and (when it has one) an Apply button."""
+    """One problem on one line: a coloured severity mark, the message and its fix (all of it in the
+    tooltip) and, when the fix can be applied, an Apply button."""
 
     def __init__(self, banner: VerdictBanner) -> None:
         super().__init__()
         self.action: FixAction | None = None
-        self.mark = QLabel("●")
-        self.mark.setFixedWidth(16)
+        self.problem: Problem | None = None
+        self.setFixedHeight(ROW_HEIGHT)
+        self.mark = QLabel()
+        self.mark.setFixedWidth(14)
         self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.text.setTextFormat(Qt.TextFormat.RichText)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setTextFormat(Qt.TextFormat.PlainText)  # rich text layout is slow for dozens of rows
+        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.button = QPushButton()
         self.button.setObjectName("applyFixButton")
         self.button.clicked.connect(lambda: self.action and banner.fix_requested.emit(self.action))
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(2, 1, 2, 1)
-        layout.addWidget(self.mark, 0, Qt.AlignmentFlag.AlignTop)
+        layout.setContentsMargins(2, 0, 2, 0)
+        layout.addWidget(self.mark)
         layout.addWidget(self.text, 1)
-        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.button)
+
+    def clear(self) -> None:
+        if self.problem is not None:
+            self.problem = self.action = None
+            self.text.setText("")
+            self.mark.setText("")
+            self.setToolTip("")
+            self.button.hide()
 
     def show_problem(self, problem: Problem) -> None:
+        if problem == self.problem:
+            return
+        self.problem = problem
         self.action = problem.action
         colour = SEVERITY_COLOURS[problem.severity]
-        self.mark.setStyleSheet(f"color: {colour};")
-        self.mark.setToolTip(SEVERITY_WORDS[problem.severity])
-        fix = f"<br><span style='color:gray'>Fix: {problem.fix}</span>" if problem.fix else ""
-        self.text.setText(f"{problem.message}{fix}")
+        self.mark.setText(f"<span style='color:{colour}'>●</span>")
+        self.text.setText(problem.message + (f"  — fix: {problem.fix}" if problem.fix else ""))
+        tip = f"<b>{SEVERITY_WORDS[problem.severity]}</b>: {problem.message}"
+        self.setToolTip(tip + (f"<br><b>Fix</b>: {problem.fix}" if problem.fix else ""))
         self.button.setVisible(problem.action is not None)
         if problem.action is not None:
             self.button.setText(f"Apply: {problem.fix}" if len(problem.fix) <= 44 else "Apply fix")
@@ -67,32 +83,55 @@ class ProblemRow(QWidget):
 
 
 class VerdictBanner(QFrame):
-    """The plan's verdict and problems. ``fix_requested(FixAction)`` when an Apply button is pressed."""
+    """The plan's verdict and problems. ``fix_requested(FixAction)`` when an Apply button is pressed.
+
+    Its height never changes with the number of problems: a banner that grew would re-lay out every
+    chart below it on each edit that adds or removes a problem (tens of milliseconds on a big rig)."""
 
     fix_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("verdictBanner")
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.state = "none"
+        self._styled = ""
+        self._rest_tooltip = ""
         self.headline = QLabel()
         self.headline.setObjectName("verdictHeadline")
-        self.headline.setWordWrap(True)
         self.headline.setTextFormat(Qt.TextFormat.RichText)
+        self.headline.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.count = QLabel()
+        self.count.setObjectName("verdictCount")
         self._rows: list[ProblemRow] = []
-        self.more = QLabel()
-        self.more.setObjectName("verdictMore")
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(8, 6, 8, 6)
-        self._layout.setSpacing(2)
-        self._layout.addWidget(self.headline)
-        self._layout.addWidget(self.more)
+        self._box = QWidget()
+        self._box.setObjectName("verdictRows")
+        self._rows_layout = QVBoxLayout(self._box)
+        self._rows_layout.setContentsMargins(0, 0, 0, 0)
+        self._rows_layout.setSpacing(0)
+        self._rows_layout.addStretch(1)
+        self.none_label = QLabel("No problems found.")
+        self.none_label.setStyleSheet("color: #6B7280;")
+        self._rows_layout.insertWidget(0, self.none_label)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self._box)
+        self.scroll.setFixedHeight(VISIBLE_ROWS * ROW_HEIGHT + 2)
+        top = QHBoxLayout()
+        top.addWidget(self.headline, 1)
+        top.addWidget(self.count)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.scroll)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.set_report(None)
 
     @property
     def visible_rows(self) -> list[ProblemRow]:
-        return [r for r in self._rows if not r.isHidden()]
+        """Rows showing a problem (the pool may hold more, emptied)."""
+        return [r for r in self._rows if r.problem is not None]
 
     def fix_buttons(self) -> list[QPushButton]:
         """The Apply buttons now shown, in problem order (tests click these)."""
@@ -102,12 +141,12 @@ class VerdictBanner(QFrame):
         if report is None:
             self._show("none", "No plan evaluated yet.", ())
             return
-        errors = any(p.severity == "error" for p in report.problems)
+        errors = sum(p.severity == "error" for p in report.problems)
         warnings = any(p.severity == "warning" for p in report.problems)
         state = "fails" if errors or not report.fits else "warn" if warnings else "fits"
         if state == "fails":
-            count = sum(p.severity == "error" for p in report.problems)
-            headline = f"Does not fit: {count} problem{'s' if count != 1 else ''} stop{'s' if count == 1 else ''} it from starting"
+            s = "s" if errors != 1 else ""
+            headline = f"Does not fit: {errors} problem{s} stop{'' if s else 's'} it from starting"
         else:
             headline = report.verdict
         self._show(state, headline, report.problems)
@@ -118,31 +157,50 @@ class VerdictBanner(QFrame):
         self._show("fails", "Cannot evaluate this plan.", (problem,))
 
     def _show(self, state: str, verdict: str, problems: tuple[Problem, ...]) -> None:
-        self.state = state
         background, foreground, icon = STATE_STYLES[state]
-        self.setStyleSheet(
-            f"#verdictBanner {{ background: {background}; border: 1px solid {foreground}; border-radius: 6px; }}"
-            f"#verdictBanner QLabel#verdictHeadline {{ color: {foreground}; }}"
-            f"#verdictBanner QLabel {{ color: #1F2937; }}"
-        )
-        self.headline.setText(f"<b>{icon} {verdict}</b>")
+        if state != self._styled:  # a style sheet re-polishes every child: only when the state changes
+            self._styled = state
+            self.setStyleSheet(
+                f"#verdictBanner {{ background: {background}; border: 1px solid {foreground}; border-radius: 6px; }}"
+                f"#verdictBanner QLabel#verdictHeadline {{ color: {foreground}; }}"
+                "#verdictBanner QLabel { color: #1F2937; }"
+                "#verdictBanner QScrollArea, #verdictBanner #verdictRows { background: transparent; }"
+            )
+        self.state = state
+        headline = f"<b>{icon} {verdict}</b>"
+        if headline != self.headline.text():
+            self.headline.setText(headline)
+            self.headline.setToolTip(verdict)
         ordered = sorted(problems, key=lambda p: SEVERITY_ORDER[p.severity])
-        shown = ordered[:MAX_ROWS]
-        while len(self._rows) < len(shown):
+        if len(ordered) > MAX_ROWS:  # the rest in one last row, every one of them in its tooltip
+            rest = ordered[MAX_ROWS - 1 :]
+            summary = Problem(
+                severity=rest[0].severity,
+                message=f"… and {len(rest)} more: " + "; ".join(p.message for p in rest[:3]),
+                fix="hover to read them all",
+            )
+            ordered = [*ordered[: MAX_ROWS - 1], summary]
+            self._rest_tooltip = "<br>".join(
+                p.message + (f" — <i>{p.fix}</i>" if p.fix else "") for p in rest
+            )
+        else:
+            self._rest_tooltip = ""
+        while len(self._rows) < len(ordered):
             row = ProblemRow(self)
             self._rows.append(row)
-            self._layout.insertWidget(len(self._rows), row)
-        for row, problem in zip(self._rows, shown, strict=False):
+            self._rows_layout.insertWidget(len(self._rows), row)
+        # rows past the problems are emptied, not hidden: showing and hiding dozens of widgets
+        # costs tens of milliseconds; the box's height cuts them off instead
+        for row, problem in zip(self._rows, ordered, strict=False):
             row.show_problem(problem)
-            row.show()
-        for row in self._rows[len(shown) :]:
-            row.hide()
-        rest = ordered[MAX_ROWS:]
-        self.more.setVisible(bool(rest))
-        self.more.setText(f"… and {len(rest)} more (hover to read them)")
-        self.more.setToolTip(
-            "<br>".join(f"{p.message}" + (f" — <i>{p.fix}</i>" if p.fix else "") for p in rest)
-        )
+        for row in self._rows[len(ordered) :]:
+            row.clear()
+        if self._rest_tooltip:
+            self._rows[len(ordered) - 1].setToolTip(self._rest_tooltip)
+        self._box.setFixedHeight(max(len(ordered), 1) * ROW_HEIGHT)
+        self.none_label.setVisible(not ordered)
+        total = len(problems)
+        self.count.setText(f"{total} problems · scroll for all" if total > VISIBLE_ROWS else "")
 
 
 def main() -> None:  # pragma: no cover - a manual look
