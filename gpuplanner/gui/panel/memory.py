@@ -129,7 +129,7 @@ class MemoryChart(QWidget):
         self.segments: list[dict[str, tuple[float, float]]] = []
         self._selected: set[str] = set()
         self.header = header_label("memorySummary", "Memory per GPU")
-        self.plot = make_plot("Memory (GiB)")
+        self.plot = make_plot("GiB")
         item = self.plot.getPlotItem()
         kinds = [(f, c) for f, _, c in MEMORY_PARTS]
         kinds += [("free", FREE_COLOUR), ("stranded", STRANDED_COLOUR), ("overflow", OVERFLOW_COLOUR)]

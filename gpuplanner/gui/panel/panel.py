@@ -33,7 +33,7 @@ from gpuplanner.gui.panel.steptime import StepTimeChart
 from gpuplanner.gui.panel.throughput import ThroughputChart
 from gpuplanner.gui.panel.verdict import VerdictBanner
 
-PANEL_HEIGHT = 400
+PANEL_HEIGHT = 450
 
 
 def gpu_roles(plan: Plan) -> list[tuple[str, str]]:

@@ -66,7 +66,7 @@ class StepTimeChart(QWidget):
         self.splits: list[StepSplit] = []
         self._stages: dict[str, str] = {}
         self.header = header_label("stepSummary", "Time of one decode step")
-        self.plot = make_plot("Time per step (ms)")
+        self.plot = make_plot("ms per step")
         self.bars = StackedBars(self.plot, [(f, c) for f, _, c in STEP_PARTS])
         self._message = pg.TextItem("", color=ChartColours.from_palette().muted, anchor=(0.5, 0.5))
         self.plot.getPlotItem().addItem(self._message)

@@ -172,9 +172,9 @@ class Legend(QLabel):
         for text, colour in entries:
             mark = "▨" if text in self.hatched else "■"
             parts.append(
-                f"<span style='color:{colour}; font-size:12pt'>{mark}</span>&nbsp;{text.replace(' ', '&nbsp;')}"
+                f"<span style='color:{colour}; font-size:11pt'>{mark}</span>&nbsp;{text.replace(' ', '&nbsp;')}"
             )
-        self.setText("<span style='font-size:9pt'>" + "&nbsp;&nbsp; ".join(parts) + "</span>")
+        self.setText("<span style='font-size:8.5pt'>" + "&nbsp;&nbsp; ".join(parts) + "</span>")
 
 
 def legend_label(entries: list[tuple[str, str]], *, hatched: set[str] | None = None) -> Legend:

@@ -50,7 +50,7 @@ class ThroughputChart(QWidget):
         self.performance: PerformanceReport | None = None
         colours = ChartColours.from_palette()
         self.readout = header_label("speedReadout", "Speed")
-        self.plot = make_plot("Output tokens/s (all users)", "Concurrent requests")
+        self.plot = make_plot("tok/s, all users", "Concurrent requests (log scale)")
         item = self.plot.getPlotItem()
         self._low = pg.PlotDataItem(pen=pg.mkPen(None))
         self._high = pg.PlotDataItem(pen=pg.mkPen(None))
@@ -70,7 +70,7 @@ class ThroughputChart(QWidget):
         item.scene().addItem(self._user_view)
         right = item.getAxis("right")
         right.linkToView(self._user_view)
-        right.setLabel("Tokens/s per user", color=USER_COLOUR)
+        right.setLabel("tok/s per user", color=USER_COLOUR)
         self._user_view.setXLink(item)
         self._user = pg.PlotDataItem(pen=pg.mkPen(USER_COLOUR, width=2, style=Qt.PenStyle.DashLine))
         self._user_view.addItem(self._user)

@@ -24,7 +24,7 @@ from gpuplanner.core.report import FixAction, Problem, Report
 SEVERITY_COLOURS = {"error": "#D62728", "warning": "#E69F00", "info": "#0072B2"}
 SEVERITY_WORDS = {"error": "Error", "warning": "Warning", "info": "Note"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-VISIBLE_ROWS = 2  # the banner keeps one height: more problems scroll inside it
+VISIBLE_ROWS = 2  # the banner keeps one height while there are problems: more scroll inside it
 MAX_ROWS = 12  # past this many, the last row sums up the rest
 ROW_HEIGHT = 28
 STATE_STYLES = {
@@ -85,7 +85,7 @@ class ProblemRow(QWidget):
 class VerdictBanner(QFrame):
     """The plan's verdict and problems. ``fix_requested(FixAction)`` when an Apply button is pressed.
 
-    Its height never changes with the number of problems: a banner that grew would re-lay out every
+    While there are problems its height stays the same: a banner that grew would re-lay out every
     chart below it on each edit that adds or removes a problem (tens of milliseconds on a big rig)."""
 
     fix_requested = Signal(object)
@@ -97,6 +97,7 @@ class VerdictBanner(QFrame):
         self._styled = ""
         self._rest_tooltip = ""
         self.headline = QLabel()
+        self.headline.setWordWrap(False)
         self.headline.setObjectName("verdictHeadline")
         self.headline.setTextFormat(Qt.TextFormat.RichText)
         self.headline.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -109,9 +110,6 @@ class VerdictBanner(QFrame):
         self._rows_layout.setContentsMargins(0, 0, 0, 0)
         self._rows_layout.setSpacing(0)
         self._rows_layout.addStretch(1)
-        self.none_label = QLabel("No problems found.")
-        self.none_label.setStyleSheet("color: #6B7280;")
-        self._rows_layout.insertWidget(0, self.none_label)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -188,7 +186,7 @@ class VerdictBanner(QFrame):
         while len(self._rows) < len(ordered):
             row = ProblemRow(self)
             self._rows.append(row)
-            self._rows_layout.insertWidget(len(self._rows), row)
+            self._rows_layout.insertWidget(len(self._rows) - 1, row)
         # rows past the problems are emptied, not hidden: showing and hiding dozens of widgets
         # costs tens of milliseconds; the box's height cuts them off instead
         for row, problem in zip(self._rows, ordered, strict=False):
@@ -198,7 +196,10 @@ class VerdictBanner(QFrame):
         if self._rest_tooltip:
             self._rows[len(ordered) - 1].setToolTip(self._rest_tooltip)
         self._box.setFixedHeight(max(len(ordered), 1) * ROW_HEIGHT)
-        self.none_label.setVisible(not ordered)
+        # no problems: the rows fold away (the one change of height, when the first problem comes or
+        # the last one goes; edits in between keep the banner's height and spare the charts a relayout)
+        if self.scroll.isHidden() == bool(ordered):
+            self.scroll.setVisible(bool(ordered))
         total = len(problems)
         self.count.setText(f"{total} problems · scroll for all" if total > VISIBLE_ROWS else "")
 
