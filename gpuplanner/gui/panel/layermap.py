@@ -238,7 +238,7 @@ class LayerMap(QWidget):
 
 
 def main() -> None:  # pragma: no cover - a manual look
-    from gpuplanner.gui.panel.demo import show_alone
+    from gpuplanner.gui.panel.samples import show_alone
 
     raise SystemExit(show_alone(LayerMap, size=(1000, 120)))
 

@@ -194,7 +194,7 @@ class LivePanel(QDockWidget):
 
 
 def main() -> None:  # pragma: no cover - a manual look
-    from gpuplanner.gui.panel.demo import show_alone
+    from gpuplanner.gui.panel.samples import show_alone
 
     raise SystemExit(show_alone(LivePanel, size=(1400, 640)))
 

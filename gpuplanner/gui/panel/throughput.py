@@ -174,7 +174,7 @@ class ThroughputChart(QWidget):
 
 
 def main() -> None:  # pragma: no cover - a manual look
-    from gpuplanner.gui.panel.demo import show_alone
+    from gpuplanner.gui.panel.samples import show_alone
 
     raise SystemExit(show_alone(ThroughputChart))
 

@@ -8,6 +8,7 @@ pool and reused, so a new report only changes texts and visibility.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -35,9 +36,32 @@ STATE_STYLES = {
 }
 
 
+class ElidedLabel(QLabel):
+    """A one-line plain-text label that ends in "…" when it is too narrow for its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)  # rich text layout is slow for dozens of rows
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self.full = text
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(
+            self.fontMetrics().elidedText(self.full, Qt.TextElideMode.ElideRight, max(self.width(), 40))
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+
 class ProblemRow(QWidget):
-    """One problem on one line: a coloured severity mark, the message and its fix (all of it in the
-    tooltip) and, when the fix can be applied, an Apply button."""
+    """One problem on one line: a coloured severity mark, the message (cut short when narrow, all of it
+    in the tooltip), its fix in full and, when the fix can be applied, an Apply button."""
 
     def __init__(self, banner: VerdictBanner) -> None:
         super().__init__()
@@ -46,9 +70,10 @@ class ProblemRow(QWidget):
         self.setFixedHeight(ROW_HEIGHT)
         self.mark = QLabel()
         self.mark.setFixedWidth(14)
-        self.text = QLabel()
-        self.text.setTextFormat(Qt.TextFormat.PlainText)  # rich text layout is slow for dozens of rows
-        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.text = ElidedLabel()
+        self.fix = QLabel()
+        self.fix.setObjectName("problemFix")
+        self.fix.setTextFormat(Qt.TextFormat.PlainText)
         self.button = QPushButton()
         self.button.setObjectName("applyFixButton")
         self.button.clicked.connect(lambda: self.action and banner.fix_requested.emit(self.action))
@@ -56,12 +81,14 @@ class ProblemRow(QWidget):
         layout.setContentsMargins(2, 0, 2, 0)
         layout.addWidget(self.mark)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.fix)
         layout.addWidget(self.button)
 
     def clear(self) -> None:
         if self.problem is not None:
             self.problem = self.action = None
-            self.text.setText("")
+            self.text.set_full_text("")
+            self.fix.setText("")
             self.mark.setText("")
             self.setToolTip("")
             self.button.hide()
@@ -73,12 +100,13 @@ class ProblemRow(QWidget):
         self.action = problem.action
         colour = SEVERITY_COLOURS[problem.severity]
         self.mark.setText(f"<span style='color:{colour}'>●</span>")
-        self.text.setText(problem.message + (f"  — fix: {problem.fix}" if problem.fix else ""))
+        self.text.set_full_text(problem.message)
+        self.fix.setText(f"Fix: {problem.fix}" if problem.fix else "")
         tip = f"<b>{SEVERITY_WORDS[problem.severity]}</b>: {problem.message}"
         self.setToolTip(tip + (f"<br><b>Fix</b>: {problem.fix}" if problem.fix else ""))
         self.button.setVisible(problem.action is not None)
         if problem.action is not None:
-            self.button.setText(f"Apply: {problem.fix}" if len(problem.fix) <= 44 else "Apply fix")
+            self.button.setText("Apply")
             self.button.setToolTip(f"{problem.fix} (one undoable step)")
 
 
@@ -161,7 +189,7 @@ class VerdictBanner(QFrame):
             self.setStyleSheet(
                 f"#verdictBanner {{ background: {background}; border: 1px solid {foreground}; border-radius: 6px; }}"
                 f"#verdictBanner QLabel#verdictHeadline {{ color: {foreground}; }}"
-                "#verdictBanner QLabel { color: #1F2937; }"
+                "#verdictBanner QLabel { color: #1F2937; } #verdictBanner QLabel#problemFix { font-weight: 600; }"
                 "#verdictBanner QScrollArea, #verdictBanner #verdictRows { background: transparent; }"
             )
         self.state = state
@@ -205,9 +233,9 @@ class VerdictBanner(QFrame):
 
 
 def main() -> None:  # pragma: no cover - a manual look
-    from gpuplanner.gui.panel.demo import show_alone
+    from gpuplanner.gui.panel.samples import show_alone
 
-    raise SystemExit(show_alone(VerdictBanner, size=(720, 200)))
+    raise SystemExit(show_alone(VerdictBanner, size=(900, 90)))
 
 
 if __name__ == "__main__":  # pragma: no cover
