@@ -132,6 +132,18 @@ class Catalog:
                     close.append(ident)
         return f"; closest: {', '.join(close[:3])}" if close else ""
 
+    def find(self, kind: str, ref: str | None) -> Any:
+        """Like the lookups below but None for a missing or unknown ``ref`` (display code, tooltips).
+
+        ``kind`` is a table name: 'gpus', 'links', 'models', 'precisions', 'engines' or 'nodes'.
+        """
+        if not ref:
+            return None
+        try:
+            return self._find(kind, ref)
+        except CatalogError:
+            return None
+
     def gpu(self, ref: str) -> GpuSpec:
         """The GPU whose id or alias is ``ref`` (e.g. 'h100-sxm', 'H100 SXM5 80GB')."""
         return self._find("gpus", ref)  # type: ignore[no-any-return]

@@ -84,18 +84,10 @@ class PlanFacts:
             return None
 
     def gpu_spec(self, ref: str) -> GpuSpec | None:
-        try:
-            return self.catalog.gpu(ref)
-        except CatalogError:
-            return None
+        return self.catalog.find("gpus", ref)  # type: ignore[no-any-return]
 
     def link_spec(self, ref: str | None) -> LinkSpec | None:
-        if not ref:
-            return None
-        try:
-            return self.catalog.link(ref)
-        except CatalogError:
-            return None
+        return self.catalog.find("links", ref)  # type: ignore[no-any-return]
 
     def link_name(self, ref: str | None) -> str:
         spec = self.link_spec(ref)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from gpuplanner.core.catalog import Catalog
-from gpuplanner.core.errors import CatalogError
 from gpuplanner.core.specs import GpuSpec, LinkSpec, NodeTemplate
 
 _PCIE_VIA = {"switch": "switch", "cpu": "CPU", "sys": "system bus"}
@@ -23,26 +22,13 @@ class Labels:
         self.catalog = catalog
 
     def gpu(self, ref: str) -> GpuSpec | None:
-        try:
-            return self.catalog.gpu(ref)
-        except CatalogError:
-            return None
+        return self.catalog.find("gpus", ref)  # type: ignore[no-any-return]
 
     def link(self, ref: str | None) -> LinkSpec | None:
-        if not ref:
-            return None
-        try:
-            return self.catalog.link(ref)
-        except CatalogError:
-            return None
+        return self.catalog.find("links", ref)  # type: ignore[no-any-return]
 
     def template(self, ref: str | None) -> NodeTemplate | None:
-        if not ref:
-            return None
-        try:
-            return self.catalog.node_template(ref)
-        except CatalogError:
-            return None
+        return self.catalog.find("nodes", ref)  # type: ignore[no-any-return]
 
     def gpu_short_name(self, ref: str) -> str:
         spec = self.gpu(ref)
