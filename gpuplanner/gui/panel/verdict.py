@@ -91,7 +91,8 @@ class ProblemRow(QWidget):
             self.fix.setText("")
             self.mark.setText("")
             self.setToolTip("")
-            self.button.hide()
+            if not self.button.isHidden():
+                self.button.hide()
 
     def show_problem(self, problem: Problem) -> None:
         if problem == self.problem:
@@ -104,7 +105,8 @@ class ProblemRow(QWidget):
         self.fix.setText(f"Fix: {problem.fix}" if problem.fix else "")
         tip = f"<b>{SEVERITY_WORDS[problem.severity]}</b>: {problem.message}"
         self.setToolTip(tip + (f"<br><b>Fix</b>: {problem.fix}" if problem.fix else ""))
-        self.button.setVisible(problem.action is not None)
+        if self.button.isHidden() == (problem.action is not None):
+            self.button.setVisible(problem.action is not None)
         if problem.action is not None:
             self.button.setText("Apply")
             self.button.setToolTip(f"{problem.fix} (one undoable step)")
