@@ -43,6 +43,8 @@ class GpuItem(QGraphicsItem):
         self.update()
 
     def set_report(self, report: GpuReport | None) -> None:
+        if report == self.report:  # most cards are unchanged by an edit: no tooltip, no repaint
+            return
         self.report = report
         self.setToolTip(self._tooltip())
         self.update()
