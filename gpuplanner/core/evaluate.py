@@ -5,10 +5,11 @@ from __future__ import annotations
 from gpuplanner.core.architecture import active_params, total_params
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.diagnose import diagnose, verdict
+from gpuplanner.core.errors import PlanError
 from gpuplanner.core.fit import FitResult, fit_memory
 from gpuplanner.core.perf import estimate_performance
 from gpuplanner.core.plan import Plan
-from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Report
+from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Problem, Report
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 
 
@@ -54,8 +55,17 @@ def evaluate_resolved(resolved: ResolvedPlan) -> Report:
     problems = diagnose(resolved, fit)
     fits = not any(p.severity == "error" for p in problems)
     performance = None
+    summary = verdict(resolved, fit, problems)
     if fits:
-        performance = estimate_performance(resolved, fit)
+        try:
+            performance = estimate_performance(resolved, fit)
+        except PlanError as exc:
+            # The memory ledgers stand; the speed needs what is missing (e.g. a network between servers).
+            problems.append(
+                Problem(severity="error", message=f"no speed estimate: {exc.message}", fix=exc.fix)
+            )
+            fits = False
+            summary = f"Incomplete: the memory fits, but {exc.message}."
     plan = resolved.plan
     return Report(
         plan_name=plan.name,
@@ -66,7 +76,7 @@ def evaluate_resolved(resolved: ResolvedPlan) -> Report:
         engine=resolved.engine.id,
         engine_name=f"{resolved.engine.name} {resolved.engine.version}",
         fits=fits,
-        verdict=verdict(resolved, fit, problems),
+        verdict=summary,
         problems=tuple(problems),
         gpus=_gpu_reports(fit),
         kv_cache=KvCacheReport(

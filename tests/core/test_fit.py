@@ -204,3 +204,14 @@ def test_idle_gpu_is_reported():
     one = plan.model_copy(update={"layout": default_layout(plan.rig, 32, tp=1)})
     report = evaluate(one)
     assert any("not in the layout" in p.message for p in report.problems)
+
+
+def test_two_servers_without_a_network_keep_their_memory_ledgers():
+    plan = quick_plan(model=LLAMA_8B, gpu="h100-sxm", gpus_per_node=1, nodes=2, pp=2)
+    cut = plan.model_copy(update={"rig": plan.rig.model_copy(update={"fabric": None})})
+    report = evaluate(cut)
+    assert not report.fits and report.performance is None
+    assert len(report.gpus) == 2 and report.gpus[0].memory_bytes.weights > 0
+    problem = next(p for p in report.problems if "network" in p.message)
+    assert problem.severity == "error" and problem.fix
+    assert report.verdict.startswith("Incomplete")
