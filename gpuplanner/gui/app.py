@@ -82,7 +82,10 @@ def run(plan_path: str | None = None) -> int:
     restore_geometry(window)
     screen = window.screen().availableGeometry()
     if window.width() > screen.width() or window.height() > screen.height():
-        window.showMaximized()  # a small screen: use all of it rather than hang off its edges
+        # a small screen: use all of it rather than hang off its edges (also without a window manager)
+        window.resize(min(window.width(), screen.width()), min(window.height(), screen.height()))
+        window.move(screen.topLeft())
+        window.showMaximized()
     else:
         window.show()
     window.view.fit_all()

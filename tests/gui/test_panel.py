@@ -248,3 +248,8 @@ def test_links_on_the_canvas_glow_by_share_of_bandwidth_with_bytes_per_token(qtb
         assert glow.pen().color() == traffic_colour(traffic.share_of_bandwidth)
     assert traffic_width(0.9) > traffic_width(0.1)
     assert traffic_colour(0.9) != traffic_colour(0.1)
+
+
+def test_the_window_fits_a_1024_px_screen(main_window):
+    """The live panel must not make the window wider than a small laptop screen (1024 x 700)."""
+    assert main_window.minimumSizeHint().width() <= 1024

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -99,6 +100,9 @@ class LivePanel(QDockWidget):
         self.layer_title = QLabel()
         self.layer_title.setObjectName("layerMapTitle")
         self.layer_title.setTextFormat(Qt.TextFormat.RichText)
+        # a long title elides into the space left by the buttons instead of widening the whole window
+        self.layer_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.layer_title.setMinimumWidth(120)
         tools = QHBoxLayout()
         tools.setContentsMargins(0, 0, 0, 0)
         tools.addWidget(self.layer_title, 1)
