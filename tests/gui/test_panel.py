@@ -120,7 +120,7 @@ def test_a_drag_previews_at_most_once_per_frame(qtbot, rig_window, panel):
     qtbot.mousePress(panel.layer_map, Qt.MouseButton.LeftButton, pos=QPoint(round(start), y))
     for layer in range(41, 60):  # 19 moves with no time between them: one frame
         qtbot.mouseMove(panel.layer_map, QPoint(round(panel.layer_map.edges()[layer + 1]), y))
-    qtbot.waitUntil(lambda: controller.preview_evaluations > evaluations, timeout=1000)
+    qtbot.waitUntil(lambda: controller.preview_evaluations > evaluations, timeout=5000)
     assert len(moves) == 19
     assert controller.preview_evaluations - evaluations == 1
     assert panel.previewing and panel.memory.report.gpus[0].layers == (0, 59)
