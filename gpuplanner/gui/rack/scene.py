@@ -115,6 +115,8 @@ class RackScene(QGraphicsScene):
             item = self.nodes.get(node.id)
             if item is None:
                 item = self.nodes[node.id] = NodeItem(node, self.labels, self.style)
+                if self.interactive_hints:
+                    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.addItem(item)
             else:
                 item.update_from(node, self.style)
@@ -122,6 +124,8 @@ class RackScene(QGraphicsScene):
                 card = self.gpus.get(placement.id)
                 if card is None:
                     card = self.gpus[placement.id] = GpuItem(placement, self.labels, self.style)
+                    if self.interactive_hints:  # on screen: redraw a card from its pixmap unless it changed
+                        card.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 if card.parentItem() is not item:
                     card.setParentItem(item)
                 card.update_from(placement, node.slots, roles.get(placement.id, "unused"), self.style)
