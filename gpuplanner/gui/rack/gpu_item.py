@@ -37,8 +37,10 @@ class GpuItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
 
     def update_from(self, placement: GpuPlacement, slots: int, role: str, style: RackStyle) -> None:
-        self.placement, self.role, self._style = placement, role, style
         self.setPos(geo.slot_rect(slots, placement.slot).topLeft())
+        if (placement, role, style) == (self.placement, self.role, self._style) and self.toolTip():
+            return  # an edit elsewhere in the plan: keep the cached drawing
+        self.placement, self.role, self._style = placement, role, style
         self.setToolTip(self._tooltip())
         self.update()
 

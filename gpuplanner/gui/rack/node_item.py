@@ -25,6 +25,7 @@ class NodeItem(QGraphicsItem):
         self._labels = labels
         self._style = style
         self.highlight_slot: int | None = None  # a drop or move target
+        self._drawn_key: tuple[object, ...] | None = None  # what the cached drawing shows
         self.mesh: str | None = None  # link kind joining every pair of its GPUs (drawn as one bar)
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -35,10 +36,15 @@ class NodeItem(QGraphicsItem):
         self.update_from(node, style)
 
     def update_from(self, node: Node, style: RackStyle) -> None:
+        self.setPos(node.x, node.y)
+        scene = self.scene()
+        key = (node, style, getattr(scene, "fabric_link", None) if scene is not None else None)
+        if key == self._drawn_key:
+            return  # an edit elsewhere in the plan: keep the cached drawing
+        self._drawn_key = key
         if node.slots != self.node.slots:
             self.prepareGeometryChange()
         self.node, self._style = node, style
-        self.setPos(node.x, node.y)
         self.setToolTip(self._tooltip())
         self.update()
 
