@@ -24,7 +24,6 @@ class LayerParams:
     router: int  # replicated
     norms: int  # replicated on every TP rank
     is_moe: bool
-    kv_heads_replicated: bool = False
 
     @property
     def total(self) -> int:
@@ -141,16 +140,6 @@ def kv_tokens_for_layer(m: ModelSpec, layer: int, context_tokens: int) -> int:
     if m.is_sliding_layer(layer) and m.sliding_window is not None:
         return min(context_tokens, m.sliding_window)
     return context_tokens
-
-
-def kv_bytes_per_token(m: ModelSpec, kv_bytes_per_element: float, layers: range, tp: int = 1) -> float:
-    """KV bytes one more token of context costs on one rank holding ``layers`` (full-attention view).
-
-    Sliding-window layers stop growing at their window; :func:`kv_bytes_for_sequence` accounts
-    for that, this function gives the per-token rate of a long sequence's full-attention layers
-    plus the sliding layers' share while the sequence is shorter than the window.
-    """
-    return kv_elements_per_token_layer(m, tp) * kv_bytes_per_element * len(layers)
 
 
 def kv_bytes_for_sequence(

@@ -31,7 +31,7 @@ def _smaller(r: ResolvedPlan, options: tuple[str, ...], current_bits: float, for
     return None
 
 
-def _layer_bytes(r: ResolvedPlan, f: GpuFit) -> float:
+def _layer_bytes(f: GpuFit) -> float:
     n = f.gpu.layers[1] - f.gpu.layers[0]
     return f.weights / max(n, 1)
 
@@ -43,7 +43,7 @@ def _move_layers_action(
     g = f.gpu
     if r.pp < 2:
         return None
-    per_layer = _layer_bytes(r, f)
+    per_layer = _layer_bytes(f)
     need = max(1, math.ceil(over / per_layer))
     best: tuple[int, int] | None = None  # (room, stage)
     for neighbour in (g.stage - 1, g.stage + 1):

@@ -75,7 +75,7 @@ def move_layers(layout: Layout, replica: int, from_stage: int, to_stage: int, am
     """Move ``amount`` layers across the boundary between two neighbouring stages."""
     if abs(from_stage - to_stage) != 1:
         raise PlanError("layers move only between neighbouring stages", fix="pick the stage next to it")
-    stages = list(layout.replicas[replica].stages)
+    stages = layout.replicas[replica].stages
     lo, hi = sorted((from_stage, to_stage))
     a, b = stages[lo], stages[hi]
     boundary = a.layers[1] + (-amount if from_stage == lo else amount)
@@ -83,11 +83,7 @@ def move_layers(layout: Layout, replica: int, from_stage: int, to_stage: int, am
         raise PlanError(
             f"moving {amount} layers would leave a stage empty", fix="move fewer layers or remove the stage"
         )
-    stages[lo] = a.model_copy(update={"layers": (a.layers[0], boundary)})
-    stages[hi] = b.model_copy(update={"layers": (boundary, b.layers[1])})
-    replicas = list(layout.replicas)
-    replicas[replica] = Replica(stages=tuple(stages))
-    return layout.model_copy(update={"replicas": tuple(replicas)})
+    return set_stage_boundary(layout, replica, lo, boundary)
 
 
 def set_stage_boundary(layout: Layout, replica: int, boundary_index: int, layer: int) -> Layout:
@@ -102,36 +98,4 @@ def set_stage_boundary(layout: Layout, replica: int, boundary_index: int, layer:
     stages[boundary_index + 1] = b.model_copy(update={"layers": (layer, b.layers[1])})
     replicas = list(layout.replicas)
     replicas[replica] = Replica(stages=tuple(stages))
-    return layout.model_copy(update={"replicas": tuple(replicas)})
-
-
-def remove_gpu_from_layout(layout: Layout, gpu_id: str) -> Layout:
-    """Drop a GPU from its stage; an emptied stage goes and its layers join a neighbour.
-
-    A replica that loses every stage goes too; the last replica is kept (with no GPUs the plan
-    has nothing to evaluate, which evaluate reports clearly).
-    """
-    replicas = []
-    for replica in layout.replicas:
-        stages = [
-            s.model_copy(update={"gpus": tuple(g for g in s.gpus if g != gpu_id)}) for s in replica.stages
-        ]
-        kept: list[Stage] = []
-        pending_start: int | None = None
-        for s in stages:
-            if not s.gpus:
-                if kept:  # give its layers to the previous stage
-                    prev = kept[-1]
-                    kept[-1] = prev.model_copy(update={"layers": (prev.layers[0], s.layers[1])})
-                elif pending_start is None:
-                    pending_start = s.layers[0]
-                continue
-            if pending_start is not None:
-                s = s.model_copy(update={"layers": (pending_start, s.layers[1])})
-                pending_start = None
-            kept.append(s)
-        if kept:
-            replicas.append(Replica(stages=tuple(kept)))
-    if not replicas:
-        return layout
     return layout.model_copy(update={"replicas": tuple(replicas)})

@@ -80,7 +80,9 @@ class GpuReport(ReportPart):
     stranded_bytes: int = Field(default=0, description="KV memory left unused by the smallest-rank rule")
     kv_blocks: int = 0
     weight_params: int = Field(default=0, description="parameters stored on this GPU")
-    formula: dict[str, str] = Field(default_factory=dict, description="inputs of each ledger line, for tooltips")
+    formula: dict[str, str] = Field(
+        default_factory=dict, description="inputs of each ledger line, for tooltips"
+    )
 
 
 class KvCacheReport(ReportPart):
