@@ -143,6 +143,7 @@ def main(runs: int = 30) -> int:
     print(
         f"40 moves in 100 ms of drag  {burst} evaluations (at most one per {controller._frame.interval()} ms frame)"
     )
+    window.undo_stack.setClean()  # no "save changes?" question on the way out
     window.close()
     return 0
 

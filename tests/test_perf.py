@@ -105,3 +105,22 @@ def test_report_parts_are_consistent(cat):
     assert 0 < totals.pop() <= p.tpot_s
     assert p.links[0].name == "NVSwitch (n0)" and p.links[0].purpose == "tensor parallel"
     assert p.assumptions
+
+
+def test_step_split_of_a_full_pipeline_counts_every_micro_batch(cat):
+    # Pipeline rule (GPipe, Huang et al. 2019; vLLM's PP scheduler): with as many micro-batches in
+    # flight as stages, the slowest stage works all cycle long - no bubble - and every other stage waits
+    # only for the difference. With a single sequence only one stage works at a time: each waits for
+    # the other stages' turns.
+    full = perf(cat, model=LLAMA_8B, gpu="h100-sxm", tp=1, pp=4, concurrency=64)
+    totals = {round(s.compute_s + s.memory_s + s.communication_s + s.waiting_s, 9) for s in full.step_split}
+    assert len(totals) == 1  # one cycle, split four ways
+    slowest = min(full.step_split, key=lambda s: s.waiting_s)
+    assert slowest.gpu == "g0_3"  # the last stage also holds lm_head (128256 x 4096, config.json)
+    assert slowest.waiting_s < 0.1 * (slowest.compute_s + slowest.memory_s + slowest.communication_s)
+    alone = perf(cat, model=LLAMA_8B, gpu="h100-sxm", tp=1, pp=4, concurrency=1)
+    for s in alone.step_split[1:3]:  # stages 2 and 3: 8 layers each, no embeddings or lm_head
+        busy = s.compute_s + s.memory_s + s.communication_s
+        assert s.waiting_s > 2 * busy  # three other stages' turns, about three times its own
+    share = int(full.bottleneck.split("% of a decode step")[0].rsplit(" ", 1)[-1])
+    assert share > 50  # the slowest stage's largest part fills most of a full pipeline's cycle

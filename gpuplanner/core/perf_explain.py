@@ -47,7 +47,8 @@ def bottleneck(
     cycle = rep.cycle(n, isl + osl / 2)
     slow = max(range(rep.pp), key=lambda s: cycle.steps[s].total_s)
     what, seconds = _largest_part(rep.stages[slow], cycle.steps[slow])
-    words = f"{what}: {seconds / cycle.seconds:.0%} of a decode step"
+    # the slowest stage runs that part once per micro-batch in every cycle
+    words = f"{what}: {cycle.micro_batches * seconds / cycle.seconds:.0%} of a decode step"
     if rep.pp > 1:
         if cycle.micro_batches < rep.pp:
             words += f"; pipeline bubbles: {cycle.micro_batches} micro-batch(es) for {rep.pp} stages"
@@ -70,18 +71,21 @@ def prefill_bottleneck(rep: Replica, isl: int) -> str:
 
 
 def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:
-    """Per GPU: compute-bound time (with launch overhead), memory-bound time, communication, waiting."""
+    """Per GPU, over one decode cycle: compute-bound time (with launch overhead), memory-bound time,
+    communication, waiting. A pipeline stage runs one step per micro-batch in every cycle, so its busy
+    parts count ``micro_batches`` times; waiting is the rest of the cycle (bubbles, slower stages)."""
     out = []
     for rep, n in zip(replicas, shares, strict=True):
         cycle = rep.cycle(max(n, 1), isl + osl / 2)
+        m = cycle.micro_batches
         for s, gpus in enumerate(rep.stage_gpus):
             step = cycle.steps[s]
-            comm = (
-                step.tp_comm_s + step.ep_comm_s + (cycle.boundary_s[s] if s < len(cycle.boundary_s) else 0.0)
-            )
+            # the hand-off to the next stage overlaps the next micro-batch's work: once per cycle
+            hand_off = cycle.boundary_s[s] if s < len(cycle.boundary_s) else 0.0
+            comm = m * (step.tp_comm_s + step.ep_comm_s) + hand_off
             weights_bound, kv_bound = step.weights_s >= step.gemm_s, step.kv_s >= step.attention_s
-            memory = (step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0)
-            compute = step.busy_s - memory + step.overhead_s
+            memory = m * ((step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0))
+            compute = m * (step.busy_s + step.overhead_s) - memory
             busy = compute + memory + comm
             waiting = max(0.0, cycle.seconds - busy)
             for g in gpus:

@@ -57,6 +57,14 @@ def layer_sums(model: ModelSpec, first: int, last: int) -> LayerSums:
 
 
 @cache
+def layer_profile(model: ModelSpec, first: int, last: int) -> tuple[LayerSums, int]:
+    """What a step time depends on in layers ``[first, last)``: their parameter sums and how many
+    keep only a sliding window of KV. Two ranges with the same profile take the same time."""
+    sliding = sum(1 for i in range(first, last) if model.is_sliding_layer(i))
+    return layer_sums(model, first, last), sliding
+
+
+@cache
 def kv_bytes(model: ModelSpec, kv_bpe: float, first: int, last: int, context: int, tp: int) -> float:
     """KV bytes of one sequence of ``context`` tokens on one TP rank holding layers [first, last)."""
     return kv_bytes_for_sequence(model, kv_bpe, range(first, last), max(context, 1), tp)
@@ -89,6 +97,7 @@ class StageShape:
     layer_overhead_s: float
     kv_read_factor: float = 1.0  # >1 when the engine's decode kernel re-reads KV per query head (GQA)
     bands: dict[str, tuple[Rates, RingFigures, RingFigures]] = field(default_factory=dict, compare=False)
+    steps: dict[tuple[object, ...], StepTime] = field(default_factory=dict, compare=False)
 
     def figures(self, band: Band) -> tuple[Rates, RingFigures, RingFigures]:
         """(GPU rates, TP ring, EP group) at ``band``, worked out on first use."""
@@ -144,6 +153,18 @@ def stage_step(
     Decode: ``tokens == seqs`` and ``new_tokens_per_seq == 1``. Prefill chunk: ``seqs`` sequences each
     adding ``new_tokens_per_seq`` tokens after ``context`` cached ones (attention is causal inside).
     """
+    key = (tokens, seqs, context, new_tokens_per_seq, band)
+    hit = s.steps.get(key)
+    if hit is not None:
+        return hit
+    step = _stage_step(s, tokens, seqs, context, new_tokens_per_seq, band)
+    s.steps[key] = step
+    return step
+
+
+def _stage_step(
+    s: StageShape, tokens: int, seqs: int, context: float, new_tokens_per_seq: float, band: Band
+) -> StepTime:
     m = s.model
     sums = layer_sums(m, *s.layers)
     moe = m.moe

@@ -16,7 +16,14 @@ from itertools import pairwise
 
 from gpuplanner.core.calibration import calibration
 from gpuplanner.core.collectives import Band, p2p_time_s
-from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, prefill_stage_time, stage_step
+from gpuplanner.core.perf_model import (
+    ACT_BYTES,
+    StageShape,
+    StepTime,
+    layer_profile,
+    prefill_stage_time,
+    stage_step,
+)
 from gpuplanner.core.resolve import ResolvedGpu, ResolvedPlan
 from gpuplanner.core.topology import Hop, path_between, ring_for_group
 
@@ -140,12 +147,27 @@ def build_replicas(r: ResolvedPlan) -> list[Replica]:
     chunk = r.settings.max_num_batched_tokens
     shared: dict[tuple[object, ...], dict[tuple[object, ...], object]] = {}
     replicas = []
+    alike: dict[tuple[object, ...], StageShape] = {}
     by_stage: dict[tuple[int, int], list[ResolvedGpu]] = {}
     for g in r.gpus:  # layout order: replica, stage, TP rank
         by_stage.setdefault((g.replica, g.stage), []).append(g)
     for rep in range(r.dp):
         stage_gpus = [by_stage[(rep, s)] for s in range(len(r.plan.layout.replicas[rep].stages))]
-        stages = [_stage_shape(r, gpus, rep, s) for s, gpus in enumerate(stage_gpus)]
+        stages = []
+        for s, gpus in enumerate(stage_gpus):
+            shape = _stage_shape(r, gpus, rep, s)
+            # stages that differ only in which layers they hold, not in what those layers weigh,
+            # share one shape and so one cache of step times (the middle stages of a uniform model)
+            same = (
+                shape.gpu.id,
+                layer_profile(shape.model, *shape.layers),
+                shape.tp,
+                shape.first,
+                shape.last,
+                _hop_key(shape.tp_hops),
+                _hop_key(shape.ep_hops),
+            )
+            stages.append(alike.setdefault(same, shape))
         bounds = [
             path_between(r.plan.rig, r.catalog, a[0].id, b[0].id, streams=len(a))
             for a, b in pairwise(stage_gpus)

@@ -209,3 +209,31 @@ def test_a_full_mesh_is_drawn_as_one_bar(rig_window):
     assert all(i.parentItem() is node for i in mesh_links)
     rig_window.undo_stack.undo()
     assert node.mesh is None
+
+
+def test_a_card_is_dragged_by_its_fill_bar_and_only_the_bar_redraws_when_memory_moves(rig_window, qtbot):
+    card = rig_window.scene.gpus["g0"]
+    bar_centre = card.fill_bar.mapToScene(card.fill_bar.RECT.center())
+    assert rig_window.scene.gpu_at(bar_centre) is card
+    drag(qtbot, rig_window, bar_centre, slot_centre(rig_window, "n0", 5))  # the bar takes no mouse
+    assert rig_window.document.gpu("g0")[1].slot == 5
+    rig_window.undo_stack.undo()
+
+    calls = {"card": 0, "bar": 0}
+    card.update = lambda *a: calls.__setitem__("card", calls["card"] + 1)
+    card.fill_bar.update = lambda *a: calls.__setitem__("bar", calls["bar"] + 1)
+    report = card.report
+    ledger = report.memory_bytes
+    # a few KiB more KV cache: nothing drawn changes (the bar is drawn to a quarter pixel, the text in 0.1 GiB)
+    card.set_report(report.model_copy(update={"memory_bytes": ledger.model_copy(
+        update={"kv_cache": ledger.kv_cache + 4096, "free": ledger.free - 4096})}))  # fmt: skip
+    assert calls == {"card": 0, "bar": 0}
+    # 2 GiB more: the bar redraws, the card keeps its cached picture
+    card.set_report(report.model_copy(update={"memory_bytes": ledger.model_copy(
+        update={"kv_cache": ledger.kv_cache + 2**31, "free": ledger.free - 2**31})}))  # fmt: skip
+    assert calls == {"card": 0, "bar": 1}
+    # over budget: the card's border turns red, so the card redraws too
+    over = ledger.free + 2**30
+    card.set_report(report.model_copy(update={"memory_bytes": ledger.model_copy(
+        update={"kv_cache": ledger.kv_cache + over, "free": ledger.free - over})}))  # fmt: skip
+    assert calls == {"card": 1, "bar": 2}

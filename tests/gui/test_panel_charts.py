@@ -131,6 +131,28 @@ def test_verdict_lists_problems_with_apply_buttons_and_caps_the_rows(qtbot, repo
     assert banner.state == "fails" and "does not divide" in banner.visible_rows[0].text.full
 
 
+def test_verdict_keeps_its_height_and_shows_key_figures_when_nothing_is_wrong(qtbot, reports):
+    # a banner that changed height would re-lay out every chart under it on each edit
+    banner = VerdictBanner()
+    qtbot.addWidget(banner)
+    banner.resize(900, banner.sizeHint().height())
+    banner.show()
+    heights = set()
+    for name in ("hgx", "over", "hgx", "mixed"):
+        banner.set_report(reports[name])
+        qtbot.wait(1)
+        heights.add(banner.sizeHint().height())
+    assert len(heights) == 1
+    banner.set_report(reports["hgx"])
+    hgx = reports["hgx"]
+    notes = [row.note for row in banner._rows if row.note]
+    tightest = min(hgx.gpus, key=lambda g: g.memory_bytes.free)
+    assert notes[0].startswith(f"Tightest GPU: {tightest.id}")
+    assert f"{hgx.kv_cache.max_concurrency:,} sequences" in notes[0]
+    assert notes[1] == f"Decode bottleneck: {hgx.performance.bottleneck}"
+    assert not banner.fix_buttons() and all(row.button.isHidden() for row in banner._rows)
+
+
 def test_layer_cells_are_as_wide_as_the_layers_are_big():
     from gpuplanner.core.catalog import default_catalog
 

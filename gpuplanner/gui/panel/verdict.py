@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from gpuplanner.core.report import FixAction, Problem, Report
 
+GIB = 2**30
 SEVERITY_COLOURS = {"error": "#D62728", "warning": "#E69F00", "info": "#0072B2"}
 SEVERITY_WORDS = {"error": "Error", "warning": "Warning", "info": "Note"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -67,6 +68,7 @@ class ProblemRow(QWidget):
         super().__init__()
         self.action: FixAction | None = None
         self.problem: Problem | None = None
+        self.note = ""  # a line of figures shown when there is no problem
         self.setFixedHeight(ROW_HEIGHT)
         self.mark = QLabel()
         self.mark.setFixedWidth(14)
@@ -83,10 +85,12 @@ class ProblemRow(QWidget):
         layout.addWidget(self.text, 1)
         layout.addWidget(self.fix)
         layout.addWidget(self.button)
+        self.button.hide()  # shown by a problem that carries a fix the window can apply
 
     def clear(self) -> None:
-        if self.problem is not None:
+        if self.problem is not None or self.note:
             self.problem = self.action = None
+            self.note = ""
             self.text.set_full_text("")
             self.fix.setText("")
             self.mark.setText("")
@@ -94,9 +98,19 @@ class ProblemRow(QWidget):
             if not self.button.isHidden():
                 self.button.hide()
 
+    def show_note(self, text: str) -> None:
+        """A plain line in place of a problem (no mark, no fix)."""
+        if text == self.note and self.problem is None:
+            return
+        self.clear()
+        self.note = text
+        self.text.set_full_text(text)
+        self.setToolTip(text)
+
     def show_problem(self, problem: Problem) -> None:
         if problem == self.problem:
             return
+        self.note = ""
         self.problem = problem
         self.action = problem.action
         colour = SEVERITY_COLOURS[problem.severity]
@@ -115,8 +129,9 @@ class ProblemRow(QWidget):
 class VerdictBanner(QFrame):
     """The plan's verdict and problems. ``fix_requested(FixAction)`` when an Apply button is pressed.
 
-    While there are problems its height stays the same: a banner that grew would re-lay out every
-    chart below it on each edit that adds or removes a problem (tens of milliseconds on a big rig)."""
+    Its height never changes: a banner that grew would re-lay out every chart below it on each edit
+    that adds or removes a problem (tens of milliseconds on a big rig). With no problems its rows
+    show the plan's key figures instead: the tightest GPU, the KV-cache capacity and the bottleneck."""
 
     fix_requested = Signal(object)
 
@@ -167,7 +182,7 @@ class VerdictBanner(QFrame):
 
     def set_report(self, report: Report | None) -> None:
         if report is None:
-            self._show("none", "No plan evaluated yet.", ())
+            self._show("none", "No plan evaluated yet.", (), ["Edit the rig or open a plan."])
             return
         errors = sum(p.severity == "error" for p in report.problems)
         warnings = any(p.severity == "warning" for p in report.problems)
@@ -177,14 +192,16 @@ class VerdictBanner(QFrame):
             headline = f"Does not fit: {errors} problem{s} stop{'' if s else 's'} it from starting"
         else:
             headline = report.verdict
-        self._show(state, headline, report.problems)
+        self._show(state, headline, report.problems, key_figures(report))
 
     def set_error(self, message: str, fix: str = "") -> None:
         """The plan cannot be evaluated at all (e.g. a TP degree the model cannot be split by)."""
         problem = Problem(severity="error", message=message, fix=fix)
         self._show("fails", "Cannot evaluate this plan.", (problem,))
 
-    def _show(self, state: str, verdict: str, problems: tuple[Problem, ...]) -> None:
+    def _show(
+        self, state: str, verdict: str, problems: tuple[Problem, ...], notes: list[str] | None = None
+    ) -> None:
         background, foreground, icon = STATE_STYLES[state]
         if state != self._styled:  # a style sheet re-polishes every child: only when the state changes
             self._styled = state
@@ -213,7 +230,8 @@ class VerdictBanner(QFrame):
             )
         else:
             self._rest_tooltip = ""
-        while len(self._rows) < len(ordered):
+        lines = [] if ordered else (notes or [])[:VISIBLE_ROWS]
+        while len(self._rows) < max(len(ordered), len(lines)):
             row = ProblemRow(self)
             self._rows.append(row)
             self._rows_layout.insertWidget(len(self._rows) - 1, row)
@@ -221,17 +239,33 @@ class VerdictBanner(QFrame):
         # costs tens of milliseconds; the box's height cuts them off instead
         for row, problem in zip(self._rows, ordered, strict=False):
             row.show_problem(problem)
-        for row in self._rows[len(ordered) :]:
+        for row, line in zip(self._rows, lines, strict=False):
+            row.show_note(line)
+        for row in self._rows[max(len(ordered), len(lines)) :]:
             row.clear()
         if self._rest_tooltip:
             self._rows[len(ordered) - 1].setToolTip(self._rest_tooltip)
-        self._box.setFixedHeight(max(len(ordered), 1) * ROW_HEIGHT)
-        # no problems: the rows fold away (the one change of height, when the first problem comes or
-        # the last one goes; edits in between keep the banner's height and spare the charts a relayout)
-        if self.scroll.isHidden() == bool(ordered):
-            self.scroll.setVisible(bool(ordered))
+        self._box.setFixedHeight(max(len(ordered), len(lines), 1) * ROW_HEIGHT)
         total = len(problems)
         self.count.setText(f"{total} problems · scroll for all" if total > VISIBLE_ROWS else "")
+
+
+def key_figures(report: Report) -> list[str]:
+    """The lines a banner with no problems shows: where memory is tightest, what the KV cache holds,
+    what limits speed."""
+    lines = []
+    if report.gpus:
+        tight = min(report.gpus, key=lambda g: g.memory_bytes.free)
+        kv = report.kv_cache
+        lines.append(
+            f"Tightest GPU: {tight.id} ({tight.gpu_name}), {tight.memory_bytes.free / GIB:.1f} GiB free"
+            f" of {tight.capacity_bytes / GIB:.0f} GiB · KV cache holds {kv.max_concurrency:,}"
+            f" sequences of {kv.context_tokens:,} tokens"
+        )
+    perf = report.performance
+    if perf is not None:
+        lines.append(f"Decode bottleneck: {perf.bottleneck}")
+    return lines
 
 
 def main() -> None:  # pragma: no cover - a manual look

@@ -15,6 +15,66 @@ from gpuplanner.gui.rack.style import VENDOR_COLOURS, RackStyle, fill_colour, li
 GIB = 2**30
 
 
+READABLE_SCALE = 0.4  # below this zoom a card's 7-9 pt text is under 4 px high: drawn without it
+
+
+def too_small_to_read(item: QGraphicsItem, painter: QPainter, option: QStyleOptionGraphicsItem) -> bool:
+    """On screen and zoomed out so far that text would be a grey smear (and slow): leave it out. Paper
+    (the PDF's rig drawing) always gets the text: it is vector and the reader zooms."""
+    scene = item.scene()
+    if scene is None or not getattr(scene, "interactive_hints", True):
+        return False
+    return option.levelOfDetailFromTransform(painter.worldTransform()) < READABLE_SCALE
+
+
+class FillBar(QGraphicsItem):
+    """The card's memory fill bar and its "used / capacity" line: a child item of its own, so an edit
+    that changes every GPU's KV cache redraws 64 small bars, not 64 whole cards (the card keeps its
+    cached pixmap). It takes no mouse buttons, hover or tooltip: those go to the card under it."""
+
+    KIND = "gpu-fill"
+    RECT = QRectF(11, geo.CARD_H - 20, geo.CARD_W - 22, 7)
+
+    def __init__(self, card: GpuItem) -> None:
+        super().__init__(card)
+        self.card = card
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setAcceptHoverEvents(False)
+
+    def boundingRect(self) -> QRectF:
+        bar = self.RECT
+        return QRectF(bar.left() - 1, bar.top() - 1, bar.width() + 2, bar.height() + 14)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        card = self.card
+        style = card._style
+        bar = self.RECT
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.grid if not style.dark else QColor("#20242b"))
+        painter.drawRoundedRect(bar, 3.5, 3.5)
+        fraction = card.fill_fraction()
+        report = card.report
+        if fraction is None or report is None:
+            return
+        used_bytes = report.capacity_bytes - report.memory_bytes.free
+        painter.setBrush(fill_colour(used_bytes, report.capacity_bytes))
+        painter.drawRoundedRect(
+            QRectF(bar.left(), bar.top(), bar.width() * min(fraction, 1.0), bar.height()), 3.5, 3.5
+        )
+        if too_small_to_read(self, painter, option):
+            return
+        font = QFont(painter.font())
+        font.setPointSizeF(7)
+        painter.setFont(font)
+        painter.setPen(style.muted_text)
+        painter.drawText(
+            QRectF(bar.left(), bar.bottom() + 1, bar.width(), 11), Qt.AlignmentFlag.AlignRight, card.bar_text()
+        )
+
+
 class GpuItem(QGraphicsItem):
     """Projection of one ``GpuPlacement``, child of its server's ``NodeItem``."""
 
@@ -35,6 +95,7 @@ class GpuItem(QGraphicsItem):
         )
         self.setZValue(1)
         self.setAcceptHoverEvents(True)
+        self.fill_bar = FillBar(self)
 
     def update_from(self, placement: GpuPlacement, slots: int, role: str, style: RackStyle) -> None:
         self.setPos(geo.slot_rect(slots, placement.slot).topLeft())
@@ -43,13 +104,38 @@ class GpuItem(QGraphicsItem):
         self.placement, self.role, self._style = placement, role, style
         self.setToolTip(self._tooltip())
         self.update()
+        self.fill_bar.update()
 
     def set_report(self, report: GpuReport | None) -> None:
-        if report == self.report:  # most cards are unchanged by an edit: no tooltip, no repaint
+        if report == self.report:
             return
+        drawn = self._drawn_figures()
         self.report = report
         self.setToolTip(self._tooltip())
-        self.update()
+        now = self._drawn_figures()
+        if now[:1] != drawn[:1]:  # over budget or back: the card's border changes colour
+            self.update()
+        if now != drawn:
+            self.fill_bar.update()
+
+    def _drawn_figures(self) -> tuple[object, ...]:
+        """What the card shows of its report, the over-budget border first: the bar redraws only when
+        this changes, the rest of the card only when the border does."""
+        fraction = self.fill_fraction()
+        if fraction is None or self.report is None:
+            return (None,)
+        used = self.report.capacity_bytes - self.report.memory_bytes.free
+        return (
+            fraction > 1.0,
+            round(min(fraction, 1.0) * FillBar.RECT.width() * 4),  # the fill, to a quarter pixel
+            fill_colour(used, self.report.capacity_bytes).rgba(),
+            self.bar_text(),
+        )
+
+    def bar_text(self) -> str:
+        assert self.report is not None
+        used_bytes = self.report.capacity_bytes - self.report.memory_bytes.free
+        return f"{used_bytes / GIB:.1f} / {self.report.capacity_bytes / GIB:.1f} GiB"
 
     def port_rect(self) -> QRectF:
         """The wiring port (top centre), item coordinates."""
@@ -99,8 +185,8 @@ class GpuItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(stripe)
         painter.drawRoundedRect(QRectF(1.5, 6, 4, geo.CARD_H - 12), 2, 2)
-        self._paint_text(painter, spec)
-        self._paint_bar(painter)
+        if not too_small_to_read(self, painter, option):  # the fill bar is a child item: FillBar
+            self._paint_text(painter, spec)
         port_colour = (
             link_colour(self._labels.link(spec.native_link).kind)
             if spec and spec.native_link
@@ -129,31 +215,6 @@ class GpuItem(QGraphicsItem):
         painter.drawText(QRectF(11, 24, geo.CARD_W - 16, 14), Qt.AlignmentFlag.AlignLeft, memory)
         painter.drawText(
             QRectF(11, 38, geo.CARD_W - 16, 14), Qt.AlignmentFlag.AlignLeft, f"{self.gpu_id} · {self.role}"
-        )
-
-    def _paint_bar(self, painter: QPainter) -> None:
-        style = self._style
-        bar = QRectF(11, geo.CARD_H - 20, geo.CARD_W - 22, 7)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(style.grid if not style.dark else QColor("#20242b"))
-        painter.drawRoundedRect(bar, 3.5, 3.5)
-        fraction = self.fill_fraction()
-        font = QFont(painter.font())
-        font.setPointSizeF(7)
-        painter.setFont(font)
-        if fraction is None:
-            return
-        report = self.report
-        assert report is not None
-        used_bytes = report.capacity_bytes - report.memory_bytes.free
-        painter.setBrush(fill_colour(used_bytes, report.capacity_bytes))
-        painter.drawRoundedRect(
-            QRectF(bar.left(), bar.top(), bar.width() * min(fraction, 1.0), bar.height()), 3.5, 3.5
-        )
-        painter.setPen(style.muted_text)
-        text = f"{used_bytes / GIB:.1f} / {report.capacity_bytes / GIB:.1f} GiB"
-        painter.drawText(
-            QRectF(bar.left(), bar.bottom() + 1, bar.width(), 11), Qt.AlignmentFlag.AlignRight, text
         )
 
     def _tooltip(self) -> str:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
 from gpuplanner.gui.mime import decode_catalog_item, decode_layer_range
 from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.rack.controller import RackController
-from gpuplanner.gui.rack.gpu_item import GpuItem
+from gpuplanner.gui.rack.gpu_item import FillBar, GpuItem
 from gpuplanner.gui.rack.interactions import (
     DropInteraction,
     MoveInteraction,
@@ -46,7 +46,7 @@ class RackView(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.ContainsItemShape)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setAcceptDrops(True)
         self.setToolTip("")
         self.interaction: object | None = None
@@ -214,6 +214,8 @@ class RackView(QGraphicsView):
     # -- context menu -------------------------------------------------------------------------------
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         item = self.itemAt(event.pos())
+        if isinstance(item, FillBar):  # a card's fill bar is part of the card
+            item = item.parentItem()
         menu = QMenu(self)
         menu.setObjectName("rackContextMenu")
         if isinstance(item, GpuItem | LinkItem | NodeItem) and not item.isSelected():
