@@ -33,7 +33,9 @@ def _locate(name: str) -> Path:
         if path.is_dir():
             return path
     tried = ", ".join(str(p) for p in _candidates(name))
-    raise FileNotFoundError(f"gpuplanner cannot find its {name}/ folder (looked in: {tried}); reinstall the app")
+    raise FileNotFoundError(
+        f"gpuplanner cannot find its {name}/ folder (looked in: {tried}); reinstall the app"
+    )
 
 
 def catalogs_dir() -> Path:

@@ -121,7 +121,9 @@ def test_import_model_then_evaluate_it(tmp_path, capsys):
 
     from gpuplanner.core.catalog import default_catalog
 
-    config = Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "meta-llama--Llama-3.1-8B-Instruct.json"
+    config = (
+        Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "meta-llama--Llama-3.1-8B-Instruct.json"
+    )
     default_catalog.cache_clear()
     try:
         assert main(["import-model", str(config), "--name", "my-org/my-llama"]) == 0

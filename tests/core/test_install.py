@@ -18,7 +18,18 @@ def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     build = tmp_path_factory.mktemp("build")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         cwd=build,
         env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
@@ -29,7 +40,14 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_carries_catalogs_and_resources(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("gpus.toml", "models.toml", "links.toml", "precisions.toml", "engines.toml", "sources.toml"):
+    for needed in (
+        "gpus.toml",
+        "models.toml",
+        "links.toml",
+        "precisions.toml",
+        "engines.toml",
+        "sources.toml",
+    ):
         assert f"gpuplanner/_data/catalogs/{needed}" in names
     assert any(n.startswith("gpuplanner/_data/catalogs/examples/") and n.endswith(".gpuplan") for n in names)
     assert any(n.startswith("gpuplanner/_data/resources/") for n in names)
@@ -49,7 +67,9 @@ def test_installed_package_finds_its_data_from_another_folder(wheel, tmp_path):
         "print(p.catalogs_dir()); print(len(c.default_catalog().gpus))"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, check=True
+    )
     folder, count = out.stdout.split()
     assert folder.startswith(str(target)) and folder.endswith("_data/catalogs")
     assert int(count) >= 30

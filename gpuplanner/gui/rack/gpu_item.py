@@ -71,7 +71,9 @@ class FillBar(QGraphicsItem):
         painter.setFont(font)
         painter.setPen(style.muted_text)
         painter.drawText(
-            QRectF(bar.left(), bar.bottom() + 1, bar.width(), 11), Qt.AlignmentFlag.AlignRight, card.bar_text()
+            QRectF(bar.left(), bar.bottom() + 1, bar.width(), 11),
+            Qt.AlignmentFlag.AlignRight,
+            card.bar_text(),
         )
 
 
