@@ -15,12 +15,24 @@ from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 
 def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
     out = []
+    ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # a TP group's GPUs share one ledger object
     for f in fit.gpus:
         g = f.gpu
-        # model_construct: these values come from our own arithmetic, validating 1,000 of them per
-        # edit on a 512-GPU plan would cost more than the whole fit model
+        figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
+        ledger = ledgers.get(figures)
+        if ledger is None:
+            ledger = ledgers[figures] = MemoryLedger.assemble(
+                weights=f.weights,
+                kv_cache=f.kv_used,
+                activations=f.activations,
+                communication=f.communication,
+                runtime=f.runtime,
+                free=f.free,
+            )
+        # assemble, not validate: these values come from our own arithmetic, and validating 1,000 of
+        # them per edit on a 512-GPU plan would cost more than the whole fit model
         out.append(
-            GpuReport.model_construct(
+            GpuReport.assemble(
                 id=g.id,
                 gpu=g.spec.id,
                 gpu_name=g.spec.name,
@@ -33,14 +45,7 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
                 has_lm_head=g.last_stage,
                 capacity_bytes=f.capacity,
                 budget_bytes=f.budget,
-                memory_bytes=MemoryLedger.model_construct(
-                    weights=f.weights,
-                    kv_cache=f.kv_used,
-                    activations=f.activations,
-                    communication=f.communication,
-                    runtime=f.runtime,
-                    free=f.free,
-                ),
+                memory_bytes=ledger,
                 stranded_bytes=f.stranded,
                 kv_blocks=f.kv_blocks,
                 weight_params=f.weight_params,

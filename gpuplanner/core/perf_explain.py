@@ -90,7 +90,7 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             waiting = max(0.0, cycle.seconds - busy)
             for g in gpus:
                 out.append(
-                    StepSplit(
+                    StepSplit.assemble(
                         gpu=g.id,
                         compute_s=compute,
                         memory_s=memory,

@@ -69,13 +69,22 @@ class Replica:
         m = max(1, min(n, self.pp))
         batch = math.ceil(n / m)
         steps = [stage_step(s, batch, batch, context, 1, band) for s in self.stages]
-        hidden = self.stages[0].model.hidden_size
-        bounds = [p2p_time_s(batch * hidden * ACT_BYTES, h, band) for h in self.boundaries]
+        bounds = self._hand_offs(batch, band)
         walk = sum(st.total_s for st in steps) + sum(bounds)
         paced = m * max(st.total_s for st in steps)
         result = Cycle(max(walk, paced) + self.step_overhead_s, m, steps, bounds, self.step_overhead_s)
         self.memo[cache_key] = result
         return result
+
+    def _hand_offs(self, batch: int, band: Band) -> list[float]:
+        """Seconds to send ``batch`` tokens' activations across each stage boundary."""
+        hit = self.memo.get(("hand-off", batch, band))
+        if isinstance(hit, list):
+            return hit
+        size = batch * self.stages[0].model.hidden_size * ACT_BYTES
+        bounds = [p2p_time_s(size, h, band) for h in self.boundaries]
+        self.memo[("hand-off", batch, band)] = bounds
+        return bounds
 
     def prefill_s(self, prompt: int, band: Band = "mid") -> float:
         """Seconds to prefill one prompt on an idle replica (chunks pipelined across stages)."""
@@ -140,6 +149,45 @@ def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: 
     )
 
 
+_SHAPES: dict[tuple[object, ...], StageShape] = {}
+_SHAPES_KEPT = 512
+
+
+def _alike(shape: StageShape) -> StageShape:
+    """An earlier shape that times exactly like ``shape``, with its cache of step times, else ``shape``.
+
+    Stages that differ only in which layers they hold, not in what those layers weigh, take the same
+    time: the middle stages of a uniform model, and - across evaluations - every stage an edit left
+    alone. Moving one pipeline boundary then times two new shapes; the rest are dictionary lookups.
+    The key holds every field a step time reads; the model and GPU by identity (a catalog's specs are
+    immutable, and an imported model is a new object), checked again on a hit.
+    """
+    key = (
+        id(shape.model),
+        id(shape.gpu),
+        layer_profile(shape.model, *shape.layers),
+        shape.tp,
+        shape.ep,
+        shape.first,
+        shape.last,
+        _hop_key(shape.tp_hops),
+        _hop_key(shape.ep_hops),
+        shape.weight_bpe,
+        shape.embed_bpe,
+        shape.kv_bpe,
+        shape.compute_dtype,
+        shape.layer_overhead_s,
+        shape.kv_read_factor,
+    )
+    hit = _SHAPES.get(key)
+    if hit is not None and hit.model is shape.model and hit.gpu is shape.gpu:
+        return hit
+    if len(_SHAPES) >= _SHAPES_KEPT:
+        _SHAPES.clear()
+    _SHAPES[key] = shape
+    return shape
+
+
 def build_replicas(r: ResolvedPlan) -> list[Replica]:
     """Every replica of ``r``; replicas with identical figures share one timing cache."""
     overhead = calibration().overhead_for(r.engine.id)
@@ -147,7 +195,6 @@ def build_replicas(r: ResolvedPlan) -> list[Replica]:
     chunk = r.settings.max_num_batched_tokens
     shared: dict[tuple[object, ...], dict[tuple[object, ...], object]] = {}
     replicas = []
-    alike: dict[tuple[object, ...], StageShape] = {}
     by_stage: dict[tuple[int, int], list[ResolvedGpu]] = {}
     for g in r.gpus:  # layout order: replica, stage, TP rank
         by_stage.setdefault((g.replica, g.stage), []).append(g)
@@ -155,19 +202,7 @@ def build_replicas(r: ResolvedPlan) -> list[Replica]:
         stage_gpus = [by_stage[(rep, s)] for s in range(len(r.plan.layout.replicas[rep].stages))]
         stages = []
         for s, gpus in enumerate(stage_gpus):
-            shape = _stage_shape(r, gpus, rep, s)
-            # stages that differ only in which layers they hold, not in what those layers weigh,
-            # share one shape and so one cache of step times (the middle stages of a uniform model)
-            same = (
-                shape.gpu.id,
-                layer_profile(shape.model, *shape.layers),
-                shape.tp,
-                shape.first,
-                shape.last,
-                _hop_key(shape.tp_hops),
-                _hop_key(shape.ep_hops),
-            )
-            stages.append(alike.setdefault(same, shape))
+            stages.append(_alike(_stage_shape(r, gpus, rep, s)))
         bounds = [
             path_between(r.plan.rig, r.catalog, a[0].id, b[0].id, streams=len(a))
             for a, b in pairwise(stage_gpus)

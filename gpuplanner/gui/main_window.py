@@ -153,7 +153,9 @@ class MainWindow(QMainWindow):
         self.latest_report = report
         self.scene.set_report(report)
         self.verdict_label.setText(("✔ " if report.fits else "✖ ") + report.verdict)
-        self.verdict_label.setStyleSheet("" if report.fits else "color: #e5484d;")
+        style = "" if report.fits else "color: #e5484d;"
+        if self.verdict_label.styleSheet() != style:  # a style sheet re-polishes the label: only on change
+            self.verdict_label.setStyleSheet(style)
         self.verdict_label.setToolTip(
             "\n".join(
                 f"{p.severity}: {p.message}" + (f" — {p.fix}" if p.fix else "") for p in report.problems

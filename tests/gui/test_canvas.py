@@ -237,3 +237,19 @@ def test_a_card_is_dragged_by_its_fill_bar_and_only_the_bar_redraws_when_memory_
     card.set_report(report.model_copy(update={"memory_bytes": ledger.model_copy(
         update={"kv_cache": ledger.kv_cache + over, "free": ledger.free - over})}))  # fmt: skip
     assert calls == {"card": 1, "bar": 2}
+
+
+def test_a_card_writes_its_tooltip_when_it_is_hovered(rig_window, qtbot):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication
+    from rackhelpers import view_point
+
+    card = rig_window.scene.gpus["g0"]
+    assert card._tip_stale  # not written by the evaluation: only on demand
+    pos = view_point(rig_window, card.sceneBoundingRect().center())
+    viewport = rig_window.view.viewport()
+    event = QHelpEvent(QEvent.Type.ToolTip, pos, viewport.mapToGlobal(pos))
+    QApplication.sendEvent(viewport, event)
+    kv = card.report.memory_bytes.kv_cache / 2**30
+    assert f"KV cache {kv:.1f} GiB" in card.toolTip() and "g0 in slot 0" in card.toolTip()

@@ -126,6 +126,7 @@ class LivePanel(QDockWidget):
         layout.addWidget(charts, 1)
         layout.addLayout(tools)
         layout.addWidget(self.layer_map)
+        body.setAutoFillBackground(True)  # opaque: the window need not repaint under the panel
         self.setWidget(body)
         self.set_selection(())
 

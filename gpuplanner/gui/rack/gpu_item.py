@@ -98,13 +98,16 @@ class GpuItem(QGraphicsItem):
         self.setZValue(1)
         self.setAcceptHoverEvents(True)
         self.fill_bar = FillBar(self)
+        self._synced = False
+        self._tip_stale = True  # the tooltip is written when it is asked for (RackScene.helpEvent)
 
     def update_from(self, placement: GpuPlacement, slots: int, role: str, style: RackStyle) -> None:
         self.setPos(geo.slot_rect(slots, placement.slot).topLeft())
-        if (placement, role, style) == (self.placement, self.role, self._style) and self.toolTip():
+        if (placement, role, style) == (self.placement, self.role, self._style) and self._synced:
             return  # an edit elsewhere in the plan: keep the cached drawing
+        self._synced = True
         self.placement, self.role, self._style = placement, role, style
-        self.setToolTip(self._tooltip())
+        self._tip_stale = True
         self.update()
         self.fill_bar.update()
 
@@ -113,7 +116,7 @@ class GpuItem(QGraphicsItem):
             return
         drawn = self._drawn_figures()
         self.report = report
-        self.setToolTip(self._tooltip())
+        self._tip_stale = True  # 64 cards change on most edits; a tooltip is read one at a time
         now = self._drawn_figures()
         if now[:1] != drawn[:1]:  # over budget or back: the card's border changes colour
             self.update()
@@ -218,6 +221,13 @@ class GpuItem(QGraphicsItem):
         painter.drawText(
             QRectF(11, 38, geo.CARD_W - 16, 14), Qt.AlignmentFlag.AlignLeft, f"{self.gpu_id} · {self.role}"
         )
+
+    def refresh_tooltip(self) -> str:
+        """Write the tooltip if the card changed since it was last shown; returns it."""
+        if self._tip_stale:
+            self._tip_stale = False
+            self.setToolTip(self._tooltip())
+        return self.toolTip()
 
     def _tooltip(self) -> str:
         spec = self._labels.gpu(self.placement.gpu)

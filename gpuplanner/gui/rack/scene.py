@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QBrush, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneHelpEvent
 
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
@@ -206,6 +206,13 @@ class RackScene(QGraphicsScene):
             for ident in ids:
                 if ident in table:
                     table[ident].setSelected(True)
+
+    def helpEvent(self, event: QGraphicsSceneHelpEvent) -> None:
+        """A card writes its tooltip only when one is asked for (it changes on most edits)."""
+        card = self.gpu_at(event.scenePos())
+        if card is not None:
+            card.refresh_tooltip()
+        super().helpEvent(event)
 
     def node_at(self, pos: QPointF, exclude: QGraphicsItem | None = None) -> NodeItem | None:
         for item in self.items(pos):
