@@ -41,6 +41,7 @@ def main(runs: int = 30) -> int:
     from gpuplanner.core.evaluate import evaluate
     from gpuplanner.document.planfile import save_plan
     from gpuplanner.gui import create_main_window
+    from gpuplanner.gui.app import settle_garbage_collector
     from gpuplanner.gui.evaluation import DEBOUNCE_MS
     from gpuplanner.gui.panel import panel_commands as pc
     from gpuplanner.gui.panel.samples import big_plan
@@ -54,6 +55,7 @@ def main(runs: int = 30) -> int:
     window.show()
     app.processEvents()
     window.evaluate_now()
+    settle_garbage_collector()  # as gpuplanner.gui.app.run does once the window is up
     panel = window.panel
     report = window.latest_report
     assert report is not None and len(report.gpus) == 64, "the benchmark plan must evaluate"

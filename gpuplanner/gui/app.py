@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import traceback
@@ -89,4 +90,13 @@ def run(plan_path: str | None = None) -> int:
     else:
         window.show()
     window.view.fit_all()
+    settle_garbage_collector()
     return app.exec()
+
+
+def settle_garbage_collector() -> None:
+    """Move everything built at start-up (Qt wrappers, catalogs, the first report) out of the cyclic
+    garbage collector's view: a full collection then walks only what edits create, and stops costing
+    tens of milliseconds in the middle of an edit on a big plan. Reference counting still frees them."""
+    gc.collect()
+    gc.freeze()

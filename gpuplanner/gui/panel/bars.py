@@ -33,6 +33,7 @@ class StackedBars:
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.labels: list[str] = []
         self._step = 0
+        self._shown: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # (bottoms, tops) each kind draws
         item = plot.getPlotItem()
         item.getViewBox().sigResized.connect(self._relabel)
         for name, colour in kinds:
@@ -47,9 +48,14 @@ class StackedBars:
         """``segments[i][kind] = (bottom, top)`` of bar ``i``."""
         self.segments = segments
         x = np.arange(len(segments), dtype=float)
+        none = (0.0, 0.0)
         for name, bar in self.bars.items():
-            lo = np.array([s.get(name, (0.0, 0.0))[0] for s in segments], dtype=float)
-            hi = np.array([s.get(name, (0.0, 0.0))[1] for s in segments], dtype=float)
+            lo = np.array([s.get(name, none)[0] for s in segments], dtype=float)
+            hi = np.array([s.get(name, none)[1] for s in segments], dtype=float)
+            shown = self._shown.get(name)
+            if shown is not None and np.array_equal(shown[0], lo) and np.array_equal(shown[1], hi):
+                continue  # an edit moves a few kinds (KV cache, weights): the others keep their picture
+            self._shown[name] = (lo, hi)
             bar.setOpts(x=x, y0=lo, height=hi - lo)
 
     def top(self, i: int) -> float:

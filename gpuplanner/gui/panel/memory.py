@@ -33,6 +33,7 @@ from gpuplanner.gui.panel.style import (
     header_label,
     legend_label,
     make_plot,
+    set_curve,
     set_range,
     short_name,
 )
@@ -198,8 +199,8 @@ class MemoryChart(QWidget):
         budgets = np.array([gib(g.budget_bytes) for g in gpus] + [gib(g.capacity_bytes) for g in self.idle])
         half = BAR_WIDTH / 2 + 0.06
         xs = np.column_stack([x - half, x + half]).ravel()
-        self._capacity.setData(xs, np.repeat(caps, 2))
-        self._budget.setData(xs, np.repeat(budgets, 2))
+        set_curve(self._capacity, xs, np.repeat(caps, 2))
+        set_curve(self._budget, xs, np.repeat(budgets, 2))
         n = len(self.gpu_ids)
         top = max((self.bars.top(i) for i in range(n)), default=1.0) * 1.06 or 1.0
         item = self.plot.getPlotItem()

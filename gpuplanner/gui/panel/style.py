@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -118,6 +119,16 @@ def show_axis_values(plot: pg.PlotWidget, show: bool, names: tuple[str, ...] = (
         axis = plot.getPlotItem().getAxis(name)
         if axis.style["showValues"] != show:
             axis.setStyle(showValues=show)
+
+
+def set_curve(curve: pg.PlotDataItem, x: object, y: object) -> None:
+    """``curve.setData(x, y)`` unless it already shows those points (setting them redraws it)."""
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    shown = getattr(curve, "_gp_shown", None)
+    if shown is not None and np.array_equal(shown[0], xs) and np.array_equal(shown[1], ys):
+        return
+    curve._gp_shown = (xs, ys)
+    curve.setData(xs, ys)
 
 
 def set_ticks(axis: pg.AxisItem, ticks: list[tuple[float, str]]) -> None:

@@ -23,6 +23,7 @@ from gpuplanner.gui.panel.style import (
     legend_label,
     make_plot,
     nice_top,
+    set_curve,
     set_range,
     set_ticks,
     show_axis_values,
@@ -101,10 +102,10 @@ class ThroughputChart(QWidget):
         curve = perf.curve if perf is not None else ()
         x = np.log2(np.array([max(p.concurrency, 1) for p in curve], dtype=float))
         total = np.array([p.output_tokens_per_s for p in curve], dtype=float)
-        self._total.setData(x, total)
-        self._low.setData(x, np.array([p.low_output_tokens_per_s for p in curve], dtype=float))
-        self._high.setData(x, np.array([p.high_output_tokens_per_s for p in curve], dtype=float))
-        self._user.setData(x, np.array([p.tokens_per_s_per_user for p in curve], dtype=float))
+        set_curve(self._total, x, total)
+        set_curve(self._low, x, [p.low_output_tokens_per_s for p in curve])
+        set_curve(self._high, x, [p.high_output_tokens_per_s for p in curve])
+        set_curve(self._user, x, [p.tokens_per_s_per_user for p in curve])
         if perf is None or not curve:
             self._message.setText(
                 no_estimate_reason(report) if perf is None else "no speed curve in the report"
@@ -113,7 +114,7 @@ class ThroughputChart(QWidget):
             set_range(item.getViewBox(), x=(0, 3), y=(0, 1))
             set_range(self._user_view, y=(0, 1))
             self._now.hide()
-            self._saturation.setData([], [])
+            set_curve(self._saturation, [], [])
             self._now_label.setText("")
             self._sat_label.setText("")
             self.readout.set_summary(f"TTFT – · TPOT – · {no_estimate_reason(report)}")
@@ -135,11 +136,11 @@ class ThroughputChart(QWidget):
         if perf.saturation_concurrency:
             sat_x = math.log2(max(perf.saturation_concurrency, 1))
             sat_y = float(np.interp(sat_x, x, total))
-            self._saturation.setData([sat_x], [sat_y])
+            set_curve(self._saturation, [sat_x], [sat_y])
             self._sat_label.setText(f"saturates ≈ {perf.saturation_concurrency} ")
             self._sat_label.setPos(sat_x, sat_y)
         else:
-            self._saturation.setData([], [])
+            set_curve(self._saturation, [], [])
             self._sat_label.setText(f"no plateau up to {curve[-1].concurrency:,} users ")
             self._sat_label.setPos(float(x[-1]), float(total[-1]))
         self.readout.set_summary(self.readout_text(perf))

@@ -28,7 +28,9 @@ def traffic_colour(share: float) -> QColor:
 
 
 def traffic_width(share: float) -> float:
-    return 3.0 + 12.0 * min(max(share, 0.0), 1.0)
+    """3 px idle to 15 px saturated, in half-pixel steps: a share that moves by a fraction of a percent
+    does not repaint the glow."""
+    return round(2 * (3.0 + 12.0 * min(max(share, 0.0), 1.0))) / 2
 
 
 def traffic_tooltip(t: LinkTraffic) -> str:
@@ -72,13 +74,20 @@ class TrafficOverlay:
             pen = QPen(traffic_colour(t.share_of_bandwidth), traffic_width(t.share_of_bandwidth))
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-            item.setPen(pen)
-            item.setPath(path)
-            item.setToolTip(traffic_tooltip(t))
-            item.show()
+            # most edits leave most glows as they were: setting an equal pen or path still repaints
+            if item.pen() != pen:
+                item.setPen(pen)
+            if item.path() != path:
+                item.setPath(path)
+            tip = traffic_tooltip(t)
+            if item.toolTip() != tip:
+                item.setToolTip(tip)
+            if not item.isVisible():
+                item.show()
             shown += 1
         for item in self.items[shown:]:
-            item.hide()
+            if item.isVisible():
+                item.hide()
 
     def visible(self) -> list[QGraphicsPathItem]:
         return [i for i in self.items if i.isVisible()]

@@ -160,6 +160,9 @@ class VerdictBanner(QFrame):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self._box)
         self.scroll.setFixedHeight(VISIBLE_ROWS * ROW_HEIGHT + 2)
+        # always there (disabled when all rows fit): a scroll bar that came and went with the problems
+        # would change the rows' width, and every row would lay itself out again on such an edit
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         top = QHBoxLayout()
         top.addWidget(self.headline, 1)
         top.addWidget(self.count)
