@@ -65,8 +65,16 @@ def _move_layers_action(
     return text, action
 
 
+def _id_ranges(ids: list[str], shown: int = 3) -> str:
+    """'g8, g9, g10, … g63' style: the first few ids, then the last."""
+    if len(ids) <= shown + 1:
+        return ", ".join(ids)
+    return ", ".join(ids[:shown]) + f", … {ids[-1]}"
+
+
 def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
     problems: list[Problem] = []
+    stranded: dict[tuple[str, str], list[str]] = {}  # (GPU name, amount) -> GPU ids
     ctx = fit.context_tokens
     for f in fit.gpus:
         g = f.gpu
@@ -107,15 +115,20 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
                     )
                 )
         if f.stranded > 0.5 * GIB:
-            problems.append(
-                Problem(
-                    severity="info",
-                    gpu=g.id,
-                    message=f"{label}: {_gib(f.stranded)} of KV memory strands: {r.engine.name} gives every rank "
-                    "the smallest rank's number of KV blocks",
-                    fix="put more layers on the bigger GPUs (Auto-balance ▸ fit)",
-                )
+            stranded.setdefault((g.spec.name, _gib(f.stranded)), []).append(g.id)
+    for (name, amount), ids in stranded.items():
+        # one note per kind of GPU and amount, not one per GPU: a 64-GPU plan would list 56 of them
+        who = f"{ids[0]} ({name})" if len(ids) == 1 else f"{len(ids)} {name} GPUs ({_id_ranges(ids)})"
+        each = "" if len(ids) == 1 else " each"
+        problems.append(
+            Problem(
+                severity="info",
+                gpu=ids[0],
+                message=f"{who}: {amount} of KV memory{each} strands: {r.engine.name} gives every rank "
+                "the smallest rank's number of KV blocks",
+                fix="put more layers on the bigger GPUs (Auto-balance ▸ fit)",
             )
+        )
     if any(p.severity == "error" for p in problems):
         return problems
 

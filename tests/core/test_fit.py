@@ -215,3 +215,24 @@ def test_two_servers_without_a_network_keep_their_memory_ledgers():
     problem = next(p for p in report.problems if "network" in p.message)
     assert problem.severity == "error" and problem.fix
     assert report.verdict.startswith("Incomplete")
+
+
+def test_stranded_memory_is_one_note_per_kind_of_gpu_and_amount():
+    # 64 identical H100s, pipeline stages of 11 and 9 layers around a boundary moved by one layer: vLLM
+    # sizes every rank's KV cache by the smallest, so most GPUs strand memory - the report says so in a
+    # few grouped notes that name how many GPUs, not 56 lines of one each
+    from gpuplanner.core.layout_ops import set_stage_boundary
+
+    plan = quick_plan(
+        model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", nodes=8, gpus_per_node=8, tp=8, pp=8
+    )
+    plan = plan.model_copy(update={"layout": set_stage_boundary(plan.layout, 0, 3, 41)})
+    report = evaluate(plan)
+    stranding = [g for g in report.gpus if g.stranded_bytes > 0.5 * GIB]
+    notes = [p for p in report.problems if "strands" in p.message]
+    assert len(stranding) > 40 and 1 <= len(notes) <= 4
+    counted = 0
+    for note in notes:
+        head = note.message.split(" ", 1)[0]
+        counted += int(head) if head.isdigit() else 1
+    assert counted == len(stranding)
