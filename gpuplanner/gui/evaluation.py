@@ -1,7 +1,7 @@
 """Evaluator: the one place the window evaluates its plan: at once after a pause, debounced in a burst.
 
-An edit that follows a quiet moment is evaluated on the next turn of the event loop: the panel
-follows a click with no added wait. Edits that arrive in a burst (a drag, a spin box held down, undo
+An edit that follows a quiet moment is evaluated at once, inside the edit: the canvas and the panel
+then show it in the same repaint, with no added wait and no frame where they disagree. Edits that arrive in a burst (a drag, a spin box held down, undo
 held) restart a short timer instead, and the shared model runs once more when they pause. The result goes out as ``report_changed(Report)`` or, when the plan cannot
 be evaluated, ``failed(message)``: a sentence for the status bar, never a traceback.
 """
@@ -43,11 +43,14 @@ class Evaluator(QObject):
         self._timer.timeout.connect(self.run_now)
 
     def schedule(self, plan: Plan) -> None:
-        """Evaluate ``plan``: on the next turn of the event loop when nothing was evaluated in the last
-        DEBOUNCE_MS, else once edits pause for DEBOUNCE_MS."""
+        """Evaluate ``plan``: now when nothing was evaluated in the last DEBOUNCE_MS, else once edits
+        pause for DEBOUNCE_MS."""
         self._plan = plan
         quiet = time.perf_counter() - self._last_run_end >= DEBOUNCE_MS / 1e3
-        self._timer.start(0 if quiet and not self._timer.isActive() else DEBOUNCE_MS)
+        if quiet and not self._timer.isActive():
+            self.run_now()
+        else:
+            self._timer.start(DEBOUNCE_MS)
 
     def pending(self) -> bool:
         return self._timer.isActive()

@@ -143,11 +143,11 @@ class MainWindow(QMainWindow):
         if not plan.rig.nodes:
             self.view.viewport().update()  # the whole empty-canvas hint, not only the exposed part
         self.inspector.refresh()
-        self.evaluator.schedule(plan)
         self.update_title()
         if self.is_dirty():
             self.autosave.schedule()
         self.plan_changed.emit(plan)
+        self.evaluator.schedule(plan)  # last: the panel has the new plan when its report comes
 
     def _on_report(self, report: Report) -> None:
         self.latest_report = report

@@ -87,12 +87,17 @@ class FabricItem(QGraphicsItem):
         self._box = QRectF()
         self._lines: list[tuple[QPointF, QColor, float]] = []
         self._title = ""
+        self._key: tuple[object, ...] | None = None
         self.setZValue(-1)
 
     def update_from(
         self, fabric: str | None, ports: list[tuple[QPointF, str | None, int]], style: RackStyle
     ) -> None:
         """``ports``: per server, its network port (scene), its NIC link id (None: the fabric), NIC count."""
+        key = (fabric, tuple((p.x(), p.y(), nic, count) for p, nic, count in ports), style)
+        if key == self._key:
+            return  # an edit that moved no server and changed no network: keep the drawing
+        self._key = key
         self.prepareGeometryChange()
         self._style = style
         spec = self._labels.link(fabric)

@@ -105,6 +105,9 @@ class RackScene(QGraphicsScene):
         for table, live in ((self.links, live_links), (self.gpus, live_gpus), (self.nodes, live_nodes)):
             for ident in set(table) - live:
                 self._drop(table.pop(ident))
+        if self.interactive_hints and self.fabric.cacheMode() == QGraphicsItem.CacheMode.NoCache:
+            # it spans the rig: without a cached picture every fill bar's repaint redrew it
+            self.fabric.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._sync_nodes(plan)
         self._sync_links(plan)
         self.refresh_geometry()
@@ -170,8 +173,6 @@ class RackScene(QGraphicsScene):
             self._place_link(item)
         ports = [(item.nic_port(), item.node.nic, item.node.nics) for item in self.nodes.values()]
         self.fabric.update_from(self.fabric_link, ports if len(ports) > 1 else [], self.style)
-        for item in self.nodes.values():
-            item.update()
 
     def _place_link(self, item: LinkItem) -> None:
         a, b = self.gpus.get(item.link.a), self.gpus.get(item.link.b)
