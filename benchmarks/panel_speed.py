@@ -111,8 +111,8 @@ def main(runs: int = 30) -> int:
             pause.exec()
             marks.clear()
             t = time.perf_counter()
-            for k in range(3 if burst else 1):
-                window.push(lambda i=i, k=k: build(i + k))
+            for k in range(3 if burst else 1):  # a burst ends where its first edit did not: i, i+1, i+3
+                window.push(lambda i=i, k=k: build(i + k + (k == 2)))
             pushed = time.perf_counter()
             if window.evaluator.pending():  # a burst: the last edit's evaluation waits for the debounce
                 marks.clear()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.evaluate import evaluate
@@ -70,6 +70,14 @@ class PanelController(QObject):
         self._pending = None
         self.panel.set_report(report)
         self.traffic.set_report(report)
+        self.flush_charts()
+
+    def flush_charts(self) -> None:
+        """Have the charts' scenes hand Qt their changed areas now, so that the window's next repaint
+        draws all three charts in one pass (left to the event loop, each scene's queued update landed
+        in a repaint pass of its own, each repainting the panel's labels again)."""
+        for scene in self.panel.chart_scenes():
+            QCoreApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)
 
     def _on_failed(self, message: str) -> None:
         self.panel.set_failed(message)
@@ -144,6 +152,7 @@ class PanelController(QObject):
         self.preview_evaluations += 1
         self.last_preview_seconds = time.perf_counter() - started
         self.panel.set_report(report, preview=True)
+        self.flush_charts()
 
     def cancel_preview(self) -> None:
         self._frame.stop()

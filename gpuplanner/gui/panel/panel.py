@@ -13,6 +13,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QGraphicsScene,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -156,6 +157,10 @@ class LivePanel(QDockWidget):
         self.timing.setText(("preview · " if preview else "") + f"charts {seconds * 1e3:.1f} ms")
         self.updated.emit(seconds)
         return seconds
+
+    def chart_scenes(self) -> list[QGraphicsScene]:
+        """The graphics scenes of the three charts."""
+        return [chart.plot.scene() for chart in (self.memory, self.throughput, self.steptime)]
 
     def restore(self) -> None:
         """Back from a preview to the last committed report."""
