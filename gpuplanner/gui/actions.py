@@ -221,6 +221,23 @@ class WindowActions:
             "Lay the servers out side by side",
         )
         m.addSeparator()
+        self.add(
+            m,
+            "actionMakeTpGroup",
+            "Make &TP Group",
+            lambda: w.panel.controller.make_tp_group(),
+            QKeySequence("Ctrl+G"),
+            "The selected GPUs become one tensor-parallel group (a stage of their own, or a new replica)",
+        ).setEnabled(False)
+        self.add(
+            m,
+            "actionSplitStages",
+            "S&plit into Stages",
+            lambda: w.panel.controller.split_group(),
+            QKeySequence("Ctrl+Shift+G"),
+            "Break the selected GPU's tensor-parallel group into pipeline stages, one GPU each",
+        ).setEnabled(False)
+        m.addSeparator()
         for key, text in PRESETS.items():
             self.add(
                 m,
@@ -300,6 +317,8 @@ class WindowActions:
     def update_enabled(self, selection: Selection) -> None:
         self.by_name["actionDelete"].setEnabled(bool(selection))
         self.by_name["actionCopy"].setEnabled(bool(selection.nodes or selection.gpus))
+        self.by_name["actionMakeTpGroup"].setEnabled(len(selection.gpus) >= 2)
+        self.by_name["actionSplitStages"].setEnabled(len(selection.gpus) >= 1)
 
 
 def build(window: MainWindow) -> WindowActions:

@@ -253,3 +253,24 @@ def test_a_card_writes_its_tooltip_when_it_is_hovered(rig_window, qtbot):
     QApplication.sendEvent(viewport, event)
     kv = card.report.memory_bytes.kv_cache / 2**30
     assert f"KV cache {kv:.1f} GiB" in card.toolTip() and "g0 in slot 0" in card.toolTip()
+
+
+def test_a_card_inside_a_traffic_glow_shows_its_own_tooltip(main_window, qtbot):
+    # the sample plan's TP group talks over NVSwitch: a glow outlines its GPUs, cards included
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    main_window.evaluate_now()
+    glows = main_window.panel.controller.traffic.visible()
+    assert glows
+    gpu_id = next(iter(main_window.scene.gpus))
+    card = main_window.scene.gpus[gpu_id]
+    centre = card.sceneBoundingRect().center()
+    assert any(g.path().contains(centre) for g in glows)  # inside the outline
+    main_window.view.centerOn(centre)
+    pos = main_window.view.mapFromScene(centre)
+    viewport = main_window.view.viewport()
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, pos, viewport.mapToGlobal(pos)))
+    assert f"{gpu_id} in slot" in QToolTip.text()
+    QToolTip.hideText()

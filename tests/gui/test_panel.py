@@ -253,3 +253,30 @@ def test_links_on_the_canvas_glow_by_share_of_bandwidth_with_bytes_per_token(qtb
 def test_the_window_fits_a_1024_px_screen(main_window):
     """The live panel must not make the window wider than a small laptop screen (1024 x 700)."""
     assert main_window.minimumSizeHint().width() <= 1024
+
+
+def test_make_tp_group_from_the_canvas_menu_and_split_with_its_shortcut(qtbot, rig_window, panel):
+    from gpuplanner.gui.rack.scene import Selection
+
+    before = rig_window.document.plan
+    rig_window.select(Selection(gpus=("g4", "g5")))
+    card = rig_window.scene.gpus["g5"]
+    menu = rig_window.view.context_menu(rig_window.view.mapFromScene(card.sceneBoundingRect().center()))
+    names = [a.objectName() for a in menu.actions()]
+    assert {"actionMakeTpGroup", "actionSplitStages"} <= set(names)
+    assert set(rig_window.scene.selection().gpus) == {"g4", "g5"}  # right-click on a selected card keeps both
+    next(a for a in menu.actions() if a.objectName() == "actionMakeTpGroup").trigger()
+    stages = rig_window.document.plan.layout.replicas[0].stages
+    assert stages[1].gpus == ("g4", "g5")
+    assert rig_window.undo_stack.text(rig_window.undo_stack.index() - 1) == "Make TP group of 2 GPUs"
+    # Ctrl+Shift+G: the selected GPU's group becomes one pipeline stage per GPU
+    rig_window.select(Selection(gpus=("g4",)))
+    rig_window.view.setFocus()
+    qtbot.keyClick(
+        rig_window.view, "G", Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    stages = rig_window.document.plan.layout.replicas[0].stages
+    assert [s.gpus for s in stages] == [("g0", "g1", "g2", "g3"), ("g4",), ("g5",)]
+    rig_window.undo_stack.undo()
+    rig_window.undo_stack.undo()
+    assert rig_window.document.plan == before

@@ -13,7 +13,7 @@ import itertools
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from gpuplanner.core.report import LinkTraffic, Report
@@ -41,6 +41,15 @@ def traffic_tooltip(t: LinkTraffic) -> str:
     )
 
 
+class GlowItem(QGraphicsPathItem):
+    """A glow answers to the mouse on its stroke only: an outline around a server's GPUs must not take
+    the cards' tooltips (or clicks) inside it."""
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker(self.pen())
+        return stroker.createStroke(self.path())
+
+
 class TrafficOverlay:
     """Keeps one glow item per link the report's performance names; items are reused between reports."""
 
@@ -65,9 +74,10 @@ class TrafficOverlay:
             if path is None:
                 continue
             if shown == len(self.items):
-                item = QGraphicsPathItem()
+                item = GlowItem()
                 item.setZValue(self.Z)
-                item.setAcceptHoverEvents(True)
+                item.setAcceptHoverEvents(True)  # for its tooltip; clicks go to what lies under it
+                item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
                 self.scene.addItem(item)
                 self.items.append(item)
             item = self.items[shown]

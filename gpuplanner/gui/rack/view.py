@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QAction,
     QContextMenuEvent,
     QDragEnterEvent,
     QDragLeaveEvent,
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
 from gpuplanner.gui.mime import decode_catalog_item, decode_layer_range
 from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.rack.controller import RackController
-from gpuplanner.gui.rack.gpu_item import FillBar, GpuItem
+from gpuplanner.gui.rack.gpu_item import GpuItem
 from gpuplanner.gui.rack.interactions import (
     DropInteraction,
     MoveInteraction,
@@ -213,9 +214,12 @@ class RackView(QGraphicsView):
 
     # -- context menu -------------------------------------------------------------------------------
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        item = self.itemAt(event.pos())
-        if isinstance(item, FillBar):  # a card's fill bar is part of the card
-            item = item.parentItem()
+        self.context_menu(event.pos()).exec(event.globalPos())
+
+    def context_menu(self, pos: QPoint) -> QMenu:
+        """The right-click menu for what is under ``pos`` (viewport coordinates), selecting it first."""
+        # the topmost card, link or server: overlays (traffic glows, a card's fill bar) are not targets
+        item = next((i for i in self.items(pos) if isinstance(i, GpuItem | LinkItem | NodeItem)), None)
         menu = QMenu(self)
         menu.setObjectName("rackContextMenu")
         if isinstance(item, GpuItem | LinkItem | NodeItem) and not item.isSelected():
@@ -224,6 +228,13 @@ class RackView(QGraphicsView):
         node = (
             item if isinstance(item, NodeItem) else item.parentItem() if isinstance(item, GpuItem) else None
         )
+        if isinstance(item, GpuItem):  # the layout, from the canvas: the window's Rig menu actions
+            window = self.window()
+            for name in ("actionMakeTpGroup", "actionSplitStages"):
+                action = window.findChild(QAction, name) if window is not None else None
+                if action is not None:
+                    menu.addAction(action)
+            menu.addSeparator()
         if isinstance(node, NodeItem):
             wiring = menu.addMenu("Wire this server")
             for key, text in PRESETS.items():
@@ -231,7 +242,7 @@ class RackView(QGraphicsView):
         if isinstance(item, GpuItem | LinkItem | NodeItem):
             menu.addAction("Delete", self.delete_requested.emit)
         menu.addAction("Fit to view", self.fit_all)
-        menu.exec(event.globalPos())
+        return menu
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         """An empty canvas says how to start."""
