@@ -280,3 +280,15 @@ def test_make_tp_group_from_the_canvas_menu_and_split_with_its_shortcut(qtbot, r
     rig_window.undo_stack.undo()
     rig_window.undo_stack.undo()
     assert rig_window.document.plan == before
+
+
+def test_the_panel_stacks_its_charts_when_docked_at_the_side(qtbot, rig_window, panel):
+    assert panel.charts.orientation() == Qt.Orientation.Horizontal  # under the canvas: side by side
+    rig_window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+    qtbot.waitUntil(lambda: panel.charts.orientation() == Qt.Orientation.Vertical, timeout=2000)
+    charts = [panel.memory, panel.throughput, panel.steptime]
+    tops = [c.geometry().top() for c in charts]
+    assert tops == sorted(tops) and len(set(tops)) == 3  # one above the other
+    assert all(c.height() > 0 for c in charts)
+    rig_window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, panel)
+    qtbot.waitUntil(lambda: panel.charts.orientation() == Qt.Orientation.Horizontal, timeout=2000)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -113,7 +114,7 @@ class LivePanel(QDockWidget):
         tools.addWidget(self.make_tp_button)
         tools.addWidget(self.split_button)
         tools.addWidget(self.timing)
-        charts = QSplitter(Qt.Orientation.Horizontal)
+        charts = self.charts = QSplitter(Qt.Orientation.Horizontal)
         charts.setObjectName("panelCharts")
         charts.setChildrenCollapsible(False)
         for chart in (self.memory, self.throughput, self.steptime):
@@ -129,7 +130,28 @@ class LivePanel(QDockWidget):
         layout.addWidget(self.layer_map)
         body.setAutoFillBackground(True)  # opaque: the window need not repaint under the panel
         self.setWidget(body)
+        self.dockLocationChanged.connect(self._arrange_for)
+        self.topLevelChanged.connect(lambda _floating: self._arrange_for(None))
         self.set_selection(())
+
+    def _arrange_for(self, area: Qt.DockWidgetArea | None) -> None:
+        """Charts side by side under or over the canvas; one above the other in a side dock (or a
+        floating panel taller than it is wide)."""
+        if self.isFloating() or area is None:
+            tall = self.height() > self.width()
+        else:
+            tall = area in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+        wanted = Qt.Orientation.Vertical if tall else Qt.Orientation.Horizontal
+        if self.charts.orientation() != wanted:
+            self.charts.setOrientation(wanted)
+            count = self.charts.count()
+            total = self.charts.height() if tall else self.charts.width()
+            self.charts.setSizes([max(total, count) // count] * count)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.isFloating():
+            self._arrange_for(None)
 
     def sizeHint(self) -> QSize:
         # the main window gives a dock its size hint at first: leave the canvas most of the height
