@@ -242,3 +242,29 @@ def test_split_into_stages_gives_each_gpu_an_even_share():
     ]  # fmt: skip
     with pytest.raises(PlanError, match="of its own"):
         grouping.split_into_stages(split, "a")
+
+
+def test_a_report_that_changes_one_kind_of_memory_redraws_only_that_kind(qtbot, reports):
+    # an edit usually moves the KV cache and little else: the other segment kinds keep their pictures
+    chart = MemoryChart()
+    qtbot.addWidget(chart)
+    report = reports["hgx"]
+    chart.set_report(report)
+    calls: list[str] = []
+    for name, bar in chart.bars.bars.items():
+        original = bar.setOpts
+        bar.setOpts = lambda *a, _n=name, _o=original, **k: (calls.append(_n), _o(*a, **k))
+    chart.set_report(report)
+    assert calls == []  # the same report: nothing to redraw
+    g = report.gpus[0]
+    ledger = g.memory_bytes.model_copy(
+        update={"kv_cache": g.memory_bytes.kv_cache - 2**30, "free": g.memory_bytes.free + 2**30}
+    )
+    changed = report.model_copy(
+        update={"gpus": (g.model_copy(update={"memory_bytes": ledger}), *report.gpus[1:])}
+    )
+    chart.set_report(changed)
+    # KV shrinks by 1 GiB; what is stacked above it (activations, communication, runtime) moves down
+    # and free grows: weights, overflow and the hatched kinds stay as they were
+    assert "weights" not in calls and "kv_cache" in calls and "free" in calls
+    assert chart.bar_gib(g.id, "kv_cache") == pytest.approx(ledger.kv_cache / GIB)

@@ -111,6 +111,9 @@ def test_real_drag_of_a_layer_range_onto_a_gpu_of_the_next_stage_moves_those_lay
     guard_timer.stop()
     stages = window.document.plan.layout.replicas[0].stages
     assert stages[0].layers == (0, end - 4) and stages[1].layers == (end - 4, layers)
-    assert window.undo_stack.text(window.undo_stack.index() - 1) == f"Put layers {end - 4}–{end - 1} on g4's stage"
+    assert (
+        window.undo_stack.text(window.undo_stack.index() - 1)
+        == f"Put layers {end - 4}–{end - 1} on g4's stage"
+    )
     window.undo_stack.undo()
     assert window.document.plan.layout.replicas[0].stages[0] == first_stage
