@@ -134,15 +134,16 @@ class StepTime:
     def memory_s(self) -> float:
         return self.weights_s + self.kv_s
 
-    @property
-    def busy_s(self) -> float:
-        """Kernels run one after another: matmuls are bound by FLOPs or weight reads, attention by
-        FLOPs or KV reads - a roofline per kernel kind, not one for the whole step."""
-        return max(self.gemm_s, self.weights_s) + max(self.attention_s, self.kv_s)
+    busy_s: float = field(init=False)
+    total_s: float = field(init=False)
 
-    @property
-    def total_s(self) -> float:
-        return self.busy_s + self.overhead_s + self.tp_comm_s + self.ep_comm_s
+    def __post_init__(self) -> None:
+        # Kernels run one after another: matmuls are bound by FLOPs or weight reads, attention by
+        # FLOPs or KV reads - a roofline per kernel kind, not one for the whole step. Worked out once:
+        # a step time is read by every decode cycle and curve point that reuses it.
+        busy = max(self.gemm_s, self.weights_s) + max(self.attention_s, self.kv_s)
+        object.__setattr__(self, "busy_s", busy)
+        object.__setattr__(self, "total_s", busy + self.overhead_s + self.tp_comm_s + self.ep_comm_s)
 
 
 def stage_step(

@@ -112,8 +112,8 @@ class GpuItem(QGraphicsItem):
         self.fill_bar.update()
 
     def set_report(self, report: GpuReport | None) -> None:
-        if report == self.report:
-            return
+        if report is self.report:
+            return  # (a deep comparison of two reports costs more than what follows)
         drawn = self._drawn_figures()
         self.report = report
         self._tip_stale = True  # 64 cards change on most edits; a tooltip is read one at a time
