@@ -34,7 +34,10 @@ def step_segments(split: StepSplit) -> tuple[Segments, float]:
 
 def step_tooltip(split: StepSplit, stage: str = "") -> str:
     total = sum(getattr(split, f) for f, _, _ in STEP_PARTS)
-    rows = [f"<b>{split.gpu}</b>{stage} · one decode step: <b>{fmt_seconds(total)}</b>"]
+    rows = [
+        f"<b>{split.gpu}</b>{stage} · one decode step: <b>{fmt_seconds(total)}</b>"
+        "<br><i>every sequence in flight gains a token; a pipeline stage works once per micro-batch</i>"
+    ]
     for field, text, colour in STEP_PARTS:
         value = getattr(split, field)
         share = value / total * 100 if total > 0 else 0.0
