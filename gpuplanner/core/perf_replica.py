@@ -150,7 +150,7 @@ def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: 
 
 
 _SHAPES: dict[tuple[object, ...], StageShape] = {}
-_SHAPES_KEPT = 512
+_SHAPES_KEPT = 128  # with at most 256 step times each (about 450 bytes apiece): 15 MB at worst
 
 
 def _alike(shape: StageShape) -> StageShape:
