@@ -15,7 +15,7 @@ from gpuplanner.core.plan import Layout, Replica, Stage
 from gpuplanner.gui.panel import grouping
 from gpuplanner.gui.panel.layermap import LayerMap
 from gpuplanner.gui.panel.layerstrip import cell_edges, layer_at, nearest_boundary, strip_data
-from gpuplanner.gui.panel.memory import MemoryChart, stacked_segments
+from gpuplanner.gui.panel.memory import MemoryChart, memory_stacks, stacked_segments
 from gpuplanner.gui.panel.samples import hgx_plan, mixed_plan, over_budget_plan
 from gpuplanner.gui.panel.steptime import StepTimeChart
 from gpuplanner.gui.panel.throughput import ThroughputChart
@@ -268,3 +268,11 @@ def test_a_report_that_changes_one_kind_of_memory_redraws_only_that_kind(qtbot, 
     # and free grows: weights, overflow and the hatched kinds stay as they were
     assert "weights" not in calls and "kv_cache" in calls and "free" in calls
     assert chart.bar_gib(g.id, "kv_cache") == pytest.approx(ledger.kv_cache / GIB)
+
+
+def test_memory_stacks_for_all_gpus_at_once_match_one_gpu_at_a_time(reports):
+    for report in reports.values():  # fits, stranded memory on a mixed rig, over capacity
+        lo, hi = memory_stacks(report.gpus)
+        for i, g in enumerate(report.gpus):
+            for kind, (bottom, top) in stacked_segments(g).items():
+                assert lo[kind][i] == pytest.approx(bottom) and hi[kind][i] == pytest.approx(top)

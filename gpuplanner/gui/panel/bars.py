@@ -29,7 +29,11 @@ class StackedBars:
     ) -> None:
         self.plot = plot
         self.width = width
-        self.segments: list[Segments] = []
+        self._n = 0
+        self._lo: dict[str, np.ndarray] = {}
+        self._hi: dict[str, np.ndarray] = {}
+        self._tops = np.zeros(0)
+        self._segments = None
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.labels: list[str] = []
         self._step = 0
@@ -46,20 +50,41 @@ class StackedBars:
 
     def set_segments(self, segments: list[Segments]) -> None:
         """``segments[i][kind] = (bottom, top)`` of bar ``i``."""
-        self.segments = segments
-        x = np.arange(len(segments), dtype=float)
         none = (0.0, 0.0)
+        kinds = {name for s in segments for name in s}
+        lo = {k: np.array([s.get(k, none)[0] for s in segments], dtype=float) for k in kinds}
+        hi = {k: np.array([s.get(k, none)[1] for s in segments], dtype=float) for k in kinds}
+        self.set_stacks(len(segments), lo, hi)
+
+    def set_stacks(self, n: int, lo: dict[str, np.ndarray], hi: dict[str, np.ndarray]) -> None:
+        """Bottoms and tops of each kind for ``n`` bars, as arrays (a kind left out draws nothing)."""
+        self._n, self._lo, self._hi = n, lo, hi
+        self._segments: list[Segments] | None = None
+        x = np.arange(n, dtype=float)
+        zeros = np.zeros(n)
+        tops = zeros.copy()
         for name, bar in self.bars.items():
-            lo = np.array([s.get(name, none)[0] for s in segments], dtype=float)
-            hi = np.array([s.get(name, none)[1] for s in segments], dtype=float)
+            bottom, top = lo.get(name, zeros), hi.get(name, zeros)
+            if name in hi:
+                tops = np.maximum(tops, top)
             shown = self._shown.get(name)
-            if shown is not None and np.array_equal(shown[0], lo) and np.array_equal(shown[1], hi):
+            if shown is not None and np.array_equal(shown[0], bottom) and np.array_equal(shown[1], top):
                 continue  # an edit moves a few kinds (KV cache, weights): the others keep their picture
-            self._shown[name] = (lo, hi)
-            bar.setOpts(x=x, y0=lo, height=hi - lo)
+            self._shown[name] = (bottom, top)
+            bar.setOpts(x=x, y0=bottom, height=top - bottom)
+        self._tops = tops
+
+    @property
+    def segments(self) -> list[Segments]:
+        """``segments[i][kind] = (bottom, top)``, for hover texts and tests (built when asked)."""
+        if self._segments is None:
+            self._segments = [
+                {k: (float(self._lo[k][i]), float(self._hi[k][i])) for k in self._hi} for i in range(self._n)
+            ]
+        return self._segments
 
     def top(self, i: int) -> float:
-        return max((hi for _, hi in self.segments[i].values()), default=0.0)
+        return float(self._tops[i])
 
     def set_ticks(self, labels: list[str]) -> None:
         """GPU names under the bars: every one when they fit, else every n-th (again on resize)."""
@@ -84,16 +109,6 @@ class StackedBars:
             return None
         point = vb.mapSceneToView(scene_pos)
         i = round(point.x())
-        if not 0 <= i < len(self.segments) or abs(point.x() - i) > self.width / 2 + 0.05:
+        if not 0 <= i < self._n or abs(point.x() - i) > self.width / 2 + 0.05:
             return None
         return i
-
-
-def stack(values: list[tuple[str, float]], start: float = 0.0) -> tuple[Segments, float]:
-    """(bottom, top) of each value stacked from ``start``; returns the segments and the top."""
-    out: Segments = {}
-    level = start
-    for name, value in values:
-        out[name] = (level, level + value)
-        level += value
-    return out, level

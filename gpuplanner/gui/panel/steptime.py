@@ -6,13 +6,14 @@ not read. Same GPU order as the memory chart; hover shows the exact times; a cli
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QToolTip, QVBoxLayout, QWidget
 
 from gpuplanner.core.report import Report, StepSplit
-from gpuplanner.gui.panel.bars import Segments, StackedBars, stack
+from gpuplanner.gui.panel.bars import StackedBars
 from gpuplanner.gui.panel.style import (
     STEP_PARTS,
     ChartColours,
@@ -25,11 +26,6 @@ from gpuplanner.gui.panel.style import (
     show_axis_values,
 )
 from gpuplanner.gui.panel.throughput import no_estimate_reason
-
-
-def step_segments(split: StepSplit) -> tuple[Segments, float]:
-    """(bottom, top) in milliseconds of each part of one GPU's step, and the step's total."""
-    return stack([(field, getattr(split, field) * 1e3) for field, _, _ in STEP_PARTS])
 
 
 def step_tooltip(split: StepSplit, stage: str = "") -> str:
@@ -47,11 +43,11 @@ def step_tooltip(split: StepSplit, stage: str = "") -> str:
     return "<br>".join(rows)
 
 
-def step_summary(report: Report | None, pairs: list[tuple[Segments, float]]) -> str:
+def step_summary(report: Report | None, totals_ms: list[float]) -> str:
     perf = report.performance if report is not None else None
-    if perf is None or not pairs:
+    if perf is None or not totals_ms:
         return "<span style='color:gray'>per GPU: compute, memory reads, communication, waiting</span>"
-    slowest = max(total for _, total in pairs)
+    slowest = max(totals_ms)
     text = f"slowest GPU <b>{slowest:.2f} ms</b>"
     if perf.bottleneck:
         text += f" · bottleneck: {perf.bottleneck.split(';')[0].split(':')[0]}"
@@ -93,12 +89,24 @@ class StepTimeChart(QWidget):
         perf = report.performance if report is not None else None
         self.splits = list(perf.step_split) if perf is not None else []
         self._stages = {g.id: f" · stage {g.stage}" for g in report.gpus} if report is not None else {}
-        pairs = [step_segments(s) for s in self.splits]
-        self.bars.set_segments([seg for seg, _ in pairs])
+        fields = [field for field, _, _ in STEP_PARTS]
+        ms = (
+            np.array([[getattr(s, f) for f in fields] for s in self.splits], dtype=float).reshape(
+                len(self.splits), len(fields)
+            )
+            * 1e3
+        )
+        tops = np.cumsum(ms, axis=1)
+        self.bars.set_stacks(
+            len(self.splits),
+            {f: tops[:, j] - ms[:, j] for j, f in enumerate(fields)},
+            {f: tops[:, j] for j, f in enumerate(fields)},
+        )
+        totals = tops[:, -1] if len(self.splits) else np.zeros(0)
         self.bars.set_ticks(self.gpu_ids)
-        top = nice_top(max((t for _, t in pairs), default=0.0) * 1.05)
+        top = nice_top(float(totals.max(initial=0.0)) * 1.05)
         item = self.plot.getPlotItem()
-        set_range(item.getViewBox(), x=(-0.6, max(len(pairs), 1) - 0.4), y=(0, top))
+        set_range(item.getViewBox(), x=(-0.6, max(len(self.splits), 1) - 0.4), y=(0, top))
         if perf is None:
             text = no_estimate_reason(report)
         elif not self.splits:
@@ -106,9 +114,9 @@ class StepTimeChart(QWidget):
         else:
             text = ""
         self._message.setText(text)
-        self.header.set_summary(step_summary(report, pairs))
+        self.header.set_summary(step_summary(report, [float(t) for t in totals]))
         self.header.setToolTip(perf.bottleneck if perf is not None else "")
-        self._message.setPos(max(len(pairs), 1) / 2 - 0.5, top / 2)
+        self._message.setPos(max(len(self.splits), 1) / 2 - 0.5, top / 2)
         show_axis_values(self.plot, bool(self.splits))
 
     def total_ms(self, gpu_id: str) -> float:

@@ -99,6 +99,7 @@ class GpuItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.fill_bar = FillBar(self)
         self._synced = False
+        self._drawn: tuple[object, ...] = (None,)  # _drawn_figures() of the report shown
         self._tip_stale = True  # the tooltip is written when it is asked for (RackScene.helpEvent)
 
     def update_from(self, placement: GpuPlacement, slots: int, role: str, style: RackStyle) -> None:
@@ -114,10 +115,10 @@ class GpuItem(QGraphicsItem):
     def set_report(self, report: GpuReport | None) -> None:
         if report is self.report:
             return  # (a deep comparison of two reports costs more than what follows)
-        drawn = self._drawn_figures()
+        drawn = self._drawn
         self.report = report
         self._tip_stale = True  # 64 cards change on most edits; a tooltip is read one at a time
-        now = self._drawn_figures()
+        now = self._drawn = self._drawn_figures()
         if now[:1] != drawn[:1]:  # over budget or back: the card's border changes colour
             self.update()
         if now != drawn:
@@ -129,12 +130,14 @@ class GpuItem(QGraphicsItem):
         fraction = self.fill_fraction()
         if fraction is None or self.report is None:
             return (None,)
-        used = self.report.capacity_bytes - self.report.memory_bytes.free
+        capacity = self.report.capacity_bytes
+        used = capacity - self.report.memory_bytes.free
         return (
             fraction > 1.0,
             round(min(fraction, 1.0) * FillBar.RECT.width() * 4),  # the fill, to a quarter pixel
-            fill_colour(used, self.report.capacity_bytes).rgba(),
-            self.bar_text(),
+            fraction > 0.97,  # with the line above: fill_colour's three colours
+            round(used / GIB, 1),  # the "used / capacity" text
+            capacity,
         )
 
     def bar_text(self) -> str:
