@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report, Speeds
-
-GIB = 2**30
+from gpuplanner.core.specs import GIB
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int] | None = None) -> str:

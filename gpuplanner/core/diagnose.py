@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 
-from gpuplanner.core.fit import GIB, FitResult, GpuFit
+from gpuplanner.core.fit import FitResult, GpuFit
 from gpuplanner.core.report import FixAction, Problem
 from gpuplanner.core.resolve import ResolvedPlan
+from gpuplanner.core.specs import GIB
 
 # Smaller weight formats to suggest, in order, when weights do not fit.
 _SMALLER_WEIGHTS = ("fp8", "awq-int4", "gptq-int4", "gguf-q4_k_m")

@@ -31,9 +31,8 @@ from gpuplanner.core.architecture import (
     lm_head_params,
 )
 from gpuplanner.core.resolve import ResolvedGpu, ResolvedPlan
-from gpuplanner.core.specs import ModelSpec
+from gpuplanner.core.specs import GIB, ModelSpec
 
-GIB = 2**30
 NORM_BYTES = 2  # norms and routers stay in 16-bit in every format we model
 
 

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+GIB = 2**30  # bytes in a GiB: what nvidia-smi calls a GB, and what every ledger is shown in
+
 
 class Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -60,7 +62,7 @@ class GpuSpec(Spec):
     @property
     def capacity_bytes(self) -> int:
         """Total device memory as the driver reports it, bytes."""
-        return int(self.memory_gib_usable * 2**30)
+        return int(self.memory_gib_usable * GIB)
 
     def tflops_for(self, dtype: str) -> float | None:
         """Dense tensor throughput for a compute dtype ('bf16', 'fp16', 'fp8', 'int8', 'fp4', 'fp32')."""

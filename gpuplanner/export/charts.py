@@ -7,6 +7,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from gpuplanner.core.report import PerformanceReport, Report
+from gpuplanner.core.specs import GIB
 from gpuplanner.export import formats as fmt
 from gpuplanner.export.drawing import BarRow, nice_ticks, stacked_bars
 from gpuplanner.export.theme import (
@@ -22,8 +23,6 @@ from gpuplanner.export.theme import (
     STRANDED_COLOUR,
     Ink,
 )
-
-GIB = 2**30
 
 
 def memory_chart(report: Report):

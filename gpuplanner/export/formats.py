@@ -5,7 +5,8 @@ Memory is in GiB (2**30 bytes, what ``nvidia-smi`` shows), times in milliseconds
 
 from __future__ import annotations
 
-GIB = 2**30
+from gpuplanner.core.specs import GIB
+
 DASH = "—"
 
 

@@ -1,9 +1,11 @@
 """Evaluator: the one place the window evaluates its plan: at once after a pause, debounced in a burst.
 
 An edit that follows a quiet moment is evaluated at once, inside the edit: the canvas and the panel
-then show it in the same repaint, with no added wait and no frame where they disagree. Edits that arrive in a burst (a drag, a spin box held down, undo
-held) restart a short timer instead, and the shared model runs once more when they pause. The result goes out as ``report_changed(Report)`` or, when the plan cannot
-be evaluated, ``failed(message)``: a sentence for the status bar, never a traceback.
+then show it in the same repaint, with no added wait and no frame where they disagree. Edits that
+arrive in a burst (a drag, a spin box held down, undo held) restart a short timer instead, and the
+shared model runs once more when they pause. The result goes out as ``report_changed(Report)`` or,
+when the plan cannot be evaluated, ``failed(message)``: a sentence for the status bar, never a
+traceback.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from gpuplanner.core.plan import Layout, Replica, Stage
 from gpuplanner.gui.panel import grouping
 from gpuplanner.gui.panel.layermap import LayerMap
 from gpuplanner.gui.panel.layerstrip import cell_edges, layer_at, nearest_boundary, strip_data
-from gpuplanner.gui.panel.memory import MemoryChart, memory_stacks, stacked_segments
+from gpuplanner.gui.panel.memory import MemoryChart, memory_stacks
 from gpuplanner.gui.panel.samples import hgx_plan, mixed_plan, over_budget_plan
 from gpuplanner.gui.panel.steptime import StepTimeChart
 from gpuplanner.gui.panel.throughput import ThroughputChart
@@ -70,7 +70,7 @@ def test_stranded_memory_is_marked_on_a_mixed_rig(qtbot, reports):
     big = next(g for g in report.gpus if g.stranded_bytes > GIB)
     assert chart.bar_gib(big.id, "stranded") == pytest.approx(big.stranded_bytes / GIB)
     assert "Stranded" in chart.legend.entries
-    segments = stacked_segments(big)
+    segments = chart.segments[chart.gpu_ids.index(big.id)]
     assert segments["stranded"][1] <= segments["free"][1] == pytest.approx(big.capacity_bytes / GIB)
 
 
@@ -270,9 +270,17 @@ def test_a_report_that_changes_one_kind_of_memory_redraws_only_that_kind(qtbot, 
     assert chart.bar_gib(g.id, "kv_cache") == pytest.approx(ledger.kv_cache / GIB)
 
 
-def test_memory_stacks_for_all_gpus_at_once_match_one_gpu_at_a_time(reports):
+def test_memory_stacks_put_each_ledger_line_on_the_last_up_to_the_capacity(reports):
+    from gpuplanner.gui.panel.style import MEMORY_PARTS
+
     for report in reports.values():  # fits, stranded memory on a mixed rig, over capacity
         lo, hi = memory_stacks(report.gpus)
         for i, g in enumerate(report.gpus):
-            for kind, (bottom, top) in stacked_segments(g).items():
-                assert lo[kind][i] == pytest.approx(bottom) and hi[kind][i] == pytest.approx(top)
+            cap, level = g.capacity_bytes / GIB, 0.0
+            for field, _, _ in MEMORY_PARTS:
+                size = getattr(g.memory_bytes, field) / GIB
+                assert lo[field][i] == pytest.approx(min(level, cap))
+                assert hi[field][i] == pytest.approx(min(level + size, cap))
+                level += size
+            assert hi["overflow"][i] - lo["overflow"][i] == pytest.approx(max(level - cap, 0.0))
+            assert lo["free"][i] == pytest.approx(hi["stranded"][i]) and hi["free"][i] == pytest.approx(cap)

@@ -15,19 +15,20 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QApplication, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
 from gpuplanner.core.report import GpuReport, Report
-from gpuplanner.gui.panel.bars import StackedBars
+from gpuplanner.core.specs import GIB
+from gpuplanner.gui.panel.bars import StackedBars, stack_fields
 from gpuplanner.gui.panel.style import (
     CAPACITY_COLOUR,
     FREE_COLOUR,
-    GIB,
     MEMORY_PARTS,
     OVERFLOW_COLOUR,
     SELECTION_COLOUR,
     STRANDED_COLOUR,
     ChartColours,
+    chart_column,
     fmt_bytes,
     gib,
     header_label,
@@ -50,40 +51,17 @@ class IdleGpu(NamedTuple):
     capacity_bytes: int
 
 
-def stacked_segments(g: GpuReport) -> dict[str, tuple[float, float]]:
-    """(bottom, top) in GiB of each drawn segment of one GPU's bar, clipped at its capacity."""
-    cap = gib(g.capacity_bytes)
-    out: dict[str, tuple[float, float]] = {}
-    level = 0.0
-    for field, _, _ in MEMORY_PARTS:
-        size = gib(getattr(g.memory_bytes, field))
-        out[field] = (min(level, cap), min(level + size, cap))
-        level += size
-    used = level
-    out["overflow"] = (cap, used) if used > cap else (cap, cap)
-    stranded = min(gib(g.stranded_bytes), max(cap - used, 0.0))
-    out["stranded"] = (min(used, cap), min(used + stranded, cap))
-    out["free"] = (min(used + stranded, cap), cap)
-    return out
-
-
 def memory_stacks(
     gpus: Sequence[GpuReport], idle: Sequence[IdleGpu] = ()
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """``stacked_segments`` for every GPU at once, as arrays (bottoms, tops) per kind; the ``idle``
-    GPUs follow as 'unused' bars of their capacity. One pass of numpy instead of a dict per GPU."""
+    """(bottom, top) in GiB of each drawn segment of every GPU's bar, as arrays per kind: the ledger
+    stacked in MEMORY_PARTS order and clipped at the GPU's capacity, overflow beyond it, stranded
+    and free memory up to it; the ``idle`` GPUs follow as 'unused' bars of their capacity."""
     fields = [field for field, _, _ in MEMORY_PARTS]
     used_n, idle_n = len(gpus), len(idle)
-    parts = (
-        np.array([[getattr(g.memory_bytes, f) for f in fields] for g in gpus], dtype=float).reshape(
-            used_n, len(fields)
-        )
-        / GIB
-    )
+    bottoms, tops = stack_fields([g.memory_bytes for g in gpus], fields, 1 / GIB)
     cap = np.array([g.capacity_bytes for g in gpus], dtype=float) / GIB
     stranded_raw = np.array([g.stranded_bytes for g in gpus], dtype=float) / GIB
-    tops = np.cumsum(parts, axis=1)
-    bottoms = tops - parts
     lo: dict[str, np.ndarray] = {}
     hi: dict[str, np.ndarray] = {}
     for j, field in enumerate(fields):
@@ -191,12 +169,7 @@ class MemoryChart(QWidget):
         item.addItem(self._message)
         self.legend = legend_label(self._legend_entries(None), hatched={"Stranded", "Unused GPU"})
         self.legend.setToolTip("Solid line: the GPU's capacity. Dashed line: the engine's budget.")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.header)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.legend)
+        chart_column(self, self.header, self.plot, self.legend)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._hover)
         scene.sigMouseClicked.connect(self._clicked)

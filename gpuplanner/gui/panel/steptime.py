@@ -10,13 +10,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QApplication, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
 from gpuplanner.core.report import Report, StepSplit
-from gpuplanner.gui.panel.bars import StackedBars
+from gpuplanner.gui.panel.bars import StackedBars, stack_fields
 from gpuplanner.gui.panel.style import (
     STEP_PARTS,
     ChartColours,
+    chart_column,
     fmt_seconds,
     header_label,
     legend_label,
@@ -70,12 +71,7 @@ class StepTimeChart(QWidget):
         self._message = pg.TextItem("", color=ChartColours.from_palette().muted, anchor=(0.5, 0.5))
         self.plot.getPlotItem().addItem(self._message)
         self.legend = legend_label([(t, c) for _, t, c in STEP_PARTS])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.header)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.legend)
+        chart_column(self, self.header, self.plot, self.legend)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._hover)
         scene.sigMouseClicked.connect(self._clicked)
@@ -90,16 +86,10 @@ class StepTimeChart(QWidget):
         self.splits = list(perf.step_split) if perf is not None else []
         self._stages = {g.id: f" · stage {g.stage}" for g in report.gpus} if report is not None else {}
         fields = [field for field, _, _ in STEP_PARTS]
-        ms = (
-            np.array([[getattr(s, f) for f in fields] for s in self.splits], dtype=float).reshape(
-                len(self.splits), len(fields)
-            )
-            * 1e3
-        )
-        tops = np.cumsum(ms, axis=1)
+        bottoms, tops = stack_fields(self.splits, fields, 1e3)  # milliseconds
         self.bars.set_stacks(
             len(self.splits),
-            {f: tops[:, j] - ms[:, j] for j, f in enumerate(fields)},
+            {f: bottoms[:, j] for j, f in enumerate(fields)},
             {f: tops[:, j] for j, f in enumerate(fields)},
         )
         totals = tops[:, -1] if len(self.splits) else np.zeros(0)

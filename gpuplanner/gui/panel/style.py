@@ -13,9 +13,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
-GIB = 2**30
+from gpuplanner.core.specs import GIB
 
 # (ledger field, legend text, colour)
 MEMORY_PARTS: tuple[tuple[str, str, str], ...] = (
@@ -206,6 +206,16 @@ class Header(QLabel):
 
     def set_summary(self, html: str) -> None:
         self.setText(f"<b>{self.title}</b> · {html}")
+
+
+def chart_column(chart: QWidget, header: QWidget, plot: pg.PlotWidget, legend: QWidget) -> None:
+    """Lay out a chart: its header line, the plot taking the room left, its legend."""
+    layout = QVBoxLayout(chart)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(header)
+    layout.addWidget(plot, 1)
+    layout.addWidget(legend)
 
 
 def header_label(name: str, title: str) -> Header:

@@ -13,11 +13,12 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from gpuplanner.core.report import PerformanceReport, Report
 from gpuplanner.gui.panel.style import (
     ChartColours,
+    chart_column,
     fmt_seconds,
     header_label,
     legend_label,
@@ -82,12 +83,7 @@ class ThroughputChart(QWidget):
             [("Output tokens/s", TOTAL_COLOUR), ("low–high", "#A6CBE3"),
              ("Tokens/s per user (right)", USER_COLOUR), ("Saturation", SATURATION_COLOUR)]
         )  # fmt: skip
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.readout)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.legend)
+        chart_column(self, self.readout, self.plot, self.legend)
         self.set_report(None)
 
     def _sync_views(self) -> None:

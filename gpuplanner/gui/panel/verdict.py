@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from gpuplanner.core.report import FixAction, Problem, Report
+from gpuplanner.core.specs import GIB
 
-GIB = 2**30
 SEVERITY_COLOURS = {"error": "#D62728", "warning": "#E69F00", "info": "#0072B2"}
 SEVERITY_WORDS = {"error": "Error", "warning": "Warning", "info": "Note"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

@@ -8,12 +8,10 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from gpuplanner.core.plan import GpuPlacement
 from gpuplanner.core.report import GpuReport
+from gpuplanner.core.specs import GIB
 from gpuplanner.gui.labels import Labels, gpu_tooltip, short_gpu_name
 from gpuplanner.gui.rack import geometry as geo
-from gpuplanner.gui.rack.style import VENDOR_COLOURS, RackStyle, fill_colour, link_colour
-
-GIB = 2**30
-
+from gpuplanner.gui.rack.style import VENDOR_COLOURS, RackStyle, fill_colour, fill_level, link_colour
 
 READABLE_SCALE = 0.4  # below this zoom a card's 7-9 pt text is under 4 px high: drawn without it
 
@@ -56,11 +54,9 @@ class FillBar(QGraphicsItem):
         painter.setBrush(style.grid if not style.dark else QColor("#20242b"))
         painter.drawRoundedRect(bar, 3.5, 3.5)
         fraction = card.fill_fraction()
-        report = card.report
-        if fraction is None or report is None:
+        if fraction is None or card.report is None:
             return
-        used_bytes = report.capacity_bytes - report.memory_bytes.free
-        painter.setBrush(fill_colour(used_bytes, report.capacity_bytes))
+        painter.setBrush(fill_colour(card.used_bytes(), card.report.capacity_bytes))
         painter.drawRoundedRect(
             QRectF(bar.left(), bar.top(), bar.width() * min(fraction, 1.0), bar.height()), 3.5, 3.5
         )
@@ -130,20 +126,23 @@ class GpuItem(QGraphicsItem):
         fraction = self.fill_fraction()
         if fraction is None or self.report is None:
             return (None,)
-        capacity = self.report.capacity_bytes
-        used = capacity - self.report.memory_bytes.free
+        capacity, used = self.report.capacity_bytes, self.used_bytes()
         return (
             fraction > 1.0,
             round(min(fraction, 1.0) * FillBar.RECT.width() * 4),  # the fill, to a quarter pixel
-            fraction > 0.97,  # with the line above: fill_colour's three colours
+            fill_level(used, capacity),  # its colour
             round(used / GIB, 1),  # the "used / capacity" text
             capacity,
         )
 
+    def used_bytes(self) -> int:
+        """Bytes the report puts on this GPU (capacity minus free; more than capacity when over)."""
+        assert self.report is not None
+        return self.report.capacity_bytes - self.report.memory_bytes.free
+
     def bar_text(self) -> str:
         assert self.report is not None
-        used_bytes = self.report.capacity_bytes - self.report.memory_bytes.free
-        return f"{used_bytes / GIB:.1f} / {self.report.capacity_bytes / GIB:.1f} GiB"
+        return f"{self.used_bytes() / GIB:.1f} / {self.report.capacity_bytes / GIB:.1f} GiB"
 
     def port_rect(self) -> QRectF:
         """The wiring port (top centre), item coordinates."""
@@ -156,8 +155,7 @@ class GpuItem(QGraphicsItem):
     def fill_fraction(self) -> float | None:
         if self.report is None or self.report.capacity_bytes <= 0:
             return None
-        used = self.report.capacity_bytes - self.report.memory_bytes.free
-        return used / self.report.capacity_bytes
+        return self.used_bytes() / self.report.capacity_bytes
 
     # -- Qt overrides ------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:

@@ -40,13 +40,19 @@ def link_width(bandwidth_gbps: float) -> float:
     return max(1.5, min(7.0, 1.5 + 1.25 * math.log2(max(bandwidth_gbps, 1.0) / 12.5)))
 
 
+FILL_COLOURS = ("#30a46c", "#f5a524", "#e5484d")  # fits, in the last few percent, beyond the memory
+
+
+def fill_level(used: float, capacity: float) -> int:
+    """Which of FILL_COLOURS a memory fill takes: 0 while it fits, 1 in the last 3 %, 2 beyond."""
+    if used > capacity:
+        return 2
+    return 1 if used > 0.97 * capacity else 0
+
+
 def fill_colour(used: float, capacity: float) -> QColor:
     """Memory fill: green while it fits, amber in the last few percent, red beyond the card's memory."""
-    if used > capacity:
-        return QColor("#e5484d")
-    if used > 0.97 * capacity:
-        return QColor("#f5a524")
-    return QColor("#30a46c")
+    return QColor(FILL_COLOURS[fill_level(used, capacity)])
 
 
 @dataclass(frozen=True)
