@@ -235,5 +235,7 @@ def build_replicas(r: ResolvedPlan) -> list[Replica]:
             _hop_key(tuple(bounds)),
         )
         memo = shared.setdefault(key, {})
-        replicas.append(Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, overhead.seq_us * 1e-6))
+        replicas.append(
+            Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, overhead.seq_us * 1e-6)
+        )
     return replicas
