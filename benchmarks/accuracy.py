@@ -1,4 +1,4 @@
-"""Predicted vs measured for every row of benchmarks/data/measurements.csv the model can express.
+"""Predicted vs measured for every row of catalogs/measurements.csv the model can express.
 
     .venv/bin/python benchmarks/accuracy.py
 
@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.collectives_fit import predict as predict_collective
 from benchmarks.collectives_fit import rows as collective_rows
+from gpuplanner import paths
 from gpuplanner.core.calibration import calibration
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.fit import fit_memory
@@ -40,7 +41,7 @@ from gpuplanner.core.plan import EngineSettings
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 
-DATA = Path(__file__).resolve().parent / "data" / "measurements.csv"
+DATA = paths.measurements_csv()
 MODELS = {
     "GPT-J 6B": "EleutherAI/gpt-j-6b",
     "Llama-2-7B": "meta-llama/Llama-2-7b-hf",

@@ -1,6 +1,6 @@
 """The calibrated constants of the performance model, read from ``catalogs/calibration.toml``.
 
-Every constant there names the measurement rows (``benchmarks/data/measurements.csv``) it was fitted
+Every constant there names the measurement rows (``catalogs/measurements.csv``) it was fitted
 on, so a reader can check it; this module only loads and validates the file. The collective and
 efficiency models (:mod:`collectives`, :mod:`efficiency`) read it through :func:`calibration`.
 """
