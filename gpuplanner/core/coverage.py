@@ -325,17 +325,25 @@ def with_coverage(resolved: ResolvedPlan, perf: PerformanceReport) -> Performanc
     )
 
 
-def coverage_line(perf: PerformanceReport) -> str:
-    """One line for the window and the PDF: what the speeds rest on, and where they extrapolate."""
+def coverage_line(perf: PerformanceReport, *, compact: bool = False) -> str:
+    """One line for the window and the PDF: what the speeds rest on, and where they extrapolate.
+
+    ``compact`` (the panel, where the line may be cut) puts the extrapolation first, in short words."""
     cal, ext = perf.calibrated_on, perf.extrapolated
     if cal is None or ext is None:
         return ""
-    head = (
-        f"Calibrated on {cal.summary}" if cal.rows else "No published speed measurement is close to this plan"
+    basis = (
+        f"calibrated on {cal.summary}" if cal.rows else "no published speed measurement is close to this plan"
     )
     if not ext.value:
-        return f"{head} · inside their range"
+        return f"{basis[:1].upper()}{basis[1:]} · inside their range"
+    if compact:
+        gaps = [
+            r.removeprefix("no published ").replace("speed measurement ", "").replace("measurement ", "")
+            for r in ext.reasons
+        ]
+        return f"Extrapolated, wider band: no run {', '.join(gaps)} · {basis}"
     return (
-        f"{head} · extrapolated, band wider (low {ext.low_widening:.0%} slower, high {ext.high_widening:.0%}"
-        f" faster): {'; '.join(ext.reasons)}"
+        f"{basis[:1].upper()}{basis[1:]} · extrapolated, band wider (low {ext.low_widening:.0%} slower, high"
+        f" {ext.high_widening:.0%} faster): {'; '.join(ext.reasons)}"
     )
