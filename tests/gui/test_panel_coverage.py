@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gpuplanner.core.evaluate import evaluate
 from gpuplanner.core.quick import quick_plan
-from gpuplanner.gui.panel.samples import hgx_plan, over_budget_plan
+from gpuplanner.gui.panel.samples import over_budget_plan
 from gpuplanner.gui.panel.throughput import ThroughputChart
 
 
@@ -25,8 +25,13 @@ def test_speed_area_shows_the_calibration_line_and_its_reasons(qtbot):
     assert all(reason in label.toolTip() for reason in ext.reasons)
     assert "GeForce" in label.toolTip()
     height = label.height()
-    # a plan the file does measure-ish, then one without an estimate: the line follows, same height
-    chart.set_report(evaluate(hgx_plan()))
-    assert label.text().startswith("Calibrated on") and "Hopper" in label.text()
+    # Llama 2 70B in FP8 on four H100 with TensorRT-LLM (the rows M009-M016), then a plan without an
+    # estimate: the line follows, same height
+    inside = quick_plan(
+        model="meta-llama/Llama-2-70b-hf", gpu="h100-sxm", tp=4, weights="fp8", engine="trtllm"
+    )
+    chart.set_report(evaluate(inside))
+    assert label.text().startswith("Calibrated on") and label.text().endswith("inside their range")
+    assert "TensorRT-LLM on Hopper" in label.text()
     chart.set_report(evaluate(over_budget_plan()))
     assert label.text() == "" and label.height() == height
