@@ -50,9 +50,9 @@ PARALLEL_WORDS = {"single": "a single GPU", "tp": "tensor parallel in one server
                   "pp-nodes": "pipeline parallel across servers"}  # fmt: skip
 # GPU names the file writes in ways no catalog alias starts: name (normalised) -> catalog id
 _GPU_NAMES = {"h100 hbm3 80gb": "h100-sxm", "gb200 nvl72": "gb200"}
-_PRECISIONS = (("16-bit", r"\b(b?f16|bf16|fp16|b?float16|half)\b"),
+_PRECISIONS = (("16-bit", r"\b(b?f16|fp16|b?float16|half|16-?bit)\b"),
                ("8-bit", r"\b(fp8|int8|w8a8|w8a16|e4m3|q8(_0)?|8-?bit|mxfp8)\b"),
-               ("4-bit", r"int4|awq|gptq|[nm]x?fp4|w4a16|\bi?q[2-6]|[2-6]-?bit|exl2|bnb"))  # fmt: skip
+               ("4-bit", r"int4|awq|gptq|[nm]x?fp4|w4a16|\bi?q[2-6]|\b[2-6](\.\d+)?-?(bit|bpw)|exl2|bnb"))  # fmt: skip
 _MOE_NAME = re.compile(
     r"mixtral|deepseek-?(v2|v3|r1)|moe|-a\d+(\.\d+)?b\b|\d+x\d+b|gpt-oss|llama-?4|scout|maverick|dbrx|kimi"
 )

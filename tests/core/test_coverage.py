@@ -112,10 +112,14 @@ def test_new_metrics_and_missing_fields_are_read_without_guessing(cat, tmp_path)
         "M301,a repo,vLLM 0.8.5 (bench serve),Llama-3.1-8B-Instruct,8,BF16 weights / FP8 KV,RTX 4090,1,"
         "n/a,1,1,,1024,256,mean_tpot_ms,21,ms,max_concurrency 16",
         "M302,a repo,vLLM,Llama-3.1-8B-Instruct,8,BF16,RTX 4090,1,n/a,1,1,,,,kv_cache_memory_per_gpu,9,GiB,",
+        "M303,a post,llama.cpp b4500 (llama-bench),Llama-3.1-70B,70.6,4-bit GGUF Q4_K_M,RTX 3090 24GB,2,"
+        "PCIe 4.0,,,1,512,128,output_throughput,17,tok/s,split mode not stated",
+        "M304,a paper,SGLang 0.4,DeepSeek-V3,671,16-bit (BF16),H100 80GB SXM,16,InfiniBand NDR,8,2,32,"
+        "1000,1000,output_throughput,2000,tok/s,",
     ]
     path = tmp_path / "measurements.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ollama, vllm = speed_rows(path)
+    ollama, vllm, llamacpp, sglang = speed_rows(path)
     assert (ollama.id, vllm.id) == ("M300", "M301")  # the memory row M302 is not a speed
     p = ollama.profile
     assert (sorted(p.family), p.engine, p.moe, p.parallel, p.regime, p.precision) == (
@@ -124,6 +128,12 @@ def test_new_metrics_and_missing_fields_are_read_without_guessing(cat, tmp_path)
     q = vllm.profile
     assert (sorted(q.family), q.engine, q.moe, q.parallel, q.regime, q.precision) == (
         ["nvidia-gddr"], "vllm", "dense", "single", "batched", "16-bit"
+    )  # fmt: skip
+    r = llamacpp.profile  # two GPUs, split not stated: no parallel kind is credited
+    assert (r.engine, r.parallel, r.regime, r.precision) == ("llamacpp", "unknown", "single-stream", "4-bit")
+    t = sglang.profile  # 16 GPUs over InfiniBand at TP 8 x PP 2
+    assert (sorted(t.family), t.engine, t.moe, t.parallel, t.precision) == (
+        ["hopper"], "sglang", "moe", "pp-nodes", "16-bit"
     )  # fmt: skip
 
 
