@@ -125,7 +125,8 @@ def _model_kind(name: str, catalog: Catalog) -> str:
 
 def _row_parallel(row: dict[str, str], gpu_id: str | None) -> str:
     tp, pp, n = _int(row.get("tp")), _int(row.get("pp")), _int(row.get("n_gpus"))
-    per_replica = tp * pp if tp and pp else n if n == 1 else None
+    # one degree stated and the other left empty: the other is 1 ('not applicable')
+    per_replica = (tp or 1) * (pp or 1) if tp or pp else n if n == 1 else None
     if per_replica is None:  # a multi-GPU row that does not say how it was split
         return UNKNOWN
     if per_replica == 1:
@@ -140,8 +141,9 @@ def _row_parallel(row: dict[str, str], gpu_id: str | None) -> str:
 
 def _row_regime(row: dict[str, str]) -> str:
     batch = _int(row.get("batch"))
-    if batch is None:
-        batch = _int((re.search(r"concurrency\D{0,3}(\d+)", row.get("notes") or "") or [None, ""])[1])
+    served = re.search(r"concurrency\D{0,3}(\d+)", row.get("notes") or "")  # serving benchmarks
+    if batch is None and served:
+        batch = int(served.group(1))
     return UNKNOWN if batch is None else "single-stream" if batch == 1 else "batched"
 
 

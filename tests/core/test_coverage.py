@@ -233,3 +233,12 @@ def test_json_report_carries_calibrated_on_and_extrapolated(cat, frozen_rows):
     assert perf["extrapolated"]["value"] is True and perf["extrapolated"]["reasons"]
     assert {"low", "high", "curve", "bottleneck"} <= set(perf)  # the old keys stay
     assert Report.model_validate(report.to_json_dict()) == report
+
+
+def test_a_stated_degree_with_the_other_left_empty_counts_as_one(cat):
+    row = dict(
+        zip(COLUMNS.split(","), ["M305", "x", "vLLM", "Llama-3.1-70B", "", "FP8", "H200 141GB SXM", "8"])
+    )
+    assert classify_row({**row, "metric": "output_throughput", "tp": "8"}, cat).profile.parallel == "tp"
+    assert classify_row({**row, "metric": "output_throughput", "pp": "4"}, cat).profile.parallel == "pp"
+    assert classify_row({**row, "metric": "output_throughput"}, cat).profile.parallel == "unknown"
