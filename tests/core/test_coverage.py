@@ -236,9 +236,14 @@ def test_json_report_carries_calibrated_on_and_extrapolated(cat, frozen_rows):
 
 
 def test_a_stated_degree_with_the_other_left_empty_counts_as_one(cat):
-    row = dict(
-        zip(COLUMNS.split(","), ["M305", "x", "vLLM", "Llama-3.1-70B", "", "FP8", "H200 141GB SXM", "8"])
-    )
+    row = {
+        "id": "M305",
+        "engine": "vLLM",
+        "model": "Llama-3.1-70B",
+        "precision": "FP8",
+        "gpu": "H200 141GB SXM",
+    }
+    row["n_gpus"] = "8"
     assert classify_row({**row, "metric": "output_throughput", "tp": "8"}, cat).profile.parallel == "tp"
     assert classify_row({**row, "metric": "output_throughput", "pp": "4"}, cat).profile.parallel == "pp"
     assert classify_row({**row, "metric": "output_throughput"}, cat).profile.parallel == "unknown"
