@@ -1,4 +1,5 @@
-"""Which published measurements a speed rests on, and where it extrapolates (gpuplanner.core.coverage).
+"""Which published measurements a speed rests on, and where it extrapolates (core.measurements and
+core.coverage).
 
 Rows are read from catalogs/measurements.csv as published (sources in the file). Tests that need a
 fixed set of rows use the rows below M300 (the ones there before the MoE / workstation additions), so
@@ -15,16 +16,10 @@ import pytest
 from gpuplanner import paths
 from gpuplanner.core import calibration as calib
 from gpuplanner.core.catalog import default_catalog
-from gpuplanner.core.coverage import (
-    classify_row,
-    coverage,
-    coverage_line,
-    match_gpu,
-    plan_profile,
-    speed_rows,
-)
+from gpuplanner.core.coverage import coverage, coverage_line, plan_profile
 from gpuplanner.core.evaluate import evaluate, evaluate_resolved
 from gpuplanner.core.fit import fit_memory
+from gpuplanner.core.measurements import classify_row, match_gpu, speed_rows
 from gpuplanner.core.perf import estimate_performance
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.core.report import Report
