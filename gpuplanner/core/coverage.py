@@ -97,7 +97,8 @@ def _reason(dim: str, plan: Profile, where: str, unmeasured: frozenset[str]) -> 
 
 @lru_cache(maxsize=512)
 def coverage(plan: Profile, path: Path) -> Coverage:
-    """The rows of the measurements file ``path`` that ``plan`` rests on, and the dimensions none covers. Cached on the plan's dimensions, so every edit that keeps them costs a dict lookup.
+    """The rows of the measurements file ``path`` that ``plan`` rests on, and the dimensions none
+    covers. Cached on the plan's dimensions: an edit that keeps them costs one dict lookup.
 
     ``calibrated_on`` holds the rows on the plan's GPU family with its engine; without any, the rows
     closest to it (most dimensions alike, family and engine counting double). A dimension is missing
