@@ -242,3 +242,14 @@ def test_a_stated_degree_with_the_other_left_empty_counts_as_one(cat):
     assert classify_row({**row, "metric": "output_throughput", "tp": "8"}, cat).profile.parallel == "tp"
     assert classify_row({**row, "metric": "output_throughput", "pp": "4"}, cat).profile.parallel == "pp"
     assert classify_row({**row, "metric": "output_throughput"}, cat).profile.parallel == "unknown"
+
+
+def test_command_line_text_says_it_too(cat):
+    from gpuplanner.cli.tables import report_text
+
+    plan = quick_plan(catalog=cat, model="mistralai/Mixtral-8x7B-Instruct-v0.1", gpu="gaudi3", tp=1)
+    report = evaluate(plan, cat)
+    text = report_text(report, plan)
+    assert (
+        coverage_line(report.performance) in text and "no published speed measurement on Intel Gaudi" in text
+    )
