@@ -119,10 +119,7 @@ STATIC = re.compile(r"(?i)static batch|gptSessionBenchmark|benchmark_latency|off
 
 def measurements_file() -> Path:
     """The published measurements (shipped with the catalogs, so the app can cite them)."""
-    shipped = paths.catalogs_dir() / "measurements.csv"
-    if shipped.exists():
-        return shipped
-    return Path(__file__).resolve().parent / "data" / "measurements.csv"
+    return paths.measurements_csv()
 
 
 def read_rows() -> list[dict[str, str]]:

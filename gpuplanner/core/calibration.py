@@ -1,6 +1,6 @@
 """The calibrated constants of the performance model, read from ``catalogs/calibration.toml``.
 
-Every constant there names the measurement rows (``benchmarks/data/measurements.csv``) it was fitted
+Every constant there names the measurement rows (``catalogs/measurements.csv``) it was fitted
 on, so a reader can check it; this module only loads and validates the file. The collective and
 efficiency models (:mod:`collectives`, :mod:`efficiency`) read it through :func:`calibration`.
 """
@@ -151,11 +151,32 @@ class Overhead(_Part):
     rows: tuple[str, ...] = ()
 
 
+class Coverage(_Part):
+    """How much wider the low-high speed band gets for each way a plan lies outside the published
+    measurements (:mod:`gpuplanner.core.coverage`): relative amounts, added up, then capped."""
+
+    family: float = Field(ge=0, lt=1, description="no speed row on this GPU family")
+    engine: float = Field(ge=0, lt=1, description="no row of this engine on this family")
+    moe: float = Field(ge=0, lt=1, description="no row of this model kind (dense / MoE) on this family")
+    parallel: float = Field(ge=0, lt=1, description="no row of this split (one GPU, TP, PP, nodes)")
+    regime: float = Field(ge=0, lt=1, description="no single-stream / batched row on this family")
+    precision: float = Field(ge=0, lt=1, description="no row with weights of this width on this family")
+    cap: float = Field(ge=0, le=0.5, description="the most the band widens, whatever is missing")
+    upward: float = Field(ge=0, le=1, description="share of the widening the high (fast) end gets")
+
+    def widening(self, missing: tuple[str, ...]) -> tuple[float, float]:
+        """(low, high) relative widening for the ``missing`` dimensions (names of the fields above):
+        the low speeds are multiplied by ``1 - low``, the high ones by ``1 + high``."""
+        low = round(min(self.cap, sum(getattr(self, name) for name in missing)), 6)
+        return low, round(low * self.upward, 6)
+
+
 class Calibration(_Part):
     collectives: Collectives
     efficiency: Efficiency
     moe: Moe
     overhead: dict[str, Overhead]
+    coverage: Coverage
 
     def overhead_for(self, engine_id: str, version: str | None = None) -> Overhead:
         """The fixed costs of ``engine_id`` at ``version`` (None: the current release; 'default' when
