@@ -124,6 +124,10 @@ class EngineSettings(PlanPart):
     max_num_seqs: int | None = Field(default=None, gt=0)
     max_model_len: int | None = Field(default=None, gt=0, description="context limit; None: model's own")
     enforce_eager: bool = False
+    split_mode: Literal["layer", "row", "none"] | None = Field(
+        default=None,
+        description="llama.cpp --split-mode: layer (default), row or none; other engines: unused",
+    )
 
 
 class Workload(PlanPart):
