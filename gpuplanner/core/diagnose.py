@@ -202,16 +202,21 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
     w = r.plan.workload
     if w.concurrency != "max" and w.concurrency > fit.max_concurrency:
         limit_by_seqs = fit.max_concurrency >= r.settings.max_num_seqs * r.dp
+        knob = "--parallel slots" if r.settings.split_mode else "max_num_seqs"
         why = (
-            f"the engine's max_num_seqs ({r.settings.max_num_seqs} per replica)"
+            f"the engine's {knob} ({r.settings.max_num_seqs} per replica)"
             if limit_by_seqs
             else f"the KV cache ({fit.capacity_tokens:,} tokens per replica)"
         )
         problems.append(
             Problem(
                 severity="warning",
-                message=f"runs out of KV cache at {fit.max_concurrency + 1} concurrent requests of {ctx:,} tokens "
-                f"(the plan asks {w.concurrency}): limited by {why}; the rest wait in the queue",
+                message=(
+                    f"runs {fit.max_concurrency} requests at once"
+                    if limit_by_seqs
+                    else f"runs out of KV cache at {fit.max_concurrency + 1} concurrent requests"
+                )
+                + f" of {ctx:,} tokens (the plan asks {w.concurrency}): limited by {why}; the rest wait in the queue",
                 fix=f"use {kv_smaller} KV cache"
                 if kv_smaller and not limit_by_seqs
                 else f"plan for {fit.max_concurrency} concurrent requests",
