@@ -136,11 +136,9 @@ def format_problem(
     if p.id in allowed:
         return None
     what = "KV cache" if for_kv else "weights"
-    families = sorted({_family(catalog.precisions[i]) for i in allowed if i in catalog.precisions})
+    families = list(dict.fromkeys(_family(catalog.precisions[i]) for i in allowed if i in catalog.precisions))
+    kinds = ", ".join(families[:-1]) + (" and " if len(families) > 1 else "") + families[-1]
     nearest = nearest_format(engine, p, catalog, for_kv)
-    message = (
-        f"{engine.name} cannot load {p.id} {what}: it loads {', '.join(families)} formats "
-        f"({', '.join(allowed)})"
-    )
+    message = f"{engine.name} cannot load {p.id} {what}: it loads {kinds} formats ({', '.join(allowed)})"
     fix = f"use {nearest}" + (" KV cache" if for_kv else " weights") if nearest else "pick another engine"
     return FormatProblem(message, fix, nearest)
