@@ -123,6 +123,12 @@ def _check_split_mode(r_gpus: list[ResolvedGpu], settings: EffectiveSettings, en
             fix="give each stage one GPU (pipeline stages), or set split_mode to row to split every matrix "
             "of the stage across its GPUs",
         )
+    if mode == "row" and any(g.stage > 0 for g in r_gpus):
+        raise PlanError(
+            f"{engine.name} with --split-mode row splits every matrix across all its GPUs, so the model is "
+            "one stage, not a pipeline",
+            fix="put all the replica's GPUs in one stage, or set split_mode to layer for a pipeline",
+        )
     if mode == "none" and len(r_gpus) > 1:
         raise PlanError(
             f"{engine.name} with --split-mode none runs on its main GPU only, but the layout uses "

@@ -313,6 +313,14 @@ def test_layer_split_cannot_make_a_tp_group():
         resolve_plan(_llamacpp(tp=2), default_catalog())
 
 
+def test_row_split_is_one_stage():
+    plan = quick_plan(
+        model=LLAMA_8B, gpu="rtx-4090", gpus_per_node=4, tp=2, pp=2, engine="llamacpp", weights="gguf-q4_k_m"
+    )
+    with pytest.raises(PlanError, match="split-mode row"):
+        resolve_plan(_with_engine(plan, split_mode="row"), default_catalog())
+
+
 def test_split_mode_none_uses_one_gpu():
     with pytest.raises(PlanError, match="split-mode none"):
         resolve_plan(_llamacpp(split_mode="none"), default_catalog())
