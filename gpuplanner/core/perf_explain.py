@@ -54,8 +54,18 @@ def bottleneck(
             words += f"; pipeline bubbles: {cycle.micro_batches} micro-batch(es) for {rep.pp} stages"
         else:
             words += f"; pipeline stage {slow + 1} is the slowest"
-    if wanted >= limit and limit <= r.settings.max_num_seqs * r.dp and r.plan.workload.concurrency == "max":
-        words += f"; concurrency capped at {limit} by KV-cache capacity"
+    # the cap is the engine's sequence limit when every replica reaches it, the KV cache otherwise
+    seqs = r.settings.max_num_seqs
+    knob = f"--parallel {seqs}" if r.settings.split_mode else f"max_num_seqs {seqs}"
+    seqs_bound = limit >= seqs * r.dp
+    if wanted >= limit and r.plan.workload.concurrency == "max":
+        words += f"; concurrency capped at {limit} by " + (
+            f"the engine's {knob}" + (" per replica" if r.dp > 1 else "")
+            if seqs_bound
+            else "KV-cache capacity"
+        )
+    elif wanted > limit and seqs_bound:
+        words += f"; the engine's {knob} runs {limit} sequences at once, the other {wanted - limit} wait"
     elif wanted > limit:
         words += f"; only {limit} sequences fit in the KV cache, the other {wanted - limit} wait"
     return words

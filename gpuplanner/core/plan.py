@@ -122,6 +122,10 @@ class EngineSettings(PlanPart):
     kv_cache_free_fraction: float | None = Field(default=None, gt=0, le=1)
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
     max_num_seqs: int | None = Field(default=None, gt=0)
+    split_mode: Literal["layer", "row", "none"] | None = Field(
+        default=None,
+        description="llama.cpp --split-mode: layer (default), row or none; other engines: unused",
+    )
     max_model_len: int | None = Field(default=None, gt=0, description="context limit; None: model's own")
     enforce_eager: bool = False
     version: str | None = Field(
