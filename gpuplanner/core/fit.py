@@ -11,7 +11,10 @@ Engine rules (see docs/estimates.md for the sources):
   graphs and the context live in the rest.
 - TensorRT-LLM: KV = kv_cache_free_gpu_mem_fraction x the memory free after weights,
   activations and runtime.
-- llama.cpp / ExLlamaV2: whole layers per GPU with their own KV for the configured context.
+- TGI: like vLLM, KV = total x cuda_memory_fraction x TGI_WIGGLE_ROOM (0.90) − what the prefill warmup
+  left in use; shards share one block count; CUDA graphs are captured afterwards, in the headroom.
+- llama.cpp / ExLlamaV2 / Ollama: whole layers per GPU with their own KV for the configured context
+  (Ollama: num_ctx x OLLAMA_NUM_PARALLEL).
 """
 
 from __future__ import annotations
@@ -160,11 +163,12 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
     rule = r.engine.memory_rule
     s = r.settings
     graphs = 0 if s.enforce_eager else int(r.engine.cuda_graphs_gib * GIB)
-    if rule == "vllm":
+    if rule in ("vllm", "tgi"):
         budget = int(capacity * s.gpu_memory_utilization)
         # CUDA graphs are captured after the KV cache is allocated: they live in the headroom.
         kv = budget - (weights + acts + comm + runtime - graphs)
-        ktext = f"{capacity / GIB:.2f} GiB x {s.gpu_memory_utilization:g} − weights − activations − non-torch"
+        share = "" if rule == "vllm" else " (cuda_memory_fraction x TGI_WIGGLE_ROOM)"
+        ktext = f"{capacity / GIB:.2f} GiB x {s.gpu_memory_utilization:g}{share} − weights − activations − non-torch"
     elif rule == "sglang":
         budget = int(capacity * s.gpu_memory_utilization)
         kv = budget - weights
@@ -173,7 +177,7 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
         budget = capacity
         kv = int((capacity - weights - acts - comm - runtime) * s.kv_cache_free_fraction)
         ktext = f"{s.kv_cache_free_fraction:g} x memory free after weights, activations, runtime"
-    else:  # llamacpp, exllamav2: KV sized by the configured context, placed with its layers
+    else:  # llamacpp, exllamav2, ollama: KV sized by the configured context, placed with its layers
         budget = capacity
         kv = capacity - weights - acts - comm - runtime
         ktext = "context window x KV per token for this GPU's layers"
@@ -212,7 +216,7 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
     block = r.settings.kv_block_tokens
     w = r.plan.workload
     wanted_tokens: int | None = None
-    if r.engine.memory_rule in ("llamacpp", "exllamav2"):
+    if r.engine.memory_rule in ("llamacpp", "exllamav2", "ollama"):
         # These engines allocate the KV cache for the configured context (-c), not all free memory.
         if r.plan.engine.max_model_len is not None:
             wanted_tokens = r.plan.engine.max_model_len

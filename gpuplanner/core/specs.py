@@ -270,7 +270,7 @@ class Precision(Spec):
         return self.bits_per_weight / 8
 
 
-MemoryRule = Literal["vllm", "sglang", "trtllm", "llamacpp", "exllamav2"]
+MemoryRule = Literal["vllm", "sglang", "trtllm", "llamacpp", "exllamav2", "tgi", "ollama"]
 
 
 class EngineProfile(Spec):
