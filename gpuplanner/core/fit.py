@@ -97,6 +97,8 @@ def _weights(r: ResolvedPlan, g: ResolvedGpu) -> tuple[int, int, str]:
     first, last = g.layers
     pre = _layer_prefix(m)
     sharded, experts, replicated = pre[last] - pre[first]
+    if r.experts_in_host_ram:  # routed experts kept in system RAM (llama.cpp --n-cpu-moe): see core.host
+        experts = 0.0
     params = sharded / tp + experts / ep + replicated
     nbytes = (sharded / tp + experts / ep) * wb + replicated * NORM_BYTES
     parts = [f"layers {first}–{last - 1}: {sharded / 1e9:.2f} B params / TP {tp}"]
@@ -197,7 +199,7 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
 
 def _fit_key(g: ResolvedGpu) -> tuple[object, ...]:
     """Everything a GPU's ledger depends on: GPUs with the same key have the same ledger."""
-    return (g.spec.id, g.layers, g.stage_tp, g.first_stage, g.last_stage)
+    return (g.spec.id, g.layers, g.stage_tp, g.first_stage, g.last_stage)  # r-wide flags hold for all
 
 
 def fit_memory(r: ResolvedPlan) -> FitResult:
