@@ -215,6 +215,15 @@ def kv_tokens_for_layer(m: ModelSpec, layer: int, context_tokens: int) -> int:
     return context_tokens
 
 
+def attended_tokens(m: ModelSpec, layers: range, context_tokens: int) -> int:
+    """Keys one new token attends to, summed over ``layers``: the context on full-attention layers,
+    at most the window on sliding layers, none on linear-attention layers (they update a fixed state).
+
+    What attention FLOPs scale with; ``len(layers) x context`` overcounts sliding and hybrid models.
+    """
+    return sum(kv_tokens_for_layer(m, i, context_tokens) for i in layers)
+
+
 def kv_bytes_for_sequence(
     m: ModelSpec, kv_bytes_per_element: float, layers: range, context_tokens: int, tp: int = 1
 ) -> float:

@@ -207,3 +207,10 @@ def test_an_unknown_architecture_names_what_it_lacks():
             repo_id="x/hybrid",
         )
     assert "mamba" in str(err.value)
+
+
+def test_attended_tokens_skip_linear_layers_and_cap_sliding_ones(catalog):
+    # Gemma 3 27B at 32768 tokens: 10 global layers see 32768 keys, 52 sliding layers 1024
+    assert arch.attended_tokens(catalog.model("gemma-3-27b"), range(62), 32768) == 10 * 32768 + 52 * 1024
+    # Qwen3-Next: only its 12 full-attention layers attend over the context
+    assert arch.attended_tokens(catalog.model("qwen3-next"), range(48), 4096) == 12 * 4096

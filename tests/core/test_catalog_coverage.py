@@ -114,3 +114,33 @@ def test_ollama_sizes_kv_for_its_context_not_for_free_memory(catalog):
     # one slot (OLLAMA_NUM_PARALLEL 1) of the plan's context, rounded up to a 256-token block
     assert fit.gpus[0].kv_used <= per_token * (fit.context_tokens + 256)
     assert fit.gpus[0].free > 10 * 2**30
+
+
+def test_a_4090_plus_a_3090_ti_workstation_is_answerable():
+    # the example: two GeForce cards of different generations in one PCIe box, llama.cpp and
+    # Ollama splitting Llama 3.1 70B (Q4_K_M) by layers
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.plan import EngineSettings, GpuPlacement, Layout, Node, Plan, Replica, Rig, Stage
+
+    node = Node(
+        id="n0",
+        slots=2,
+        gpus=(GpuPlacement(id="a", gpu="rtx-4090", slot=0), GpuPlacement(id="b", gpu="rtx-3090-ti", slot=1)),
+        host_link="pcie4-x16-cpu",
+    )
+    layout = Layout(
+        replicas=(Replica(stages=(Stage(layers=(0, 40), gpus=("a",)), Stage(layers=(40, 80), gpus=("b",)))),)
+    )
+    for engine in ("llamacpp", "ollama"):
+        plan = Plan(
+            rig=Rig(nodes=(node,)),
+            model="meta-llama/Llama-3.1-70B-Instruct",
+            weights="gguf-q4_k_m",
+            kv_cache="fp16",
+            layout=layout,
+            engine=EngineSettings(engine=engine),
+        )
+        report = evaluate(plan)
+        assert report.fits, report.verdict
+        assert [g.gpu for g in report.gpus] == ["rtx-4090", "rtx-3090-ti"]
+        assert report.performance is not None and report.performance.tpot_s > 0
