@@ -166,6 +166,17 @@ def test_qwen3_next_shared_expert_has_its_gate(catalog):
     assert p.mlp == 3 * 2048 * 512
 
 
+def test_minimax_text_01_keeps_a_lightning_state_on_seven_of_every_eight_layers(catalog):
+    # MiniMax-Text-01 model card (C-MINIMAX-CARD): 80 layers, a softmax layer after every 7 lightning
+    # layers, 64 heads of 128; 8 KV heads on the softmax layers (C-MINIMAX-GQA). 456B total parameters.
+    model = catalog.model("minimax-text-01")
+    assert sum(model.is_linear_layer(i) for i in range(80)) == 70
+    assert arch.linear_state_elements(model) == 64 * 128 * 128
+    expected = 10 * (2 * 8 * 128) * 100_000 * 2 + 70 * 64 * 128 * 128 * 2  # 100k tokens, BF16
+    assert arch.kv_bytes_for_sequence(model, BF16, range(80), 100_000) == expected
+    assert model.total_params_b == pytest.approx(456, rel=0.005)
+
+
 def test_lightning_attention_state_is_heads_times_head_dim_squared():
     # MiniMax-Text-01 (MiniMax-01 paper, arXiv 2501.08313): 64 heads of 128, one softmax layer after
     # every seven lightning-attention layers (attn_type_list); each lightning layer keeps 64 x 128 x 128.
