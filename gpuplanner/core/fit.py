@@ -15,7 +15,10 @@ Engine rules (see docs/estimates.md for the sources):
   --fit until every GPU keeps its margin free, not below 4096 tokens), whatever the workload; with
   --split-mode layer each GPU holds its layers' KV, with row every matrix is split over the stage's
   GPUs and the KV cache, norms and compute buffers stay on the main GPU.
-- ExLlamaV2: whole layers per GPU with their own KV for the configured context.
+- TGI: like vLLM, KV = total x cuda_memory_fraction x TGI_WIGGLE_ROOM (0.90) − what the prefill warmup
+  left in use; shards share one block count; CUDA graphs are captured afterwards, in the headroom.
+- ExLlamaV2 / Ollama: whole layers per GPU with their own KV for the configured context
+  (Ollama: num_ctx x OLLAMA_NUM_PARALLEL).
 """
 
 from __future__ import annotations
@@ -107,6 +110,8 @@ def _weights(r: ResolvedPlan, g: ResolvedGpu) -> tuple[int, int, str]:
     sharded, experts, replicated = pre[last] - pre[first]
     if row_split(r, g) and g.tp_rank > 0:
         replicated = 0.0  # norms and other 1-D tensors live on the main GPU only
+    if r.experts_in_host_ram:  # routed experts kept in system RAM (llama.cpp --n-cpu-moe): see core.host
+        experts = 0.0
     params = sharded / tp + experts / ep + replicated
     nbytes = (sharded / tp + experts / ep) * wb + replicated * NORM_BYTES
     parts = [f"layers {first}–{last - 1}: {sharded / 1e9:.2f} B params / TP {tp}"]
@@ -175,11 +180,12 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
     rule = r.engine.memory_rule
     s = r.settings
     graphs = 0 if s.enforce_eager else int(r.engine.cuda_graphs_gib * GIB)
-    if rule == "vllm":
+    if rule in ("vllm", "tgi"):
         budget = int(capacity * s.gpu_memory_utilization)
         # CUDA graphs are captured after the KV cache is allocated: they live in the headroom.
         kv = budget - (weights + acts + comm + runtime - graphs)
-        ktext = f"{capacity / GIB:.2f} GiB x {s.gpu_memory_utilization:g} − weights − activations − non-torch"
+        share = "" if rule == "vllm" else " (cuda_memory_fraction x TGI_WIGGLE_ROOM)"
+        ktext = f"{capacity / GIB:.2f} GiB x {s.gpu_memory_utilization:g}{share} − weights − activations − non-torch"
     elif rule == "sglang":
         budget = int(capacity * s.gpu_memory_utilization)
         kv = budget - weights
@@ -188,7 +194,7 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
         budget = capacity
         kv = int((capacity - weights - acts - comm - runtime) * s.kv_cache_free_fraction)
         ktext = f"{s.kv_cache_free_fraction:g} x memory free after weights, activations, runtime"
-    else:  # llamacpp, exllamav2: KV sized by the configured context, placed with its layers
+    else:  # llamacpp, exllamav2, ollama: KV sized by the configured context, placed with its layers
         budget = capacity
         kv = capacity - weights - acts - comm - runtime
         ktext = "context window x KV per token for this GPU's layers"
@@ -257,8 +263,8 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
     engine_ctx: int | None = None
     if r.engine.memory_rule == "llamacpp":
         wanted_tokens = engine_ctx = _llamacpp_context(r, fits, block)
-    elif r.engine.memory_rule == "exllamav2":
-        # ExLlamaV2 allocates the KV cache for the configured context, not all free memory.
+    elif r.engine.memory_rule in ("exllamav2", "ollama"):
+        # These engines allocate the KV cache for the configured context, not all free memory.
         if r.plan.engine.max_model_len is not None:
             wanted_tokens = r.plan.engine.max_model_len
         elif w.concurrency != "max":

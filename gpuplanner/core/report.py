@@ -184,6 +184,30 @@ class PerformanceReport(ReportPart):
     extrapolated: Extrapolated | None = Field(default=None, description="set by evaluate()")
 
 
+class HostReport(ReportPart):
+    """Layers or experts kept in system RAM (llama.cpp ``-ngl`` / ``--n-cpu-moe``, Ollama partial offload)."""
+
+    host: str = Field(description="host platform id (catalogs/hosts.toml)")
+    host_name: str
+    bandwidth_gbps: float = Field(description="theoretical DRAM bandwidth, GB/s")
+    ram_bytes: int = Field(description="installed (or the platform's largest) RAM; 0: unknown")
+    memory_bytes: int = Field(description="what the offloaded weights and their KV cache take in RAM")
+    weights_bytes: int
+    kv_cache_bytes: int
+    offloaded_layers: tuple[int, ...] = Field(description="layers kept whole in RAM")
+    offloaded_experts: bool = Field(description="routed experts of the GPU layers kept in RAM")
+    bytes_per_token: float = Field(description="bytes the host reads per decode step")
+    host_s_per_token: float
+    host_s_per_token_low: float
+    host_s_per_token_high: float
+    prefill_copy_s: float = Field(description="PCIe copies of host weights for the prompt, seconds")
+    tpot_s: float | None = Field(default=None, description="whole decode step, GPUs + host")
+    ttft_s: float | None = None
+    tokens_per_s_per_user: float | None = None
+    output_tokens_per_s: float | None = None
+    assumptions: tuple[str, ...] = ()
+
+
 class Report(ReportPart):
     schema_: str = Field(default=REPORT_SCHEMA, alias="schema")
     plan_name: str
@@ -201,6 +225,7 @@ class Report(ReportPart):
     performance: PerformanceReport | None = None
     total_params: int = 0
     active_params: int = 0
+    host: HostReport | None = Field(default=None, description="system RAM holding layers or experts, if any")
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

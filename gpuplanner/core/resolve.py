@@ -61,6 +61,7 @@ class ResolvedPlan:
     idle_gpus: tuple[str, ...]
     gpu_specs: dict[str, GpuSpec]  # every GPU of the rig, used or idle
     placements: dict[str, tuple[Node, GpuPlacement]]
+    experts_in_host_ram: bool = False  # llama.cpp --n-cpu-moe: routed experts live in system RAM (core.host)
 
     @property
     def dp(self) -> int:

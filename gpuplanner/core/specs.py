@@ -124,6 +124,9 @@ class MoeSpec(Spec):
     dense_intermediate_size: int = Field(default=0, description="FFN width of the model's dense layers")
     expert_bias: bool = False
     router_bias: bool = False
+    shared_expert_gate: bool = Field(
+        default=False, description="a sigmoid gate (hidden x 1) on the shared expert"
+    )
 
     def is_moe_layer(self, layer: int) -> bool:
         if layer < self.first_dense_layers:
@@ -139,6 +142,33 @@ class MlaSpec(Spec):
     qk_rope_head_dim: int
     qk_nope_head_dim: int
     v_head_dim: int
+    indexer_heads: int = Field(
+        default=0, description="DeepSeek sparse attention (V3.2) indexer heads; 0: none"
+    )
+    indexer_head_dim: int = Field(
+        default=0,
+        description="indexer key width: cached per token per layer beside the latent (index_head_dim)",
+    )
+
+
+class LinearAttentionSpec(Spec):
+    """Linear-attention layers of a hybrid model: a fixed recurrent state per sequence, no per-token KV.
+
+    ``gated_deltanet`` (Qwen3-Next, Qwen3.5): state = value heads x key dim x value dim, plus a causal
+    convolution window of ``conv_kernel - 1`` steps over q, k and v. ``lightning`` (MiniMax-Text-01 /
+    M1): state = heads x head dim x head dim.
+    """
+
+    kind: Literal["gated_deltanet", "lightning"]
+    full_attention_interval: int = Field(
+        gt=0,
+        description="layer i uses full (softmax) attention iff (i + 1) % interval == 0; the rest are linear",
+    )
+    num_key_heads: int = Field(gt=0)
+    num_value_heads: int = Field(gt=0)
+    key_head_dim: int = Field(gt=0)
+    value_head_dim: int = Field(gt=0)
+    conv_kernel: int = Field(default=0, ge=0, description="short causal convolution width (0: none)")
 
 
 class ModelSpec(Spec):
@@ -174,6 +204,17 @@ class ModelSpec(Spec):
     )
     moe: MoeSpec | None = None
     mla: MlaSpec | None = None
+    linear_attention: LinearAttentionSpec | None = Field(
+        default=None, description="hybrid models: which layers are linear attention and their state"
+    )
+    attention_output_gate: bool = Field(
+        default=False, description="gated attention: q_proj also emits a per-head output gate (Qwen3-Next)"
+    )
+    position_encoding: Literal["rope", "alibi", "learned"] = Field(
+        default="rope",
+        description="ALiBi (BLOOM, MPT) adds no parameters and no rotary; learned adds a table",
+    )
+    embedding_norm: bool = Field(default=False, description="a LayerNorm right after the embedding (BLOOM)")
     default_dtype: str = "bf16"
     total_params_b: float = Field(description="published or computed total, billions (for reference)")
     active_params_b: float | None = None
@@ -189,7 +230,14 @@ class ModelSpec(Spec):
             )
         return self
 
+    def is_linear_layer(self, layer: int) -> bool:
+        """Whether ``layer`` is a linear-attention layer of a hybrid model (no per-token KV)."""
+        lin = self.linear_attention
+        return lin is not None and (layer + 1) % lin.full_attention_interval != 0
+
     def is_sliding_layer(self, layer: int) -> bool:
+        if self.is_linear_layer(layer):
+            return False
         if self.sliding_window is None:
             return False
         if self.full_attention_interval == 0:
@@ -222,7 +270,7 @@ class Precision(Spec):
         return self.bits_per_weight / 8
 
 
-MemoryRule = Literal["vllm", "sglang", "trtllm", "llamacpp", "exllamav2"]
+MemoryRule = Literal["vllm", "sglang", "trtllm", "llamacpp", "exllamav2", "tgi", "ollama"]
 SplitMode = Literal["layer", "row", "none"]
 
 
