@@ -39,6 +39,9 @@ def test_layers_in_ram_leave_the_gpus_and_stream_from_the_host():
     mlp = 3 * 8192 * 28672
     layer_bytes = (attention + mlp) * q4 + 2 * 8192 * 2  # two RMSNorms kept in 16-bit
     plan = _plan("llama-3.1-70b", "rtx-4090", pp=2)
+    # llama-server -c 1280 -np 1: one slot of 1,280 tokens (its default context would be far longer)
+    one_slot = plan.engine.model_copy(update={"max_model_len": 1280, "max_num_seqs": 1})
+    plan = plan.model_copy(update={"engine": one_slot})
     full = evaluate_with_host(plan, HostOffload(layers=12, host="am5-ddr5-5200"))
     assert full.host is not None
     assert full.host.offloaded_layers == tuple(range(12))
