@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from gpuplanner.core.architecture import (
+    attended_tokens,
     embedding_params,
     final_norm_params,
     kv_bytes_for_sequence,
@@ -70,6 +71,11 @@ def layer_profile(model: ModelSpec, first: int, last: int) -> tuple[LayerSums, i
 def kv_bytes(model: ModelSpec, kv_bpe: float, first: int, last: int, context: int, tp: int) -> float:
     """KV bytes of one sequence of ``context`` tokens on one TP rank holding layers [first, last)."""
     return kv_bytes_for_sequence(model, kv_bpe, range(first, last), max(context, 1), tp)
+
+
+@lru_cache(maxsize=8192)
+def _attended(model: ModelSpec, first: int, last: int, context: int) -> int:
+    return attended_tokens(model, range(first, last), context)
 
 
 def _attention_dims(model: ModelSpec) -> tuple[int, int]:
@@ -207,8 +213,10 @@ def _stage_step(
         expert_weights_s = expert_bytes / (rate.memory_bps * read)
     qk, v = _attention_dims(m)
     heads = m.num_attention_heads / s.tp
-    span = context + (new_tokens_per_seq + 1) / 2  # mean keys each new token attends to
-    attn_flops = 2 * tokens * span * heads * (qk + v) * sums.layers
+    # keys each new token attends to, over the stage's layers: the cached context (at most the window on
+    # sliding layers, nothing on linear-attention layers) plus, on average, half its own chunk
+    keys = _attended(m, s.layers[0], s.layers[1], round(context)) + sums.layers * (new_tokens_per_seq + 1) / 2
+    attn_flops = 2 * tokens * keys * heads * (qk + v)
     kv_read = seqs * kv_bytes(m, s.kv_bpe, s.layers[0], s.layers[1], round(context), s.tp)
     # Fused attention kernels (FlashAttention) run near the dense plateau when compute-bound (long
     # prefill); decode attention is bound by KV reads anyway. Assumption: no size penalty here.
