@@ -91,6 +91,10 @@ def _moe(amd: bool) -> Callable[[Case, ResolvedPlan], bool]:
 
 
 DECODE = ("single-stream decode", "batched/served throughput")
+# A constant is fitted only on rows from at least two publications (one source can carry its own
+# biases) and at least four rows; otherwise it keeps its a-priori value.
+MIN_SOURCES = 2
+MIN_ROWS = 4
 TTFT_ONLY = ("TTFT",)
 PARAMS: list[Param] = []
 for _e, _step, _layer, _request in (
@@ -107,8 +111,8 @@ for _e, _step, _layer, _request in (
         # fused-MoE layer's routing and launches at most 500 us (a fit outside them is absorbing a
         # modelling gap, and LOSO shows it).
         Param(("overhead", _e, "layer_us"), _layer, 0.5, 150.0, _entry(_e, DECODE)),
-        Param(("overhead", _e, "moe_layer_us"), 0.0, 0.0, 500.0, _entry(_e, DECODE, moe_only=True)),
         Param(("overhead", _e, "step_us"), _step, 20.0, 3000.0, _entry(_e, DECODE)),
+        Param(("overhead", _e, "gemm_efficiency"), 1.0, 0.25, 1.0, _entry(_e, ("TTFT", "batched/served throughput"))),
         Param(("overhead", _e, "request_us"), _request, 100.0, 300000.0, _entry(_e, TTFT_ONLY)),
     ]
 def _custom_allreduce(c: Case, r: ResolvedPlan) -> bool:
@@ -135,6 +139,7 @@ PARAMS += [
     ),
     Param(("efficiency", "memory", "amd", "efficiency"), 0.75, 0.3, 1.0, _gpu_family("amd", DECODE)),
     Param(("efficiency", "gemm", "amd", "peak_fraction"), 0.55, 0.1, 1.0, _gpu_family("amd", TTFT_ONLY)),
+    Param(("moe", "layer_us"), 0.0, 0.0, 500.0, lambda c, r: r.model.moe is not None and c.family in DECODE),
     Param(("moe", "expert_read_efficiency"), 1.0, 0.05, 1.0, _moe(False)),
     Param(("moe", "expert_read_efficiency_amd"), 1.0, 0.05, 1.0, _moe(True)),
 ]
@@ -182,8 +187,8 @@ def _objective(rows: list[Row], cal: Calibration, param: Param, value: float) ->
 def fit_param(rows: list[Row], cal: Calibration, param: Param) -> Calibration:
     """``cal`` with ``param`` set to the value minimising its rows' error (its prior with no rows)."""
     mine = [r for r in rows if param.selects(r.case, r.resolved)]
-    if not mine:
-        return with_value(cal, param.path, param.prior)
+    if len(mine) < MIN_ROWS or len({r.case.source for r in mine}) < MIN_SOURCES:
+        return with_value(cal, param.path, param.prior)  # too little evidence: keep the a-priori value
     log_scale = param.low > 0
     lo, hi = (math.log(param.low), math.log(param.high)) if log_scale else (param.low, param.high)
 
@@ -342,13 +347,19 @@ def main() -> None:
     raw = read_rows()
     rows: list[Row] = []
     skipped: dict[str, int] = {}
+    unfit: list[tuple[str, str]] = []
     for raw_row in raw:
         built = build_case(raw_row, cat)
         if isinstance(built, str):
             if built != "not a speed metric":
                 skipped[built] = skipped.get(built, 0) + 1
             continue
-        rows.append(Row(built, resolve_plan(built.plan, cat)))
+        resolved = resolve_plan(built.plan, cat)
+        report = evaluate_resolved(resolved)
+        if report.performance is None:  # it ran for real, but the fit model says it does not fit
+            unfit.append((built.id, report.verdict))
+            continue
+        rows.append(Row(built, resolved))
     base = load_calibration()
     priors = with_priors(base)
     fitted = fit(rows, priors, PARAMS)
@@ -394,6 +405,9 @@ def main() -> None:
     print(f"\nrows the model cannot express ({sum(skipped.values())}):")
     for reason, count in sorted(skipped.items(), key=lambda kv: -kv[1]):
         print(f"  {count:4}  {reason}")
+    print(f"\nrows that ran for real but the memory model says do not fit ({len(unfit)}; left out):")
+    for rid, verdict in unfit:
+        print(f"  {rid}  {verdict[:110]}")
     sources = {r.case.source for r in rows}
     print(
         f"\n{len(rows)} speed rows from {len(sources)} sources; "

@@ -77,12 +77,14 @@ GPUS = [
 ]
 
 MODELS = [
+    (r"DeepSeek-R1-Distill-Qwen-(7|14|32)B", "deepseek-ai/DeepSeek-R1-Distill-Qwen-\\1B"),
+    (r"DeepSeek-R1-Distill-Llama-(8|70)B", "deepseek-ai/DeepSeek-R1-Distill-Llama-\\1B"),
     (r"DeepSeek-R1", "deepseek-ai/DeepSeek-R1"),
     (r"DeepSeek-V3", "deepseek-ai/DeepSeek-V3"),
     (r"Qwen3-235B", "Qwen/Qwen3-235B-A22B"),
     # Qwen3-Coder-30B-A3B has Qwen3-30B-A3B's shapes (config.json: 48 layers, 128 experts, 8 active)
     (r"Qwen3-(Coder-)?30B-A3B", "Qwen/Qwen3-30B-A3B"),
-    (r"DeepSeek-R1-Distill-Qwen-14B", "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B"),
+
     (r"gpt-oss-120b", "openai/gpt-oss-120b"),
     (r"gpt-oss-20b", "openai/gpt-oss-20b"),
     (r"Llama-4-Scout", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),
@@ -144,7 +146,11 @@ def read_rows() -> list[dict[str, str]]:
 
 
 def _match(table: list[tuple[str, str]], text: str) -> str | None:
-    return next((value for pattern, value in table if re.search(pattern, text)), None)
+    for pattern, value in table:
+        found = re.search(pattern, text)
+        if found:
+            return found.expand(value) if "\\" in value else value
+    return None
 
 
 def source_key(row: dict[str, str]) -> str:
@@ -250,6 +256,8 @@ def build_case(row: dict[str, str], catalog: Catalog) -> Case | str:
     if engine is None:
         return f"engine '{row['engine']}' not in the catalog"
     text = " ".join((row["precision"], row["model"]))
+    if re.search(r"(?i)exl2|\bbpw\b|\d(\.\d)? ?bpw", text):
+        return "weight format (EXL2) not in the catalog"
     weights = _match(WEIGHTS, text) or "bf16"
     eng = catalog.engine(engine)
     if weights not in eng.weight_precisions:

@@ -115,6 +115,7 @@ class Moe(_Part):
 
     expert_read_efficiency: float = Field(gt=0, le=1, description="expert weight reads vs a dense stream")
     expert_read_efficiency_amd: float = Field(gt=0, le=1, description="the same with ROCm's MoE kernels")
+    layer_us: float = Field(default=0.0, ge=0, description="per MoE layer per step: routing, top-k, permute")
     rows: tuple[str, ...] = ()
     note: str = ""
 
@@ -145,6 +146,9 @@ class Overhead(_Part):
         default=0.0, ge=0, description="per layer per step without CUDA graphs (enforce_eager)"
     )
     seq_us: float = Field(default=0.0, ge=0, description="per sequence per decode step on the CPU side")
+    gemm_efficiency: float = Field(
+        default=1.0, gt=0, le=1, description="the engine's matmul and attention kernels vs cuBLASLt's"
+    )
     moe_layer_us: float = Field(
         default=0.0, ge=0, description="per MoE layer per step: routing, top-k, token permutation, launches"
     )

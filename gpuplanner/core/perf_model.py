@@ -104,6 +104,7 @@ class StageShape:
     ep_hops: tuple[Hop, ...]
     layer_overhead_s: float
     moe_layer_overhead_s: float = 0.0
+    gemm_efficiency: float = 1.0  # the engine release's kernels vs cuBLASLt's (calibration overhead entry)
     custom_allreduce: bool = False  # the engine's own one/two-shot all-reduce inside an NVLink domain
     bands: dict[str, tuple[Rates, RingFigures, RingFigures]] = field(default_factory=dict, compare=False)
     steps: dict[tuple[object, ...], StepTime] = field(default_factory=dict, compare=False)
@@ -194,7 +195,8 @@ def _stage_step(
         head_bytes = head / s.tp * s.embed_bpe + final_norm_params(m) * NORM_BYTES
         flop_params += head / s.tp
     inter = max(m.intermediate_size, m.hidden_size)
-    gemm_s = 2 * flop_params * tokens / rate.flops(tokens, m.hidden_size, inter / s.tp)
+    kernels = s.gemm_efficiency
+    gemm_s = 2 * flop_params * tokens / (rate.flops(tokens, m.hidden_size, inter / s.tp) * kernels)
     expert_gemm_s = expert_weights_s = expert_bytes = 0.0
     if moe is not None and sums.experts:
         e, k = moe.num_experts, moe.experts_per_token
@@ -204,7 +206,7 @@ def _stage_step(
         # experts are whole on a GPU under EP, sliced by TP otherwise: thin slices make small GEMMs
         width = moe.expert_intermediate_size / max(1, s.tp // s.ep)
         expert_flops = 2 * k * sums.expert_each_total / split * tokens
-        expert_gemm_s = expert_flops / rate.flops(per_expert, width, m.hidden_size)
+        expert_gemm_s = expert_flops / (rate.flops(per_expert, width, m.hidden_size) * kernels)
         read = (
             table.moe.expert_read_efficiency_amd
             if s.gpu.vendor == "AMD"
@@ -220,7 +222,7 @@ def _stage_step(
     kv_read = seqs * kv_bytes(m, s.kv_bpe, s.layers[0], s.layers[1], round(context), s.tp)
     # Fused attention kernels (FlashAttention) run near the dense plateau when compute-bound (long
     # prefill); decode attention is bound by KV reads anyway. Assumption: no size penalty here.
-    attention_s = attn_flops / (rate.peak_flops * rate.peak_fraction)
+    attention_s = attn_flops / (rate.peak_flops * rate.peak_fraction * kernels)
     weights_s = (weight_bytes + head_bytes) / rate.memory_bps
     kv_s = kv_read / rate.attention_bps if kv_read else 0.0
     msg = tokens * m.hidden_size * ACT_BYTES

@@ -165,7 +165,8 @@ def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: 
         tp_hops=tp_hops,
         ep_hops=ep_hops,
         layer_overhead_s=layer_us * 1e-6,
-        moe_layer_overhead_s=overhead.moe_layer_us * 1e-6,
+        moe_layer_overhead_s=(calibration().moe.layer_us + overhead.moe_layer_us) * 1e-6,
+        gemm_efficiency=overhead.gemm_efficiency,
         custom_allreduce=custom_allreduce_applies(r.engine.id, tp_hops, len(ids)),
     )
 
@@ -200,6 +201,7 @@ def _alike(shape: StageShape) -> StageShape:
         shape.compute_dtype,
         shape.layer_overhead_s,
         shape.moe_layer_overhead_s,
+        shape.gemm_efficiency,
         shape.custom_allreduce,
     )
     hit = _SHAPES.get(key)
