@@ -91,7 +91,7 @@ def rig_file(tmp_path):
 @pytest.fixture
 def main_window(qtbot, no_dialogs):
     """The main window on the built-in sample plan, shown and evaluated."""
-    from gpuplanner.gui import create_main_window
+    from gpuplanner.app import create_main_window
 
     window = create_main_window(None)
     qtbot.addWidget(window)
@@ -104,7 +104,7 @@ def main_window(qtbot, no_dialogs):
 @pytest.fixture
 def rig_window(qtbot, no_dialogs, rig_file):
     """The main window on the hand-made plan (two servers, four GPUs each, free slots)."""
-    from gpuplanner.gui import create_main_window
+    from gpuplanner.app import create_main_window
 
     window = create_main_window(rig_file)
     qtbot.addWidget(window)

@@ -9,9 +9,9 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from gpuplanner.core.plan import GpuPlacement
 from gpuplanner.core.report import GpuReport
 from gpuplanner.core.specs import GIB
-from gpuplanner.gui.labels import Labels, gpu_tooltip, short_gpu_name
-from gpuplanner.gui.rack import geometry as geo
-from gpuplanner.gui.rack.style import VENDOR_COLOURS, RackStyle, fill_colour, fill_level, link_colour
+from gpuplanner.drawing import geometry as geo
+from gpuplanner.drawing.labels import Labels, gpu_tooltip, short_gpu_name
+from gpuplanner.drawing.style import VENDOR_COLOURS, RackStyle, fill_colour, fill_level, link_colour
 
 READABLE_SCALE = 0.4  # below this zoom a card's 7-9 pt text is under 4 px high: drawn without it
 

@@ -16,8 +16,8 @@ from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.recent import clear_recent_files, recent_files
 
 if TYPE_CHECKING:
+    from gpuplanner.drawing.scene import Selection
     from gpuplanner.gui.main_window import MainWindow
-    from gpuplanner.gui.rack.scene import Selection
 
 
 class WindowActions:

@@ -8,6 +8,7 @@ import sys
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QFileOpenEvent, QIcon
@@ -15,6 +16,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.paths import resources_dir
+
+if TYPE_CHECKING:
+    from gpuplanner.gui.export_action import PdfExporter
 
 log = logging.getLogger("gpuplanner")
 
@@ -65,7 +69,7 @@ class _FileOpenFilter(QObject):
         return super().eventFilter(watched, event)
 
 
-def run(plan_path: str | None = None) -> int:
+def run(plan_path: str | None = None, export_pdf: PdfExporter | None = None) -> int:
     """Show the main window on ``plan_path`` (or the built-in sample plan); returns the exit code."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     _set_icon(app)  # type: ignore[arg-type]
@@ -73,7 +77,7 @@ def run(plan_path: str | None = None) -> int:
     from gpuplanner.gui.main_window import create_main_window
 
     try:
-        window = create_main_window(plan_path)
+        window = create_main_window(plan_path, export_pdf)
     except PlannerError as exc:
         QMessageBox.critical(None, "gpuplanner cannot start", str(exc))
         return 1

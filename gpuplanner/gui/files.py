@@ -13,9 +13,9 @@ from gpuplanner.core.plan import Layout, Plan, Replica, Rig, Stage
 from gpuplanner.document.document import Change
 from gpuplanner.document.planfile import load_plan
 from gpuplanner.document.planfile import save_plan as write_plan
+from gpuplanner.drawing import geometry as geo
 from gpuplanner.gui import dialogs
 from gpuplanner.gui.autosave import pending_autosave
-from gpuplanner.gui.rack import geometry as geo
 from gpuplanner.gui.recent import add_recent_file, app_settings
 from gpuplanner.paths import examples_dir
 

@@ -17,16 +17,16 @@ from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
 from gpuplanner.document.document import Change, PlanDocument
-from gpuplanner.export.window import install_export_action
+from gpuplanner.drawing.labels import Labels
+from gpuplanner.drawing.scene import RackScene, Selection
 from gpuplanner.gui import actions, dialogs, edits, files
 from gpuplanner.gui.autosave import Autosave
 from gpuplanner.gui.evaluation import Evaluator
+from gpuplanner.gui.export_action import PdfExporter, install_export_action
 from gpuplanner.gui.inspector import Inspector
-from gpuplanner.gui.labels import Labels
 from gpuplanner.gui.palette import CatalogPalette
 from gpuplanner.gui.panel.controller import install_panel
 from gpuplanner.gui.rack.controller import RackController
-from gpuplanner.gui.rack.scene import RackScene, Selection
 from gpuplanner.gui.rack.view import RackView
 
 
@@ -36,7 +36,9 @@ class MainWindow(QMainWindow):
     selection_changed = Signal(object)  # Selection on the canvas
     plan_changed = Signal(object)  # the document's new Plan after any change
 
-    def __init__(self, plan: Plan, catalog: Catalog | None = None) -> None:
+    def __init__(
+        self, plan: Plan, catalog: Catalog | None = None, export_pdf: PdfExporter | None = None
+    ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self._shown_once = False
@@ -77,7 +79,8 @@ class MainWindow(QMainWindow):
         self.autosave = Autosave(lambda: (self.document.plan, str(self.path) if self.path else None), self)
 
         self.actions = actions.build(self)
-        install_export_action(self)  # File ▸ Export PDF… (Ctrl+E), see gpuplanner/export/window.py
+        if export_pdf is not None:
+            install_export_action(self, export_pdf)  # File ▸ Export PDF… (Ctrl+E)
         self.document.subscribe(self._on_document_changed)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.scene.selectionChanged.connect(self._on_selection_changed)
@@ -225,10 +228,13 @@ def default_plan_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def create_main_window(plan_path: str | Path | None = None) -> MainWindow:
-    """The main window on ``plan_path`` (or the built-in sample plan). Raises PlannerError when the
-    catalog is broken; a plan that cannot be opened becomes a message and the sample plan opens."""
-    window = MainWindow(files.fallback_plan(default_catalog()))
+def create_main_window(
+    plan_path: str | Path | None = None, export_pdf: PdfExporter | None = None
+) -> MainWindow:
+    """The main window on ``plan_path`` (or the built-in sample plan), with File ▸ Export PDF… when
+    given ``export_pdf``. Raises PlannerError when the catalog is broken; a plan that cannot be opened
+    becomes a message and the sample plan opens."""
+    window = MainWindow(files.fallback_plan(default_catalog()), export_pdf=export_pdf)
     path = Path(plan_path) if plan_path else default_plan_path()
     if path is not None and not window.open_plan(path) and plan_path:
         sample = default_plan_path()

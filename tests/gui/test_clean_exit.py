@@ -11,9 +11,9 @@ SCRIPT = """
 import sys
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-from gpuplanner.gui import create_main_window
+from gpuplanner.app import create_main_window
 from gpuplanner.gui import edits
-from gpuplanner.gui.rack.scene import Selection
+from gpuplanner.drawing.scene import Selection
 w = create_main_window(None)
 node = w.document.plan.rig.nodes[0].id
 w.select(Selection(nodes=(node,)))

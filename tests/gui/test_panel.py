@@ -32,8 +32,8 @@ def layer_bytes_per_rank(tp: int, bytes_per_weight: float = 2.0) -> float:
 def rig_window(qtbot, no_dialogs, tmp_path):
     """The window on the hand-made plan (two servers of four H100, TP 4 × PP 2, free slots) with an
     InfiniBand fabric between the servers, so that the plan evaluates."""
+    from gpuplanner.app import create_main_window
     from gpuplanner.document.planfile import save_plan
-    from gpuplanner.gui import create_main_window
 
     plan = make_rig_plan()
     path = tmp_path / "panel.gpuplan"
@@ -166,7 +166,7 @@ def test_click_on_a_bar_selects_the_gpu_and_canvas_selection_outlines_the_bar(qt
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=view_point)
     assert rig_window.scene.selection().gpus == ("g2",)
     assert memory.selected_ids() == {"g2"}
-    from gpuplanner.gui.rack.scene import Selection
+    from gpuplanner.drawing.scene import Selection
 
     rig_window.select(Selection(gpus=("g5", "g6")))
     assert memory.selected_ids() == {"g5", "g6"}
@@ -174,7 +174,7 @@ def test_click_on_a_bar_selects_the_gpu_and_canvas_selection_outlines_the_bar(qt
 
 
 def test_make_tp_group_and_split_from_the_canvas_selection_are_undoable(qtbot, rig_window, panel):
-    from gpuplanner.gui.rack.scene import Selection
+    from gpuplanner.drawing.scene import Selection
 
     before = rig_window.document.plan
     rig_window.select(Selection(gpus=("g4", "g5")))
@@ -193,7 +193,7 @@ def test_make_tp_group_and_split_from_the_canvas_selection_are_undoable(qtbot, r
 
 
 def test_tp_group_the_model_cannot_use_is_refused_with_a_reason(qtbot, rig_window, panel):
-    from gpuplanner.gui.rack.scene import Selection
+    from gpuplanner.drawing.scene import Selection
 
     before = rig_window.document.plan
     rig_window.select(Selection(gpus=("g4", "g5", "g6")))  # TP 3 does not divide 64 heads
@@ -256,7 +256,7 @@ def test_the_window_fits_a_1024_px_screen(main_window):
 
 
 def test_make_tp_group_from_the_canvas_menu_and_split_with_its_shortcut(qtbot, rig_window, panel):
-    from gpuplanner.gui.rack.scene import Selection
+    from gpuplanner.drawing.scene import Selection
 
     before = rig_window.document.plan
     rig_window.select(Selection(gpus=("g4", "g5")))

@@ -9,11 +9,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from gpuplanner.core.errors import PlannerError
+from gpuplanner.drawing import geometry as geo
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.plan_form import PlanSection
 from gpuplanner.gui.inspector.selection import SelectionSection
 from gpuplanner.gui.inspector.widgets import error_label, show_error
-from gpuplanner.gui.rack import geometry as geo
 
 if TYPE_CHECKING:
     from gpuplanner.gui.main_window import MainWindow

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gpuplanner.drawing.labels import short_gpu_name
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import blocked, fill_combo, hint
-from gpuplanner.gui.labels import short_gpu_name
 from gpuplanner.gui.presets import PRESETS
 
 if TYPE_CHECKING:

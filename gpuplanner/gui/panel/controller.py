@@ -89,7 +89,7 @@ class PanelController(QObject):
 
     # -- selection -----------------------------------------------------------------------------------
     def select_gpu(self, gpu_id: str, additive: bool) -> None:
-        from gpuplanner.gui.rack.scene import Selection
+        from gpuplanner.drawing.scene import Selection
 
         current = tuple(self.window.scene.selection().gpus) if additive else ()
         gpus = tuple(g for g in current if g != gpu_id) if gpu_id in current else (*current, gpu_id)

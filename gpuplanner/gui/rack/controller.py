@@ -14,12 +14,12 @@ from PySide6.QtGui import QUndoStack
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.specs import LinkSpec
 from gpuplanner.document.document import PlanDocument
+from gpuplanner.drawing import geometry as geo
+from gpuplanner.drawing.labels import Labels
+from gpuplanner.drawing.scene import RackScene
 from gpuplanner.gui import commands as cmd
-from gpuplanner.gui.labels import Labels
 from gpuplanner.gui.mime import CatalogItemRef
 from gpuplanner.gui.presets import PRESETS, compatible_links, preset_edit
-from gpuplanner.gui.rack import geometry as geo
-from gpuplanner.gui.rack.scene import RackScene
 
 Notify = Callable[[str], None]
 

@@ -9,11 +9,11 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QMenu
 
+from gpuplanner.drawing.gpu_item import GpuItem
+from gpuplanner.drawing.link_item import arc_path
+from gpuplanner.drawing.style import link_colour
 from gpuplanner.gui.mime import CatalogItemRef
 from gpuplanner.gui.rack.controller import RackController
-from gpuplanner.gui.rack.gpu_item import GpuItem
-from gpuplanner.gui.rack.link_item import arc_path
-from gpuplanner.gui.rack.style import link_colour
 
 
 class MoveInteraction:

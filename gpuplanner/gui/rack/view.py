@@ -17,10 +17,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
 
+from gpuplanner.drawing.gpu_item import GpuItem
+from gpuplanner.drawing.link_item import LinkItem
+from gpuplanner.drawing.node_item import NodeItem
 from gpuplanner.gui.mime import decode_catalog_item, decode_layer_range
 from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.rack.controller import RackController
-from gpuplanner.gui.rack.gpu_item import GpuItem
 from gpuplanner.gui.rack.interactions import (
     DropInteraction,
     MoveInteraction,
@@ -28,8 +30,6 @@ from gpuplanner.gui.rack.interactions import (
     WireInteraction,
     is_port_hit,
 )
-from gpuplanner.gui.rack.link_item import LinkItem
-from gpuplanner.gui.rack.node_item import NodeItem
 
 MIN_ZOOM, MAX_ZOOM = 0.15, 4.0
 
