@@ -70,7 +70,7 @@ def main(runs: int = 30) -> int:
     updates = []
     for _ in range(runs):
         t = time.perf_counter()
-        panel.controller._on_report(report)
+        window.panel_controller.show_report(report)
         app.processEvents()
         updates.append(time.perf_counter() - t)
 
@@ -146,7 +146,7 @@ def main(runs: int = 30) -> int:
     bursts = timed_edits(walk, burst=True)
     reflow = timed_edits(first, burst=False)
 
-    controller = panel.controller
+    controller = window.panel_controller
     frames = []
     for i in range(runs):
         before = controller.preview_evaluations

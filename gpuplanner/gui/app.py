@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QFileOpenEvent, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.paths import resources_dir
 
 if TYPE_CHECKING:
     from gpuplanner.gui.export_action import PdfExporter
+    from gpuplanner.gui.window_api import PlanWindow
 
 log = logging.getLogger("gpuplanner")
 
@@ -55,7 +56,7 @@ def _set_icon(app: QApplication) -> None:
 class _FileOpenFilter(QObject):
     """Opens the plan of a QFileOpenEvent (a double-click in macOS Finder), asking first when unsaved."""
 
-    def __init__(self, window: QWidget, parent: QObject) -> None:
+    def __init__(self, window: PlanWindow, parent: QObject) -> None:
         super().__init__(parent)
         self.window = window
 
@@ -63,8 +64,8 @@ class _FileOpenFilter(QObject):
         if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent) and event.file():
             from gpuplanner.gui import files
 
-            if files.confirm_discard(self.window):  # type: ignore[arg-type]
-                files.open_plan(self.window, Path(event.file()))  # type: ignore[arg-type]
+            if files.confirm_discard(self.window):
+                files.open_plan(self.window, Path(event.file()))
             return True
         return super().eventFilter(watched, event)
 

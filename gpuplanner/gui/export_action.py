@@ -26,7 +26,7 @@ from gpuplanner.core.report import Report
 from gpuplanner.gui import dialogs
 
 if TYPE_CHECKING:
-    from gpuplanner.gui.main_window import MainWindow
+    from gpuplanner.gui.window_api import PlanWindow
 
 ACTION_NAME = "actionExportPdf"
 FILTERS = {"a4": "PDF, A4 paper (*.pdf)", "letter": "PDF, US Letter paper (*.pdf)"}
@@ -54,7 +54,7 @@ def default_page_size() -> str:
     return "letter" if size == QLocale.MeasurementSystem.ImperialUSSystem else "a4"
 
 
-def suggested_path(window: MainWindow) -> Path:
+def suggested_path(window: PlanWindow) -> Path:
     """The plan file's name with .pdf, next to it; or the plan's name in Documents."""
     if window.path:
         return Path(window.path).with_suffix(".pdf")
@@ -79,7 +79,7 @@ def ask_pdf_path(parent: QWidget, suggested: Path) -> tuple[Path, str] | None:
 
 
 def export_window_pdf(
-    window: MainWindow, export_pdf: PdfExporter, path: Path, page_size: str = "a4"
+    window: PlanWindow, export_pdf: PdfExporter, path: Path, page_size: str = "a4"
 ) -> Path | None:
     """Export the window's plan to ``path`` with a progress dialog; errors become a warning dialog.
 
@@ -124,7 +124,7 @@ def _warn(parent: QWidget, message: str, fix: str) -> None:
     dialogs.show_error(parent, "Export PDF", f"{message}\n\nFix: {fix}" if fix else message)
 
 
-def export_interactive(window: MainWindow, export_pdf: PdfExporter) -> Path | None:
+def export_interactive(window: PlanWindow, export_pdf: PdfExporter) -> Path | None:
     """Ask where to save, then export (the menu action)."""
     answer = ask_pdf_path(window, suggested_path(window))
     if answer is None:
@@ -132,7 +132,7 @@ def export_interactive(window: MainWindow, export_pdf: PdfExporter) -> Path | No
     return export_window_pdf(window, export_pdf, *answer)
 
 
-def install_export_action(window: MainWindow, export_pdf: PdfExporter) -> QAction:
+def install_export_action(window: PlanWindow, export_pdf: PdfExporter) -> QAction:
     """Add File ▸ Export PDF… (Ctrl+E) above Quit, registered as ``actionExportPdf``."""
     actions = window.actions
     action = QAction("Export &PDF…", window)

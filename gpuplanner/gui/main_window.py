@@ -7,6 +7,7 @@ The window owns one ``PlanDocument``, one ``QUndoStack`` and one ``Evaluator``. 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -21,11 +22,14 @@ from gpuplanner.drawing.labels import Labels
 from gpuplanner.drawing.scene import RackScene, Selection
 from gpuplanner.gui import actions, dialogs, edits, files
 from gpuplanner.gui.autosave import Autosave
+from gpuplanner.gui.commands import PlanCommand
+from gpuplanner.gui.editor import Editor
 from gpuplanner.gui.evaluation import Evaluator
 from gpuplanner.gui.export_action import PdfExporter, install_export_action
 from gpuplanner.gui.inspector import Inspector
 from gpuplanner.gui.palette import CatalogPalette
-from gpuplanner.gui.panel.controller import install_panel
+from gpuplanner.gui.panel.controller import PanelController, leave_room_for_canvas
+from gpuplanner.gui.panel.panel import LivePanel
 from gpuplanner.gui.rack.controller import RackController
 from gpuplanner.gui.rack.view import RackView
 
@@ -50,11 +54,13 @@ class MainWindow(QMainWindow):
         self.latest_report: Report | None = None
 
         self.scene = RackScene(self.labels, self)
-        self.controller = RackController(self.document, self.undo_stack, self.scene, self.show_message)
+        self.editor = Editor(self.document, self.undo_stack, self.scene, self.catalog, self.show_message)
+        self.controller = RackController(self.editor, self.scene)
         self.view = RackView(self.controller, self)
         self.setCentralWidget(self.view)
         self.palette_widget = CatalogPalette(self.labels, self)
-        self.inspector = Inspector(self, self)
+        self.inspector = Inspector(self.editor, self.controller, self)
+        self.inspector.arranged.connect(self.view.fit_all)
         self.catalog_dock = self._dock(
             "catalogDock", "Catalog", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -87,7 +93,14 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.view.delete_requested.connect(self.delete_selection)
 
-        self.panel = install_panel(self)
+        self.panel = LivePanel(self.catalog, self)
+        self.add_panel_dock(self.panel)
+        QTimer.singleShot(0, lambda: leave_room_for_canvas(self, self.panel))
+        self.panel_controller = PanelController(self.editor, self.panel, self.view, self.latest_report)
+        self.report_changed.connect(self.panel_controller.show_report)
+        self.evaluation_failed.connect(self.panel_controller.show_failure)
+        self.plan_changed.connect(self.panel_controller.show_plan)
+        self.selection_changed.connect(self.panel_controller.show_selection)
         files.arrange_if_overlapping(self)
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))
@@ -119,9 +132,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.actions.view_menu.addAction(dock.toggleViewAction())
 
-    def push(self, build: object) -> object:
-        """Push the command ``build()`` returns; a refused edit shows its reason instead."""
-        return self.controller.push(build)  # type: ignore[arg-type]
+    def push(self, build: Callable[[], PlanCommand]) -> PlanCommand | None:
+        """Push the command ``build()`` returns; a refused edit shows its reason instead
+        (:meth:`Editor.push`, the one way commands reach the undo stack)."""
+        return self.editor.push(build)
 
     def select(self, selection: Selection) -> None:
         self.scene.select(selection)
@@ -192,13 +206,13 @@ class MainWindow(QMainWindow):
 
     # -- edit actions -------------------------------------------------------------------------------
     def delete_selection(self) -> None:
-        edits.delete_selection(self)
+        edits.delete_selection(self.editor)
 
     def copy_selection(self) -> bool:
-        return edits.copy_selection(self)
+        return edits.copy_selection(self.editor)
 
     def paste(self) -> None:
-        edits.paste(self)
+        edits.paste(self.editor)
 
     # -- Qt override --------------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:

@@ -109,7 +109,7 @@ def test_moving_a_stage_boundary_moves_the_layers_weights_between_the_bars(qtbot
 
 
 def test_a_drag_previews_at_most_once_per_frame(qtbot, rig_window, panel):
-    controller = panel.controller
+    controller = rig_window.panel_controller
     rig_window.resize(1600, 1000)
     qtbot.wait(5)
     evaluations = controller.preview_evaluations
@@ -240,7 +240,7 @@ def test_links_on_the_canvas_glow_by_share_of_bandwidth_with_bytes_per_token(qtb
 
     perf = panel.report.performance
     assert perf is not None and perf.links
-    glows = panel.controller.traffic.visible()
+    glows = rig_window.panel_controller.traffic.visible()
     assert len(glows) == len(perf.links)
     for glow, traffic in zip(glows, perf.links, strict=True):
         assert f"{traffic.bytes_per_token:,.0f} B" in glow.toolTip()
