@@ -6,6 +6,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from gpuplanner.core.budget import used_bytes
 from gpuplanner.core.plan import GpuPlacement
 from gpuplanner.core.report import GpuReport
 from gpuplanner.core.specs import GIB
@@ -136,9 +137,9 @@ class GpuItem(QGraphicsItem):
         )
 
     def used_bytes(self) -> int:
-        """Bytes the report puts on this GPU (capacity minus free; more than capacity when over)."""
+        """Bytes the report puts on this GPU (more than capacity when over)."""
         assert self.report is not None
-        return self.report.capacity_bytes - self.report.memory_bytes.free
+        return used_bytes(self.report)
 
     def bar_text(self) -> str:
         assert self.report is not None

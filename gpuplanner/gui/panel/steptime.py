@@ -12,8 +12,9 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
+from gpuplanner.core.budget import stack_fields
 from gpuplanner.core.report import Report, StepSplit
-from gpuplanner.gui.panel.bars import StackedBars, stack_fields
+from gpuplanner.gui.panel.bars import StackedBars
 from gpuplanner.gui.panel.style import (
     STEP_PARTS,
     ChartColours,
