@@ -51,8 +51,8 @@ def step_summary(report: Report | None, totals_ms: list[float]) -> str:
         return "<span style='color:gray'>per GPU: compute, memory reads, communication, waiting</span>"
     slowest = max(totals_ms)
     text = f"slowest GPU <b>{slowest:.2f} ms</b>"
-    if perf.bottleneck:
-        text += f" · bottleneck: {perf.bottleneck.split(';')[0].split(':')[0]}"
+    if perf.bottleneck_detail is not None:
+        text += f" · bottleneck: {perf.bottleneck_detail.what}"
     return text
 
 
