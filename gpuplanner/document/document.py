@@ -68,10 +68,6 @@ class PlanDocument:
     def plan(self) -> Plan:
         return self._plan
 
-    def to_plan(self) -> Plan:
-        """A snapshot of the current plan (frozen, safe to keep)."""
-        return self._plan
-
     def dump(self) -> dict[str, Any]:
         """The plan as plain JSON-able data, for tests and diffs."""
         return self._plan.model_dump(mode="json")

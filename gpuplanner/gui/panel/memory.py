@@ -31,7 +31,6 @@ from gpuplanner.gui.panel.style import (
     ChartColours,
     chart_column,
     fmt_bytes,
-    gib,
     header_label,
     legend_label,
     make_plot,
@@ -197,8 +196,8 @@ class MemoryChart(QWidget):
         self.gpu_ids = [g.id for g in gpus] + [g.id for g in self.idle]
         self.bars.set_stacks(len(self.gpu_ids), *memory_stacks(gpus, self.idle))
         x = np.arange(len(self.gpu_ids), dtype=float)
-        caps = np.array([gib(g.capacity_bytes) for g in (*gpus, *self.idle)], dtype=float)
-        budgets = np.array([gib(g.budget_bytes) for g in gpus] + [gib(g.capacity_bytes) for g in self.idle])
+        caps = np.array([g.capacity_bytes / GIB for g in (*gpus, *self.idle)], dtype=float)
+        budgets = np.array([g.budget_bytes / GIB for g in gpus] + [g.capacity_bytes / GIB for g in self.idle])
         half = BAR_WIDTH / 2 + 0.06
         xs = np.column_stack([x - half, x + half]).ravel()
         set_curve(self._capacity, xs, np.repeat(caps, 2))
