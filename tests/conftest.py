@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import importlib.util
+import time
 
 import pytest
 
@@ -57,6 +58,25 @@ def make_rig_plan(nodes: int = 2, gpus_per_node: int = 4, gpu: str = "h100-sxm",
         model="meta-llama/Llama-3.1-70B-Instruct",
         layout=Layout(replicas=(Replica(stages=tuple(stages)),)),
     )
+
+
+class ManualClock:
+    """A clock that moves only when told (``advance``): timing rules tested without racing the machine."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, ms: float) -> None:
+        self.now += ms / 1e3
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    """A ManualClock starting at the real perf_counter (so it is past anything measured before)."""
+    return ManualClock(time.perf_counter())
 
 
 @pytest.fixture

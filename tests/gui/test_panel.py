@@ -110,6 +110,7 @@ def test_moving_a_stage_boundary_moves_the_layers_weights_between_the_bars(qtbot
 
 def test_a_drag_previews_at_most_once_per_frame(qtbot, rig_window, panel):
     controller = rig_window.panel_controller
+    controller.frame.setInterval(10**7)  # the frame clock ticks when the test says, not on its own
     rig_window.resize(1600, 1000)
     qtbot.wait(5)
     evaluations = controller.preview_evaluations
@@ -118,10 +119,12 @@ def test_a_drag_previews_at_most_once_per_frame(qtbot, rig_window, panel):
     y = round(panel.layer_map.strip_y(0))
     start = panel.layer_map.boundary_x(0, 0)
     qtbot.mousePress(panel.layer_map, Qt.MouseButton.LeftButton, pos=QPoint(round(start), y))
-    for layer in range(41, 60):  # 19 moves with no time between them: one frame
+    for layer in range(41, 60):  # 19 moves within one frame
         qtbot.mouseMove(panel.layer_map, QPoint(round(panel.layer_map.edges()[layer + 1]), y))
-    qtbot.waitUntil(lambda: controller.preview_evaluations > evaluations, timeout=5000)
     assert len(moves) == 19
+    assert controller.preview_evaluations == evaluations and controller.frame.isActive()
+    controller.preview_now()  # the frame's tick
+    controller.frame.stop()
     assert controller.preview_evaluations - evaluations == 1
     assert panel.previewing and panel.memory.report.gpus[0].layers == (0, 59)
     qtbot.keyClick(panel.layer_map, Qt.Key.Key_Escape)

@@ -48,10 +48,10 @@ class PanelController(QObject):
         self.preview_evaluations = 0
         self.last_preview_seconds = 0.0
         self._pending: Plan | None = None
-        self._frame = QTimer(self)
-        self._frame.setSingleShot(True)
-        self._frame.setInterval(FRAME_MS)
-        self._frame.timeout.connect(self._preview_now)
+        self.frame = QTimer(self)  # the frame clock: a drag's previews wait for its tick
+        self.frame.setSingleShot(True)
+        self.frame.setInterval(FRAME_MS)
+        self.frame.timeout.connect(self.preview_now)
         self.traffic = TrafficOverlay(self.scene)
         panel.memory.gpu_clicked.connect(self.select_gpu)
         panel.steptime.gpu_clicked.connect(self.select_gpu)
@@ -74,7 +74,7 @@ class PanelController(QObject):
         return self.editor.document
 
     def show_report(self, report: Report) -> None:
-        self._frame.stop()
+        self.frame.stop()
         self._pending = None
         self.panel.set_report(report)
         self.traffic.set_report(report)
@@ -117,7 +117,7 @@ class PanelController(QObject):
         self.editor.push(lambda: pc.fix_command(self.document, action, text))
 
     def move_boundary(self, replica: int, boundary: int, layer: int) -> None:
-        self._frame.stop()
+        self.frame.stop()
         self._pending = None
         if self.editor.push(lambda: pc.boundary_command(self.document, replica, boundary, layer)) is None:
             self.panel.restore()
@@ -146,10 +146,11 @@ class PanelController(QObject):
         except PlannerError:
             return
         self._pending = plan.model_copy(update={"layout": layout})
-        if not self._frame.isActive():
-            self._frame.start()
+        if not self.frame.isActive():
+            self.frame.start()
 
-    def _preview_now(self) -> None:
+    def preview_now(self) -> None:
+        """The frame's tick: evaluate the latest dragged layout, if any is waiting."""
         plan, self._pending = self._pending, None
         if plan is None:
             return
@@ -164,7 +165,7 @@ class PanelController(QObject):
         self.flush_charts()
 
     def cancel_preview(self) -> None:
-        self._frame.stop()
+        self.frame.stop()
         self._pending = None
         self.panel.restore()
 
