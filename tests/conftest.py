@@ -9,6 +9,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import gc
 import importlib.util
 import time
 
@@ -20,6 +21,47 @@ from gpuplanner.core.plan import GpuPlacement, Layout, Link, Node, Plan, Replica
 # the command line must not need Qt); there the window's, the PDF's and the packaging tests are skipped.
 if importlib.util.find_spec("PySide6") is None:
     collect_ignore_glob = ["gui/*", "export/*", "test_selftest.py", "test_packaging.py", "test_about*.py"]
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_widgets(request):
+    """A window or widget still alive once the test's windows are closed fails the test (as napari's
+    viewer fixture checks): something kept it, and a person's session would grow with every window.
+
+    pytest-qt closes the widgets a test registered (``qtbot.addWidget``) before fixtures are torn
+    down; this fixture (autouse: set up first, torn down last) runs the pending deletions and a
+    collection, then every top-level widget the test added must be gone."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtWidgets import QApplication
+
+    before = set(QApplication.topLevelWidgets()) if QApplication.instance() is not None else set()
+    yield
+    # the other fixtures are torn down; pytest still holds their values for the finished test, and
+    # they would keep the closed windows' Python-owned parts (pyqtgraph's parentless menus) alive
+    if request.node.funcargs:
+        request.node.funcargs.clear()
+    leaked = leaked_widgets(before)
+    names = ", ".join(f"{type(w).__name__}({w.objectName()!r})" for w in leaked)
+    for widget in leaked:  # do not let them spill into the next test
+        widget.close()
+        widget.deleteLater()
+    leaked_widgets(before)
+    if leaked:
+        pytest.fail(f"widgets left alive after the test's windows closed: {names}")
+
+
+def leaked_widgets(before: set) -> list:
+    """Top-level widgets alive now that were not in ``before``, once pending deletions have run and
+    unreachable Python objects are collected."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return [w for w in QApplication.topLevelWidgets() if w not in before]
 
 
 @pytest.fixture(autouse=True)

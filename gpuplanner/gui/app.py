@@ -83,7 +83,7 @@ def run(plan_path: str | None = None, export_pdf: PdfExporter | None = None) -> 
         QMessageBox.critical(None, "gpuplanner cannot start", str(exc))
         return 1
     sys.excepthook = _show_unexpected
-    opener = _FileOpenFilter(window, app)  # macOS Finder sends double-clicked plans as events
+    opener = _FileOpenFilter(window, window)  # macOS Finder sends double-clicked plans as events
     app.installEventFilter(opener)
     restore_geometry(window)
     screen = window.screen().availableGeometry()

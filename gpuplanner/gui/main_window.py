@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
 
         self.panel = LivePanel(self.catalog, self)
         self.add_panel_dock(self.panel)
-        QTimer.singleShot(0, lambda: leave_room_for_canvas(self, self.panel))
+        self._soon(lambda: leave_room_for_canvas(self, self.panel))
         self.panel_controller = PanelController(self.editor, self.panel, self.view, self.latest_report)
         self.report_changed.connect(self.panel_controller.show_report)
         self.evaluation_failed.connect(self.panel_controller.show_failure)
@@ -105,6 +105,15 @@ class MainWindow(QMainWindow):
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))
         self.resize(1440, 900)
+
+    def _soon(self, slot: Callable[[], object]) -> None:
+        """Run ``slot`` when the event loop is back, unless the window is gone by then: a child timer,
+        where ``QTimer.singleShot`` would hold the slot, and the window with it, until it fired."""
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.timeout.connect(slot)
+        timer.timeout.connect(timer.deleteLater)
+        timer.start(0)
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -219,7 +228,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:  # whoever shows the window first sees the whole rig, not a corner of it
             self._shown_once = True
-            QTimer.singleShot(0, self.view.fit_all)
+            self._soon(self.view.fit_all)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_dirty():

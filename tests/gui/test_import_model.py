@@ -66,7 +66,7 @@ def test_a_finder_file_open_event_opens_the_plan(main_window, rig_file, qtbot):
 
     from gpuplanner.gui.app import _FileOpenFilter
 
-    opener = _FileOpenFilter(main_window, QApplication.instance())
+    opener = _FileOpenFilter(main_window, main_window)
     QApplication.instance().installEventFilter(opener)
     try:
         QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(rig_file)))
