@@ -151,27 +151,32 @@ def rig_file(tmp_path):
 
 
 @pytest.fixture
-def main_window(qtbot, no_dialogs):
-    """The main window on the built-in sample plan, shown and evaluated."""
+def open_window(qtbot, no_dialogs):
+    """Open the whole window (File ▸ Export PDF… included) on a plan file, or the built-in sample plan
+    for None: shown, exposed and evaluated. Every window test starts here."""
     from gpuplanner.app import create_main_window
 
-    window = create_main_window(None)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.evaluate_now()
-    return window
+    def open_(path=None):
+        window = create_main_window(path)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.evaluate_now()
+        return window
+
+    return open_
 
 
 @pytest.fixture
-def rig_window(qtbot, no_dialogs, rig_file):
-    """The main window on the hand-made plan (two servers, four GPUs each, free slots)."""
-    from gpuplanner.app import create_main_window
+def main_window(open_window):
+    """The main window on the built-in sample plan, shown and evaluated."""
+    return open_window(None)
 
-    window = create_main_window(rig_file)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+
+@pytest.fixture
+def rig_window(qtbot, open_window, rig_file):
+    """The main window on the hand-made plan (two servers, four GPUs each, free slots), at 100%."""
+    window = open_window(rig_file)
     qtbot.wait(1)  # let the window's fit-to-view on first show run, then work at 100%
     window.view.resetTransform()
     window.evaluate_now()

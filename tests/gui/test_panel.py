@@ -29,21 +29,15 @@ def layer_bytes_per_rank(tp: int, bytes_per_weight: float = 2.0) -> float:
 
 
 @pytest.fixture
-def rig_window(qtbot, no_dialogs, tmp_path):
+def rig_window(open_window, tmp_path):
     """The window on the hand-made plan (two servers of four H100, TP 4 × PP 2, free slots) with an
     InfiniBand fabric between the servers, so that the plan evaluates."""
-    from gpuplanner.app import create_main_window
     from gpuplanner.document.planfile import save_plan
 
     plan = make_rig_plan()
     path = tmp_path / "panel.gpuplan"
     save_plan(plan.model_copy(update={"rig": plan.rig.model_copy(update={"fabric": "ib-ndr"})}), path)
-    window = create_main_window(path)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.evaluate_now()
-    return window
+    return open_window(path)
 
 
 @pytest.fixture
