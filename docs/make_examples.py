@@ -161,7 +161,7 @@ def samples() -> dict[str, Plan]:
         "RTX 4090 (--tensor-split 30,34).",
         rig=p.rig.model_copy(update={"nodes": (mixed,)}),
         layout=uneven,
-        engine=EngineSettings(engine="llamacpp", max_model_len=16384, max_num_seqs=4),
+        engine=EngineSettings(engine="llamacpp", max_model_len=16384),  # --parallel auto: 4 slots, one cache
     )
 
     p = quick_plan(

@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--input-tokens", type=_positive_int, default=None)
     ev.add_argument("--output-tokens", type=_positive_int, default=None)
     ev.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    # the host as part of the rig (llama.cpp and Ollama): see gpuplanner.core.host
+    ev.add_argument(
+        "--offload-layers", type=int, default=0, metavar="N", help="keep the first N layers in RAM"
+    )
+    ev.add_argument("--offload-experts", action="store_true", help="keep the routed MoE experts in RAM")
+    ev.add_argument("--host", default="am5-ddr5-5200", help="host platform, e.g. am5, lga1700, epyc-9004")
+    ev.add_argument("--host-ram", type=float, default=None, metavar="GIB", help="installed system RAM, GiB")
 
     cat = sub.add_parser("catalog", help="list the built-in (and imported) catalog")
     cat.add_argument("kind", choices=["gpus", "models", "links", "precisions", "engines", "nodes"])
@@ -137,11 +144,19 @@ def _load_or_build(args: argparse.Namespace):
 
 def _evaluate(args: argparse.Namespace) -> int:
     plan = _load_or_build(args)
-    report = evaluate(plan)
+    if args.offload_layers or args.offload_experts:
+        from gpuplanner.core.host import HostOffload, evaluate_with_host, host_text
+
+        offload = HostOffload(args.offload_layers, args.offload_experts, args.host, args.host_ram)
+        report = evaluate_with_host(plan, offload)
+    else:
+        report = evaluate(plan)
     if args.json:
         print(json.dumps(report.to_json_dict(), indent=2))
     else:
         print(report_text(report, plan))
+        if report.host is not None:
+            print(host_text(report.host))
     return EXIT_OK if report.fits else EXIT_DOES_NOT_FIT
 
 

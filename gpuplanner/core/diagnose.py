@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from gpuplanner.core.engine_rules import format_problem
 from gpuplanner.core.fit import FitResult, GpuFit
 from gpuplanner.core.report import FixAction, Problem
 from gpuplanner.core.resolve import ResolvedPlan
@@ -70,8 +71,24 @@ def _id_ranges(ids: list[str], shown: int = 3) -> str:
     return ", ".join(ids[:shown]) + f", … {ids[-1]}"
 
 
+def _format_problems(r: ResolvedPlan) -> list[Problem]:
+    """Weights or a KV cache in a format the engine cannot load: the plan cannot run as it stands."""
+    out = []
+    for p, for_kv in ((r.weights, False), (r.kv, True)):
+        bad = format_problem(r.engine, p, r.catalog, for_kv)
+        if bad is None:
+            continue
+        action = None
+        if bad.nearest:
+            action = FixAction(kind="set_kv_cache" if for_kv else "set_weights", value=bad.nearest)
+        out.append(
+            Problem(severity="error", message=f"won't start: {bad.message}", fix=bad.fix, action=action)
+        )
+    return out
+
+
 def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = _format_problems(r)
     stranded: dict[tuple[str, str], list[str]] = {}  # (GPU name, amount) -> GPU ids
     ctx = fit.context_tokens
     for f in fit.gpus:
@@ -131,6 +148,40 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
         return problems
 
     kv_smaller = _smaller(r, _SMALLER_KV, r.kv.bits_per_weight, for_kv=True)
+    engine_ctx = fit.engine_context_tokens
+    if engine_ctx is not None and fit.capacity_tokens < engine_ctx:
+        # llama.cpp allocates its whole context up front: it does not start (or moves layers to the CPU)
+        fix_len = max(256, (fit.capacity_tokens // 256) * 256)
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"won't start on the GPUs: {r.engine.name} allocates the KV cache for its whole context "
+                f"of {engine_ctx:,} tokens, but they have room for {fit.capacity_tokens:,}",
+                fix=f"set the context (max_model_len) to {fix_len}"
+                if fit.capacity_tokens >= ctx
+                else f"use {kv_smaller} KV cache"
+                if kv_smaller
+                else "spread the layers over more GPUs",
+                action=FixAction(kind="set_max_model_len", amount=fix_len)
+                if fit.capacity_tokens >= ctx
+                else FixAction(kind="set_kv_cache", value=kv_smaller)
+                if kv_smaller
+                else None,
+            )
+        )
+        return problems
+    slot = fit.slot_context_tokens
+    if slot is not None and slot < ctx <= (engine_ctx or 0):
+        seqs = r.settings.max_num_seqs
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"won't serve a request: {seqs} slots (--parallel {seqs}) split the {engine_ctx:,}-token "
+                f"context into {slot:,} tokens each, less than one request of {ctx:,}",
+                fix=f"plan for fewer slots (max_num_seqs {max(1, (engine_ctx or 0) // ctx)}) or a longer context",
+            )
+        )
+        return problems
     if fit.capacity_tokens < ctx:
         fix_len = max(256, (fit.capacity_tokens // 256) * 256)
         problems.append(
@@ -148,16 +199,21 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
     w = r.plan.workload
     if w.concurrency != "max" and w.concurrency > fit.max_concurrency:
         limit_by_seqs = fit.max_concurrency >= r.settings.max_num_seqs * r.dp
+        knob = "--parallel slots" if r.settings.split_mode else "max_num_seqs"
         why = (
-            f"the engine's max_num_seqs ({r.settings.max_num_seqs} per replica)"
+            f"the engine's {knob} ({r.settings.max_num_seqs} per replica)"
             if limit_by_seqs
             else f"the KV cache ({fit.capacity_tokens:,} tokens per replica)"
         )
         problems.append(
             Problem(
                 severity="warning",
-                message=f"runs out of KV cache at {fit.max_concurrency + 1} concurrent requests of {ctx:,} tokens "
-                f"(the plan asks {w.concurrency}): limited by {why}; the rest wait in the queue",
+                message=(
+                    f"runs {fit.max_concurrency} requests at once"
+                    if limit_by_seqs
+                    else f"runs out of KV cache at {fit.max_concurrency + 1} concurrent requests"
+                )
+                + f" of {ctx:,} tokens (the plan asks {w.concurrency}): limited by {why}; the rest wait in the queue",
                 fix=f"use {kv_smaller} KV cache"
                 if kv_smaller and not limit_by_seqs
                 else f"plan for {fit.max_concurrency} concurrent requests",

@@ -11,7 +11,14 @@ Engine rules (see docs/estimates.md for the sources):
   graphs and the context live in the rest.
 - TensorRT-LLM: KV = kv_cache_free_gpu_mem_fraction x the memory free after weights,
   activations and runtime.
-- llama.cpp / ExLlamaV2: whole layers per GPU with their own KV for the configured context.
+- llama.cpp: the KV cache holds its context (--ctx-size, or the model's training context shrunk by
+  --fit until every GPU keeps its margin free, not below 4096 tokens), whatever the workload; with
+  --split-mode layer each GPU holds its layers' KV, with row every matrix is split over the stage's
+  GPUs and the KV cache, norms and compute buffers stay on the main GPU.
+- TGI: like vLLM, KV = total x cuda_memory_fraction x TGI_WIGGLE_ROOM (0.90) − what the prefill warmup
+  left in use; shards share one block count; CUDA graphs are captured afterwards, in the headroom.
+- ExLlamaV2 / Ollama: whole layers per GPU with their own KV for the configured context
+  (Ollama: num_ctx x OLLAMA_NUM_PARALLEL).
 """
 
 from __future__ import annotations
@@ -73,6 +80,8 @@ class FitResult:
     max_concurrency: int
     max_context_at_concurrency: int
     kv_bytes_per_token: int  # one replica, all its GPUs
+    engine_context_tokens: int | None = None  # llama.cpp: the context it allocates (n_ctx), None elsewhere
+    slot_context_tokens: int | None = None  # llama.cpp: the longest sequence one slot may hold
 
 
 @cache
@@ -85,6 +94,11 @@ def _layer_prefix(model: ModelSpec) -> np.ndarray:
     return rows
 
 
+def row_split(r: ResolvedPlan, g: ResolvedGpu) -> bool:
+    """llama.cpp --split-mode row on a stage of several GPUs: matrices split, the rest on the main GPU."""
+    return r.settings.split_mode == "row" and g.stage_tp > 1
+
+
 def _weights(r: ResolvedPlan, g: ResolvedGpu) -> tuple[int, int, str]:
     m = r.model
     tp = g.stage_tp
@@ -94,6 +108,10 @@ def _weights(r: ResolvedPlan, g: ResolvedGpu) -> tuple[int, int, str]:
     first, last = g.layers
     pre = _layer_prefix(m)
     sharded, experts, replicated = pre[last] - pre[first]
+    if row_split(r, g) and g.tp_rank > 0:
+        replicated = 0.0  # norms and other 1-D tensors live on the main GPU only
+    if r.experts_in_host_ram:  # routed experts kept in system RAM (llama.cpp --n-cpu-moe): see core.host
+        experts = 0.0
     params = sharded / tp + experts / ep + replicated
     nbytes = (sharded / tp + experts / ep) * wb + replicated * NORM_BYTES
     parts = [f"layers {first}–{last - 1}: {sharded / 1e9:.2f} B params / TP {tp}"]
@@ -130,7 +148,9 @@ def _activations(r: ResolvedPlan, g: ResolvedGpu) -> tuple[int, str]:
         shared = moe.shared_experts * moe.shared_intermediate_size
         inter = max(moe.dense_intermediate_size or 0, routed + shared)
     tokens = r.settings.max_num_batched_tokens
-    per_token = 2 * (3 * inter / g.stage_tp + 3 * m.hidden_size)
+    # row split: the main GPU gathers every result, so its compute buffer is a whole layer's
+    split = 1 if row_split(r, g) and g.tp_rank == 0 else g.stage_tp
+    per_token = 2 * (3 * inter / split + 3 * m.hidden_size)
     return int(tokens * per_token), f"{tokens} batched tokens x {per_token / 1024:.1f} KiB"
 
 
@@ -160,11 +180,12 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
     rule = r.engine.memory_rule
     s = r.settings
     graphs = 0 if s.enforce_eager else int(r.engine.cuda_graphs_gib * GIB)
-    if rule == "vllm":
+    if rule in ("vllm", "tgi"):
         budget = int(capacity * s.gpu_memory_utilization)
         # CUDA graphs are captured after the KV cache is allocated: they live in the headroom.
         kv = budget - (weights + acts + comm + runtime - graphs)
-        ktext = f"{capacity / GIB:.2f} GiB x {s.gpu_memory_utilization:g} − weights − activations − non-torch"
+        share = "" if rule == "vllm" else " (cuda_memory_fraction x TGI_WIGGLE_ROOM)"
+        ktext = f"{capacity / GIB:.2f} GiB x {s.gpu_memory_utilization:g}{share} − weights − activations − non-torch"
     elif rule == "sglang":
         budget = int(capacity * s.gpu_memory_utilization)
         kv = budget - weights
@@ -173,11 +194,19 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
         budget = capacity
         kv = int((capacity - weights - acts - comm - runtime) * s.kv_cache_free_fraction)
         ktext = f"{s.kv_cache_free_fraction:g} x memory free after weights, activations, runtime"
-    else:  # llamacpp, exllamav2: KV sized by the configured context, placed with its layers
+    else:  # llamacpp, exllamav2, ollama: KV sized by the configured context, placed with its layers
         budget = capacity
         kv = capacity - weights - acts - comm - runtime
         ktext = "context window x KV per token for this GPU's layers"
-    rate = kv_bytes_for_sequence(r.model, r.kv.bytes_per_element, range(*g.layers), ctx, g.stage_tp) / ctx
+    if row_split(r, g):  # the KV cache of every layer on the main GPU, none on the others
+        rate = (
+            0.0
+            if g.tp_rank
+            else kv_bytes_for_sequence(r.model, r.kv.bytes_per_element, range(*g.layers), ctx) / ctx
+        )
+        ktext = "row split: the whole KV cache on the main GPU"
+    else:
+        rate = kv_bytes_for_sequence(r.model, r.kv.bytes_per_element, range(*g.layers), ctx, g.stage_tp) / ctx
     formula = {
         "weights": wtext,
         "kv_cache": ktext + f"; {rate / 1024:.1f} KiB per token here",
@@ -191,9 +220,28 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
     )
 
 
-def _fit_key(g: ResolvedGpu) -> tuple[object, ...]:
+def _fit_key(r: ResolvedPlan, g: ResolvedGpu) -> tuple[object, ...]:
     """Everything a GPU's ledger depends on: GPUs with the same key have the same ledger."""
-    return (g.spec.id, g.layers, g.stage_tp, g.first_stage, g.last_stage)
+    return (g.spec.id, g.layers, g.stage_tp, g.first_stage, g.last_stage, row_split(r, g) and g.tp_rank == 0)
+
+
+def _llamacpp_context(r: ResolvedPlan, fits: list[GpuFit], block: int) -> int:
+    """The context llama-server allocates: --ctx-size when the plan sets it, else the model's training
+    context, which --fit shrinks (in whole blocks) until every GPU keeps its margin free, but not below
+    ``context_fit_min_tokens``. The workload does not enter: slots share this context."""
+    wanted = r.plan.engine.max_model_len
+    if wanted is not None:
+        return math.ceil(wanted / block) * block
+    trained = r.model.max_position_embeddings
+    floor = r.engine.context_fit_min_tokens
+    if floor is None:
+        return trained
+    margin = r.engine.context_fit_margin_gib * GIB
+    room = min(
+        (int((f.kv_allocatable - margin) // (f.kv_rate * block)) * block for f in fits if f.kv_rate > 0),
+        default=trained,
+    )
+    return max(min(trained, room), min(floor, trained))
 
 
 def fit_memory(r: ResolvedPlan) -> FitResult:
@@ -203,7 +251,7 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
     templates: dict[tuple[object, ...], GpuFit] = {}
     fits = []
     for g in r.gpus:
-        key = _fit_key(g)
+        key = _fit_key(r, g)
         if key not in templates:
             templates[key] = _gpu_fit(r, g, ctx)
         clone = copy.copy(templates[key])  # shallow: the formula dict is shared and never mutated
@@ -212,8 +260,11 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
     block = r.settings.kv_block_tokens
     w = r.plan.workload
     wanted_tokens: int | None = None
-    if r.engine.memory_rule in ("llamacpp", "exllamav2"):
-        # These engines allocate the KV cache for the configured context (-c), not all free memory.
+    engine_ctx: int | None = None
+    if r.engine.memory_rule == "llamacpp":
+        wanted_tokens = engine_ctx = _llamacpp_context(r, fits, block)
+    elif r.engine.memory_rule in ("exllamav2", "ollama"):
+        # These engines allocate the KV cache for the configured context, not all free memory.
         if r.plan.engine.max_model_len is not None:
             wanted_tokens = r.plan.engine.max_model_len
         elif w.concurrency != "max":
@@ -226,7 +277,8 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         members = by_replica[rep]
         for f in members:
             f.kv_blocks = int(f.kv_allocatable // (f.kv_rate * block)) if f.kv_rate > 0 else 0
-        cap_blocks = min(f.kv_blocks for f in members)
+        # GPUs that hold no KV (row split: all but the main GPU) do not limit it
+        cap_blocks = min((f.kv_blocks for f in members if f.kv_rate > 0), default=0)
         if wanted_tokens is not None:
             cap_blocks = min(cap_blocks, math.ceil(wanted_tokens / block))
         for f in members:
@@ -238,10 +290,19 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         replica_caps.append(cap_blocks * block)
     cap = min(replica_caps)
     seqs = r.settings.max_num_seqs
-    max_conc = sum(min(seqs, c // ctx) for c in replica_caps)
+    slot_ctx: int | None = None
+    if engine_ctx is not None and not r.settings.kv_unified:
+        # llama-server with an explicit --parallel N: each slot owns context / N cells
+        slot_ctx = engine_ctx // seqs
+        max_conc = sum(seqs if min(c, engine_ctx) // seqs >= ctx else 0 for c in replica_caps)
+    else:
+        slot_ctx = engine_ctx
+        max_conc = sum(min(seqs, c // ctx) for c in replica_caps)
     want = max_conc if w.concurrency == "max" else w.concurrency
     per_replica = max(1, math.ceil(max(want, 1) / r.dp))
     max_ctx = min(r.settings.max_model_len, cap // per_replica)
+    if slot_ctx is not None:
+        max_ctx = min(max_ctx, slot_ctx)
     rep0 = by_replica[0]
     return FitResult(
         gpus=fits,
@@ -251,4 +312,6 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         max_concurrency=max_conc,
         max_context_at_concurrency=max_ctx,
         kv_bytes_per_token=round(sum(f.kv_rate for f in rep0)),
+        engine_context_tokens=engine_ctx,
+        slot_context_tokens=slot_ctx,
     )

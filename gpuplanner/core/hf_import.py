@@ -1,9 +1,12 @@
 """A :class:`ModelSpec` from a Hugging Face ``config.json``, and import into the user's models folder.
 
-Supported ``model_type`` values: llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, gemma2, gemma3
-(fields under ``text_config``), phi3, deepseek_v3, gpt_oss, gptj, falcon and llama4 (``text_config``).
-Another decoder whose config has the usual Llama-style fields is imported as a plain dense model
-with a note; one that lacks them gets a :class:`CatalogError` naming the missing fields.
+Supported ``model_type`` values: llama, mistral, mixtral, qwen2, qwen2_moe, qwen3, qwen3_moe,
+qwen3_next and qwen3_5 (hybrid Gated DeltaNet / full attention), gemma2, gemma3 (fields under
+``text_config``), phi3, cohere2, deepseek_v3, deepseek_v32 (sparse-attention indexer), kimi_k2,
+glm4_moe, glm_moe_dsa, minimax_m2, minimax (hybrid lightning / full attention), gpt_oss, gptj, falcon,
+bloom and mpt (ALiBi, no rotary) and llama4 (``text_config``). Another decoder whose config has the
+usual Llama-style fields is imported as a plain dense model with a note; one that lacks them, or
+whose layers are of a kind gpuplanner cannot model, gets a :class:`CatalogError` naming the fields.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pydantic import ValidationError
 from gpuplanner import paths
 from gpuplanner.core import architecture
 from gpuplanner.core.errors import CatalogError
-from gpuplanner.core.specs import MlaSpec, ModelSpec, MoeSpec
+from gpuplanner.core.specs import LinearAttentionSpec, MlaSpec, ModelSpec, MoeSpec
 
 SUPPORTED = (
     "llama",
@@ -35,20 +38,40 @@ SUPPORTED = (
     "gptj",
     "falcon",
     "llama4",
+    "qwen2_moe",
+    "qwen3_next",
+    "qwen3_5",
+    "qwen3_5_moe",
+    "cohere2",
+    "deepseek_v32",
+    "kimi_k2",
+    "glm4_moe",
+    "glm_moe_dsa",
+    "minimax_m2",
+    "minimax",
+    "bloom",
+    "mpt",
+    "mistral3",
 )
+# DeepSeek-V3-style MoE with MLA: first_k_dense_replace dense layers, routed + shared experts
+_DEEPSEEK_LIKE = ("deepseek_v3", "deepseek_v32", "kimi_k2", "glm_moe_dsa")
+# layer kinds of hybrid models that gpuplanner models (others fail with their names)
+_LAYER_KINDS = {"full_attention", "sliding_attention", "linear_attention", "chunked_attention"}
 
 # canonical Hugging Face name -> other spellings seen in configs (GPT-J, Falcon, GPT-2 style)
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "num_hidden_layers": ("n_layer", "num_layers"),
-    "hidden_size": ("n_embd", "d_model"),
-    "num_attention_heads": ("n_head",),
+    "num_hidden_layers": ("n_layer", "num_layers", "n_layers"),
+    "hidden_size": ("n_embd", "d_model", "n_embed"),
+    "num_attention_heads": ("n_head", "n_heads"),
     "num_key_value_heads": ("num_kv_heads", "n_head_kv"),
     "intermediate_size": ("n_inner", "ffn_dim"),
     "max_position_embeddings": ("n_positions", "max_seq_len", "seq_length"),
 }
 _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32", "float8_e4m3fn": "fp8"}
-# types whose FFN width is 4 x hidden when the config leaves it out
-_FFN_4X = ("gptj", "falcon")
+# types whose FFN width is 4 x hidden (MPT: expansion_ratio x hidden) when the config leaves it out
+_FFN_4X = ("gptj", "falcon", "bloom", "mpt")
+# LayerNorm (with bias), 2-matrix GELU MLP
+_PLAIN = ("gptj", "falcon", "bloom", "mpt")
 
 
 def _get(cfg: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -96,9 +119,12 @@ def _moe(cfg: dict[str, Any], model_type: str, intermediate: int) -> MoeSpec | N
     expert_ffn = cfg.get("moe_intermediate_size") or intermediate
     shared = int(cfg.get("n_shared_experts") or 0)
     shared_ffn = shared * int(cfg.get("moe_intermediate_size") or 0)
+    shared_gate = False
+    if cfg.get("shared_expert_intermediate_size"):  # Qwen2-MoE, Qwen3-Next, Qwen3.5: one gated shared expert
+        shared, shared_ffn, shared_gate = 1, int(cfg["shared_expert_intermediate_size"]), True
     dense_ffn = 0
     step = int(cfg.get("decoder_sparse_step") or cfg.get("moe_layer_freq") or 1)
-    if model_type == "deepseek_v3":
+    if model_type in _DEEPSEEK_LIKE or cfg.get("first_k_dense_replace"):
         dense_ffn = intermediate
     elif model_type == "llama4":
         shared, shared_ffn = 1, intermediate
@@ -115,8 +141,13 @@ def _moe(cfg: dict[str, Any], model_type: str, intermediate: int) -> MoeSpec | N
         moe_layer_step=step,
         dense_intermediate_size=dense_ffn,
         expert_bias=gpt_oss,
-        # gpt-oss routers have a bias; DeepSeek-V3 adds a per-expert score-correction bias of the same size
-        router_bias=gpt_oss or model_type == "deepseek_v3",
+        # gpt-oss routers have a bias; DeepSeek-V3-style routers (noaux_tc) and MiniMax-M2 add a
+        # per-expert score-correction bias of the same size
+        router_bias=gpt_oss
+        or model_type in _DEEPSEEK_LIKE
+        or cfg.get("topk_method") == "noaux_tc"
+        or bool(cfg.get("use_routing_bias")),
+        shared_expert_gate=shared_gate,
     )
 
 
@@ -133,10 +164,72 @@ def _attention_pattern(cfg: dict[str, Any], model_type: str) -> tuple[int | None
     if model_type == "gemma3":
         return int(window), int(cfg.get("sliding_window_pattern") or 6)
     layer_types = cfg.get("layer_types")
+    if isinstance(layer_types, list) and "sliding_attention" not in layer_types:
+        return None, 1  # hybrid linear/full models: the linear layers are modelled apart
     if isinstance(layer_types, list) and "full_attention" in layer_types:
         first_full = layer_types.index("full_attention") + 1
         return int(window), first_full
     return int(window), 0  # Mistral 7B v0.1: every layer slides
+
+
+def _layer_kinds(cfg: dict[str, Any], model_type: str, repo_id: str) -> list[str] | None:
+    """The per-layer kinds of a hybrid model (``layer_types`` or MiniMax's ``attn_type_list``)."""
+    kinds = cfg.get("layer_types")
+    if not isinstance(kinds, list) and isinstance(cfg.get("attn_type_list"), list):
+        # MiniMax-Text-01 / M1: 0 = lightning (linear) attention, 1 = softmax attention
+        kinds = ["full_attention" if int(v) else "linear_attention" for v in cfg["attn_type_list"]]
+    if not isinstance(kinds, list):
+        return None
+    unknown = sorted({str(k) for k in kinds} - _LAYER_KINDS)
+    if unknown:
+        raise CatalogError(
+            f"config.json of {repo_id} (model_type '{model_type or '?'}') has layers of a kind gpuplanner "
+            f"cannot model: layer_types {', '.join(unknown)}",
+            fix="only full, sliding, chunked and linear (Gated DeltaNet, lightning) attention layers are modelled",
+        )
+    return [str(k) for k in kinds]
+
+
+def _linear_attention(
+    cfg: dict[str, Any], model_type: str, repo_id: str, heads: int, head_dim: int
+) -> LinearAttentionSpec | None:
+    """The linear-attention part of a hybrid model, or None for a model without linear layers."""
+    kinds = _layer_kinds(cfg, model_type, repo_id)
+    hybrid = model_type in ("qwen3_next", "qwen3_5", "qwen3_5_moe", "minimax")
+    if not hybrid and not (kinds and "linear_attention" in kinds):
+        return None
+    if kinds and "full_attention" in kinds:
+        interval = kinds.index("full_attention") + 1
+        expected = [
+            "full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(len(kinds))
+        ]
+        if kinds != expected:
+            raise CatalogError(
+                f"config.json of {repo_id}: layer_types is not one full-attention layer every n layers",
+                fix="gpuplanner models hybrid models whose full-attention layers repeat at a fixed interval",
+            )
+    else:
+        interval = int(cfg.get("full_attention_interval") or 4)
+    if model_type == "minimax" or "attn_type_list" in cfg:
+        return LinearAttentionSpec(
+            kind="lightning",
+            full_attention_interval=interval,
+            num_key_heads=heads,
+            num_value_heads=heads,
+            key_head_dim=head_dim,
+            value_head_dim=head_dim,
+        )
+    keys = ["linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim"]
+    _require(cfg, model_type, repo_id, keys)
+    return LinearAttentionSpec(
+        kind="gated_deltanet",
+        full_attention_interval=interval,
+        num_key_heads=int(cfg["linear_num_key_heads"]),
+        num_value_heads=int(cfg["linear_num_value_heads"]),
+        key_head_dim=int(cfg["linear_key_head_dim"]),
+        value_head_dim=int(cfg["linear_value_head_dim"]),
+        conv_kernel=int(cfg.get("linear_conv_kernel_dim") or 4),
+    )
 
 
 def model_from_hf_config(config: dict[str, Any], *, repo_id: str, name: str | None = None) -> ModelSpec:
@@ -152,8 +245,8 @@ def model_from_hf_config(config: dict[str, Any], *, repo_id: str, name: str | No
         )
     model_type, cfg = _flatten(config)
     required = ["num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size"]
-    if model_type not in _FFN_4X:
-        required.append("intermediate_size")
+    if model_type not in _FFN_4X and not cfg.get("moe_intermediate_size"):
+        required.append("intermediate_size")  # all-MoE models (Qwen3.5 MoE) may leave it out
     _require(cfg, model_type, repo_id, required)
     notes: list[str] = []
     if model_type not in SUPPORTED:
@@ -163,13 +256,14 @@ def model_from_hf_config(config: dict[str, Any], *, repo_id: str, name: str | No
 
     hidden = int(_get(cfg, "hidden_size"))
     heads = int(_get(cfg, "num_attention_heads"))
-    intermediate = int(_get(cfg, "intermediate_size") or 4 * hidden)
+    ffn_default = int(float(cfg.get("expansion_ratio") or 4) * hidden)
+    intermediate = int(_get(cfg, "intermediate_size") or cfg.get("moe_intermediate_size") or ffn_default)
     kv_heads = int(_get(cfg, "num_key_value_heads", heads))
     if model_type == "falcon" and not cfg.get("new_decoder_architecture") and cfg.get("multi_query", True):
         kv_heads = 1
     head_dim = cfg.get("head_dim") or hidden // heads
     mla = None
-    if model_type == "deepseek_v3" or cfg.get("kv_lora_rank"):
+    if model_type in _DEEPSEEK_LIKE or cfg.get("kv_lora_rank"):
         _require(
             cfg, model_type, repo_id, ["kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim"]
         )
@@ -179,15 +273,25 @@ def model_from_hf_config(config: dict[str, Any], *, repo_id: str, name: str | No
             qk_rope_head_dim=int(cfg["qk_rope_head_dim"]),
             qk_nope_head_dim=int(cfg["qk_nope_head_dim"]),
             v_head_dim=int(cfg["v_head_dim"]),
+            indexer_heads=int(cfg.get("index_n_heads") or 0),
+            indexer_head_dim=int(cfg.get("index_head_dim") or 0) if cfg.get("index_n_heads") else 0,
         )
         head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
         if cfg.get("num_nextn_predict_layers"):
             notes.append("multi-token-prediction layers are not counted")
     sliding_window, interval = _attention_pattern(cfg, model_type)
-    plain = model_type in ("gptj", "falcon")  # LayerNorm with bias, 2-matrix GELU MLP
+    linear = _linear_attention(cfg, model_type, repo_id, heads, int(head_dim))
+    if linear is not None:
+        notes.append(
+            f"hybrid: 1 full-attention layer every {linear.full_attention_interval}, the others "
+            f"{linear.kind.replace('_', ' ')} linear attention with a fixed state per sequence"
+        )
+    plain = model_type in _PLAIN
     gpt_oss = model_type == "gpt_oss"
-    tie_default = model_type in ("gemma2", "gemma3")
-    bias = bool(cfg.get("attention_bias", model_type == "qwen2"))
+    tie_default = model_type in ("gemma2", "gemma3", "bloom", "mpt", "cohere2")
+    bias = bool(cfg.get("attention_bias", model_type in ("qwen2", "bloom")))
+    no_bias = bool(cfg.get("no_bias", model_type == "mpt"))
+    alibi = model_type == "bloom" or bool((cfg.get("attn_config") or {}).get("alibi"))
     dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or "bfloat16")
     try:
         spec = ModelSpec(
@@ -205,17 +309,24 @@ def model_from_hf_config(config: dict[str, Any], *, repo_id: str, name: str | No
             tie_word_embeddings=bool(cfg.get("tie_word_embeddings", tie_default)),
             gated_mlp=not plain,
             attention_bias=bias and model_type != "falcon",
-            attention_out_bias=gpt_oss or (model_type == "falcon" and bool(cfg.get("bias"))),
-            mlp_bias=model_type == "gptj" or bool(cfg.get("mlp_bias")),
-            norm_bias=plain,
+            attention_out_bias=gpt_oss
+            or (model_type == "falcon" and bool(cfg.get("bias")))
+            or model_type == "bloom",
+            mlp_bias=model_type in ("gptj", "bloom") or bool(cfg.get("mlp_bias")),
+            norm_bias=plain and not no_bias,
             norms_per_layer=_norms_per_layer(cfg, model_type),
-            qk_norm=model_type in ("qwen3", "qwen3_moe", "gemma3") or bool(cfg.get("use_qk_norm")),
+            qk_norm=model_type in ("qwen3", "qwen3_moe", "gemma3", "qwen3_next", "qwen3_5", "qwen3_5_moe")
+            or bool(cfg.get("use_qk_norm")),
             lm_head_bias=model_type == "gptj",
             attention_sinks=gpt_oss,
             sliding_window=sliding_window,
             full_attention_interval=interval,
             moe=_moe(cfg, model_type, intermediate),
             mla=mla,
+            linear_attention=linear,
+            attention_output_gate=model_type == "qwen3_next" or bool(cfg.get("attn_output_gate")),
+            position_encoding="alibi" if alibi else "rope",
+            embedding_norm=model_type == "bloom",
             default_dtype=_DTYPES.get(dtype, "bf16"),
             total_params_b=0.0,
             sources=(f"hf:{repo_id}",),

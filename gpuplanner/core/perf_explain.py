@@ -65,8 +65,21 @@ def bottleneck(
             notes.append(f"pipeline bubbles: {cycle.micro_batches} micro-batch(es) for {rep.pp} stages")
         else:
             notes.append(f"pipeline stage {slow + 1} is the slowest")
-    if wanted >= limit and limit <= r.settings.max_num_seqs * r.dp and r.plan.workload.concurrency == "max":
-        notes.append(f"concurrency capped at {limit} by KV-cache capacity")
+    # the cap is the engine's sequence limit when every replica reaches it, the KV cache otherwise
+    seqs = r.settings.max_num_seqs
+    knob = f"--parallel {seqs}" if r.settings.split_mode else f"max_num_seqs {seqs}"
+    seqs_bound = limit >= seqs * r.dp
+    if wanted >= limit and r.plan.workload.concurrency == "max":
+        notes.append(
+            f"concurrency capped at {limit} by "
+            + (
+                f"the engine's {knob}" + (" per replica" if r.dp > 1 else "")
+                if seqs_bound
+                else "KV-cache capacity"
+            )
+        )
+    elif wanted > limit and seqs_bound:
+        notes.append(f"the engine's {knob} runs {limit} sequences at once, the other {wanted - limit} wait")
     elif wanted > limit:
         notes.append(f"only {limit} sequences fit in the KV cache, the other {wanted - limit} wait")
     # the slowest stage runs that part once per micro-batch in every cycle
@@ -98,7 +111,8 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             comm = m * (step.tp_comm_s + step.ep_comm_s) + hand_off
             weights_bound, kv_bound = step.weights_s >= step.gemm_s, step.kv_s >= step.attention_s
             memory = m * ((step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0))
-            compute = m * (step.busy_s + step.overhead_s) - memory
+            # the engine's per-step work (scheduling, sampling) holds every GPU: overhead, not a bubble
+            compute = m * (step.busy_s + step.overhead_s) - memory + cycle.step_overhead_s
             busy = compute + memory + comm
             waiting = max(0.0, cycle.seconds - busy)
             for g in gpus:

@@ -122,14 +122,26 @@ class EngineSettings(PlanPart):
     kv_cache_free_fraction: float | None = Field(default=None, gt=0, le=1)
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
     max_num_seqs: int | None = Field(default=None, gt=0)
+    split_mode: Literal["layer", "row", "none"] | None = Field(
+        default=None,
+        description="llama.cpp --split-mode: layer (default), row or none; other engines: unused",
+    )
     max_model_len: int | None = Field(default=None, gt=0, description="context limit; None: model's own")
     enforce_eager: bool = False
+    version: str | None = Field(
+        default=None, description="the engine release that runs the plan; None: the catalog's version"
+    )
 
 
 class Workload(PlanPart):
     concurrency: int | Literal["max"] = Field(default=1, description="sequences decoded at once")
     input_tokens: int = Field(default=1024, gt=0)
     output_tokens: int = Field(default=256, gt=0)
+    batching: Literal["continuous", "static"] = Field(
+        default="continuous",
+        description="continuous: a server admitting requests as others finish (vLLM, SGLang, "
+        "TensorRT-LLM serving); static: an offline batch that starts and ends together",
+    )
 
     @field_validator("concurrency")
     @classmethod

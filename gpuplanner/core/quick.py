@@ -6,6 +6,7 @@ import math
 from typing import Literal
 
 from gpuplanner.core.catalog import Catalog, default_catalog
+from gpuplanner.core.engine_rules import default_kv_precision, format_problem
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.layout_ops import default_layout
 from gpuplanner.core.plan import EngineSettings, GpuPlacement, Link, Node, Plan, Rig, Workload
@@ -82,12 +83,30 @@ def quick_plan(
     concurrency: int | Literal["max"] = 1,
     input_tokens: int = 1024,
     output_tokens: int = 256,
+    split_mode: Literal["layer", "row", "none"] | None = None,
     catalog: Catalog | None = None,
 ) -> Plan:
-    """A plan of ``nodes`` identical servers; ``tp·pp·dp`` must equal the number of GPUs."""
+    """A plan of ``nodes`` identical servers; ``tp·pp·dp`` must equal the number of GPUs.
+
+    The KV cache defaults to the engine's own default (the model's dtype for vLLM, SGLang and
+    TensorRT-LLM, FP16 for llama.cpp and ExLlamaV2), not to the weights' format. A format the engine
+    cannot load raises :class:`PlanError` naming the formats it loads. llama.cpp in its default
+    ``--split-mode layer`` gets one pipeline stage per GPU unless ``tp`` is given.
+    """
     cat = catalog or default_catalog()
     model_spec = cat.model(model)
     gpu_spec = cat.gpu(gpu)
+    engine_spec = cat.engine(engine)
+    for pid, for_kv in ((weights, False), (kv_cache, True)):
+        if pid is None:
+            continue
+        prec = cat.precision(pid)
+        if prec.for_weights if not for_kv else prec.for_kv_cache:
+            bad = format_problem(engine_spec, prec, cat, for_kv)
+            if bad is not None:
+                flag = "--kv-cache" if for_kv else "--weights"
+                fix = f"pass {flag} {bad.nearest}" if bad.nearest else "pick another --engine"
+                raise PlanError(bad.message, fix=fix)
     for name, value in (("--nodes", nodes), ("--pp", pp), ("--dp", dp), ("--ep", ep)):
         if value < 1:
             raise PlanError(f"{name} must be at least 1, not {value}", fix=f"pass {name} 1 or more")
@@ -99,6 +118,9 @@ def quick_plan(
         total = (tp or 1) * pp * dp
         gpus_per_node = math.ceil(total / nodes)
     total = gpus_per_node * nodes
+    layer_split = engine_spec.split_modes and (split_mode or engine_spec.split_modes[0]) == "layer"
+    if tp is None and layer_split and pp == 1 and total % dp == 0:
+        pp, tp = total // dp, 1  # llama.cpp --split-mode layer: whole layers per GPU, one after the other
     if tp is None:
         if total % (pp * dp):
             raise PlanError(
@@ -127,14 +149,7 @@ def quick_plan(
         rig_nodes.append(node)
         rig_links.extend(links)
     rig = Rig(nodes=tuple(rig_nodes), links=tuple(rig_links), fabric=fabric_spec.id if nodes > 1 else None)
-    engine_spec = cat.engine(engine)
-    kv = kv_cache or (
-        "fp8"
-        if cat.precision(weights).compute_dtype == "fp8" and "fp8" in engine_spec.kv_precisions
-        else "bf16"
-        if "bf16" in engine_spec.kv_precisions
-        else "fp16"
-    )
+    kv = kv_cache or default_kv_precision(engine_spec, model_spec, cat)
     name = f"{model_spec.name} on {total}× {gpu_spec.name}"
     return Plan(
         name=name,
@@ -142,7 +157,7 @@ def quick_plan(
         model=model_spec.id,
         weights=cat.precision(weights).id,
         kv_cache=cat.precision(kv).id,
-        engine=EngineSettings(engine=engine_spec.id),
+        engine=EngineSettings(engine=engine_spec.id, split_mode=split_mode),
         layout=default_layout(rig, model_spec.num_layers, tp, pp, dp, ep),
         workload=Workload(concurrency=concurrency, input_tokens=input_tokens, output_tokens=output_tokens),
     )

@@ -181,6 +181,25 @@ class CurvePoint(ReportPart):
     high_output_tokens_per_s: float
 
 
+class CalibratedOn(ReportPart):
+    """The published speed measurements an estimate rests on (rows of ``catalogs/measurements.csv``)."""
+
+    rows: tuple[str, ...] = Field(
+        description="row ids on the plan's GPU family with its engine, else the closest"
+    )
+    sources: int = Field(description="distinct publications among those rows")
+    summary: str = Field(description="one sentence, e.g. '6 published runs of vLLM on Hopper, 2 of them MoE'")
+
+
+class Extrapolated(ReportPart):
+    """Whether the plan lies outside the published measurements, why, and how much wider the band is."""
+
+    value: bool
+    reasons: tuple[str, ...] = Field(description="one sentence per dimension no measurement covers")
+    low_widening: float = Field(default=0.0, description="low speeds were multiplied by 1 - this")
+    high_widening: float = Field(default=0.0, description="high speeds were multiplied by 1 + this")
+
+
 class PerformanceReport(ReportPart):
     concurrency: int
     input_tokens: int
@@ -203,6 +222,32 @@ class PerformanceReport(ReportPart):
         default=None, description="where adding users stops adding throughput"
     )
     assumptions: tuple[str, ...] = ()
+    calibrated_on: CalibratedOn | None = Field(default=None, description="set by evaluate()")
+    extrapolated: Extrapolated | None = Field(default=None, description="set by evaluate()")
+
+
+class HostReport(ReportPart):
+    """Layers or experts kept in system RAM (llama.cpp ``-ngl`` / ``--n-cpu-moe``, Ollama partial offload)."""
+
+    host: str = Field(description="host platform id (catalogs/hosts.toml)")
+    host_name: str
+    bandwidth_gbps: float = Field(description="theoretical DRAM bandwidth, GB/s")
+    ram_bytes: int = Field(description="installed (or the platform's largest) RAM; 0: unknown")
+    memory_bytes: int = Field(description="what the offloaded weights and their KV cache take in RAM")
+    weights_bytes: int
+    kv_cache_bytes: int
+    offloaded_layers: tuple[int, ...] = Field(description="layers kept whole in RAM")
+    offloaded_experts: bool = Field(description="routed experts of the GPU layers kept in RAM")
+    bytes_per_token: float = Field(description="bytes the host reads per decode step")
+    host_s_per_token: float
+    host_s_per_token_low: float
+    host_s_per_token_high: float
+    prefill_copy_s: float = Field(description="PCIe copies of host weights for the prompt, seconds")
+    tpot_s: float | None = Field(default=None, description="whole decode step, GPUs + host")
+    ttft_s: float | None = None
+    tokens_per_s_per_user: float | None = None
+    output_tokens_per_s: float | None = None
+    assumptions: tuple[str, ...] = ()
 
 
 class Report(ReportPart):
@@ -222,6 +267,7 @@ class Report(ReportPart):
     performance: PerformanceReport | None = None
     total_params: int = 0
     active_params: int = 0
+    host: HostReport | None = Field(default=None, description="system RAM holding layers or experts, if any")
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

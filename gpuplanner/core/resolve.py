@@ -10,22 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpuplanner.core.catalog import Catalog
+from gpuplanner.core.engine_rules import batch_defaults
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.plan import GpuPlacement, Node, Plan, Stage
-from gpuplanner.core.specs import EngineProfile, GpuSpec, ModelSpec, Precision
+from gpuplanner.core.specs import EngineProfile, GpuSpec, ModelSpec, Precision, SplitMode
 
 
 @dataclass(frozen=True)
 class EffectiveSettings:
-    """Engine settings with the profile's defaults filled in."""
+    """Engine settings with the engine's own defaults filled in (per GPU where the engine has them)."""
 
     gpu_memory_utilization: float
     kv_cache_free_fraction: float
-    max_num_batched_tokens: int
-    max_num_seqs: int
+    max_num_batched_tokens: int  # tokens per forward step: the prefill chunk (llama.cpp: --ubatch-size)
+    max_num_seqs: int  # sequences decoded at once (llama.cpp: --parallel slots)
     max_model_len: int
     enforce_eager: bool
     kv_block_tokens: int
+    version: str
+    cuda_graph_max_batch: int = 0  # largest decode batch replayed as a CUDA graph; 0: eager or no graphs
+    split_mode: SplitMode | None = None  # llama.cpp --split-mode; None for engines without one
+    kv_unified: bool = False  # llama.cpp: slots share one cache, each up to the whole context
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class ResolvedPlan:
     idle_gpus: tuple[str, ...]
     gpu_specs: dict[str, GpuSpec]  # every GPU of the rig, used or idle
     placements: dict[str, tuple[Node, GpuPlacement]]
+    experts_in_host_ram: bool = False  # llama.cpp --n-cpu-moe: routed experts live in system RAM (core.host)
 
     @property
     def dp(self) -> int:
@@ -73,7 +79,9 @@ class ResolvedPlan:
         return [g for g in self.gpus if g.replica == replica and g.stage == stage]
 
 
-def _settings(plan: Plan, engine: EngineProfile, model: ModelSpec) -> EffectiveSettings:
+def _settings(
+    plan: Plan, engine: EngineProfile, model: ModelSpec, gpus: list[GpuSpec], tp: int, pp: int
+) -> EffectiveSettings:
     s = plan.engine
     max_len = s.max_model_len or model.max_position_embeddings
     if max_len > model.max_position_embeddings:
@@ -82,15 +90,54 @@ def _settings(plan: Plan, engine: EngineProfile, model: ModelSpec) -> EffectiveS
             f"{model.max_position_embeddings} tokens",
             fix=f"set max_model_len to {model.max_position_embeddings} or less",
         )
+    own = batch_defaults(
+        engine, gpus, tp, pp, max_num_seqs=s.max_num_seqs, max_num_batched_tokens=s.max_num_batched_tokens
+    )
+    split: SplitMode | None = None
+    if engine.split_modes:
+        split = s.split_mode or engine.split_modes[0]
     return EffectiveSettings(
-        gpu_memory_utilization=s.gpu_memory_utilization or engine.gpu_memory_utilization or 1.0,
+        gpu_memory_utilization=s.gpu_memory_utilization
+        or own.gpu_memory_utilization
+        or engine.gpu_memory_utilization
+        or 1.0,
         kv_cache_free_fraction=s.kv_cache_free_fraction or engine.kv_cache_free_fraction or 0.9,
-        max_num_batched_tokens=s.max_num_batched_tokens or engine.max_num_batched_tokens,
-        max_num_seqs=s.max_num_seqs or engine.max_num_seqs,
+        max_num_batched_tokens=own.max_num_batched_tokens,
+        max_num_seqs=own.max_num_seqs,
         max_model_len=max_len,
         enforce_eager=s.enforce_eager,
         kv_block_tokens=engine.kv_block_tokens,
+        version=s.version or engine.version,
+        cuda_graph_max_batch=0 if s.enforce_eager else own.cuda_graph_max_batch or 0,
+        split_mode=split,
+        # llama-server: --parallel auto (not set) turns on the unified cache; an explicit -np does not
+        kv_unified=split is not None and s.max_num_seqs is None,
     )
+
+
+def _check_split_mode(r_gpus: list[ResolvedGpu], settings: EffectiveSettings, engine: EngineProfile) -> None:
+    """llama.cpp's split modes: layer puts whole layers on each GPU, none uses one GPU."""
+    mode = settings.split_mode
+    if mode == "layer" and any(g.stage_tp > 1 for g in r_gpus):
+        tp = max(g.stage_tp for g in r_gpus)
+        raise PlanError(
+            f"{engine.name} with --split-mode layer puts whole layers on each GPU, so a stage cannot span "
+            f"{tp} GPUs",
+            fix="give each stage one GPU (pipeline stages), or set split_mode to row to split every matrix "
+            "of the stage across its GPUs",
+        )
+    if mode == "row" and any(g.stage > 0 for g in r_gpus):
+        raise PlanError(
+            f"{engine.name} with --split-mode row splits every matrix across all its GPUs, so the model is "
+            "one stage, not a pipeline",
+            fix="put all the replica's GPUs in one stage, or set split_mode to layer for a pipeline",
+        )
+    if mode == "none" and len(r_gpus) > 1:
+        raise PlanError(
+            f"{engine.name} with --split-mode none runs on its main GPU only, but the layout uses "
+            f"{len(r_gpus)} GPUs",
+            fix="use one GPU, or set split_mode to layer",
+        )
 
 
 def _check_stage_split(model: ModelSpec, stage: Stage, where: str) -> None:
@@ -122,8 +169,6 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
         raise PlanError(
             f"'{kv.id}' cannot store the KV cache", fix=f"pick one of: {', '.join(engine.kv_precisions)}"
         )
-    settings = _settings(plan, engine, model)
-
     placements: dict[str, tuple[Node, GpuPlacement]] = {}
     gpu_specs: dict[str, GpuSpec] = {}
     spec_cache: dict[str, GpuSpec] = {}
@@ -194,6 +239,9 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
             f"expert parallel {layout.ep} does not divide {model.moe.num_experts} experts",
             fix="use an EP degree that divides the expert count",
         )
+    stage_specs = [g.spec for g in resolved]
+    settings = _settings(plan, engine, model, stage_specs, layout.tp, layout.pp)
+    _check_split_mode(resolved, settings, engine)
     if model.moe is None and layout.ep > 1:
         raise PlanError(
             f"{model.name} has no experts, so expert parallel {layout.ep} means nothing", fix="set EP to 1"

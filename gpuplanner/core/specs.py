@@ -124,6 +124,9 @@ class MoeSpec(Spec):
     dense_intermediate_size: int = Field(default=0, description="FFN width of the model's dense layers")
     expert_bias: bool = False
     router_bias: bool = False
+    shared_expert_gate: bool = Field(
+        default=False, description="a sigmoid gate (hidden x 1) on the shared expert"
+    )
 
     def is_moe_layer(self, layer: int) -> bool:
         if layer < self.first_dense_layers:
@@ -139,6 +142,33 @@ class MlaSpec(Spec):
     qk_rope_head_dim: int
     qk_nope_head_dim: int
     v_head_dim: int
+    indexer_heads: int = Field(
+        default=0, description="DeepSeek sparse attention (V3.2) indexer heads; 0: none"
+    )
+    indexer_head_dim: int = Field(
+        default=0,
+        description="indexer key width: cached per token per layer beside the latent (index_head_dim)",
+    )
+
+
+class LinearAttentionSpec(Spec):
+    """Linear-attention layers of a hybrid model: a fixed recurrent state per sequence, no per-token KV.
+
+    ``gated_deltanet`` (Qwen3-Next, Qwen3.5): state = value heads x key dim x value dim, plus a causal
+    convolution window of ``conv_kernel - 1`` steps over q, k and v. ``lightning`` (MiniMax-Text-01 /
+    M1): state = heads x head dim x head dim.
+    """
+
+    kind: Literal["gated_deltanet", "lightning"]
+    full_attention_interval: int = Field(
+        gt=0,
+        description="layer i uses full (softmax) attention iff (i + 1) % interval == 0; the rest are linear",
+    )
+    num_key_heads: int = Field(gt=0)
+    num_value_heads: int = Field(gt=0)
+    key_head_dim: int = Field(gt=0)
+    value_head_dim: int = Field(gt=0)
+    conv_kernel: int = Field(default=0, ge=0, description="short causal convolution width (0: none)")
 
 
 class ModelSpec(Spec):
@@ -174,6 +204,17 @@ class ModelSpec(Spec):
     )
     moe: MoeSpec | None = None
     mla: MlaSpec | None = None
+    linear_attention: LinearAttentionSpec | None = Field(
+        default=None, description="hybrid models: which layers are linear attention and their state"
+    )
+    attention_output_gate: bool = Field(
+        default=False, description="gated attention: q_proj also emits a per-head output gate (Qwen3-Next)"
+    )
+    position_encoding: Literal["rope", "alibi", "learned"] = Field(
+        default="rope",
+        description="ALiBi (BLOOM, MPT) adds no parameters and no rotary; learned adds a table",
+    )
+    embedding_norm: bool = Field(default=False, description="a LayerNorm right after the embedding (BLOOM)")
     default_dtype: str = "bf16"
     total_params_b: float = Field(description="published or computed total, billions (for reference)")
     active_params_b: float | None = None
@@ -189,7 +230,14 @@ class ModelSpec(Spec):
             )
         return self
 
+    def is_linear_layer(self, layer: int) -> bool:
+        """Whether ``layer`` is a linear-attention layer of a hybrid model (no per-token KV)."""
+        lin = self.linear_attention
+        return lin is not None and (layer + 1) % lin.full_attention_interval != 0
+
     def is_sliding_layer(self, layer: int) -> bool:
+        if self.is_linear_layer(layer):
+            return False
         if self.sliding_window is None:
             return False
         if self.full_attention_interval == 0:
@@ -222,7 +270,46 @@ class Precision(Spec):
         return self.bits_per_weight / 8
 
 
-MemoryRule = Literal["vllm", "sglang", "trtllm", "llamacpp", "exllamav2"]
+MemoryRule = Literal["vllm", "sglang", "trtllm", "llamacpp", "exllamav2", "tgi", "ollama"]
+SplitMode = Literal["layer", "row", "none"]
+
+
+class GpuDefaults(Spec):
+    """Defaults an engine picks from the GPU it starts on: the first matching row of an engine applies.
+
+    vLLM's ``EngineArgs`` and SGLang's ``ServerArgs._handle_gpu_memory_settings`` are such tables
+    (memory as the driver reports it, a GPU name to exclude, the TP degree)."""
+
+    min_memory_gib: float = Field(default=0.0, ge=0, description="the GPU reports at least this much")
+    below_memory_gib: float | None = Field(default=None, gt=0, description="and less than this much")
+    excluded_gpus: tuple[str, ...] = Field(
+        default=(), description="lower-case words of a GPU's name or id that exclude it (vLLM: 'a100')"
+    )
+    min_tp: int = Field(default=1, ge=1, description="tensor-parallel degree at least this")
+    max_num_batched_tokens: int | None = Field(default=None, gt=0)
+    max_num_seqs: int | None = Field(default=None, gt=0)
+    cuda_graph_max_batch: int | None = Field(default=None, gt=0)
+
+    def matches(self, gpu: GpuSpec, tp: int) -> bool:
+        mem = gpu.memory_gib_usable
+        if mem < self.min_memory_gib or (self.below_memory_gib is not None and mem >= self.below_memory_gib):
+            return False
+        words = f"{gpu.id} {gpu.name}".lower()
+        return tp >= self.min_tp and not any(w in words for w in self.excluded_gpus)
+
+
+class StaticMemoryRule(Spec):
+    """SGLang's mem_fraction_static when unset: (GPU memory - reserve) / GPU memory, in MiB, where
+    reserve = base + max(chunk, min_chunk) x per_chunk_token + graph batch x per_graph_seq
+    + TP x PP x per_parallel_gpu, raised to ``floor_mib`` on GPUs over ``floor_above_gib``."""
+
+    base_mib: float = Field(ge=0)
+    per_chunk_token_mib: float = Field(ge=0)
+    min_chunk_tokens: int = Field(ge=0)
+    per_graph_seq_mib: float = Field(ge=0)
+    per_parallel_gpu_mib: float = Field(ge=0)
+    floor_mib: float = Field(default=0.0, ge=0)
+    floor_above_gib: float = Field(default=0.0, ge=0)
 
 
 class EngineProfile(Spec):
@@ -257,8 +344,42 @@ class EngineProfile(Spec):
     kv_precisions: tuple[str, ...]
     step_overhead_us: float = Field(default=0.0, ge=0, description="scheduler + launch cost per decode step")
     layer_overhead_us: float = Field(default=0.0, ge=0, description="kernel-launch cost per layer per step")
+    defaults_by_gpu: tuple[GpuDefaults, ...] = Field(
+        default=(), description="batch defaults by GPU; the first matching row overrides the fields above"
+    )
+    defaults_gpu: Literal["first", "smallest"] = Field(
+        default="first", description="the GPU those defaults read: rank 0's (vLLM) or the smallest (SGLang)"
+    )
+    static_memory_rule: StaticMemoryRule | None = Field(
+        default=None, description="SGLang: mem_fraction_static from the GPU, chunk, graphs and TP x PP"
+    )
+    cuda_graph_max_batch: int | None = Field(
+        default=None, gt=0, description="largest decode batch run as a CUDA graph (None: no graphs)"
+    )
+    cuda_graph_batch_per_seq: float | None = Field(
+        default=None, gt=0, description="vLLM: graphs up to min(max_num_seqs x this, cuda_graph_max_batch)"
+    )
+    default_kv_precision: str = Field(
+        default="model", description="KV cache when none is asked for: 'model' (the model's dtype) or an id"
+    )
+    split_modes: tuple[SplitMode, ...] = Field(
+        default=(), description="llama.cpp --split-mode values; the first is the default"
+    )
+    context_fit_min_tokens: int | None = Field(
+        default=None, gt=0, description="llama.cpp --fit: the model's context shrinks to fit, not below this"
+    )
+    context_fit_margin_gib: float = Field(default=0.0, ge=0, description="llama.cpp --fit-target per GPU")
     sources: tuple[str, ...] = ()
     notes: str = ""
+
+    @model_validator(mode="after")
+    def _check_defaults(self) -> EngineProfile:
+        kv = self.default_kv_precision
+        if kv != "model" and kv not in self.kv_precisions:
+            raise ValueError(
+                f"default_kv_precision '{kv}' is not one of its kv_precisions {self.kv_precisions}"
+            )
+        return self
 
 
 class NodeTemplate(Spec):

@@ -122,5 +122,7 @@ def test_step_split_of_a_full_pipeline_counts_every_micro_batch(cat):
     alone = perf(cat, model=LLAMA_8B, gpu="h100-sxm", tp=1, pp=4, concurrency=1)
     for s in alone.step_split[1:3]:  # stages 2 and 3: 8 layers each, no embeddings or lm_head
         busy = s.compute_s + s.memory_s + s.communication_s
-        assert s.waiting_s > 2 * busy  # three other stages' turns, about three times its own
+        # three other stages' turns, about three times its own layers' work; "busy" also holds the
+        # engine's per-step scheduling, which every stage spends at the same moment
+        assert s.waiting_s > 1.5 * busy
     assert full.bottleneck_detail.share > 0.5  # the slowest stage's largest part fills most of the cycle

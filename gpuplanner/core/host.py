@@ -1,0 +1,264 @@
+"""The host as part of the rig: layers or MoE experts kept in system RAM.
+
+llama.cpp keeps the first ``n_layer - ngl`` layers on the CPU (``-ngl``), or only the routed experts
+of MoE layers (``--n-cpu-moe`` / ``--override-tensor exps=CPU``); Ollama does the same when a model does
+not fit its GPUs. Those weights then stream from system RAM once per decode step, at the host's
+memory bandwidth (channels x transfer rate x 8 bytes), while the GPUs run the rest.
+
+``evaluate_with_host`` evaluates the GPU part with the one shared fit-and-speed model (the plan with
+the offloaded layers taken off its GPUs) and adds the host: its memory, the time it spends per token,
+and the PCIe copies of host weights that llama.cpp makes for prompt batches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+
+from gpuplanner import paths
+from gpuplanner.core import architecture
+from gpuplanner.core.catalog import Catalog, default_catalog, normalize
+from gpuplanner.core.efficiency import memory_bandwidth_bps
+from gpuplanner.core.errors import CatalogError, PlanError
+from gpuplanner.core.evaluate import evaluate_resolved
+from gpuplanner.core.plan import Plan
+from gpuplanner.core.report import HostReport, Problem, Report
+from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
+from gpuplanner.core.specs import GIB, Spec
+
+# ASSUMPTION (no host measurement in the calibration set yet): share of the theoretical DRAM
+# bandwidth a CPU reaches streaming weights in llama.cpp's matmuls; the band spans 0.5-0.85.
+HOST_STREAM_EFFICIENCY = 0.7
+HOST_EFFICIENCY_BAND = (0.5, 0.85)
+HOST_ENGINES = ("llamacpp", "ollama")
+UBATCH_TOKENS = 512  # llama.cpp --ubatch-size default: one PCIe copy of host weights per prompt chunk
+NORM_BYTES = 2
+
+
+class HostSpec(Spec):
+    """A desktop or server platform: how much RAM it takes and how fast it streams it."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    memory_type: str
+    channels: int = Field(gt=0, description="memory channels per socket, 64-bit each")
+    transfer_rate_mts: int = Field(gt=0, description="official DIMM transfer rate, MT/s")
+    max_memory_gib: float | None = Field(default=None, gt=0, description="largest supported capacity")
+    sources: tuple[str, ...]
+    notes: str = ""
+
+    @property
+    def bandwidth_gbps(self) -> float:
+        """Theoretical DRAM bandwidth, GB/s: channels x MT/s x 8 bytes."""
+        return self.channels * self.transfer_rate_mts * 8 / 1000
+
+
+@dataclass(frozen=True)
+class HostOffload:
+    """What a plan keeps in system RAM: the first ``layers`` layers and/or every routed expert."""
+
+    layers: int = 0
+    experts: bool = False
+    host: str = "am5-ddr5-5200"
+    ram_gib: float | None = None  # installed RAM; default: the platform's maximum
+
+
+@cache
+def load_hosts(directory: Path | None = None) -> dict[str, HostSpec]:
+    """The host platforms of ``catalogs/hosts.toml``, by id (sources checked against sources.toml)."""
+    folder = directory or paths.catalogs_dir()
+    path = folder / "hosts.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8")).get("host", [])
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"cannot read {path}: {exc}", where="hosts.toml") from exc
+    known_sources = default_catalog().sources if directory is None else {}
+    hosts: dict[str, HostSpec] = {}
+    for number, item in enumerate(raw, start=1):
+        where = f"hosts.toml, host #{number} '{item.get('id', '?')}'"
+        try:
+            spec = HostSpec.model_validate(item)
+        except ValidationError as exc:
+            raise CatalogError(str(exc.errors()[0]["msg"]), where=where) from exc
+        missing = [key for key in spec.sources if known_sources and key not in known_sources]
+        if missing:
+            raise CatalogError(f"field 'sources': unknown source {', '.join(missing)}", where=where)
+        hosts[spec.id] = spec
+    return hosts
+
+
+def find_host(ref: str) -> HostSpec:
+    """The host platform whose id or alias is ``ref`` (case, spaces and '-' ignored)."""
+    hosts = load_hosts()
+    for spec in hosts.values():
+        if normalize(ref) in {normalize(n) for n in (spec.id, *spec.aliases)}:
+            return spec
+    raise PlanError(f"unknown host '{ref}'", fix=f"use one of {', '.join(hosts)}")
+
+
+def _without_first_layers(r: ResolvedPlan, n: int) -> ResolvedPlan:
+    """The plan with layers [0, n) taken off its GPUs (llama.cpp: ``-ngl num_layers - n``)."""
+    gpus = []
+    for g in r.gpus:
+        first, last = g.layers
+        if last <= n:
+            raise PlanError(
+                f"keeping {n} layers in system RAM leaves {g.id} without layers (it holds {first}–{last - 1})",
+                fix="offload fewer layers, or use fewer pipeline stages",
+            )
+        gpus.append(dataclasses.replace(g, layers=(max(first, n), last)))
+    return dataclasses.replace(r, gpus=tuple(gpus))
+
+
+def _layer_bytes(r: ResolvedPlan, layers: range) -> tuple[float, float, float]:
+    """(all weights, routed-expert weights, active routed-expert weights) of ``layers``, bytes."""
+    m, wb = r.model, r.weights.bytes_per_element
+    total = experts = active = 0.0
+    for i in layers:
+        p = architecture.layer_params(m, i)
+        total += (p.attention + p.mlp + p.experts) * wb + (p.router + p.norms) * NORM_BYTES
+        experts += p.experts * wb
+        if p.is_moe and m.moe is not None:
+            active += m.moe.experts_per_token * p.expert_each * wb
+    return total, experts, active
+
+
+def _pcie_gbps(r: ResolvedPlan) -> float:
+    spec = r.gpus[0].spec
+    link = r.catalog.find("links", f"pcie{spec.pcie_gen}-x{spec.pcie_lanes}-cpu")
+    return link.bandwidth_gbps_per_direction if link is not None else 16.0 * spec.pcie_lanes / 16
+
+
+def evaluate_with_host(plan: Plan, offload: HostOffload, catalog: Catalog | None = None) -> Report:
+    """Fit and speed of ``plan`` with ``offload`` kept in system RAM (llama.cpp and Ollama plans)."""
+    r = resolve_plan(plan, catalog or default_catalog())
+    if r.engine.memory_rule not in HOST_ENGINES:
+        raise PlanError(
+            f"{r.engine.name} keeps the whole model on its GPUs; layers or experts in system RAM are "
+            "modelled for llama.cpp and Ollama",
+            fix="pick the llamacpp or ollama engine",
+        )
+    m = r.model
+    n = offload.layers
+    if not 0 <= n < m.num_layers:
+        raise PlanError(
+            f"--offload-layers must be between 0 and {m.num_layers - 1}, not {n}",
+            fix="leave at least one layer on the GPUs",
+        )
+    if offload.experts and m.moe is None:
+        raise PlanError(f"{m.name} has no experts to keep in system RAM", fix="drop --offload-experts")
+    if not n and not offload.experts:
+        raise PlanError("nothing to keep in system RAM", fix="give --offload-layers N or --offload-experts")
+    host = find_host(offload.host)
+    gpu_plan = _without_first_layers(r, n) if n else r
+    if offload.experts:
+        gpu_plan = dataclasses.replace(gpu_plan, experts_in_host_ram=True)
+    report = evaluate_resolved(gpu_plan)
+
+    host_weights, _, _ = _layer_bytes(r, range(n))
+    expert_bytes = active_expert_bytes = 0.0
+    gpu_saving_s = 0.0
+    if offload.experts:
+        for g in gpu_plan.gpus:
+            _, experts, active = _layer_bytes(r, range(*g.layers))
+            expert_bytes += experts
+            active_expert_bytes += active
+            # the shared speed model still reads these experts from this GPU once per decode step
+            gpu_saving_s += active / memory_bandwidth_bps(g.spec)
+    kv_tokens = report.kv_cache.context_tokens * max(1, r.settings.max_num_seqs)
+    host_kv = architecture.kv_bytes_for_sequence(m, r.kv.bytes_per_element, range(n), kv_tokens)
+    memory = int(host_weights + expert_bytes + host_kv)
+    ram = int((offload.ram_gib or host.max_memory_gib or 0) * GIB)
+
+    bandwidth = host.bandwidth_gbps * 1e9
+    ctx = report.kv_cache.context_tokens
+    read_per_token = host_weights + active_expert_bytes
+    read_per_token += architecture.kv_bytes_for_sequence(m, r.kv.bytes_per_element, range(n), ctx)
+    host_s = read_per_token / (bandwidth * HOST_STREAM_EFFICIENCY)
+    chunks = math.ceil(plan.workload.input_tokens / UBATCH_TOKENS)
+    prefill_s = chunks * (host_weights + expert_bytes) / (_pcie_gbps(r) * 1e9)
+
+    problems = list(report.problems)
+    if ram and memory > ram:
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"system RAM: {memory / GIB:.1f} GiB offloaded but {host.name} holds {ram / GIB:.0f} GiB",
+                fix="offload fewer layers, or add RAM (--host-ram)",
+            )
+        )
+    perf = report.performance
+    tpot = ttft = None
+    if perf is not None:
+        tpot = max(perf.tpot_s - gpu_saving_s, 0.1 * perf.tpot_s) + host_s
+        ttft = perf.ttft_s + prefill_s + host_s
+    fits = report.fits and not any(p.severity == "error" for p in problems)
+    concurrency = perf.concurrency if perf is not None else 1
+    what = f"{n} layers" if n else ""
+    if offload.experts:
+        what = f"{what} and the routed experts" if what else "the routed experts"
+    speed = f", ~{1 / tpot:.1f} tok/s" if tpot else ""
+    summary = (
+        f"Fits with {what} in system RAM ({memory / GIB:.1f} GiB){speed}."
+        if fits
+        else f"Does not fit with {what} in system RAM: {problems[-1].message if problems else report.verdict}"
+    )
+    lo, hi = HOST_EFFICIENCY_BAND
+    host_report = HostReport(
+        host=host.id,
+        host_name=host.name,
+        bandwidth_gbps=host.bandwidth_gbps,
+        ram_bytes=ram,
+        memory_bytes=memory,
+        weights_bytes=int(host_weights + expert_bytes),
+        kv_cache_bytes=int(host_kv),
+        offloaded_layers=tuple(range(n)),
+        offloaded_experts=offload.experts,
+        bytes_per_token=read_per_token,
+        host_s_per_token=host_s,
+        host_s_per_token_low=read_per_token / (bandwidth * lo),
+        host_s_per_token_high=read_per_token / (bandwidth * hi),
+        prefill_copy_s=prefill_s,
+        tpot_s=tpot,
+        ttft_s=ttft,
+        tokens_per_s_per_user=1 / tpot if tpot else None,
+        output_tokens_per_s=concurrency / tpot if tpot else None,
+        assumptions=(
+            f"host streams weights at {HOST_STREAM_EFFICIENCY:g} of its DRAM bandwidth "
+            f"({lo:g}–{hi:g} band): assumed, no host measurement yet",
+            "host and GPU parts of a decode step run one after the other (llama.cpp layer order)",
+            f"prompt chunks of {UBATCH_TOKENS} tokens copy the host weights over PCIe to the GPU once each",
+            "speed figures under 'performance' are the GPU part; the host block gives the whole",
+        ),
+    )
+    return report.model_copy(
+        update={"problems": tuple(problems), "fits": fits, "verdict": summary, "host": host_report}
+    )
+
+
+def host_text(h: HostReport) -> str:
+    """The host block of ``gpuplanner evaluate`` as a few lines of text."""
+    layers = f"layers {h.offloaded_layers[0]}–{h.offloaded_layers[-1]}" if h.offloaded_layers else ""
+    what = ", ".join(x for x in (layers, "routed experts" if h.offloaded_experts else "") if x)
+    ram = f" of {h.ram_bytes / GIB:.0f} GiB" if h.ram_bytes else ""
+    lines = [
+        "",
+        f"Host  {h.host_name} ({h.bandwidth_gbps:.1f} GB/s)",
+        f"  in system RAM: {what}, {h.memory_bytes / GIB:.1f} GiB{ram}",
+        f"  host reads {h.bytes_per_token / 1e9:.2f} GB per token: {h.host_s_per_token * 1e3:.0f} ms "
+        f"({h.host_s_per_token_high * 1e3:.0f}–{h.host_s_per_token_low * 1e3:.0f} ms)",
+    ]
+    if h.tpot_s and h.ttft_s:
+        lines.append(
+            f"  whole rig: TTFT {h.ttft_s * 1e3:.0f} ms, TPOT {h.tpot_s * 1e3:.0f} ms, "
+            f"{h.tokens_per_s_per_user or 0:.1f} tok/s per user"
+        )
+    lines += [f"  assumption: {a}" for a in h.assumptions]
+    return "\n".join(lines)
