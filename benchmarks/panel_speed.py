@@ -70,7 +70,7 @@ def main(runs: int = 30) -> int:
     updates = []
     for _ in range(runs):
         t = time.perf_counter()
-        panel.controller._on_report(report)
+        window.panel_controller.show_report(report)
         app.processEvents()
         updates.append(time.perf_counter() - t)
 
@@ -146,14 +146,14 @@ def main(runs: int = 30) -> int:
     bursts = timed_edits(walk, burst=True)
     reflow = timed_edits(first, burst=False)
 
-    controller = panel.controller
+    controller = window.panel_controller
     frames = []
     for i in range(runs):
         before = controller.preview_evaluations
         t = time.perf_counter()
         controller.preview_boundary(0, 0, 8 + i % 4)
-        controller._frame.stop()
-        controller._preview_now()
+        controller.frame.stop()
+        controller.preview_now()
         app.processEvents()
         frames.append(time.perf_counter() - t)
         assert controller.preview_evaluations == before + 1
@@ -185,7 +185,7 @@ def main(runs: int = 30) -> int:
     show("one edit that empties or refills the verdict's problem list:", reflow)
     print(f"drag preview, one frame     {median_ms(frames)}")
     print(
-        f"40 moves in 100 ms of drag  {burst} evaluations (at most one per {controller._frame.interval()} ms frame)"
+        f"40 moves in 100 ms of drag  {burst} evaluations (at most one per {controller.frame.interval()} ms frame)"
     )
     window.undo_stack.setClean()  # no "save changes?" question on the way out
     window.close()

@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "gpuplanner: error: give one plan file to open\n  fix: see `gpuplanner --help`", file=sys.stderr
         )
         return 2
-    from gpuplanner.gui.app import run
+    from gpuplanner.app import run
 
     return run(first)
 

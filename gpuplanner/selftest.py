@@ -109,7 +109,7 @@ def _step_start_qt(ctx: _Context) -> str:
         app = QApplication([sys.argv[0] if sys.argv else "gpuplanner"])
         families = prepare_application(app)
     else:  # in-process (tests): the host application already has its identity; only make sure of fonts
-        from gpuplanner.gui.fonts import register_bundled_fonts
+        from gpuplanner.drawing.fonts import register_bundled_fonts
 
         families = register_bundled_fonts()
     ctx.app = app
@@ -167,7 +167,7 @@ class _ModalGuard:
 
 
 def _step_main_window(ctx: _Context) -> str:
-    from gpuplanner.gui import create_main_window
+    from gpuplanner.app import create_main_window
 
     with _ModalGuard() as guard:
         window = create_main_window(str(ctx.plan_path))

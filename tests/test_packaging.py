@@ -283,7 +283,7 @@ def test_scripts_parse_and_are_executable(shell, script):
 
 
 def test_bundled_fonts_ship_with_their_licence_and_register(qapp):
-    from gpuplanner.gui.fonts import BUNDLED_FAMILY, bundled_font_files, register_bundled_fonts
+    from gpuplanner.drawing.fonts import BUNDLED_FAMILY, bundled_font_files, register_bundled_fonts
 
     names = {path.name for path in bundled_font_files()}
     assert {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf"} <= names

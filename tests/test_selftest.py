@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import subprocess
@@ -16,35 +15,12 @@ from gpuplanner import selftest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _missing_parts() -> list[str]:
-    missing = []
-    for module, name in (
-        ("gpuplanner.gui", "create_main_window"),
-        ("gpuplanner.export.pdf", "export_plan_pdf"),
-    ):
-        try:
-            found = importlib.util.find_spec(module) is not None and hasattr(
-                __import__(module, fromlist=[name]), name
-            )
-        except ImportError:
-            found = False
-        if not found:
-            missing.append(f"{module}.{name}")
-    return missing
-
-
-needs_window_and_pdf = pytest.mark.skipif(
-    bool(_missing_parts()), reason=f"not written yet: {', '.join(_missing_parts())}"
-)
-
-
 def _run(**kwargs) -> tuple[int, list[str]]:
     out = io.StringIO()
     code = selftest.run_selftest(stream=out, **kwargs)
     return code, out.getvalue().splitlines()
 
 
-@needs_window_and_pdf
 @pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform says it for every top-level window
 def test_selftest_passes_in_process(qapp, isolated_user_dir):
     code, lines = _run()
@@ -59,7 +35,6 @@ def test_selftest_passes_in_process(qapp, isolated_user_dir):
     assert list(isolated_user_dir.iterdir()) == []
 
 
-@needs_window_and_pdf
 def test_gpuplanner_selftest_command_exits_0(tmp_path):
     env = {
         **os.environ,
@@ -144,7 +119,7 @@ def test_selftest_chooses_offscreen_only_when_the_caller_did_not(monkeypatch):
 def test_a_dialog_the_window_opens_cannot_hang_the_selftest(qapp, monkeypatch, tmp_path):
     from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-    import gpuplanner.gui
+    import gpuplanner.app
 
     def window_that_asks(plan_path=None):
         QMessageBox.warning(None, "Oops", "the plan is broken")  # modal: blocks until someone answers
@@ -152,7 +127,7 @@ def test_a_dialog_the_window_opens_cannot_hang_the_selftest(qapp, monkeypatch, t
         window.setObjectName("mainWindow")
         return window
 
-    monkeypatch.setattr(gpuplanner.gui, "create_main_window", window_that_asks, raising=False)
+    monkeypatch.setattr(gpuplanner.app, "create_main_window", window_that_asks)
     steps = dict(selftest.STEPS)
     monkeypatch.setattr(
         selftest, "STEPS", (("start Qt", steps["start Qt"]), ("main window", steps["main window"]))

@@ -8,7 +8,7 @@ from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.coverage import coverage_line
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report, Speeds
-from gpuplanner.core.specs import GIB
+from gpuplanner.core.units import gib
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int] | None = None) -> str:
@@ -25,10 +25,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[i
     lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)]
     lines += [fmt(r) for r in cells[1:]]
     return "\n".join(line.rstrip() for line in lines)
-
-
-def _gib(n: float) -> str:
-    return f"{n / GIB:.2f}"
 
 
 def _speed_line(label: str, s: Speeds) -> list[str]:
@@ -70,14 +66,14 @@ def report_text(report: Report, plan: Plan) -> str:
                 g.node,
                 f"{g.replica}/{g.stage}/{g.tp_rank}",
                 f"{g.layers[0]}–{g.layers[1] - 1}",
-                _gib(g.capacity_bytes),
-                _gib(m.weights),
-                _gib(m.kv_cache),
-                _gib(m.activations),
-                _gib(m.communication),
-                _gib(m.runtime),
-                _gib(m.free),
-                _gib(g.stranded_bytes) if g.stranded_bytes else "",
+                gib(g.capacity_bytes, unit=False),
+                gib(m.weights, unit=False),
+                gib(m.kv_cache, unit=False),
+                gib(m.activations, unit=False),
+                gib(m.communication, unit=False),
+                gib(m.runtime, unit=False),
+                gib(m.free, unit=False),
+                gib(g.stranded_bytes, unit=False) if g.stranded_bytes else "",
             ]
         )
     headers = [

@@ -13,14 +13,11 @@ from gpuplanner.core.fit import FitResult, GpuFit
 from gpuplanner.core.report import FixAction, Problem
 from gpuplanner.core.resolve import ResolvedPlan
 from gpuplanner.core.specs import GIB
+from gpuplanner.core.units import gib
 
 # Smaller weight formats to suggest, in order, when weights do not fit.
 _SMALLER_WEIGHTS = ("fp8", "awq-int4", "gptq-int4", "gguf-q4_k_m")
 _SMALLER_KV = ("fp8", "gguf-q8_0", "int8")
-
-
-def _gib(n: float) -> str:
-    return f"{n / GIB:.1f} GiB"
 
 
 def _smaller(r: ResolvedPlan, options: tuple[str, ...], current_bits: float, for_kv: bool) -> str | None:
@@ -112,9 +109,9 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
                 Problem(
                     severity="error",
                     gpu=g.id,
-                    message=f"won't start: {label} needs {_gib(static)} for weights"
+                    message=f"won't start: {label} needs {gib(static, 1)} for weights"
                     f"{', activations and runtime' if static != f.weights else ''} but the engine may use "
-                    f"{_gib(f.budget)} ({_gib(max(0, static - f.budget))} over)",
+                    f"{gib(f.budget, 1)} ({gib(max(0, static - f.budget), 1)} over)",
                     fix=fix,
                     action=action,
                 )
@@ -127,13 +124,13 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
                     Problem(
                         severity="warning",
                         gpu=g.id,
-                        message=f"{label}: activations, CUDA graphs and buffers need {_gib(outside)} but "
-                        f"mem_fraction_static leaves {_gib(headroom)}; it may run out of memory under load",
+                        message=f"{label}: activations, CUDA graphs and buffers need {gib(outside, 1)} but "
+                        f"mem_fraction_static leaves {gib(headroom, 1)}; it may run out of memory under load",
                         fix="lower mem_fraction_static",
                     )
                 )
         if f.stranded > 0.5 * GIB:
-            stranded.setdefault((g.spec.name, _gib(f.stranded)), []).append(g.id)
+            stranded.setdefault((g.spec.name, gib(f.stranded, 1)), []).append(g.id)
     for (name, amount), ids in stranded.items():
         # one note per kind of GPU and amount, not one per GPU: a 64-GPU plan would list 56 of them
         who = f"{ids[0]} ({name})" if len(ids) == 1 else f"{len(ids)} {name} GPUs ({_id_ranges(ids)})"

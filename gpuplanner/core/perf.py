@@ -178,6 +178,8 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
     high = speeds(replicas, n_total, isl, osl, "high", request_s, static)
     curve = _curve(replicas, limit, isl, osl, static)
     shares = spread_over(n_total, len(replicas))
+    decode_limit = bottleneck(resolved, replicas, shares, isl, osl, wanted, limit)
+    prefill_limit = prefill_bottleneck(replicas[0], isl)
     return PerformanceReport(
         concurrency=n_total,
         input_tokens=isl,
@@ -187,8 +189,10 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
         tokens_per_s_per_user=mid.tokens_per_s_per_user,
         output_tokens_per_s=mid.output_tokens_per_s,
         prefill_tokens_per_s=mid.prefill_tokens_per_s,
-        bottleneck=bottleneck(resolved, replicas, shares, isl, osl, wanted, limit),
-        prefill_bottleneck=prefill_bottleneck(replicas[0], isl),
+        bottleneck=decode_limit.sentence,
+        prefill_bottleneck=prefill_limit.sentence,
+        bottleneck_detail=decode_limit,
+        prefill_bottleneck_detail=prefill_limit,
         low=low,
         high=high,
         step_split=step_split(replicas, shares, isl, osl),

@@ -1,4 +1,4 @@
-"""Explanations of a performance estimate: the bottleneck in words, the per-GPU split of a decode
+"""Explanations of a performance estimate: the bottleneck (a value with its sentence), the per-GPU split of a decode
 step, the traffic on every link, and the assumptions behind the numbers."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from gpuplanner.core.collectives import effective_bandwidth_bps
 from gpuplanner.core.efficiency import assumption_notes, compute_dtype
 from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, stage_step
 from gpuplanner.core.perf_replica import Replica
-from gpuplanner.core.report import LinkTraffic, StepSplit
+from gpuplanner.core.report import Bottleneck, BottleneckKind, LinkTraffic, StepSplit
 from gpuplanner.core.resolve import ResolvedPlan
 from gpuplanner.core.topology import Hop
 
@@ -17,67 +17,83 @@ def slowest_hop(hops: tuple[Hop, ...]) -> Hop:
     return min(hops, key=effective_bandwidth_bps)
 
 
-def _largest_part(shape: StageShape, step: StepTime) -> tuple[str, float]:
-    """(what dominates this stage's step, in words; its seconds)."""
-    gpu = shape.gpu.name
-    dtype = compute_dtype(shape.gpu, shape.compute_dtype)[0].upper()
+def _largest_part(shape: StageShape, step: StepTime) -> tuple[BottleneckKind, str, float]:
+    """(what dominates this stage's step, the hop it crosses when it is a collective, its seconds)."""
     weights_bound = step.weights_s >= step.gemm_s
     kv_bound = step.kv_s >= step.attention_s
-    parts = {
-        f"memory bandwidth of {gpu} reading weights": step.weights_s if weights_bound else 0.0,
-        f"tensor throughput of {gpu} ({dtype}) in matmuls": 0.0 if weights_bound else step.gemm_s,
-        f"memory bandwidth of {gpu} reading the KV cache": step.kv_s if kv_bound else 0.0,
-        f"attention compute on {gpu}": 0.0 if kv_bound else step.attention_s,
-        "kernel-launch overhead": step.overhead_s,
-    }
+    parts: list[tuple[BottleneckKind, str, float]] = [
+        ("weights_bandwidth", "", step.weights_s if weights_bound else 0.0),
+        ("tensor_compute", "", 0.0 if weights_bound else step.gemm_s),
+        ("kv_bandwidth", "", step.kv_s if kv_bound else 0.0),
+        ("attention_compute", "", 0.0 if kv_bound else step.attention_s),
+        ("launch_overhead", "", step.overhead_s),
+    ]
     if shape.tp_hops:
-        parts[f"{slowest_hop(shape.tp_hops).name} (tensor-parallel all-reduce)"] = step.tp_comm_s
+        parts.append(("tensor_parallel", slowest_hop(shape.tp_hops).name, step.tp_comm_s))
     if shape.ep_hops:
-        parts[f"{slowest_hop(shape.ep_hops).name} (expert all-to-all)"] = step.ep_comm_s
-    name = max(parts, key=lambda k: parts[k])
-    return name, parts[name]
+        parts.append(("expert_all_to_all", slowest_hop(shape.ep_hops).name, step.ep_comm_s))
+    return max(parts, key=lambda part: part[2])  # the first of equals, as the parts are listed
+
+
+def _bottleneck(
+    shape: StageShape, step: StepTime, runs: int, of_s: float, words: str, notes: tuple[str, ...] = ()
+) -> Bottleneck:
+    """The largest part of ``step``, run ``runs`` times in ``of_s`` seconds."""
+    kind, link, seconds = _largest_part(shape, step)
+    return Bottleneck(
+        kind=kind,
+        gpu=shape.gpu.name,
+        dtype=compute_dtype(shape.gpu, shape.compute_dtype)[0].upper(),
+        link=link,
+        share=runs * seconds / of_s,
+        step=words,
+        notes=notes,
+    )
 
 
 def bottleneck(
     r: ResolvedPlan, replicas: list[Replica], shares: list[int], isl: int, osl: int, wanted: int, limit: int
-) -> str:
-    """The decode bottleneck in words, naming the GPU, link or stage."""
+) -> Bottleneck:
+    """The decode bottleneck, naming the GPU, link or stage."""
     busiest = max(range(len(replicas)), key=lambda i: shares[i])
     rep, n = replicas[busiest], max(1, shares[busiest])
     cycle = rep.cycle(n, isl + osl / 2)
     slow = max(range(rep.pp), key=lambda s: cycle.steps[s].total_s)
-    what, seconds = _largest_part(rep.stages[slow], cycle.steps[slow])
-    # the slowest stage runs that part once per micro-batch in every cycle
-    words = f"{what}: {cycle.micro_batches * seconds / cycle.seconds:.0%} of a decode step"
+    notes = []
     if rep.pp > 1:
         if cycle.micro_batches < rep.pp:
-            words += f"; pipeline bubbles: {cycle.micro_batches} micro-batch(es) for {rep.pp} stages"
+            notes.append(f"pipeline bubbles: {cycle.micro_batches} micro-batch(es) for {rep.pp} stages")
         else:
-            words += f"; pipeline stage {slow + 1} is the slowest"
+            notes.append(f"pipeline stage {slow + 1} is the slowest")
     # the cap is the engine's sequence limit when every replica reaches it, the KV cache otherwise
     seqs = r.settings.max_num_seqs
     knob = f"--parallel {seqs}" if r.settings.split_mode else f"max_num_seqs {seqs}"
     seqs_bound = limit >= seqs * r.dp
     if wanted >= limit and r.plan.workload.concurrency == "max":
-        words += f"; concurrency capped at {limit} by " + (
-            f"the engine's {knob}" + (" per replica" if r.dp > 1 else "")
-            if seqs_bound
-            else "KV-cache capacity"
+        notes.append(
+            f"concurrency capped at {limit} by "
+            + (
+                f"the engine's {knob}" + (" per replica" if r.dp > 1 else "")
+                if seqs_bound
+                else "KV-cache capacity"
+            )
         )
     elif wanted > limit and seqs_bound:
-        words += f"; the engine's {knob} runs {limit} sequences at once, the other {wanted - limit} wait"
+        notes.append(f"the engine's {knob} runs {limit} sequences at once, the other {wanted - limit} wait")
     elif wanted > limit:
-        words += f"; only {limit} sequences fit in the KV cache, the other {wanted - limit} wait"
-    return words
+        notes.append(f"only {limit} sequences fit in the KV cache, the other {wanted - limit} wait")
+    # the slowest stage runs that part once per micro-batch in every cycle
+    return _bottleneck(
+        rep.stages[slow], cycle.steps[slow], cycle.micro_batches, cycle.seconds, "decode step", tuple(notes)
+    )
 
 
-def prefill_bottleneck(rep: Replica, isl: int) -> str:
-    """What limits one prompt's prefill, in words."""
+def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
+    """What limits one prompt's prefill."""
     shape = rep.stages[0]
     size = min(isl, rep.chunk)
     step = stage_step(shape, size, 1, 0, size)
-    what, seconds = _largest_part(shape, step)
-    return f"{what}: {seconds / step.total_s:.0%} of a {size}-token prefill chunk"
+    return _bottleneck(shape, step, 1, step.total_s, f"{size}-token prefill chunk")
 
 
 def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:

@@ -133,6 +133,46 @@ class LinkTraffic(ReportPart):
     share_of_bandwidth: float = Field(description="0..1 at the plan's throughput")
 
 
+BottleneckKind = Literal[
+    "weights_bandwidth",
+    "tensor_compute",
+    "kv_bandwidth",
+    "attention_compute",
+    "launch_overhead",
+    "tensor_parallel",
+    "expert_all_to_all",
+]
+
+
+class Bottleneck(ReportPart):
+    """What limits a step, as a value; ``sentence`` is how the report says it."""
+
+    kind: BottleneckKind
+    gpu: str = Field(default="", description="name of the GPU whose part it is")
+    dtype: str = Field(default="", description="the matmuls' data type, for tensor_compute")
+    link: str = Field(default="", description="the slowest hop, for tensor_parallel and expert_all_to_all")
+    share: float = Field(description="0..1 of the step")
+    step: str = Field(description="'decode step' or 'N-token prefill chunk'")
+    notes: tuple[str, ...] = Field(default=(), description="pipeline and KV-capacity remarks, in words")
+
+    @property
+    def what(self) -> str:
+        """The limiting part in words: 'memory bandwidth of H100 SXM5 80GB reading weights'."""
+        return {
+            "weights_bandwidth": f"memory bandwidth of {self.gpu} reading weights",
+            "tensor_compute": f"tensor throughput of {self.gpu} ({self.dtype}) in matmuls",
+            "kv_bandwidth": f"memory bandwidth of {self.gpu} reading the KV cache",
+            "attention_compute": f"attention compute on {self.gpu}",
+            "launch_overhead": "kernel-launch overhead",
+            "tensor_parallel": f"{self.link} (tensor-parallel all-reduce)",
+            "expert_all_to_all": f"{self.link} (expert all-to-all)",
+        }[self.kind]
+
+    @property
+    def sentence(self) -> str:
+        return f"{self.what}: {self.share:.0%} of a {self.step}" + "".join(f"; {n}" for n in self.notes)
+
+
 class CurvePoint(ReportPart):
     concurrency: int
     output_tokens_per_s: float
@@ -171,6 +211,8 @@ class PerformanceReport(ReportPart):
     prefill_tokens_per_s: float
     bottleneck: str = Field(description="decode bottleneck in words")
     prefill_bottleneck: str = ""
+    bottleneck_detail: Bottleneck | None = Field(default=None, description="the decode bottleneck as a value")
+    prefill_bottleneck_detail: Bottleneck | None = None
     low: Speeds
     high: Speeds
     step_split: tuple[StepSplit, ...] = ()

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from gpuplanner.core.errors import PlanError
+from gpuplanner.core.layout_ops import repair_layout, rescale_layout, validate_layout
 from gpuplanner.core.plan import EngineSettings, GpuPlacement, Layout, Link, Node, Plan, Rig, Workload
 from gpuplanner.core.specs import ModelSpec, NodeTemplate
-from gpuplanner.document.layout_repair import repair_layout, rescale_layout, validate_layout
 
 M = TypeVar("M", bound=BaseModel)
 NODE_PROPS = frozenset({"name", "host_link", "nvswitch", "nic", "nics", "slots", "template"})
@@ -66,10 +66,6 @@ class PlanDocument:
     # -- reading ---------------------------------------------------------------------------------
     @property
     def plan(self) -> Plan:
-        return self._plan
-
-    def to_plan(self) -> Plan:
-        """A snapshot of the current plan (frozen, safe to keep)."""
         return self._plan
 
     def dump(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
+from gpuplanner.core.budget import budgets, used_bytes
 from gpuplanner.core.report import PerformanceReport, Report
 from gpuplanner.core.specs import GIB
 from gpuplanner.export import formats as fmt
@@ -30,16 +31,15 @@ def memory_chart(report: Report):
 
     def paint(painter: QPainter, rect: QRectF, ink: Ink) -> None:
         rows = []
-        for g in report.gpus:
-            cap = g.capacity_bytes / GIB
-            parts = [(getattr(g.memory_bytes, key) / GIB, colour) for key, _, colour in MEMORY_PARTS]
-            used = sum(v for v, _ in parts)
-            stranded = min(g.stranded_bytes / GIB, max(cap - used, 0.0))
-            tail = [(stranded, STRANDED_COLOUR), (max(cap - used - stranded, 0.0), FREE_COLOUR)]
-            if used > cap:  # what does not fit is drawn past the capacity line, in red
-                parts, over = _clip(parts, cap), used - cap
+        bars = budgets(report.gpus, [key for key, _, _ in MEMORY_PARTS], 1 / GIB)
+        for i, g in enumerate(report.gpus):
+            cap, used = g.capacity_bytes / GIB, used_bytes(g) / GIB
+            lengths, over, stranded, free = bars.lengths(i)
+            parts = [(v, colour) for v, (_, _, colour) in zip(lengths, MEMORY_PARTS, strict=True)]
+            tail = [(stranded, STRANDED_COLOUR), (free, FREE_COLOUR)]
+            if over > 0:  # what does not fit is drawn past the capacity line, in red
                 tail = [(over, OVER_COLOUR)]
-            end = f"{used:,.1f} of {cap:,.1f}" + (" · over" if used > cap else "")
+            end = f"{used:,.1f} of {cap:,.1f}" + (" · over" if over > 0 else "")
             rows.append(BarRow(g.id, (*parts, *tail), g.budget_bytes / GIB, end))
         top = max((max(sum(v for v, _ in r.segments), r.marker or 0) for r in rows), default=1.0)
         items = [(label, colour, "box") for _, label, colour in MEMORY_PARTS]
@@ -52,14 +52,6 @@ def memory_chart(report: Report):
         stacked_bars(painter, rect, ink, rows, unit="GiB", legend_items=items, top_value=top)
 
     return paint
-
-
-def _clip(parts: list[tuple[float, QColor]], cap: float) -> list[tuple[float, QColor]]:
-    out, level = [], 0.0
-    for value, colour in parts:
-        out.append((max(min(value, cap - level), 0.0), colour))
-        level += value
-    return out
 
 
 def _grouped_steps(perf: PerformanceReport) -> list[tuple[str, tuple[float, ...]]]:

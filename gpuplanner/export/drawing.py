@@ -70,11 +70,6 @@ class BarRow:
     end_label: str = ""
 
 
-def bar_rows_height(ink: Ink, rows: int, row_pt: float = 13.0) -> float:
-    """Points a stacked-bar chart needs for ``rows`` bars plus its axis and legend."""
-    return rows * row_pt + 34.0
-
-
 def stacked_bars(
     painter: QPainter,
     rect: QRectF,

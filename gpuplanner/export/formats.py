@@ -10,16 +10,6 @@ from gpuplanner.core.specs import GIB
 DASH = "—"
 
 
-def gib(n_bytes: float) -> str:
-    """Bytes as GiB with two decimals, e.g. ``'79.11'`` (no unit: tables say it in the header)."""
-    return f"{n_bytes / GIB:,.2f}"
-
-
-def gib_unit(n_bytes: float, digits: int = 1) -> str:
-    """Bytes as ``'633.6 GiB'``."""
-    return f"{n_bytes / GIB:,.{digits}f} GiB"
-
-
 def ttft(seconds: float) -> str:
     """Time to first token, whole milliseconds: ``'447 ms'``."""
     return f"{seconds * 1000:,.0f} ms"

@@ -61,7 +61,7 @@ def _temp_file(target: Path) -> Path:
 def _family() -> str:
     """The bundled DejaVu Sans, registered so the PDF embeds the same font on every machine."""
     try:
-        from gpuplanner.gui.fonts import register_bundled_fonts
+        from gpuplanner.drawing.fonts import register_bundled_fonts
 
         families = register_bundled_fonts()
     except (ImportError, RuntimeError):

@@ -1,4 +1,4 @@
-"""The rig page: the window's own rack drawing (``gpuplanner.gui.rack.scene.RackScene``), on paper.
+"""The rig page: the window's own rack drawing (``gpuplanner.drawing.scene.RackScene``), on paper.
 
 The scene is built from the plan exactly as the window builds it, with the light palette, no dot grid,
 and a tag on each direct link naming its kind and bandwidth (the window shows those in tooltips, which
@@ -17,12 +17,12 @@ from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
 from gpuplanner.core.specs import LinkSpec
+from gpuplanner.drawing import geometry as geo
+from gpuplanner.drawing.labels import Labels
+from gpuplanner.drawing.scene import RackScene
+from gpuplanner.drawing.style import LINK_KIND_NAMES, RackStyle, link_colour
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 from gpuplanner.export.theme import FAMILY, RULE, Ink
-from gpuplanner.gui.labels import Labels
-from gpuplanner.gui.rack import geometry as geo
-from gpuplanner.gui.rack.scene import RackScene
-from gpuplanner.gui.rack.style import LINK_KIND_NAMES, RackStyle, link_colour
 
 SCREEN_DPI = 96.0  # the scene's units are the window's pixels at 100% zoom
 MAX_LINK_TAGS = 8  # more direct links than this (an xGMI mesh) are named in the legend only

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from gpuplanner.core.report import PerformanceReport
+from gpuplanner.core.units import gib
 from gpuplanner.export import formats as fmt
 from gpuplanner.export.content import Cell, Column, Figure, PlanFacts, TableData, short_gpu_name
 
 NOT_ESTIMATED = "not estimated"
-
-
-def _range(form, a: float, b: float) -> str:
-    """'range 94 ms – 121 ms', smaller first whichever band gave it."""
-    return f"range {fmt.band(form(min(a, b)), form(max(a, b)))}"
 
 
 def summary_figures(facts: PlanFacts) -> list[Figure]:
@@ -29,7 +25,7 @@ def summary_figures(facts: PlanFacts) -> list[Figure]:
         Figure(
             "GPUs",
             facts.gpu_counts,
-            f"{fmt.gib_unit(facts.total_memory_bytes)} in total · {nodes} server{'s' if nodes != 1 else ''}{idle}",
+            f"{gib(facts.total_memory_bytes, 1)} in total · {nodes} server{'s' if nodes != 1 else ''}{idle}",
         ),
         Figure("Model", report.model_name, f"{params} parameters · {report.model}"),
         Figure(
@@ -113,14 +109,14 @@ def memory_table(facts: PlanFacts) -> TableData:
             [
                 Cell(g.id, "strong"),
                 short_gpu_name(g.gpu_name),
-                fmt.gib(g.capacity_bytes),
-                fmt.gib(g.budget_bytes),
-                fmt.gib(m.weights),
-                fmt.gib(m.kv_cache),
-                fmt.gib(m.activations),
-                fmt.gib(m.communication),
-                fmt.gib(m.runtime),
-                Cell(fmt.gib(m.free), free_tone),
+                gib(g.capacity_bytes, unit=False),
+                gib(g.budget_bytes, unit=False),
+                gib(m.weights, unit=False),
+                gib(m.kv_cache, unit=False),
+                gib(m.activations, unit=False),
+                gib(m.communication, unit=False),
+                gib(m.runtime, unit=False),
+                Cell(gib(m.free, unit=False), free_tone),
             ]
         )
     return TableData.build(columns, rows)
@@ -142,7 +138,7 @@ def kv_paragraph(facts: PlanFacts) -> str:
     )
     if stranded >= 0.005 * fmt.GIB:
         text += (
-            f" {fmt.gib_unit(stranded, 2)} of KV memory stays unused because every GPU gets the smallest "
+            f" {gib(stranded, 2)} of KV memory stays unused because every GPU gets the smallest "
             "GPU's block count."
         )
     return text

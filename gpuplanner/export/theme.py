@@ -1,6 +1,6 @@
 """Colours, type sizes and text helpers of the PDF.
 
-The colours are the rack canvas's (``gpuplanner.gui.rack.style``): the same ink, muted text, borders
+The colours are the rack canvas's (``gpuplanner.drawing.style``): the same ink, muted text, borders
 and accent blue, so the report reads as part of the app. Geometry is in device pixels of the PDF writer;
 ``Ink.pt`` converts typographic points. Text is laid out line by line here (not with Qt's rectangle
 word wrap) so that measuring a block and drawing it always agree, and a long word (a URL, a list of

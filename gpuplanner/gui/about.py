@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 import gpuplanner
 from gpuplanner import paths
-from gpuplanner.gui.fonts import register_bundled_fonts
+from gpuplanner.drawing.fonts import register_bundled_fonts
 
 APP_NAME = "gpuplanner"
 ORGANIZATION = "gpuplanner"

@@ -16,12 +16,12 @@ from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.recent import clear_recent_files, recent_files
 
 if TYPE_CHECKING:
-    from gpuplanner.gui.main_window import MainWindow
-    from gpuplanner.gui.rack.scene import Selection
+    from gpuplanner.drawing.scene import Selection
+    from gpuplanner.gui.window_api import PlanWindow
 
 
 class WindowActions:
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: PlanWindow) -> None:
         self.window = window
         self.by_name: dict[str, QAction] = {}
         bar = window.menuBar()
@@ -111,7 +111,7 @@ class WindowActions:
             m,
             "actionImportModel",
             "&Import Model…",
-            lambda: import_model_interactive(w),
+            lambda: import_model_interactive(w, w.editor),
             QKeySequence("Ctrl+I"),
             "Add a model from its Hugging Face config.json and use it in this plan",
         )
@@ -158,7 +158,7 @@ class WindowActions:
             m,
             "actionSelectAll",
             "Select &All",
-            lambda: edits.select_all(w),
+            lambda: edits.select_all(w.editor),
             QKeySequence.StandardKey.SelectAll,
             "Select every server",
         )
@@ -225,7 +225,7 @@ class WindowActions:
             m,
             "actionMakeTpGroup",
             "Make &TP Group",
-            lambda: w.panel.controller.make_tp_group(),
+            lambda: w.panel_controller.make_tp_group(),
             QKeySequence("Ctrl+G"),
             "The selected GPUs become one tensor-parallel group (a stage of their own, or a new replica)",
         ).setEnabled(False)
@@ -233,7 +233,7 @@ class WindowActions:
             m,
             "actionSplitStages",
             "S&plit into Stages",
-            lambda: w.panel.controller.split_group(),
+            lambda: w.panel_controller.split_group(),
             QKeySequence("Ctrl+Shift+G"),
             "Break the selected GPU's tensor-parallel group into pipeline stages, one GPU each",
         ).setEnabled(False)
@@ -321,5 +321,5 @@ class WindowActions:
         self.by_name["actionSplitStages"].setEnabled(len(selection.gpus) >= 1)
 
 
-def build(window: MainWindow) -> WindowActions:
+def build(window: PlanWindow) -> WindowActions:
     return WindowActions(window)

@@ -8,13 +8,18 @@ import sys
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QFileOpenEvent, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.paths import resources_dir
+
+if TYPE_CHECKING:
+    from gpuplanner.gui.export_action import PdfExporter
+    from gpuplanner.gui.window_api import PlanWindow
 
 log = logging.getLogger("gpuplanner")
 
@@ -51,7 +56,7 @@ def _set_icon(app: QApplication) -> None:
 class _FileOpenFilter(QObject):
     """Opens the plan of a QFileOpenEvent (a double-click in macOS Finder), asking first when unsaved."""
 
-    def __init__(self, window: QWidget, parent: QObject) -> None:
+    def __init__(self, window: PlanWindow, parent: QObject) -> None:
         super().__init__(parent)
         self.window = window
 
@@ -59,13 +64,13 @@ class _FileOpenFilter(QObject):
         if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent) and event.file():
             from gpuplanner.gui import files
 
-            if files.confirm_discard(self.window):  # type: ignore[arg-type]
-                files.open_plan(self.window, Path(event.file()))  # type: ignore[arg-type]
+            if files.confirm_discard(self.window):
+                files.open_plan(self.window, Path(event.file()))
             return True
         return super().eventFilter(watched, event)
 
 
-def run(plan_path: str | None = None) -> int:
+def run(plan_path: str | None = None, export_pdf: PdfExporter | None = None) -> int:
     """Show the main window on ``plan_path`` (or the built-in sample plan); returns the exit code."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     _set_icon(app)  # type: ignore[arg-type]
@@ -73,12 +78,12 @@ def run(plan_path: str | None = None) -> int:
     from gpuplanner.gui.main_window import create_main_window
 
     try:
-        window = create_main_window(plan_path)
+        window = create_main_window(plan_path, export_pdf)
     except PlannerError as exc:
         QMessageBox.critical(None, "gpuplanner cannot start", str(exc))
         return 1
     sys.excepthook = _show_unexpected
-    opener = _FileOpenFilter(window, app)  # macOS Finder sends double-clicked plans as events
+    opener = _FileOpenFilter(window, window)  # macOS Finder sends double-clicked plans as events
     app.installEventFilter(opener)
     restore_geometry(window)
     screen = window.screen().availableGeometry()

@@ -15,9 +15,9 @@ from PySide6.QtCore import QMimeData
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.plan import Plan
 from gpuplanner.document.document import PlanDocument
+from gpuplanner.drawing import geometry as geo
+from gpuplanner.drawing.scene import Selection
 from gpuplanner.gui.mime import FRAGMENT_MIME
-from gpuplanner.gui.rack import geometry as geo
-from gpuplanner.gui.rack.scene import Selection
 
 
 def fragment(plan: Plan, selection: Selection) -> dict[str, Any] | None:

@@ -100,6 +100,9 @@ class MergeablePlanCommand(PlanCommand):
             return False
         self._after, self._change, self._last_edit = other._after, other._change, other._last_edit
         self.setObsolete(self._after == self._before)
+        # Qt deletes ``other`` now, but PySide keeps its Python half alive: empty it, or every merged
+        # edit would keep two plans and the document (with the window listening to it) forever
+        other.__dict__.clear()
         return True
 
 

@@ -1,17 +1,16 @@
-"""Edit-menu actions of the main window: delete, copy, paste, select all."""
+"""Edit-menu actions: delete, copy, paste, select all, through the window's :class:`Editor`."""
 
 from __future__ import annotations
 
 import atexit
-from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QGuiApplication
 
+from gpuplanner.core.plan import Plan
+from gpuplanner.drawing.scene import Selection
 from gpuplanner.gui import clipboard
 from gpuplanner.gui import commands as cmd
-
-if TYPE_CHECKING:
-    from gpuplanner.gui.main_window import MainWindow
+from gpuplanner.gui.editor import Editor
 
 
 def _release_clipboard() -> None:
@@ -31,24 +30,24 @@ def _release_clipboard() -> None:
 _release_registered = False
 
 
-def delete_selection(window: MainWindow) -> None:
-    selection = window.scene.selection()
+def delete_selection(editor: Editor) -> None:
+    selection = editor.selection()
     if not selection:
-        window.show_message("Nothing selected to delete")
+        editor.notify("Nothing selected to delete")
         return
     count = len(selection.nodes) + len(selection.gpus) + len(selection.links)
     text = f"Delete {count} item{'s' if count > 1 else ''}"
-    window.push(
+    editor.push(
         lambda: cmd.delete_command(
-            window.document, nodes=selection.nodes, gpus=selection.gpus, links=selection.links, text=text
+            editor.document, nodes=selection.nodes, gpus=selection.gpus, links=selection.links, text=text
         )
     )
 
 
-def copy_selection(window: MainWindow) -> bool:
-    data = clipboard.fragment(window.document.plan, window.scene.selection())
+def copy_selection(editor: Editor) -> bool:
+    data = clipboard.fragment(editor.document.plan, editor.selection())
     if data is None:
-        window.show_message("Select servers or GPUs to copy")
+        editor.notify("Select servers or GPUs to copy")
         return False
     global _release_registered
     if not _release_registered:
@@ -58,25 +57,29 @@ def copy_selection(window: MainWindow) -> bool:
     return True
 
 
-def paste(window: MainWindow) -> None:
+def _node_ids(plan: Plan) -> list[str]:
+    return [n.id for n in plan.rig.nodes]
+
+
+def _gpu_ids(plan: Plan) -> list[str]:
+    return [g.id for n in plan.rig.nodes for g in n.gpus]
+
+
+def paste(editor: Editor) -> None:
+    """Paste the clipboard's servers (or GPUs, into the selected server) and select what was pasted."""
     data = clipboard.from_mime(QGuiApplication.clipboard().mimeData())
     if data is None:
-        window.show_message("The clipboard holds no servers or GPUs")
+        editor.notify("The clipboard holds no servers or GPUs")
         return
-    selection = window.scene.selection()
-    target = selection.nodes[0] if selection.nodes else None
-    if target is None and selection.gpus:
-        target = window.document.gpu(selection.gpus[0])[0].id
-    table = window.scene.nodes if data.get("nodes") else window.scene.gpus
-    before = set(table)
-    if window.push(
-        lambda: cmd.edit_command(window.document, "Paste", lambda d: clipboard.paste(d, data, target))
+    target = editor.selected_node()
+    ids = _node_ids if data.get("nodes") else _gpu_ids
+    before = set(ids(editor.document.plan))
+    if editor.push(
+        lambda: cmd.edit_command(editor.document, "Paste", lambda d: clipboard.paste(d, data, target))
     ):
-        window.scene.clearSelection()
-        for ident, item in table.items():
-            item.setSelected(ident not in before)
+        new = tuple(i for i in ids(editor.document.plan) if i not in before)
+        editor.select(Selection(nodes=new) if data.get("nodes") else Selection(gpus=new))
 
 
-def select_all(window: MainWindow) -> None:
-    for item in window.scene.nodes.values():
-        item.setSelected(True)
+def select_all(editor: Editor) -> None:
+    editor.select(Selection(nodes=tuple(_node_ids(editor.document.plan))))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -30,9 +31,12 @@ class Evaluator(QObject):
     report_changed = Signal(object)  # Report
     failed = Signal(str)
 
-    def __init__(self, catalog: Catalog, parent: QObject | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, parent: QObject | None = None, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
         super().__init__(parent)
         self.catalog = catalog
+        self.clock = clock  # seconds; what "a quiet moment" is measured with (tests drive their own)
         self.report: Report | None = None
         self.error: str | None = None
         self.last_seconds = 0.0
@@ -48,7 +52,7 @@ class Evaluator(QObject):
         """Evaluate ``plan``: now when nothing was evaluated in the last DEBOUNCE_MS, else once edits
         pause for DEBOUNCE_MS."""
         self._plan = plan
-        quiet = time.perf_counter() - self._last_run_end >= DEBOUNCE_MS / 1e3
+        quiet = self.clock() - self._last_run_end >= DEBOUNCE_MS / 1e3
         if quiet and not self._timer.isActive():
             self.run_now()
         else:
@@ -79,9 +83,9 @@ class Evaluator(QObject):
         self.report, self.error = report, None
         self.evaluations += 1
         self.report_changed.emit(report)
-        self._last_run_end = time.perf_counter()
+        self._last_run_end = self.clock()
 
     def _fail(self, message: str) -> None:
         self.report, self.error = None, message
         self.failed.emit(message)
-        self._last_run_end = time.perf_counter()
+        self._last_run_end = self.clock()

@@ -13,14 +13,14 @@ from gpuplanner.core.plan import Layout, Plan, Replica, Rig, Stage
 from gpuplanner.document.document import Change
 from gpuplanner.document.planfile import load_plan
 from gpuplanner.document.planfile import save_plan as write_plan
+from gpuplanner.drawing import geometry as geo
 from gpuplanner.gui import dialogs
 from gpuplanner.gui.autosave import pending_autosave
-from gpuplanner.gui.rack import geometry as geo
 from gpuplanner.gui.recent import add_recent_file, app_settings
 from gpuplanner.paths import examples_dir
 
 if TYPE_CHECKING:
-    from gpuplanner.gui.main_window import MainWindow
+    from gpuplanner.gui.window_api import PlanWindow
 
 DEFAULT_MODEL = "meta-llama/Llama-3.1-70B-Instruct"
 
@@ -54,7 +54,7 @@ def templates() -> list[Path]:
         return []
 
 
-def _load_into(window: MainWindow, plan: Plan, path: Path | None) -> None:
+def _load_into(window: PlanWindow, plan: Plan, path: Path | None) -> None:
     window.path = path
     window.document.replace_plan(plan, Change("plan"))
     arrange_if_overlapping(window)
@@ -64,7 +64,7 @@ def _load_into(window: MainWindow, plan: Plan, path: Path | None) -> None:
     window.view.fit_all()
 
 
-def open_plan(window: MainWindow, path: Path) -> bool:
+def open_plan(window: PlanWindow, path: Path) -> bool:
     try:
         plan = load_plan(path)
     except PlannerError as exc:
@@ -87,7 +87,7 @@ def _examples_resolved() -> Path | None:
         return None
 
 
-def new_plan(window: MainWindow, template: Path | None) -> bool:
+def new_plan(window: PlanWindow, template: Path | None) -> bool:
     """A new untitled plan: a copy of a sample plan, or an empty rig."""
     if not confirm_discard(window):
         return False
@@ -103,7 +103,7 @@ def new_plan(window: MainWindow, template: Path | None) -> bool:
     return True
 
 
-def save_plan(window: MainWindow, path: Path | None) -> bool:
+def save_plan(window: PlanWindow, path: Path | None) -> bool:
     if path is None:
         return save_interactive(window, ask=True)
     try:
@@ -121,7 +121,7 @@ def save_plan(window: MainWindow, path: Path | None) -> bool:
     return True
 
 
-def save_interactive(window: MainWindow, ask: bool = False) -> bool:
+def save_interactive(window: PlanWindow, ask: bool = False) -> bool:
     """Save to the current file, or ask for one (Save As, or a plan never saved)."""
     if window.path is not None and not ask:
         return save_plan(window, window.path)
@@ -131,7 +131,7 @@ def save_interactive(window: MainWindow, ask: bool = False) -> bool:
     return bool(chosen) and save_plan(window, Path(chosen))
 
 
-def confirm_discard(window: MainWindow) -> bool:
+def confirm_discard(window: PlanWindow) -> bool:
     """True when the current plan may be replaced (saved, discarded, or nothing to lose)."""
     if not window.is_dirty():
         return True
@@ -141,7 +141,7 @@ def confirm_discard(window: MainWindow) -> bool:
     return answer == "discard"
 
 
-def open_interactive(window: MainWindow) -> None:
+def open_interactive(window: PlanWindow) -> None:
     if not confirm_discard(window):
         return
     folder = str(window.path.parent) if window.path else str(Path.home())
@@ -150,7 +150,7 @@ def open_interactive(window: MainWindow) -> None:
         open_plan(window, Path(chosen))
 
 
-def arrange_if_overlapping(window: MainWindow) -> None:
+def arrange_if_overlapping(window: PlanWindow) -> None:
     """Servers stacked on top of each other (a plan written by a script) are laid out side by side.
     Part of opening a file: not an undo step."""
     nodes = window.document.plan.rig.nodes
@@ -160,7 +160,7 @@ def arrange_if_overlapping(window: MainWindow) -> None:
         window.document.move_node(node.id, x, y)
 
 
-def offer_autosave(window: MainWindow) -> None:
+def offer_autosave(window: PlanWindow) -> None:
     pending = pending_autosave()
     if pending is None:
         return
@@ -172,14 +172,14 @@ def offer_autosave(window: MainWindow) -> None:
     window.autosave.discard()
 
 
-def remember_geometry(window: MainWindow) -> None:
+def remember_geometry(window: PlanWindow) -> None:
     settings = app_settings()
     settings.setValue("window/geometry", window.saveGeometry())
     settings.setValue("window/state", window.saveState())
     settings.sync()
 
 
-def restore_geometry(window: MainWindow) -> None:
+def restore_geometry(window: PlanWindow) -> None:
     settings = app_settings()
     geometry, state = settings.value("window/geometry"), settings.value("window/state")
     if isinstance(geometry, QByteArray):

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.hf_import import import_model_file
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui import dialogs
-
-if TYPE_CHECKING:
-    from gpuplanner.gui.main_window import MainWindow
+from gpuplanner.gui.editor import Editor
 
 CONFIG_FILTER = "Hugging Face config (config.json *.json);;All files (*)"
 
 
-def import_model(window: MainWindow, path: Path) -> bool:
+def import_model(parent: QWidget, editor: Editor, path: Path) -> bool:
     """Import ``path`` into the user's models, add it to the window's catalog and switch the plan to it.
 
     The plan embeds the model's architecture, so the plan file opens on machines that never imported
@@ -28,18 +25,16 @@ def import_model(window: MainWindow, path: Path) -> bool:
     try:
         spec, _saved = import_model_file(path)
     except PlannerError as exc:
-        dialogs.show_error(window, "Import model", str(exc))
+        dialogs.show_error(parent, "Import model", str(exc))
         return False
-    window.catalog.add_user_model(spec)
+    editor.catalog.add_user_model(spec)
     default_catalog.cache_clear()  # later catalogs (a new window, the PDF) read the user folder again
-    window.push(lambda: cmd.set_model_command(window.document, spec.id, spec.num_layers, model_spec=spec))
-    window.statusBar().showMessage(
-        f"Imported {spec.name}: {spec.num_layers} layers, hidden {spec.hidden_size}", 6000
-    )
+    editor.push(lambda: cmd.set_model_command(editor.document, spec.id, spec.num_layers, model_spec=spec))
+    editor.notify(f"Imported {spec.name}: {spec.num_layers} layers, hidden {spec.hidden_size}")
     return True
 
 
-def import_model_interactive(window: MainWindow) -> None:
-    path, _ = QFileDialog.getOpenFileName(window, "Import a model's config.json", "", CONFIG_FILTER)
+def import_model_interactive(parent: QWidget, editor: Editor) -> None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Import a model's config.json", "", CONFIG_FILTER)
     if path:
-        import_model(window, Path(path))
+        import_model(parent, editor, Path(path))

@@ -7,6 +7,7 @@ The window owns one ``PlanDocument``, one ``QUndoStack`` and one ``Evaluator``. 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -17,16 +18,19 @@ from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
 from gpuplanner.document.document import Change, PlanDocument
-from gpuplanner.export.window import install_export_action
+from gpuplanner.drawing.labels import Labels
+from gpuplanner.drawing.scene import RackScene, Selection
 from gpuplanner.gui import actions, dialogs, edits, files
 from gpuplanner.gui.autosave import Autosave
+from gpuplanner.gui.commands import PlanCommand
+from gpuplanner.gui.editor import Editor
 from gpuplanner.gui.evaluation import Evaluator
+from gpuplanner.gui.export_action import PdfExporter, install_export_action
 from gpuplanner.gui.inspector import Inspector
-from gpuplanner.gui.labels import Labels
 from gpuplanner.gui.palette import CatalogPalette
-from gpuplanner.gui.panel.controller import install_panel
+from gpuplanner.gui.panel.controller import PanelController, leave_room_for_canvas
+from gpuplanner.gui.panel.panel import LivePanel
 from gpuplanner.gui.rack.controller import RackController
-from gpuplanner.gui.rack.scene import RackScene, Selection
 from gpuplanner.gui.rack.view import RackView
 
 
@@ -36,7 +40,9 @@ class MainWindow(QMainWindow):
     selection_changed = Signal(object)  # Selection on the canvas
     plan_changed = Signal(object)  # the document's new Plan after any change
 
-    def __init__(self, plan: Plan, catalog: Catalog | None = None) -> None:
+    def __init__(
+        self, plan: Plan, catalog: Catalog | None = None, export_pdf: PdfExporter | None = None
+    ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self._shown_once = False
@@ -48,11 +54,13 @@ class MainWindow(QMainWindow):
         self.latest_report: Report | None = None
 
         self.scene = RackScene(self.labels, self)
-        self.controller = RackController(self.document, self.undo_stack, self.scene, self.show_message)
+        self.editor = Editor(self.document, self.undo_stack, self.scene, self.catalog, self.show_message)
+        self.controller = RackController(self.editor, self.scene)
         self.view = RackView(self.controller, self)
         self.setCentralWidget(self.view)
         self.palette_widget = CatalogPalette(self.labels, self)
-        self.inspector = Inspector(self, self)
+        self.inspector = Inspector(self.editor, self.controller, self)
+        self.inspector.arranged.connect(self.view.fit_all)
         self.catalog_dock = self._dock(
             "catalogDock", "Catalog", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -77,18 +85,35 @@ class MainWindow(QMainWindow):
         self.autosave = Autosave(lambda: (self.document.plan, str(self.path) if self.path else None), self)
 
         self.actions = actions.build(self)
-        install_export_action(self)  # File ▸ Export PDF… (Ctrl+E), see gpuplanner/export/window.py
+        if export_pdf is not None:
+            install_export_action(self, export_pdf)  # File ▸ Export PDF… (Ctrl+E)
         self.document.subscribe(self._on_document_changed)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.scene.selectionChanged.connect(self._on_selection_changed)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.view.delete_requested.connect(self.delete_selection)
 
-        self.panel = install_panel(self)
+        self.panel = LivePanel(self.catalog, self)
+        self.add_panel_dock(self.panel)
+        self._soon(lambda: leave_room_for_canvas(self, self.panel))
+        self.panel_controller = PanelController(self.editor, self.panel, self.view, self.latest_report)
+        self.report_changed.connect(self.panel_controller.show_report)
+        self.evaluation_failed.connect(self.panel_controller.show_failure)
+        self.plan_changed.connect(self.panel_controller.show_plan)
+        self.selection_changed.connect(self.panel_controller.show_selection)
         files.arrange_if_overlapping(self)
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))
         self.resize(1440, 900)
+
+    def _soon(self, slot: Callable[[], object]) -> None:
+        """Run ``slot`` when the event loop is back, unless the window is gone by then: a child timer,
+        where ``QTimer.singleShot`` would hold the slot, and the window with it, until it fired."""
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.timeout.connect(slot)
+        timer.timeout.connect(timer.deleteLater)
+        timer.start(0)
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -116,9 +141,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.actions.view_menu.addAction(dock.toggleViewAction())
 
-    def push(self, build: object) -> object:
-        """Push the command ``build()`` returns; a refused edit shows its reason instead."""
-        return self.controller.push(build)  # type: ignore[arg-type]
+    def push(self, build: Callable[[], PlanCommand]) -> PlanCommand | None:
+        """Push the command ``build()`` returns; a refused edit shows its reason instead
+        (:meth:`Editor.push`, the one way commands reach the undo stack)."""
+        return self.editor.push(build)
 
     def select(self, selection: Selection) -> None:
         self.scene.select(selection)
@@ -189,20 +215,20 @@ class MainWindow(QMainWindow):
 
     # -- edit actions -------------------------------------------------------------------------------
     def delete_selection(self) -> None:
-        edits.delete_selection(self)
+        edits.delete_selection(self.editor)
 
     def copy_selection(self) -> bool:
-        return edits.copy_selection(self)
+        return edits.copy_selection(self.editor)
 
     def paste(self) -> None:
-        edits.paste(self)
+        edits.paste(self.editor)
 
     # -- Qt override --------------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._shown_once:  # whoever shows the window first sees the whole rig, not a corner of it
             self._shown_once = True
-            QTimer.singleShot(0, self.view.fit_all)
+            self._soon(self.view.fit_all)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_dirty():
@@ -225,10 +251,13 @@ def default_plan_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def create_main_window(plan_path: str | Path | None = None) -> MainWindow:
-    """The main window on ``plan_path`` (or the built-in sample plan). Raises PlannerError when the
-    catalog is broken; a plan that cannot be opened becomes a message and the sample plan opens."""
-    window = MainWindow(files.fallback_plan(default_catalog()))
+def create_main_window(
+    plan_path: str | Path | None = None, export_pdf: PdfExporter | None = None
+) -> MainWindow:
+    """The main window on ``plan_path`` (or the built-in sample plan), with File ▸ Export PDF… when
+    given ``export_pdf``. Raises PlannerError when the catalog is broken; a plan that cannot be opened
+    becomes a message and the sample plan opens."""
+    window = MainWindow(files.fallback_plan(default_catalog()), export_pdf=export_pdf)
     path = Path(plan_path) if plan_path else default_plan_path()
     if path is not None and not window.open_plan(path) and plan_path:
         sample = default_plan_path()

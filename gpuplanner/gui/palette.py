@@ -8,9 +8,9 @@ from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from gpuplanner.gui.labels import Labels, gpu_tooltip, link_tooltip, short_gpu_name, template_tooltip
+from gpuplanner.drawing.labels import Labels, gpu_tooltip, link_tooltip, short_gpu_name, template_tooltip
+from gpuplanner.drawing.style import LINK_KIND_NAMES, VENDOR_COLOURS, link_colour
 from gpuplanner.gui.mime import CATALOG_ITEM_MIME, encode_catalog_item
-from gpuplanner.gui.rack.style import LINK_KIND_NAMES, VENDOR_COLOURS, link_colour
 
 KIND_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -1,4 +1,4 @@
-"""Auto-balance on mixed GPUs: fit (layers by free memory), speed (by bandwidth, within memory), even.
+"""Auto-balance on mixed GPUs: fit (layers by free memory), speed (within memory), even.
 
 Expected directions and bounds come from the GPUs' datasheet figures in the catalog (memory, HBM
 bandwidth) and the model's config, not from the balancer's own output.
@@ -61,13 +61,36 @@ def test_fit_gives_the_bigger_gpu_more_layers_and_a_bigger_kv_cache():
     assert sum(g.stranded_bytes for g in fitted.gpus) < sum(g.stranded_bytes for g in even.gpus) / 10
 
 
-def test_speed_follows_bandwidth_when_memory_allows():
+def output_rate(plan: Plan) -> float:
+    """Output tokens/s of ``plan`` by the report's own estimate (the one the panel shows)."""
+    perf = evaluate(plan).performance
+    assert perf is not None
+    return perf.output_tokens_per_s
+
+
+def test_speed_puts_more_layers_on_the_faster_gpu_and_beats_the_even_split():
+    # A100 80GB PCIe: 1,935 GB/s HBM2e; RTX 4090: 1,008 GB/s GDDR6X (datasheets)
     cat = default_catalog()
+    assert cat.gpu("a100-80gb-pcie").hbm_bandwidth_gbps > cat.gpu("rtx-4090").hbm_bandwidth_gbps
     plan = two_gpu_plan("rtx-4090", "a100-80gb-pcie", LLAMA_8B)
-    bw_small, bw_big = cat.gpu("rtx-4090").hbm_bandwidth_gbps, cat.gpu("a100-80gb-pcie").hbm_bandwidth_gbps
-    sizes = stage_sizes(balance_layout(plan, "speed"))
-    assert sizes[0] / 32 == pytest.approx(bw_small / (bw_small + bw_big), abs=0.06)
-    assert evaluate(with_layout(plan, balance_layout(plan, "speed"))).fits
+    fast = with_layout(plan, balance_layout(plan, "speed"))
+    sizes = stage_sizes(fast.layout)
+    assert sum(sizes) == 32 and sizes[0] < sizes[1]
+    assert evaluate(fast).fits
+    assert output_rate(fast) > output_rate(plan)  # plan: the even 16 / 16 split
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12: the speed balance divides bytes by datasheet bandwidth instead of scoring with the "
+    "report's stage time, so moving a boundary one layer can still be faster (core/balance.py, the lead's)",
+)
+def test_speed_leaves_no_faster_neighbouring_split():
+    plan = two_gpu_plan("rtx-4090", "a100-80gb-pcie", LLAMA_8B)
+    cut = stage_sizes(balance_layout(plan, "speed"))[0]
+    best = output_rate(two_gpu_plan("rtx-4090", "a100-80gb-pcie", LLAMA_8B, split=cut))
+    for other in (cut - 1, cut + 1):
+        assert best >= output_rate(two_gpu_plan("rtx-4090", "a100-80gb-pcie", LLAMA_8B, split=other))
 
 
 def test_speed_stays_within_memory():

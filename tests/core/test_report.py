@@ -29,3 +29,37 @@ def test_assembled_parts_equal_validated_ones_and_round_trip_through_json():
         assert "frozen" in str(exc).lower()
     else:
         raise AssertionError("an assembled report part must be immutable")
+
+
+def test_the_bottleneck_sentence_is_made_from_its_value():
+    from gpuplanner.core.report import Bottleneck
+
+    tp = Bottleneck(
+        kind="tensor_parallel",
+        gpu="H100",
+        link="PCIe g0-g1",
+        share=0.424,
+        step="decode step",
+        notes=("pipeline stage 2 is the slowest",),
+    )
+    assert tp.what == "PCIe g0-g1 (tensor-parallel all-reduce)"
+    assert (
+        tp.sentence
+        == "PCIe g0-g1 (tensor-parallel all-reduce): 42% of a decode step; pipeline stage 2 is the slowest"
+    )
+    matmuls = Bottleneck(
+        kind="tensor_compute", gpu="L40S", dtype="FP8", share=0.9, step="512-token prefill chunk"
+    )
+    assert matmuls.sentence == "tensor throughput of L40S (FP8) in matmuls: 90% of a 512-token prefill chunk"
+
+
+def test_the_json_report_keeps_the_bottleneck_sentence_and_adds_its_value():
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.document.planfile import load_plan
+    from gpuplanner.paths import examples_dir
+
+    report = evaluate(load_plan(examples_dir() / "2x-dgx-h100-llama-3.1-405b-tp8-pp2.gpuplan"))
+    perf = report.to_json_dict()["performance"]
+    assert perf["bottleneck"] == report.performance.bottleneck_detail.sentence
+    assert set(perf["bottleneck_detail"]) == {"kind", "gpu", "dtype", "link", "share", "step", "notes"}
+    assert "pipeline stage" in " ".join(perf["bottleneck_detail"]["notes"])

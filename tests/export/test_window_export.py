@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtGui import QKeySequence
 
 from export.conftest import pdf_text
-from gpuplanner.export import window as export_window
 from gpuplanner.export.pdf import export_plan_pdf
+from gpuplanner.gui import export_action as export_window
 
 
 @pytest.fixture

@@ -5,7 +5,15 @@ The charts only draw what a report carries; these tests check the drawing, not t
 
 from __future__ import annotations
 
-from gpuplanner.core.report import CurvePoint, LinkTraffic, PerformanceReport, Report, Speeds, StepSplit
+from gpuplanner.core.report import (
+    Bottleneck,
+    CurvePoint,
+    LinkTraffic,
+    PerformanceReport,
+    Report,
+    Speeds,
+    StepSplit,
+)
 
 
 def with_performance(report: Report, concurrency: int = 16, saturation: int = 64) -> Report:
@@ -51,6 +59,7 @@ def with_performance(report: Report, concurrency: int = 16, saturation: int = 64
             share_of_bandwidth=0.35,
         ),
     )
+    limit = Bottleneck(kind="weights_bandwidth", gpu="H100", share=0.8, step="decode step")
     perf = PerformanceReport(
         concurrency=concurrency,
         input_tokens=2048,
@@ -60,7 +69,8 @@ def with_performance(report: Report, concurrency: int = 16, saturation: int = 64
         tokens_per_s_per_user=100.0,
         output_tokens_per_s=100.0 * min(concurrency, saturation),
         prefill_tokens_per_s=20000.0,
-        bottleneck="HBM bandwidth (weights read every step)",
+        bottleneck=limit.sentence,
+        bottleneck_detail=limit,
         low=speeds,
         high=speeds,
         step_split=split,

@@ -6,8 +6,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from gpuplanner.drawing import geometry as geo
 from gpuplanner.gui.mime import encode_catalog_item
-from gpuplanner.gui.rack import geometry as geo
 
 
 def palette_mime(window, kind: str, ident: str) -> QMimeData:

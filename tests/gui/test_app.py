@@ -13,6 +13,10 @@ def test_run_opens_the_sample_plan(qapp, qtbot, no_dialogs, monkeypatch):
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own; put it back after
     # run() ends in app.exec(); quitting the test's shared application would stop later event loops
     monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
+    # the real one freezes the garbage collector for the rest of the session: every window of every
+    # later test would then outlive its test
+    settled = []
+    monkeypatch.setattr(app_module, "settle_garbage_collector", lambda: settled.append(True))
     assert app_module.run(None) == 0
     window = next(
         w for w in QApplication.topLevelWidgets() if w.objectName() == "mainWindow" and w.isVisible()
@@ -22,6 +26,7 @@ def test_run_opens_the_sample_plan(qapp, qtbot, no_dialogs, monkeypatch):
     assert window.windowTitle() == "dgx-h100-llama-3.1-70b-tp8.gpuplan — gpuplanner"
     assert len(window.scene.gpus) == 8
     assert not qapp.windowIcon().isNull()
+    qtbot.waitUntil(lambda: settled == [True])  # after the first paint
 
 
 def test_unexpected_error_is_shown_in_words(qapp, monkeypatch):

@@ -262,7 +262,7 @@ def test_a_card_inside_a_traffic_glow_shows_its_own_tooltip(main_window, qtbot):
     from PySide6.QtWidgets import QApplication, QToolTip
 
     main_window.evaluate_now()
-    glows = main_window.panel.controller.traffic.visible()
+    glows = main_window.panel_controller.traffic.visible()
     assert glows
     gpu_id = next(iter(main_window.scene.gpus))
     card = main_window.scene.gpus[gpu_id]

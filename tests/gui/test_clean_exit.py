@@ -11,13 +11,12 @@ SCRIPT = """
 import sys
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-from gpuplanner.gui import create_main_window
-from gpuplanner.gui import edits
-from gpuplanner.gui.rack.scene import Selection
+from gpuplanner.app import create_main_window
+from gpuplanner.drawing.scene import Selection
 w = create_main_window(None)
 node = w.document.plan.rig.nodes[0].id
 w.select(Selection(nodes=(node,)))
-assert edits.copy_selection(w)
+assert w.copy_selection()
 w.undo_stack.setClean()
 w.close()
 print("copied")

@@ -33,7 +33,7 @@ def test_import_switches_the_model_and_undo_restores_it(window, tmp_path):
         a.text().replace("&", "") for a in window.menuBar().actions()[0].menu().actions()
     ]
 
-    assert import_model(window, path)
+    assert import_model(window, window.editor, path)
     plan = window.document.plan
     assert plan.model == "my-lab/mixtral-copy"
     assert plan.model_spec is not None and plan.model_spec.moe is not None
@@ -54,7 +54,7 @@ def test_a_config_without_the_basics_is_a_message_not_a_crash(window, tmp_path, 
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"model_type": "llama"}))
     before = window.document.plan
-    assert not import_model(window, path)
+    assert not import_model(window, window.editor, path)
     assert no_dialogs and "num_hidden_layers" in no_dialogs[-1][1]
     assert window.document.plan == before
 
@@ -66,7 +66,7 @@ def test_a_finder_file_open_event_opens_the_plan(main_window, rig_file, qtbot):
 
     from gpuplanner.gui.app import _FileOpenFilter
 
-    opener = _FileOpenFilter(main_window, QApplication.instance())
+    opener = _FileOpenFilter(main_window, main_window)
     QApplication.instance().installEventFilter(opener)
     try:
         QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(rig_file)))

@@ -29,21 +29,15 @@ def layer_bytes_per_rank(tp: int, bytes_per_weight: float = 2.0) -> float:
 
 
 @pytest.fixture
-def rig_window(qtbot, no_dialogs, tmp_path):
+def rig_window(open_window, tmp_path):
     """The window on the hand-made plan (two servers of four H100, TP 4 × PP 2, free slots) with an
     InfiniBand fabric between the servers, so that the plan evaluates."""
     from gpuplanner.document.planfile import save_plan
-    from gpuplanner.gui import create_main_window
 
     plan = make_rig_plan()
     path = tmp_path / "panel.gpuplan"
     save_plan(plan.model_copy(update={"rig": plan.rig.model_copy(update={"fabric": "ib-ndr"})}), path)
-    window = create_main_window(path)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.evaluate_now()
-    return window
+    return open_window(path)
 
 
 @pytest.fixture
@@ -109,7 +103,8 @@ def test_moving_a_stage_boundary_moves_the_layers_weights_between_the_bars(qtbot
 
 
 def test_a_drag_previews_at_most_once_per_frame(qtbot, rig_window, panel):
-    controller = panel.controller
+    controller = rig_window.panel_controller
+    controller.frame.setInterval(10**7)  # the frame clock ticks when the test says, not on its own
     rig_window.resize(1600, 1000)
     qtbot.wait(5)
     evaluations = controller.preview_evaluations
@@ -118,10 +113,12 @@ def test_a_drag_previews_at_most_once_per_frame(qtbot, rig_window, panel):
     y = round(panel.layer_map.strip_y(0))
     start = panel.layer_map.boundary_x(0, 0)
     qtbot.mousePress(panel.layer_map, Qt.MouseButton.LeftButton, pos=QPoint(round(start), y))
-    for layer in range(41, 60):  # 19 moves with no time between them: one frame
+    for layer in range(41, 60):  # 19 moves within one frame
         qtbot.mouseMove(panel.layer_map, QPoint(round(panel.layer_map.edges()[layer + 1]), y))
-    qtbot.waitUntil(lambda: controller.preview_evaluations > evaluations, timeout=5000)
     assert len(moves) == 19
+    assert controller.preview_evaluations == evaluations and controller.frame.isActive()
+    controller.preview_now()  # the frame's tick
+    controller.frame.stop()
     assert controller.preview_evaluations - evaluations == 1
     assert panel.previewing and panel.memory.report.gpus[0].layers == (0, 59)
     qtbot.keyClick(panel.layer_map, Qt.Key.Key_Escape)
@@ -166,7 +163,7 @@ def test_click_on_a_bar_selects_the_gpu_and_canvas_selection_outlines_the_bar(qt
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=view_point)
     assert rig_window.scene.selection().gpus == ("g2",)
     assert memory.selected_ids() == {"g2"}
-    from gpuplanner.gui.rack.scene import Selection
+    from gpuplanner.drawing.scene import Selection
 
     rig_window.select(Selection(gpus=("g5", "g6")))
     assert memory.selected_ids() == {"g5", "g6"}
@@ -174,7 +171,7 @@ def test_click_on_a_bar_selects_the_gpu_and_canvas_selection_outlines_the_bar(qt
 
 
 def test_make_tp_group_and_split_from_the_canvas_selection_are_undoable(qtbot, rig_window, panel):
-    from gpuplanner.gui.rack.scene import Selection
+    from gpuplanner.drawing.scene import Selection
 
     before = rig_window.document.plan
     rig_window.select(Selection(gpus=("g4", "g5")))
@@ -193,7 +190,7 @@ def test_make_tp_group_and_split_from_the_canvas_selection_are_undoable(qtbot, r
 
 
 def test_tp_group_the_model_cannot_use_is_refused_with_a_reason(qtbot, rig_window, panel):
-    from gpuplanner.gui.rack.scene import Selection
+    from gpuplanner.drawing.scene import Selection
 
     before = rig_window.document.plan
     rig_window.select(Selection(gpus=("g4", "g5", "g6")))  # TP 3 does not divide 64 heads
@@ -240,7 +237,7 @@ def test_links_on_the_canvas_glow_by_share_of_bandwidth_with_bytes_per_token(qtb
 
     perf = panel.report.performance
     assert perf is not None and perf.links
-    glows = panel.controller.traffic.visible()
+    glows = rig_window.panel_controller.traffic.visible()
     assert len(glows) == len(perf.links)
     for glow, traffic in zip(glows, perf.links, strict=True):
         assert f"{traffic.bytes_per_token:,.0f} B" in glow.toolTip()
@@ -256,7 +253,7 @@ def test_the_window_fits_a_1024_px_screen(main_window):
 
 
 def test_make_tp_group_from_the_canvas_menu_and_split_with_its_shortcut(qtbot, rig_window, panel):
-    from gpuplanner.gui.rack.scene import Selection
+    from gpuplanner.drawing.scene import Selection
 
     before = rig_window.document.plan
     rig_window.select(Selection(gpus=("g4", "g5")))

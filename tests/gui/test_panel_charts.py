@@ -1,5 +1,5 @@
 """The panel's charts alone, fed reports: what they draw for a plan that fits, one that does not, one
-without a performance estimate; the layer map's geometry and gestures; the pure layout edits."""
+without a performance estimate; the layer map's geometry and gestures (the layout edits behind them: tests/core/test_layout_ops.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ import pytest
 from panel_fakes import with_performance
 from PySide6.QtCore import QPoint, Qt
 
-from gpuplanner.core.errors import PlanError
 from gpuplanner.core.evaluate import evaluate
-from gpuplanner.core.plan import Layout, Replica, Stage
-from gpuplanner.gui.panel import grouping
 from gpuplanner.gui.panel.layermap import LayerMap
 from gpuplanner.gui.panel.layerstrip import cell_edges, layer_at, nearest_boundary, strip_data
 from gpuplanner.gui.panel.memory import MemoryChart, memory_stacks
@@ -199,49 +196,6 @@ def test_range_selection_by_dragging_across_layers(qtbot):
     qtbot.mouseMove(lm, QPoint(round(lm.layer_x(14)), y))
     qtbot.mouseRelease(lm, Qt.MouseButton.LeftButton, pos=QPoint(round(lm.layer_x(14)), y))
     assert lm.selection == (0, 10, 15)
-
-
-# -- pure layout edits ------------------------------------------------------------------------------
-def layout_of(*stages: tuple[tuple[int, int], tuple[str, ...]]) -> Layout:
-    return Layout(replicas=(Replica(stages=tuple(Stage(layers=r, gpus=g) for r, g in stages)),))
-
-
-def test_assign_range_to_a_neighbouring_stage_moves_the_boundary():
-    layout = layout_of(((0, 40), ("a",)), ((40, 80), ("b",)))
-    moved = grouping.assign_range(layout, 0, 30, 40, "b")
-    assert [s.layers for s in moved.replicas[0].stages] == [(0, 30), (30, 80)]
-
-
-def test_assign_range_to_an_unused_gpu_cuts_a_new_stage_from_the_end():
-    layout = layout_of(((0, 40), ("a",)), ((40, 80), ("b",)))
-    moved = grouping.assign_range(layout, 0, 30, 40, "c")
-    assert [(s.layers, s.gpus) for s in moved.replicas[0].stages] == [
-        ((0, 30), ("a",)), ((30, 40), ("c",)), ((40, 80), ("b",))
-    ]  # fmt: skip
-    with pytest.raises(PlanError, match="start or the end"):
-        grouping.assign_range(layout, 0, 10, 20, "c")
-    with pytest.raises(PlanError, match="without layers"):
-        grouping.assign_range(layout, 0, 0, 80, "b")
-
-
-def test_make_tp_group_merges_stages_and_a_new_group_of_unused_gpus_is_a_replica():
-    layout = layout_of(((0, 40), ("a",)), ((40, 80), ("b",)))
-    merged = grouping.make_tp_group(layout, ["a", "b"])
-    assert [(s.layers, s.gpus) for s in merged.replicas[0].stages] == [((0, 80), ("a", "b"))]
-    replica = grouping.make_tp_group(layout, ["c", "d"])
-    assert replica.dp == 2 and replica.replicas[1].stages[0].gpus == ("c", "d")
-    with pytest.raises(PlanError, match="two or more"):
-        grouping.make_tp_group(layout, ["a"])
-
-
-def test_split_into_stages_gives_each_gpu_an_even_share():
-    layout = layout_of(((0, 80), ("a", "b", "c", "d")))
-    split = grouping.split_into_stages(layout, "b")
-    assert [(s.layers, s.gpus) for s in split.replicas[0].stages] == [
-        ((0, 20), ("a",)), ((20, 40), ("b",)), ((40, 60), ("c",)), ((60, 80), ("d",))
-    ]  # fmt: skip
-    with pytest.raises(PlanError, match="of its own"):
-        grouping.split_into_stages(split, "a")
 
 
 def test_a_report_that_changes_one_kind_of_memory_redraws_only_that_kind(qtbot, reports):

@@ -10,8 +10,8 @@ from conftest import make_rig_plan
 from PySide6.QtGui import QUndoStack
 
 from gpuplanner.core.errors import PlannerError
+from gpuplanner.core.layout_ops import validate_layout
 from gpuplanner.document.document import PlanDocument
-from gpuplanner.document.layout_repair import validate_layout
 from gpuplanner.gui import commands as cmd
 
 GPUS = ["h100-sxm", "l40s", "rtx-4090", "mi300x"]

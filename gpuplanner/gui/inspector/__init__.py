@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
-from gpuplanner.core.errors import PlannerError
+from gpuplanner.drawing import geometry as geo
 from gpuplanner.gui import commands as cmd
+from gpuplanner.gui.editor import Editor
 from gpuplanner.gui.inspector.plan_form import PlanSection
 from gpuplanner.gui.inspector.selection import SelectionSection
 from gpuplanner.gui.inspector.widgets import error_label, show_error
-from gpuplanner.gui.rack import geometry as geo
-
-if TYPE_CHECKING:
-    from gpuplanner.gui.main_window import MainWindow
+from gpuplanner.gui.rack.controller import RackController
 
 
 class Inspector(QScrollArea):
-    def __init__(self, window: MainWindow, parent: QWidget | None = None) -> None:
+    arranged = Signal()  # the servers were laid out again: the canvas shows them all
+
+    def __init__(self, editor: Editor, rack: RackController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("inspector")
-        self.window_ = window
+        self.editor = editor
+        self.rack = rack
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -46,40 +46,28 @@ class Inspector(QScrollArea):
 
     def push(self, build: Callable[[], cmd.PlanCommand]) -> bool:
         """Push an edit from a widget; a refused one is explained here and the widgets reverted."""
-        try:
-            command = build()
-        except PlannerError as exc:
-            show_error(self.error, exc.message + (f" — {exc.fix}" if exc.fix else ""))
+        refusals: list[str] = []
+        self.editor.push(build, refused=refusals.append)
+        show_error(self.error, refusals[0] if refusals else None)
+        if refusals:
             self.refresh()
-            return False
-        show_error(self.error, None)
-        if command.changes_anything:
-            self.window_.undo_stack.push(command)
-        return True
+        return not refusals
 
     # -- rig actions that need the selection ---------------------------------------------------------
-    def selected_node(self) -> str | None:
-        selection = self.window_.scene.selection()
-        if selection.nodes:
-            return selection.nodes[0]
-        if selection.gpus:
-            return self.window_.document.gpu(selection.gpus[0])[0].id
-        return None
-
     def apply_preset(self, preset: str) -> None:
-        node = self.selected_node()
+        node = self.editor.selected_node()
         if node is None:
-            self.window_.show_message("Select a server (or one of its GPUs) to wire it")
+            self.editor.notify("Select a server (or one of its GPUs) to wire it")
             return
-        self.window_.controller.apply_preset(node, preset)
+        self.rack.apply_preset(node, preset)
 
     def add_empty_server(self) -> None:
-        doc = self.window_.document
+        doc = self.editor.document
         bottom = max((n.y + geo.node_size(n.slots)[1] for n in doc.plan.rig.nodes), default=-geo.NODE_SPACING)
         self.push(lambda: cmd.add_node_command(doc, 0, bottom + geo.NODE_SPACING, name="Server"))
 
     def arrange_servers(self) -> None:
-        doc = self.window_.document
+        doc = self.editor.document
         nodes = doc.plan.rig.nodes
         spots = geo.arranged([n.slots for n in nodes])
 
@@ -88,4 +76,4 @@ class Inspector(QScrollArea):
                 d.move_node(node.id, x, y)
 
         self.push(lambda: cmd.edit_command(doc, "Arrange servers", edit))
-        self.window_.view.fit_all()
+        self.arranged.emit()

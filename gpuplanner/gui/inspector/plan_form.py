@@ -23,7 +23,8 @@ from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import DEFAULT_TEXT, blocked, error_label, fill_combo, hint, show_error
 
 if TYPE_CHECKING:
-    from gpuplanner.gui.inspector import Inspector
+    from gpuplanner.gui.editor import Editor
+    from gpuplanner.gui.inspector.widgets import Sections
 
 
 def _spin(name: str, low: int, high: int, tip: str, special: str | None = None) -> QSpinBox:
@@ -39,7 +40,7 @@ def _spin(name: str, low: int, high: int, tip: str, special: str | None = None) 
 
 
 class PlanSection(QGroupBox):
-    def __init__(self, inspector: Inspector) -> None:
+    def __init__(self, inspector: Sections) -> None:
         super().__init__("Plan")
         self.setObjectName("planSection")
         self.inspector = inspector
@@ -115,11 +116,11 @@ class PlanSection(QGroupBox):
         self._connect()
 
     @property
-    def window_(self):
-        return self.inspector.window_
+    def editor(self) -> Editor:
+        return self.inspector.editor
 
     def _connect(self) -> None:
-        doc = lambda: self.window_.document  # noqa: E731
+        doc = lambda: self.editor.document  # noqa: E731
         push = self.inspector.push
         self.name.editingFinished.connect(
             lambda: (
@@ -171,15 +172,15 @@ class PlanSection(QGroupBox):
 
     def _model_changed(self) -> None:
         model = self.model.currentData()
-        spec = self.window_.catalog.models.get(model)
+        spec = self.editor.catalog.models.get(model)
         self.inspector.push(
-            lambda: cmd.set_model_command(self.window_.document, model, spec.num_layers if spec else None)
+            lambda: cmd.set_model_command(self.editor.document, model, spec.num_layers if spec else None)
         )
 
     def _apply_layout(self) -> None:
-        window = self.window_
-        plan = window.document.plan
-        spec = window.catalog.models.get(plan.model) or plan.model_spec
+        editor = self.editor
+        plan = editor.document.plan
+        spec = editor.catalog.models.get(plan.model) or plan.model_spec
         if spec is None:
             show_error(
                 self.error, f"the model '{plan.model}' is not in the catalog, so its layers are unknown"
@@ -193,12 +194,12 @@ class PlanSection(QGroupBox):
             show_error(self.error, exc.message + (f" — {exc.fix}" if exc.fix else ""))
             return
         text = f"Layout TP {self.tp.value()} × PP {self.pp.value()} × DP {self.dp.value()}"
-        self.inspector.push(lambda: cmd.set_layout_command(window.document, layout, text))
+        self.inspector.push(lambda: cmd.set_layout_command(editor.document, layout, text))
 
     # -- model -> widgets ------------------------------------------------------------------------------
     def refresh(self) -> None:
-        window = self.window_
-        plan, catalog = window.document.plan, window.catalog
+        editor = self.editor
+        plan, catalog = editor.document.plan, editor.catalog
         engine = catalog.engines.get(plan.engine.engine)
         fill_combo(
             self.model,

@@ -19,17 +19,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gpuplanner.drawing.labels import short_gpu_name
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import blocked, fill_combo, hint
-from gpuplanner.gui.labels import short_gpu_name
 from gpuplanner.gui.presets import PRESETS
 
 if TYPE_CHECKING:
-    from gpuplanner.gui.inspector import Inspector
+    from gpuplanner.gui.editor import Editor
+    from gpuplanner.gui.inspector.widgets import Sections
 
 
 class SelectionSection(QGroupBox):
-    def __init__(self, inspector: Inspector) -> None:
+    def __init__(self, inspector: Sections) -> None:
         super().__init__("Selection")
         self.setObjectName("selectionSection")
         self.inspector = inspector
@@ -59,8 +60,8 @@ class SelectionSection(QGroupBox):
         self.stack.adjustSize()
 
     @property
-    def window_(self):  # the main window
-        return self.inspector.window_
+    def editor(self) -> Editor:
+        return self.inspector.editor
 
     # -- pages ---------------------------------------------------------------------------------------
     def _gpu_page(self) -> QWidget:
@@ -144,9 +145,9 @@ class SelectionSection(QGroupBox):
 
     # -- model -> widgets ------------------------------------------------------------------------------
     def refresh(self) -> None:
-        window = self.window_
-        selection = window.scene.selection()
-        doc, labels = window.document, window.labels
+        editor = self.editor
+        selection = editor.selection()
+        doc, labels = editor.document, editor.labels
         total = len(selection.nodes) + len(selection.gpus) + len(selection.links)
         self.current = None
         if total == 0:
@@ -174,7 +175,7 @@ class SelectionSection(QGroupBox):
             link = doc.link(selection.links[0])
             self.current = ("link", link.id)
             self.link_title.setText(f"<b>{labels.link_name(link.kind)}</b><br>{link.a} ↔ {link.b}")
-            choices = window.controller.link_choices(link.a, link.b)
+            choices = self.inspector.rack.link_choices(link.a, link.b)
             fill_combo(
                 self.link_kind,
                 [
@@ -189,8 +190,8 @@ class SelectionSection(QGroupBox):
             self._refresh_node(selection.nodes[0])
 
     def _refresh_node(self, node_id: str) -> None:
-        window = self.window_
-        node, catalog = window.document.node(node_id), window.labels.catalog
+        editor = self.editor
+        node, catalog = editor.document.node(node_id), editor.labels.catalog
         self.current = ("node", node_id)
         links = catalog.links.values()
         with blocked(self.node_name, self.node_slots, self.node_nics):
@@ -204,8 +205,8 @@ class SelectionSection(QGroupBox):
         )
         fill_combo(self.node_host, [(k.name, k.id) for k in links if k.kind == "pcie"], node.host_link)
         fabric = (
-            window.labels.link_name(window.document.plan.rig.fabric)
-            if window.document.plan.rig.fabric
+            editor.labels.link_name(editor.document.plan.rig.fabric)
+            if editor.document.plan.rig.fabric
             else "default"
         )
         fill_combo(
@@ -219,28 +220,28 @@ class SelectionSection(QGroupBox):
     def _gpu_model_changed(self) -> None:
         if self.current and self.current[0] == "gpu":
             gpu_id, model = self.current[1], self.gpu_model.currentData()
-            self.inspector.push(lambda: cmd.set_gpu_model_command(self.window_.document, gpu_id, model))
+            self.inspector.push(lambda: cmd.set_gpu_model_command(self.editor.document, gpu_id, model))
 
     def _gpu_slot_changed(self, slot: int) -> None:
         if self.current and self.current[0] == "gpu":
             gpu_id = self.current[1]
-            node = self.window_.document.gpu(gpu_id)[0]
-            self.inspector.push(lambda: cmd.move_gpu_command(self.window_.document, gpu_id, node.id, slot))
+            node = self.editor.document.gpu(gpu_id)[0]
+            self.inspector.push(lambda: cmd.move_gpu_command(self.editor.document, gpu_id, node.id, slot))
 
     def _link_kind_changed(self) -> None:
         if self.current and self.current[0] == "link":
             link_id, kind = self.current[1], self.link_kind.currentData()
-            self.inspector.push(lambda: cmd.set_link_kind_command(self.window_.document, link_id, kind))
+            self.inspector.push(lambda: cmd.set_link_kind_command(self.editor.document, link_id, kind))
 
     def _node_prop(self, name: str, value: object) -> None:
         if not self.current or self.current[0] != "node":
             return
         node_id = self.current[1]
-        if getattr(self.window_.document.node(node_id), name) == value:
+        if getattr(self.editor.document.node(node_id), name) == value:
             return
         text = {"name": "Rename server", "nics": "Change NIC count", "slots": "Change slot count"}.get(
             name, f"Change {name.replace('_', ' ')}"
         )
         self.inspector.push(
-            lambda: cmd.set_node_props_command(self.window_.document, node_id, text, **{name: value})
+            lambda: cmd.set_node_props_command(self.editor.document, node_id, text, **{name: value})
         )

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
+from gpuplanner.gui.commands import PlanCommand
+from gpuplanner.gui.editor import Editor
+from gpuplanner.gui.rack.controller import RackController
+
 DEFAULT_TEXT = "engine default"
+
+
+class Sections(Protocol):
+    """What an inspector page uses of the inspector it sits in (``gpuplanner.gui.inspector.Inspector``)."""
+
+    editor: Editor
+    rack: RackController
+
+    def push(self, build: Callable[[], PlanCommand]) -> bool: ...
+
+    def apply_preset(self, preset: str) -> None: ...
 
 
 @contextmanager

@@ -1,13 +1,11 @@
 """StackedBars: the per-GPU stacked bar drawing the memory and step-time charts share.
 
 One ``BarGraphItem`` per segment kind, created once; ``set_stacks`` moves the kinds that changed with
-``setOpts``. Also finds the bar under the mouse, for hover tooltips and clicks. ``stack_fields``
-stacks named fields of many records at once.
+``setOpts``. Also finds the bar under the mouse, for hover tooltips and clicks. The stacking itself is
+``gpuplanner.core.budget.stack_fields``.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -107,14 +105,3 @@ class StackedBars:
         if not 0 <= i < self._n or abs(point.x() - i) > self.width / 2 + 0.05:
             return None
         return i
-
-
-def stack_fields(
-    records: Sequence[object], fields: Sequence[str], scale: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bottoms and tops (records × fields) of each record's ``fields`` stacked in that order from
-    zero, times ``scale``: every bar of a chart in one numpy pass."""
-    values = np.array([[getattr(r, f) for f in fields] for r in records], dtype=float)
-    values = values.reshape(len(records), len(fields)) * scale
-    tops = np.cumsum(values, axis=1)
-    return tops - values, tops

@@ -34,17 +34,6 @@ class StripData:
     def num_layers(self) -> int:
         return len(self.layer_bytes)
 
-    def stage_bytes(self, replica: int, stage: int) -> float:
-        """Weights of one stage, whole (all its TP ranks together), embeddings and lm_head included."""
-        stages = self.replicas[replica]
-        a, b = stages[stage].layers
-        total = sum(self.layer_bytes[a:b])
-        if stage == 0:
-            total += self.embed_bytes
-        if stage == len(stages) - 1:
-            total += self.head_bytes
-        return total
-
 
 def strip_data(plan: Plan, catalog: Catalog) -> StripData:
     """The layer map's content for ``plan``. Raises PlannerError when the model or precision is unknown."""

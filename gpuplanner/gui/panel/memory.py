@@ -17,9 +17,10 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
+from gpuplanner.core.budget import budgets
 from gpuplanner.core.report import GpuReport, Report
 from gpuplanner.core.specs import GIB
-from gpuplanner.gui.panel.bars import StackedBars, stack_fields
+from gpuplanner.gui.panel.bars import StackedBars
 from gpuplanner.gui.panel.style import (
     CAPACITY_COLOUR,
     FREE_COLOUR,
@@ -30,7 +31,6 @@ from gpuplanner.gui.panel.style import (
     ChartColours,
     chart_column,
     fmt_bytes,
-    gib,
     header_label,
     legend_label,
     make_plot,
@@ -59,18 +59,14 @@ def memory_stacks(
     and free memory up to it; the ``idle`` GPUs follow as 'unused' bars of their capacity."""
     fields = [field for field, _, _ in MEMORY_PARTS]
     used_n, idle_n = len(gpus), len(idle)
-    bottoms, tops = stack_fields([g.memory_bytes for g in gpus], fields, 1 / GIB)
-    cap = np.array([g.capacity_bytes for g in gpus], dtype=float) / GIB
-    stranded_raw = np.array([g.stranded_bytes for g in gpus], dtype=float) / GIB
+    bars = budgets(gpus, fields, 1 / GIB)
     lo: dict[str, np.ndarray] = {}
     hi: dict[str, np.ndarray] = {}
     for j, field in enumerate(fields):
-        lo[field], hi[field] = np.minimum(bottoms[:, j], cap), np.minimum(tops[:, j], cap)
-    used = tops[:, -1] if fields else np.zeros(used_n)
-    lo["overflow"], hi["overflow"] = cap, np.where(used > cap, used, cap)
-    stranded = np.minimum(stranded_raw, np.maximum(cap - used, 0.0))
-    lo["stranded"], hi["stranded"] = np.minimum(used, cap), np.minimum(used + stranded, cap)
-    lo["free"], hi["free"] = np.minimum(used + stranded, cap), cap
+        lo[field], hi[field] = bars.parts_bottom[:, j], bars.parts_top[:, j]
+    lo["overflow"], hi["overflow"] = bars.over
+    lo["stranded"], hi["stranded"] = bars.stranded
+    lo["free"], hi["free"] = bars.free
     pad = np.zeros(idle_n)
     for key in list(lo):
         lo[key], hi[key] = np.concatenate([lo[key], pad]), np.concatenate([hi[key], pad])
@@ -200,8 +196,8 @@ class MemoryChart(QWidget):
         self.gpu_ids = [g.id for g in gpus] + [g.id for g in self.idle]
         self.bars.set_stacks(len(self.gpu_ids), *memory_stacks(gpus, self.idle))
         x = np.arange(len(self.gpu_ids), dtype=float)
-        caps = np.array([gib(g.capacity_bytes) for g in (*gpus, *self.idle)], dtype=float)
-        budgets = np.array([gib(g.budget_bytes) for g in gpus] + [gib(g.capacity_bytes) for g in self.idle])
+        caps = np.array([g.capacity_bytes / GIB for g in (*gpus, *self.idle)], dtype=float)
+        budgets = np.array([g.budget_bytes / GIB for g in gpus] + [g.capacity_bytes / GIB for g in self.idle])
         half = BAR_WIDTH / 2 + 0.06
         xs = np.column_stack([x - half, x + half]).ravel()
         set_curve(self._capacity, xs, np.repeat(caps, 2))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
+from gpuplanner.core import layout_ops as grouping
 from gpuplanner.core.balance import OBJECTIVE_NAMES, Objective, balance_layout
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.errors import CatalogError, PlanError
@@ -18,7 +19,6 @@ from gpuplanner.core.report import FixAction
 from gpuplanner.core.resolve import resolve_plan
 from gpuplanner.document.document import PlanDocument
 from gpuplanner.gui import commands as cmd
-from gpuplanner.gui.panel import grouping
 
 
 def set_checked_layout(d: PlanDocument, layout: Layout, catalog: Catalog | None = None) -> None:

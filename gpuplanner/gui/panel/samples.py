@@ -21,7 +21,6 @@ from gpuplanner.core.errors import CatalogError, PlannerError
 from gpuplanner.core.evaluate import evaluate
 from gpuplanner.core.layout_ops import default_layout
 from gpuplanner.core.plan import GpuPlacement, Layout, Node, Plan, Replica, Rig, Stage, Workload
-from gpuplanner.core.report import Report
 from gpuplanner.core.specs import ModelSpec
 
 # config.json: num_hidden_layers, hidden_size, intermediate_size, num_attention_heads,
@@ -119,10 +118,6 @@ SAMPLES = {"hgx": hgx_plan, "mixed": mixed_plan, "over": over_budget_plan, "big"
 
 def sample_plan(name: str = "hgx") -> Plan:
     return SAMPLES[name]()
-
-
-def sample_report(name: str) -> Report:
-    return evaluate(sample_plan(name))
 
 
 def show_alone(

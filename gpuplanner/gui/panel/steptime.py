@@ -12,8 +12,9 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
+from gpuplanner.core.budget import stack_fields
 from gpuplanner.core.report import Report, StepSplit
-from gpuplanner.gui.panel.bars import StackedBars, stack_fields
+from gpuplanner.gui.panel.bars import StackedBars
 from gpuplanner.gui.panel.style import (
     STEP_PARTS,
     ChartColours,
@@ -50,8 +51,8 @@ def step_summary(report: Report | None, totals_ms: list[float]) -> str:
         return "<span style='color:gray'>per GPU: compute, memory reads, communication, waiting</span>"
     slowest = max(totals_ms)
     text = f"slowest GPU <b>{slowest:.2f} ms</b>"
-    if perf.bottleneck:
-        text += f" · bottleneck: {perf.bottleneck.split(';')[0].split(':')[0]}"
+    if perf.bottleneck_detail is not None:
+        text += f" · bottleneck: {perf.bottleneck_detail.what}"
     return text
 
 

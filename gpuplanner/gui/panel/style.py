@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from gpuplanner.core.specs import GIB
+from gpuplanner.core.units import gib
 
 # (ledger field, legend text, colour)
 MEMORY_PARTS: tuple[tuple[str, str, str], ...] = (
@@ -46,14 +47,10 @@ def stage_colour(stage: int) -> QColor:
     return QColor(STAGE_COLOURS[stage % len(STAGE_COLOURS)])
 
 
-def gib(nbytes: float) -> float:
-    return nbytes / GIB
-
-
 def fmt_bytes(nbytes: float) -> str:
     """Bytes for people: GiB with two decimals above 1 GiB, then MiB, KiB, bytes."""
     if abs(nbytes) >= GIB:
-        return f"{nbytes / GIB:,.2f} GiB"
+        return gib(nbytes)
     if abs(nbytes) >= 2**20:
         return f"{nbytes / 2**20:,.1f} MiB"
     if abs(nbytes) >= 1024:
@@ -228,11 +225,3 @@ def short_name(gpu_name: str) -> str:
         if gpu_name.startswith(prefix):
             return gpu_name[len(prefix) :]
     return gpu_name
-
-
-def set_muted(widget: QWidget, text: str) -> None:
-    """Put a grey hint text on a QLabel-like widget."""
-    colours = ChartColours.from_palette()
-    widget.setStyleSheet(f"color: {colours.muted.name(QColor.NameFormat.HexArgb)};")
-    if isinstance(widget, QLabel):
-        widget.setText(text)

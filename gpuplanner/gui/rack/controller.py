@@ -6,43 +6,28 @@ wire these GPUs); the controller builds the command, pushes it, and reports refu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QUndoStack
 
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.specs import LinkSpec
 from gpuplanner.document.document import PlanDocument
+from gpuplanner.drawing import geometry as geo
+from gpuplanner.drawing.labels import Labels
+from gpuplanner.drawing.scene import RackScene
 from gpuplanner.gui import commands as cmd
-from gpuplanner.gui.labels import Labels
+from gpuplanner.gui.editor import Editor
 from gpuplanner.gui.mime import CatalogItemRef
 from gpuplanner.gui.presets import PRESETS, compatible_links, preset_edit
-from gpuplanner.gui.rack import geometry as geo
-from gpuplanner.gui.rack.scene import RackScene
-
-Notify = Callable[[str], None]
 
 
 class RackController:
-    def __init__(self, document: PlanDocument, stack: QUndoStack, scene: RackScene, notify: Notify) -> None:
-        self.document = document
-        self.stack = stack
+    def __init__(self, editor: Editor, scene: RackScene) -> None:
+        self.editor = editor
+        self.document = editor.document
         self.scene = scene
         self.labels: Labels = scene.labels
-        self.notify = notify
-
-    def push(self, build: Callable[[], cmd.PlanCommand]) -> cmd.PlanCommand | None:
-        """Build and push a command; a refused edit is reported and changes nothing."""
-        try:
-            command = build()
-        except PlannerError as exc:
-            self.notify(exc.message + (f" — {exc.fix}" if exc.fix else ""))
-            return None
-        if not command.changes_anything:
-            return None
-        self.stack.push(command)
-        return command
+        self.notify = editor.notify
+        self.push = editor.push
 
     # -- drops from the palette ----------------------------------------------------------------------
     def drop_target(self, ref: CatalogItemRef, pos: QPointF) -> tuple[str, int] | None:

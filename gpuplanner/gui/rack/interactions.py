@@ -1,28 +1,62 @@
-"""Gestures on the canvas as small objects with start / update / end / cancel (no mode flags).
+"""Gestures on the canvas as small objects with one protocol, :class:`Gesture` (no mode flags).
 
-The view creates one on mouse press or drag enter and forwards events to it until it ends.
+The view creates one on mouse press or drag enter, calls ``start``, hands it every ``move``, and ends it
+with ``finish`` (release, drop) or ``cancel`` (Escape, the drag leaving the canvas), as
+orange-canvas-core's ``UserInteraction`` does.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QMenu
 
+from gpuplanner.drawing.gpu_item import GpuItem
+from gpuplanner.drawing.link_item import arc_path
+from gpuplanner.drawing.style import link_colour
 from gpuplanner.gui.mime import CatalogItemRef
 from gpuplanner.gui.rack.controller import RackController
-from gpuplanner.gui.rack.gpu_item import GpuItem
-from gpuplanner.gui.rack.link_item import arc_path
-from gpuplanner.gui.rack.style import link_colour
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """Where the mouse (or a drag) is: in the view's viewport, in the scene, on the screen."""
+
+    view: QPoint
+    scene: QPointF
+    screen: QPoint
+
+
+class Gesture(Protocol):
+    # True when Qt's own handling (the scene moving the grabbed items) also sees the mouse events;
+    # the view then passes each move and the release to QGraphicsView before the gesture
+    scene_sees_mouse: ClassVar[bool]
+
+    def start(self, at: Pointer) -> None: ...
+
+    def move(self, at: Pointer) -> None: ...
+
+    def finish(self, at: Pointer) -> None: ...
+
+    def cancel(self) -> None: ...
 
 
 class MoveInteraction:
     """Dragging servers and GPU cards: remembers where they were on press, pushes one command on
     release (Qt moves the items meanwhile; the document changes only at the end)."""
 
+    scene_sees_mouse = True
+
     def __init__(self, controller: RackController) -> None:
         self.controller = controller
-        scene = controller.scene
+        self._nodes: dict[str, QPointF] = {}
+        self._gpus: dict[str, QPointF] = {}
+
+    def start(self, at: Pointer) -> None:
+        scene = self.controller.scene
         self._nodes = {i.node_id: i.pos() for i in scene.nodes.values() if i.isSelected()}
         self._gpus = {i.gpu_id: i.pos() for i in scene.gpus.values() if i.isSelected()}
         for item in scene.gpus.values():
@@ -30,7 +64,7 @@ class MoveInteraction:
                 item.parentItem().setZValue(5)  # a card dragged out of its server stays on top
                 item.setZValue(10)
 
-    def update(self, scene_pos: QPointF) -> None:
+    def move(self, at: Pointer) -> None:
         scene = self.controller.scene
         scene.clear_highlights()
         for gpu_id in self._moved_gpus():
@@ -42,7 +76,7 @@ class MoveInteraction:
         scene = self.controller.scene
         return [g for g, pos in self._gpus.items() if g in scene.gpus and scene.gpus[g].pos() != pos]
 
-    def end(self) -> None:
+    def finish(self, at: Pointer) -> None:
         scene = self.controller.scene
         scene.clear_highlights()
         gpus = {
@@ -77,23 +111,26 @@ class WireInteraction:
     """Dragging from a GPU's port to another GPU: a dashed wire follows the cursor; on release over a
     GPU a menu offers only the link kinds both ends support."""
 
+    scene_sees_mouse = False
+
     def __init__(self, controller: RackController, source: GpuItem, view: QGraphicsView) -> None:
         self.controller = controller
         self.source = source
         self.view = view
         self.menu: QMenu | None = None
         self.wire = QGraphicsPathItem()
-        pen = QPen(QColor("#4c8dff"), 2.5, Qt.PenStyle.DashLine)
-        self.wire.setPen(pen)
+
+    def start(self, at: Pointer) -> None:
+        self.wire.setPen(QPen(QColor("#4c8dff"), 2.5, Qt.PenStyle.DashLine))
         self.wire.setZValue(20)
-        controller.scene.addItem(self.wire)
-        self.update(source.port_scene_pos())
+        self.controller.scene.addItem(self.wire)
+        self.wire.setPath(arc_path(self.source.port_scene_pos(), self.source.port_scene_pos()))
 
-    def update(self, scene_pos: QPointF) -> None:
-        self.wire.setPath(arc_path(self.source.port_scene_pos(), scene_pos))
+    def move(self, at: Pointer) -> None:
+        self.wire.setPath(arc_path(self.source.port_scene_pos(), at.scene))
 
-    def end(self, scene_pos: QPointF, global_pos: QPoint) -> None:
-        target = self.controller.scene.gpu_at(scene_pos, exclude=self.source)
+    def finish(self, at: Pointer) -> None:
+        target = self.controller.scene.gpu_at(at.scene, exclude=self.source)
         self._remove_wire()
         if target is None:
             return
@@ -114,7 +151,7 @@ class WireInteraction:
             action.triggered.connect(lambda _=False, k=spec.id: self.controller.wire(a, b, k))
             menu.addAction(action)
         self.menu = menu
-        menu.popup(global_pos)
+        menu.popup(at.screen)
 
     def cancel(self) -> None:
         self._remove_wire()
@@ -133,20 +170,25 @@ def _swatch(colour: QColor) -> QIcon:
 class DropInteraction:
     """A catalog item dragged over the canvas: highlights the slot it would land in, adds it on drop."""
 
+    scene_sees_mouse = False
+
     def __init__(self, controller: RackController, ref: CatalogItemRef) -> None:
         self.controller = controller
         self.ref = ref
 
-    def update(self, scene_pos: QPointF) -> None:
+    def start(self, at: Pointer) -> None:
+        self.move(at)
+
+    def move(self, at: Pointer) -> None:
         scene = self.controller.scene
         scene.clear_highlights()
-        target = self.controller.drop_target(self.ref, scene_pos)
+        target = self.controller.drop_target(self.ref, at.scene)
         if target is not None:
             scene.nodes[target[0]].set_highlight(target[1])
 
-    def end(self, scene_pos: QPointF) -> None:
+    def finish(self, at: Pointer) -> None:
         self.controller.scene.clear_highlights()
-        self.controller.drop(self.ref, scene_pos)
+        self.controller.drop(self.ref, at.scene)
 
     def cancel(self) -> None:
         self.controller.scene.clear_highlights()
@@ -155,21 +197,27 @@ class DropInteraction:
 class PanInteraction:
     """Middle-button (or Space + left-button) drag scrolls the canvas."""
 
-    def __init__(self, view: QGraphicsView, start: QPoint) -> None:
-        self.view = view
-        self.last = start
-        view.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+    scene_sees_mouse = False
 
-    def update(self, pos: QPoint) -> None:
-        delta = pos - self.last
-        self.last = pos
+    def __init__(self, view: QGraphicsView) -> None:
+        self.view = view
+        self.last = QPoint()
+
+    def start(self, at: Pointer) -> None:
+        self.last = at.view
+        self.view.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def move(self, at: Pointer) -> None:
+        delta = at.view - self.last
+        self.last = at.view
         self.view.horizontalScrollBar().setValue(self.view.horizontalScrollBar().value() - delta.x())
         self.view.verticalScrollBar().setValue(self.view.verticalScrollBar().value() - delta.y())
 
-    def end(self) -> None:
-        self.view.viewport().unsetCursor()
+    def finish(self, at: Pointer) -> None:
+        self.cancel()
 
-    cancel = end
+    def cancel(self) -> None:
+        self.view.viewport().unsetCursor()
 
 
 def is_port_hit(item: object, scene_pos: QPointF) -> bool:

@@ -17,19 +17,21 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
 
+from gpuplanner.drawing.gpu_item import GpuItem
+from gpuplanner.drawing.link_item import LinkItem
+from gpuplanner.drawing.node_item import NodeItem
 from gpuplanner.gui.mime import decode_catalog_item, decode_layer_range
 from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.rack.controller import RackController
-from gpuplanner.gui.rack.gpu_item import GpuItem
 from gpuplanner.gui.rack.interactions import (
     DropInteraction,
+    Gesture,
     MoveInteraction,
     PanInteraction,
+    Pointer,
     WireInteraction,
     is_port_hit,
 )
-from gpuplanner.gui.rack.link_item import LinkItem
-from gpuplanner.gui.rack.node_item import NodeItem
 
 MIN_ZOOM, MAX_ZOOM = 0.15, 4.0
 
@@ -50,7 +52,7 @@ class RackView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setAcceptDrops(True)
         self.setToolTip("")
-        self.interaction: object | None = None
+        self.interaction: Gesture | None = None
         self._space = False
 
     # -- zoom and pan --------------------------------------------------------------------------------
@@ -94,56 +96,52 @@ class RackView(QGraphicsView):
             return
         super().wheelEvent(event)
 
+    def _pointer(self, event: QMouseEvent | QDragMoveEvent | QDropEvent) -> Pointer:
+        view = event.position().toPoint()
+        return Pointer(view, self.mapToScene(view), self.viewport().mapToGlobal(view))
+
+    def _begin(self, gesture: Gesture, at: Pointer) -> None:
+        self.interaction = gesture
+        gesture.start(at)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        scene_pos = self.mapToScene(event.position().toPoint())
+        at = self._pointer(event)
         if event.button() == Qt.MouseButton.MiddleButton or (
             event.button() == Qt.MouseButton.LeftButton and self._space
         ):
-            self.interaction = PanInteraction(self, event.position().toPoint())
+            self._begin(PanInteraction(self), at)
             event.accept()
             return
         if event.button() == Qt.MouseButton.LeftButton:
             # links end on ports and are drawn above the cards: look under them for a port
-            port = next(
-                (i for i in self.items(event.position().toPoint()) if is_port_hit(i, scene_pos)), None
-            )
+            port = next((i for i in self.items(at.view) if is_port_hit(i, at.scene)), None)
             if isinstance(port, GpuItem):
-                self.interaction = WireInteraction(self.controller, port, self)
+                self._begin(WireInteraction(self.controller, port, self), at)
                 event.accept()
                 return
         super().mousePressEvent(event)
         if event.button() == Qt.MouseButton.LeftButton and isinstance(
             self.scene().mouseGrabberItem(), NodeItem | GpuItem
         ):
-            self.interaction = MoveInteraction(self.controller)
+            self._begin(MoveInteraction(self.controller), at)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        interaction = self.interaction
-        if isinstance(interaction, PanInteraction):
-            interaction.update(event.position().toPoint())
-            return
-        if isinstance(interaction, WireInteraction):
-            interaction.update(self.mapToScene(event.position().toPoint()))
-            return
-        super().mouseMoveEvent(event)
-        if isinstance(interaction, MoveInteraction):
-            interaction.update(self.mapToScene(event.position().toPoint()))
+        gesture = self.interaction
+        if gesture is None or gesture.scene_sees_mouse:
+            super().mouseMoveEvent(event)
+        if gesture is not None:
+            gesture.move(self._pointer(event))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        interaction, self.interaction = self.interaction, None
-        if isinstance(interaction, PanInteraction):
-            interaction.end()
-            return
-        if isinstance(interaction, WireInteraction):
-            interaction.end(self.mapToScene(event.position().toPoint()), event.globalPosition().toPoint())
-            return
-        super().mouseReleaseEvent(event)
-        if isinstance(interaction, MoveInteraction):
-            interaction.end()
+        gesture, self.interaction = self.interaction, None
+        if gesture is None or gesture.scene_sees_mouse:
+            super().mouseReleaseEvent(event)
+        if gesture is not None:
+            gesture.finish(self._pointer(event))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and self.interaction is not None:
-            self.interaction.cancel()  # type: ignore[attr-defined]
+            self.interaction.cancel()
             self.interaction = None
             return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
@@ -163,22 +161,22 @@ class RackView(QGraphicsView):
         if ref is None:
             event.ignore()
             return
-        self.interaction = DropInteraction(self.controller, ref)
+        self._begin(DropInteraction(self.controller, ref), self._pointer(event))
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if self._layer_range_event(event):
             return
-        if not isinstance(self.interaction, DropInteraction):
+        if self.interaction is None:
             event.ignore()
             return
-        self.interaction.update(self.mapToScene(event.position().toPoint()))
+        self.interaction.move(self._pointer(event))
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        if isinstance(self.interaction, DropInteraction):
+        if self.interaction is not None:
             self.interaction.cancel()
         self.interaction = None
         event.accept()
@@ -186,14 +184,13 @@ class RackView(QGraphicsView):
     def dropEvent(self, event: QDropEvent) -> None:
         if self._layer_range_event(event, drop=True):
             return
-        interaction, self.interaction = self.interaction, None
+        gesture, self.interaction = self.interaction, None
         ref = decode_catalog_item(event.mimeData())
         if ref is None:
             event.ignore()
             return
-        if not isinstance(interaction, DropInteraction):
-            interaction = DropInteraction(self.controller, ref)
-        interaction.end(self.mapToScene(event.position().toPoint()))
+        gesture = gesture or DropInteraction(self.controller, ref)  # a drop with no drag over us first
+        gesture.finish(self._pointer(event))
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
 

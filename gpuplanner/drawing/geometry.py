@@ -75,12 +75,6 @@ def footer_rect(slots: int) -> QRectF:
     return QRectF(PAD, height - FOOTER + 4, width - 2 * PAD, FOOTER - 12)
 
 
-def port_center(slots: int, slot: int) -> QPointF:
-    """Where a card's link port sits (top centre of the card), server coordinates."""
-    rect = slot_rect(slots, slot)
-    return QPointF(rect.center().x(), rect.top())
-
-
 def slot_at(slots: int, point: QPointF) -> int | None:
     """The slot whose card area (with half the gap around it) holds ``point`` (server coordinates)."""
     for slot in range(slots):

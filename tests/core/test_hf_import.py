@@ -18,7 +18,7 @@ from gpuplanner.core.catalog import load_catalog
 from gpuplanner.core.errors import CatalogError
 from gpuplanner.core.hf_import import import_model_file, model_from_hf_config
 
-DATA = Path(__file__).resolve().parent / "data" / "hf_configs"
+DATA = Path(__file__).resolve().parents[1] / "data" / "hf_configs"
 FIXTURES = {
     "meta-llama--Llama-3.1-8B-Instruct.json": "meta-llama/Llama-3.1-8B-Instruct",
     "mistralai--Mixtral-8x7B-Instruct-v0.1.json": "mistralai/Mixtral-8x7B-Instruct-v0.1",

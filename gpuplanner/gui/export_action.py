@@ -1,4 +1,8 @@
-"""File ▸ Export PDF… (Ctrl+E): the window's way into :func:`export_plan_pdf`.
+"""File ▸ Export PDF… (Ctrl+E): the window's way into the PDF export.
+
+The window does not import ``gpuplanner.export`` (the two are independent siblings on top of
+``gpuplanner.drawing``): whoever builds the window hands it a :class:`PdfExporter`
+(``gpuplanner.app`` hands it ``export_plan_pdf``), and without one the window has no Export PDF action.
 
 The person picks a file and the paper size (the save dialog's file type: A4 or US Letter); the export
 uses the window's current plan and its latest report, so the PDF shows what the window shows. A
@@ -8,19 +12,40 @@ dialogs that say what went wrong and what to do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QLocale, QStandardPaths, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog, QWidget
 
 from gpuplanner.core.errors import PlannerError
+from gpuplanner.core.plan import Plan
+from gpuplanner.core.report import Report
 from gpuplanner.gui import dialogs
+
+if TYPE_CHECKING:
+    from gpuplanner.gui.window_api import PlanWindow
 
 ACTION_NAME = "actionExportPdf"
 FILTERS = {"a4": "PDF, A4 paper (*.pdf)", "letter": "PDF, US Letter paper (*.pdf)"}
 SHOW_PROGRESS_AFTER_MS = 400
+
+
+class PdfExporter(Protocol):
+    """Writes ``plan`` as a PDF at ``path``; returns the path written, or None when ``progress``
+    (pages done, pages in all) returned False and nothing was written. Raises PlannerError or OSError."""
+
+    def __call__(
+        self,
+        plan: Plan,
+        path: Path,
+        *,
+        page_size: str,
+        report: Report | None,
+        progress: Callable[[int, int], object],
+    ) -> Path | None: ...
 
 
 def default_page_size() -> str:
@@ -29,9 +54,9 @@ def default_page_size() -> str:
     return "letter" if size == QLocale.MeasurementSystem.ImperialUSSystem else "a4"
 
 
-def suggested_path(window: Any) -> Path:
+def suggested_path(window: PlanWindow) -> Path:
     """The plan file's name with .pdf, next to it; or the plan's name in Documents."""
-    if getattr(window, "path", None):
+    if window.path:
         return Path(window.path).with_suffix(".pdf")
     folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(
         Path.home()
@@ -53,14 +78,13 @@ def ask_pdf_path(parent: QWidget, suggested: Path) -> tuple[Path, str] | None:
     return (Path(path if path.lower().endswith(".pdf") else f"{path}.pdf"), size)
 
 
-def export_window_pdf(window: Any, path: Path, page_size: str = "a4") -> Path | None:
+def export_window_pdf(
+    window: PlanWindow, export_pdf: PdfExporter, path: Path, page_size: str = "a4"
+) -> Path | None:
     """Export the window's plan to ``path`` with a progress dialog; errors become a warning dialog.
 
     Returns the written path, or None when it failed or was cancelled.
     """
-    # imported here: the PDF machinery costs a quarter of a second the window should not pay at start
-    from gpuplanner.export.pdf import ExportCancelled, export_plan_pdf
-
     report = window.evaluate_now()
     progress = QProgressDialog("Writing the PDF…", "Cancel", 0, 0, window)
     progress.setWindowTitle("Export PDF")
@@ -78,12 +102,7 @@ def export_window_pdf(window: Any, path: Path, page_size: str = "a4") -> Path | 
 
     QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
-        written = export_plan_pdf(
-            window.document.plan, path, page_size=page_size, report=report, progress=step
-        )
-    except ExportCancelled:
-        window.show_message("PDF export cancelled; nothing was written.")
-        return None
+        written = export_pdf(window.document.plan, path, page_size=page_size, report=report, progress=step)
     except PlannerError as exc:
         _warn(window, f"The PDF could not be written.\n\n{exc.message}", exc.fix)
         return None
@@ -94,6 +113,9 @@ def export_window_pdf(window: Any, path: Path, page_size: str = "a4") -> Path | 
         QApplication.restoreOverrideCursor()
         progress.close()
         progress.deleteLater()
+    if written is None:
+        window.show_message("PDF export cancelled; nothing was written.")
+        return None
     window.show_message(f"Exported {written}")
     return written
 
@@ -102,15 +124,15 @@ def _warn(parent: QWidget, message: str, fix: str) -> None:
     dialogs.show_error(parent, "Export PDF", f"{message}\n\nFix: {fix}" if fix else message)
 
 
-def export_interactive(window: Any) -> Path | None:
+def export_interactive(window: PlanWindow, export_pdf: PdfExporter) -> Path | None:
     """Ask where to save, then export (the menu action)."""
     answer = ask_pdf_path(window, suggested_path(window))
     if answer is None:
         return None
-    return export_window_pdf(window, *answer)
+    return export_window_pdf(window, export_pdf, *answer)
 
 
-def install_export_action(window: Any) -> QAction:
+def install_export_action(window: PlanWindow, export_pdf: PdfExporter) -> QAction:
     """Add File ▸ Export PDF… (Ctrl+E) above Quit, registered as ``actionExportPdf``."""
     actions = window.actions
     action = QAction("Export &PDF…", window)
@@ -119,7 +141,7 @@ def install_export_action(window: Any) -> QAction:
     keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
     action.setToolTip(f"Export the plan as a PDF report ({keys})")
     action.setStatusTip("Export the plan as a PDF report to hand to a colleague")
-    action.triggered.connect(lambda _=False: export_interactive(window))
+    action.triggered.connect(lambda _=False: export_interactive(window, export_pdf))
     quit_action = actions.by_name.get("actionQuit")
     if quit_action is not None:
         actions.file_menu.insertAction(quit_action, action)

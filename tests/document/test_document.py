@@ -6,15 +6,15 @@ import pytest
 from conftest import make_rig_plan
 
 from gpuplanner.core.errors import PlanError
-from gpuplanner.core.plan import Layout, Replica, Stage
-from gpuplanner.core.specs import NodeTemplate
-from gpuplanner.document.document import Change, PlanDocument
-from gpuplanner.document.layout_repair import (
+from gpuplanner.core.layout_ops import (
     layout_gpu_ids,
     remove_gpus_from_layout,
     rescale_layout,
     validate_layout,
 )
+from gpuplanner.core.plan import Layout, Replica, Stage
+from gpuplanner.core.specs import NodeTemplate
+from gpuplanner.document.document import Change, PlanDocument
 
 
 @pytest.fixture

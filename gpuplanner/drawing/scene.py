@@ -14,12 +14,12 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneHelpE
 
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
-from gpuplanner.gui.labels import Labels
-from gpuplanner.gui.rack import geometry as geo
-from gpuplanner.gui.rack.gpu_item import GpuItem
-from gpuplanner.gui.rack.link_item import FabricItem, LinkItem
-from gpuplanner.gui.rack.node_item import NodeItem
-from gpuplanner.gui.rack.style import RackStyle
+from gpuplanner.drawing import geometry as geo
+from gpuplanner.drawing.gpu_item import GpuItem
+from gpuplanner.drawing.labels import Labels
+from gpuplanner.drawing.link_item import FabricItem, LinkItem
+from gpuplanner.drawing.node_item import NodeItem
+from gpuplanner.drawing.style import RackStyle
 
 
 @dataclass(frozen=True)

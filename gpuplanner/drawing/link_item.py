@@ -7,8 +7,8 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPainterPathStr
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from gpuplanner.core.plan import Link
-from gpuplanner.gui.labels import Labels, link_tooltip
-from gpuplanner.gui.rack.style import RackStyle, link_colour, link_width
+from gpuplanner.drawing.labels import Labels, link_tooltip
+from gpuplanner.drawing.style import RackStyle, link_colour, link_width
 
 
 def arc_path(a: QPointF, b: QPointF) -> QPainterPath:

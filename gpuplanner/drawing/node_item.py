@@ -8,9 +8,9 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from gpuplanner.core.plan import Node
 from gpuplanner.core.specs import LinkSpec
-from gpuplanner.gui.labels import Labels, compact_link_name
-from gpuplanner.gui.rack import geometry as geo
-from gpuplanner.gui.rack.style import LINK_KIND_NAMES, RackStyle, link_colour
+from gpuplanner.drawing import geometry as geo
+from gpuplanner.drawing.labels import Labels, compact_link_name
+from gpuplanner.drawing.style import LINK_KIND_NAMES, RackStyle, link_colour
 
 
 class NodeItem(QGraphicsItem):

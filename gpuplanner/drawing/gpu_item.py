@@ -6,12 +6,13 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from gpuplanner.core.budget import used_bytes
 from gpuplanner.core.plan import GpuPlacement
 from gpuplanner.core.report import GpuReport
 from gpuplanner.core.specs import GIB
-from gpuplanner.gui.labels import Labels, gpu_tooltip, short_gpu_name
-from gpuplanner.gui.rack import geometry as geo
-from gpuplanner.gui.rack.style import VENDOR_COLOURS, RackStyle, fill_colour, fill_level, link_colour
+from gpuplanner.drawing import geometry as geo
+from gpuplanner.drawing.labels import Labels, gpu_tooltip, short_gpu_name
+from gpuplanner.drawing.style import VENDOR_COLOURS, RackStyle, fill_colour, fill_level, link_colour
 
 READABLE_SCALE = 0.4  # below this zoom a card's 7-9 pt text is under 4 px high: drawn without it
 
@@ -136,9 +137,9 @@ class GpuItem(QGraphicsItem):
         )
 
     def used_bytes(self) -> int:
-        """Bytes the report puts on this GPU (capacity minus free; more than capacity when over)."""
+        """Bytes the report puts on this GPU (more than capacity when over)."""
         assert self.report is not None
-        return self.report.capacity_bytes - self.report.memory_bytes.free
+        return used_bytes(self.report)
 
     def bar_text(self) -> str:
         assert self.report is not None

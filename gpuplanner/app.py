@@ -1,0 +1,50 @@
+"""The whole application: the window with the PDF export plugged in.
+
+``gpuplanner.gui`` and ``gpuplanner.export`` do not import each other (both stand on
+``gpuplanner.drawing``); this module, above both, hands the window the exporter. Scripts that want the
+window as a person sees it call :func:`create_main_window` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gpuplanner.core.plan import Plan
+    from gpuplanner.core.report import Report
+    from gpuplanner.gui.main_window import MainWindow
+
+
+def export_pdf(
+    plan: Plan,
+    path: Path,
+    *,
+    page_size: str,
+    report: Report | None,
+    progress: Callable[[int, int], object],
+) -> Path | None:
+    """:func:`gpuplanner.export.pdf.export_plan_pdf`, with None for a cancelled export (the window's
+    ``PdfExporter``)."""
+    # imported here: the PDF machinery costs a quarter of a second the window should not pay at start
+    from gpuplanner.export.pdf import ExportCancelled, export_plan_pdf
+
+    try:
+        return export_plan_pdf(plan, path, page_size=page_size, report=report, progress=progress)
+    except ExportCancelled:
+        return None
+
+
+def create_main_window(plan_path: str | Path | None = None) -> MainWindow:
+    """The main window on ``plan_path`` (or the built-in sample plan), File ▸ Export PDF… included."""
+    from gpuplanner.gui.main_window import create_main_window as create
+
+    return create(plan_path, export_pdf)
+
+
+def run(plan_path: str | None = None) -> int:
+    """Show the window (the ``gpuplanner`` command without a subcommand); returns the exit code."""
+    from gpuplanner.gui.app import run as run_window
+
+    return run_window(plan_path, export_pdf)
