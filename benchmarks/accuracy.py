@@ -112,9 +112,17 @@ for _e, _step, _layer, _request in (
         # modelling gap, and LOSO shows it).
         Param(("overhead", _e, "layer_us"), _layer, 0.5, 150.0, _entry(_e, DECODE)),
         Param(("overhead", _e, "step_us"), _step, 20.0, 3000.0, _entry(_e, DECODE)),
-        Param(("overhead", _e, "gemm_efficiency"), 1.0, 0.25, 1.0, _entry(_e, ("TTFT", "batched/served throughput"))),
+        Param(
+            ("overhead", _e, "gemm_efficiency"),
+            1.0,
+            0.25,
+            1.0,
+            _entry(_e, ("TTFT", "batched/served throughput")),
+        ),
         Param(("overhead", _e, "request_us"), _request, 100.0, 300000.0, _entry(_e, TTFT_ONLY)),
     ]
+
+
 def _custom_allreduce(c: Case, r: ResolvedPlan) -> bool:
     return c.family in DECODE and r.plan.layout.tp > 1 and r.engine.id in ("vllm", "sglang", "trtllm")
 

@@ -84,7 +84,6 @@ MODELS = [
     (r"Qwen3-235B", "Qwen/Qwen3-235B-A22B"),
     # Qwen3-Coder-30B-A3B has Qwen3-30B-A3B's shapes (config.json: 48 layers, 128 experts, 8 active)
     (r"Qwen3-(Coder-)?30B-A3B", "Qwen/Qwen3-30B-A3B"),
-
     (r"gpt-oss-120b", "openai/gpt-oss-120b"),
     (r"gpt-oss-20b", "openai/gpt-oss-20b"),
     (r"Llama-4-Scout", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),

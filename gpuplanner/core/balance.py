@@ -3,8 +3,9 @@
 - ``fit``: layers in proportion to the memory each stage has for them (its smallest GPU's budget less
   what does not depend on the layers, times its TP degree), so the KV cache is as large as it can be
   and the least memory strands. Mixed GPUs are where this matters.
-- ``speed``: layers in proportion to each stage's HBM bandwidth (decode reads every weight once per
-  step, so equal time per stage is bandwidth-proportional), without a stage outgrowing its memory.
+- ``speed``: starts from layers in proportion to each stage's HBM bandwidth, then scores every split
+  with the report's own decode cycle (the performance model's stage times at the plan's workload),
+  without a stage outgrowing its memory.
 - ``even``: the engine's default equal split.
 
 Proportional splits are the starting point; a short search then moves single layers across
@@ -18,11 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from gpuplanner.core.architecture import embedding_params, layer_params
+from gpuplanner.core.architecture import layer_params
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.fit import FitResult, fit_memory
 from gpuplanner.core.layout_ops import even_layer_split, weighted_layer_split
+from gpuplanner.core.perf import decode_speed
+from gpuplanner.core.perf_replica import build_replicas
 from gpuplanner.core.plan import Layout, Plan, Replica, Stage
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 
@@ -30,7 +33,7 @@ Objective = Literal["fit", "speed", "even"]
 OBJECTIVES: tuple[Objective, ...] = ("fit", "speed", "even")
 OBJECTIVE_NAMES = {
     "fit": "Fit: layers in proportion to free memory",
-    "speed": "Speed: layers in proportion to HBM bandwidth, within memory",
+    "speed": "Speed: the fastest decode the performance model finds, within memory",
     "even": "Even: the same number of layers per stage",
 }
 Score = Callable[[ResolvedPlan, FitResult], tuple[float, ...]]
@@ -56,17 +59,13 @@ def _fit_score(r: ResolvedPlan, fit: FitResult) -> tuple[float, ...]:
 
 
 def _speed_score(r: ResolvedPlan, fit: FitResult) -> tuple[float, ...]:
-    slowest: dict[int, float] = {}
-    embedding_bytes = embedding_params(r.model) * (
-        r.weights.bytes_per_element if r.weights.quantizes_embeddings else 2.0
-    )
-    for f in fit.gpus:
-        # decode reads this GPU's weights once per step (the embedding table only a row per token):
-        # seconds ∝ bytes / bandwidth
-        read = f.weights - (embedding_bytes / f.gpu.stage_tp if f.gpu.first_stage else 0.0)
-        t = read / f.gpu.spec.hbm_bandwidth_gbps
-        slowest[f.gpu.replica] = max(slowest.get(f.gpu.replica, 0.0), t)
-    return (-_over_budget(fit), -max(slowest.values(), default=0.0), float(fit.capacity_tokens))
+    """Memory first, then the output tokens/s the report shows at the plan's workload (the same
+    estimate as every speed in the window), then KV capacity."""
+    w = r.plan.workload
+    limit = max(1, fit.max_concurrency)
+    wanted = limit if w.concurrency == "max" else w.concurrency
+    _, rate = decode_speed(build_replicas(r), min(wanted, limit), w.input_tokens, w.output_tokens, "mid")
+    return (-_over_budget(fit), rate, float(fit.capacity_tokens))
 
 
 def _stage_room(r: ResolvedPlan, fit: FitResult) -> dict[tuple[int, int], float]:

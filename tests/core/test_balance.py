@@ -80,16 +80,13 @@ def test_speed_puts_more_layers_on_the_faster_gpu_and_beats_the_even_split():
     assert output_rate(fast) > output_rate(plan)  # plan: the even 16 / 16 split
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: the speed balance divides bytes by datasheet bandwidth instead of scoring with the "
-    "report's stage time, so moving a boundary one layer can still be faster (core/balance.py, the lead's)",
-)
 def test_speed_leaves_no_faster_neighbouring_split():
     plan = two_gpu_plan("rtx-4090", "a100-80gb-pcie", LLAMA_8B)
     cut = stage_sizes(balance_layout(plan, "speed"))[0]
     best = output_rate(two_gpu_plan("rtx-4090", "a100-80gb-pcie", LLAMA_8B, split=cut))
     for other in (cut - 1, cut + 1):
+        if not 0 < other < LLAMA_8B.num_layers:
+            continue  # a stage needs at least one layer
         assert best >= output_rate(two_gpu_plan("rtx-4090", "a100-80gb-pcie", LLAMA_8B, split=other))
 
 
@@ -126,7 +123,11 @@ def test_balance_of_tp_groups_and_replicas_keeps_every_stage_valid():
     for objective in ("fit", "speed", "even"):
         layout = balance_layout(plan, objective)  # type: ignore[arg-type]
         for replica in layout.replicas:
-            assert [s.num_layers for s in replica.stages] == [40, 40]  # identical GPUs: an even split
+            first, last = (s.num_layers for s in replica.stages)
+            if objective == "speed":  # the last stage also reads the lm_head: it may give up a layer
+                assert first + last == 80 and 40 <= first <= 42
+            else:
+                assert (first, last) == (40, 40)  # identical GPUs: an even split
         assert evaluate(with_layout(plan, layout)).fits
 
 
