@@ -84,17 +84,26 @@ def _gpu_family(fam: str, families: tuple[str, ...]) -> Callable[[Case, Resolved
     return lambda c, r: gpu_family(r.gpus[0].spec) == fam and c.family in families
 
 
+def _current(r: ResolvedPlan) -> bool:
+    """Whether the row's engine release is the current one (not an older release's own entry)."""
+    return entry_of(r) == r.engine.id
+
+
 def _moe(amd: bool) -> Callable[[Case, ResolvedPlan], bool]:
     return lambda c, r: (
-        r.model.moe is not None and c.family != "TTFT" and (r.gpus[0].spec.vendor == "AMD") == amd
+        r.model.moe is not None
+        and c.family != "TTFT"
+        and (r.gpus[0].spec.vendor == "AMD") == amd
+        and _current(r)
     )
 
 
 DECODE = ("single-stream decode", "batched/served throughput")
 # A constant is fitted only on rows from at least two publications (one source can carry its own
-# biases) and at least four rows; otherwise it keeps its a-priori value.
+# biases) or ten rows of one, and at least six rows; otherwise it keeps its a-priori value.
 MIN_SOURCES = 2
-MIN_ROWS = 4
+MIN_ROWS = 6
+MIN_ROWS_ONE_SOURCE = 10  # ... unless one publication gives at least ten rows for it
 TTFT_ONLY = ("TTFT",)
 PARAMS: list[Param] = []
 for _e, _step, _layer, _request in (
@@ -112,6 +121,11 @@ for _e, _step, _layer, _request in (
         # modelling gap, and LOSO shows it).
         Param(("overhead", _e, "layer_us"), _layer, 0.5, 150.0, _entry(_e, DECODE)),
         Param(("overhead", _e, "step_us"), _step, 20.0, 3000.0, _entry(_e, DECODE)),
+        *(
+            [Param(("overhead", _e, "moe_layer_us"), 0.0, 0.0, 1000.0, _entry(_e, DECODE, moe_only=True))]
+            if "-" in _e
+            else []
+        ),
         Param(
             ("overhead", _e, "gemm_efficiency"),
             1.0,
@@ -147,9 +161,16 @@ PARAMS += [
     ),
     Param(("efficiency", "memory", "amd", "efficiency"), 0.75, 0.3, 1.0, _gpu_family("amd", DECODE)),
     Param(("efficiency", "gemm", "amd", "peak_fraction"), 0.55, 0.1, 1.0, _gpu_family("amd", TTFT_ONLY)),
-    Param(("moe", "layer_us"), 0.0, 0.0, 500.0, lambda c, r: r.model.moe is not None and c.family in DECODE),
-    Param(("moe", "expert_read_efficiency"), 1.0, 0.05, 1.0, _moe(False)),
-    Param(("moe", "expert_read_efficiency_amd"), 1.0, 0.05, 1.0, _moe(True)),
+    # fused-MoE costs of today's releases; older releases carry their own (overhead.<entry>.moe_layer_us)
+    Param(
+        ("moe", "layer_us"),
+        0.0,
+        0.0,
+        500.0,
+        lambda c, r: r.model.moe is not None and c.family in DECODE and _current(r),
+    ),
+    Param(("moe", "expert_read_efficiency"), 1.0, 0.3, 1.0, _moe(False)),
+    Param(("moe", "expert_read_efficiency_amd"), 1.0, 0.3, 1.0, _moe(True)),
 ]
 
 
@@ -195,7 +216,8 @@ def _objective(rows: list[Row], cal: Calibration, param: Param, value: float) ->
 def fit_param(rows: list[Row], cal: Calibration, param: Param) -> Calibration:
     """``cal`` with ``param`` set to the value minimising its rows' error (its prior with no rows)."""
     mine = [r for r in rows if param.selects(r.case, r.resolved)]
-    if len(mine) < MIN_ROWS or len({r.case.source for r in mine}) < MIN_SOURCES:
+    sources = len({r.case.source for r in mine})
+    if len(mine) < MIN_ROWS or (sources < MIN_SOURCES and len(mine) < MIN_ROWS_ONE_SOURCE):
         return with_value(cal, param.path, param.prior)  # too little evidence: keep the a-priori value
     log_scale = param.low > 0
     lo, hi = (math.log(param.low), math.log(param.high)) if log_scale else (param.low, param.high)

@@ -215,13 +215,40 @@ def kv_tokens_for_layer(m: ModelSpec, layer: int, context_tokens: int) -> int:
     return context_tokens
 
 
+_KINDS: dict[tuple[int, int, int], tuple[ModelSpec, int, int, int]] = {}
+
+
+def layer_kinds(m: ModelSpec, layers: range) -> tuple[int, int, int]:
+    """(full-attention, sliding-window, linear-attention) layers among ``layers``: what per-token KV and
+    attention work depend on, so sums over layers become closed forms (a pure function, memoised by
+    the model's identity and checked on every hit)."""
+    key = (id(m), layers.start, layers.stop)
+    hit = _KINDS.get(key)
+    if hit is not None and hit[0] is m:
+        return hit[1], hit[2], hit[3]
+    full = sliding = linear = 0
+    for i in layers:
+        if m.is_linear_layer(i):
+            linear += 1
+        elif m.is_sliding_layer(i) and m.sliding_window is not None:
+            sliding += 1
+        else:
+            full += 1
+    if len(_KINDS) > 4096:
+        _KINDS.clear()
+    _KINDS[key] = (m, full, sliding, linear)
+    return full, sliding, linear
+
+
 def attended_tokens(m: ModelSpec, layers: range, context_tokens: int) -> int:
     """Keys one new token attends to, summed over ``layers``: the context on full-attention layers,
     at most the window on sliding layers, none on linear-attention layers (they update a fixed state).
 
     What attention FLOPs scale with; ``len(layers) x context`` overcounts sliding and hybrid models.
     """
-    return sum(kv_tokens_for_layer(m, i, context_tokens) for i in layers)
+    full, sliding, _ = layer_kinds(m, layers)
+    window = min(context_tokens, m.sliding_window) if sliding and m.sliding_window is not None else 0
+    return full * context_tokens + sliding * window
 
 
 def kv_bytes_for_sequence(
@@ -233,8 +260,8 @@ def kv_bytes_for_sequence(
     cache (vLLM and SGLang keep it in the model dtype by default).
     """
     per_layer = kv_elements_per_token_layer(m, tp) * kv_bytes_per_element
-    total = sum(per_layer * kv_tokens_for_layer(m, i, context_tokens) for i in layers)
+    total = per_layer * attended_tokens(m, layers, context_tokens)
     if m.linear_attention is not None:
-        linear = sum(1 for i in layers if m.is_linear_layer(i))
+        linear = layer_kinds(m, layers)[2]
         total += linear * linear_state_elements(m, tp) * kv_bytes_per_element
     return total

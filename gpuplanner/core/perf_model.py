@@ -172,7 +172,7 @@ def stage_step(
     if hit is not None:
         return hit
     step = _stage_step(s, tokens, seqs, context, new_tokens_per_seq, band)
-    if len(s.steps) >= 256:  # shapes outlive an evaluation; workloads change what they are asked
+    if len(s.steps) >= 1024:  # shapes outlive an evaluation; workloads change what they are asked
         s.steps.clear()
     s.steps[key] = step
     return step
