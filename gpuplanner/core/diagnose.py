@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from gpuplanner.core.fit import FitResult, GpuFit
+from gpuplanner.core.limits import MAX_PREFILL_CHUNKS
 from gpuplanner.core.report import FixAction, Problem
 from gpuplanner.core.resolve import ResolvedPlan
 from gpuplanner.core.specs import GIB
@@ -73,8 +74,78 @@ def _id_ranges(ids: list[str], shown: int = 3) -> str:
     return ", ".join(ids[:shown]) + f", … {ids[-1]}"
 
 
+def _workload_problems(r: ResolvedPlan) -> list[Problem]:
+    """A request longer than the context limit, or a prompt the estimate would walk in too many chunks.
+
+    Checked before anything is computed for the workload, so no work grows with the tokens typed."""
+    w = r.plan.workload
+    wanted = w.input_tokens + w.output_tokens
+    limit = r.settings.max_model_len
+    problems = []
+    if wanted > limit:
+        model_limit = r.model.max_position_embeddings
+        whose = f"{r.model.name}'s limit" if limit == model_limit else "the engine's max_model_len"
+        if limit < model_limit and wanted <= model_limit:
+            fix = f"raise max_model_len to {wanted:,}, or shorten the prompt or the output"
+            action = FixAction(kind="set_max_model_len", amount=wanted)
+        else:
+            fix = f"keep input + output tokens within {limit:,} (shorten the prompt or the output)"
+            action = None
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"a request of {w.input_tokens:,} input + {w.output_tokens:,} output tokens "
+                f"({wanted:,}) is longer than {whose} of {limit:,} tokens",
+                fix=fix,
+                action=action,
+            )
+        )
+    chunk = r.settings.max_num_batched_tokens
+    chunks = -(-w.input_tokens // chunk)
+    if chunks > MAX_PREFILL_CHUNKS:
+        least = -(-w.input_tokens // MAX_PREFILL_CHUNKS)
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"a prompt of {w.input_tokens:,} tokens is prefilled in {chunks:,} chunks of "
+                f"max_num_batched_tokens = {chunk:,}; gpuplanner estimates prompts of up to "
+                f"{MAX_PREFILL_CHUNKS:,} chunks",
+                fix=f"raise max_num_batched_tokens to {least:,} or more, or shorten the prompt",
+            )
+        )
+    return problems
+
+
+def _over_capacity(r: ResolvedPlan, fit: FitResult) -> Problem | None:
+    """The ledger adds up to more than a GPU holds (e.g. gpu_memory_utilization 1.0 leaves CUDA
+    graphs no headroom): the engine would run out of memory however the rest is set."""
+    worst = min(fit.gpus, key=lambda f: f.free, default=None)
+    if worst is None or worst.free >= 0:
+        return None
+    g = worst.gpu
+    short = -worst.free
+    over = [f for f in fit.gpus if f.free < 0]
+    who = f"{g.id} ({g.spec.name})" if len(over) == 1 else f"{len(over)} GPUs, worst {g.id} ({g.spec.name})"
+    action = None
+    fix = "spread the model over more GPUs, or use smaller weights or KV cache"
+    if r.engine.memory_rule in ("vllm", "sglang"):
+        # the share that leaves the shortfall free, rounded down to the inspector's 0.01 steps
+        share = math.floor((r.settings.gpu_memory_utilization - short / worst.capacity) * 100) / 100
+        if share > 0:
+            fix = f"lower gpu_memory_utilization to {share:.2f}"
+            action = FixAction(kind="set_gpu_memory_utilization", number=share)
+    return Problem(
+        severity="error",
+        gpu=g.id,
+        message=f"runs out of memory: {who} needs {_gib(short)} more than its {_gib(worst.capacity)} "
+        "(weights, KV cache, activations, buffers and CUDA graphs together)",
+        fix=fix,
+        action=action,
+    )
+
+
 def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = _workload_problems(r)
     stranded: dict[tuple[str, str], list[str]] = {}  # (GPU name, amount) -> GPU ids
     ctx = fit.context_tokens
     for f in fit.gpus:
@@ -130,6 +201,10 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
                 fix="put more layers on the bigger GPUs (Auto-balance ▸ fit)",
             )
         )
+    if not any(p.severity == "error" for p in problems):
+        over = _over_capacity(r, fit)
+        if over is not None:
+            problems.append(over)
     if any(p.severity == "error" for p in problems):
         return problems
 
