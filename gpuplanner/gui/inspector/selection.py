@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gpuplanner.core.limits import MAX_SLOTS
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import blocked, fill_combo, hint
 from gpuplanner.gui.labels import short_gpu_name
@@ -98,7 +99,7 @@ class SelectionSection(QGroupBox):
         self.node_name = QLineEdit()
         self.node_name.setObjectName("nodeNameEdit")
         self.node_slots = QSpinBox()
-        self.node_slots.setRange(1, 128)
+        self.node_slots.setRange(1, MAX_SLOTS)
         self.node_slots.setToolTip("GPU slots in this server")
         self.node_nvswitch = QComboBox()
         self.node_nvswitch.setToolTip("An NVSwitch joins every GPU of the server at full NVLink speed")
@@ -109,7 +110,7 @@ class SelectionSection(QGroupBox):
         self.node_nic.setToolTip("The network cards this server uses to reach other servers")
         self.node_nics = QSpinBox()
         self.node_nics.setObjectName("nodeNicsSpin")
-        self.node_nics.setRange(1, 64)
+        self.node_nics.setRange(1, MAX_SLOTS)
         self.node_nics.setToolTip("How many network cards (a DGX H100 has 8, one per GPU)")
         form.addRow("Name", self.node_name)
         form.addRow("Slots", self.node_slots)
