@@ -142,6 +142,14 @@ class MoeSpec(Spec):
     expert_bias: bool = False
     router_bias: bool = False
 
+    @model_validator(mode="after")
+    def _check(self) -> MoeSpec:
+        if self.experts_per_token > self.num_experts:
+            raise ValueError(
+                f"each token picks {self.experts_per_token} experts but there are {self.num_experts}"
+            )
+        return self
+
     def is_moe_layer(self, layer: int) -> bool:
         if layer < self.first_dense_layers:
             return False
