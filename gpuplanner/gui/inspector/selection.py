@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
@@ -26,7 +27,22 @@ from gpuplanner.gui.labels import short_gpu_name
 from gpuplanner.gui.presets import PRESETS
 
 if TYPE_CHECKING:
+    from gpuplanner.core.plan import Plan
     from gpuplanner.gui.inspector import Inspector
+    from gpuplanner.gui.rack.scene import Selection
+
+
+def _existing(selection: Selection, plan: Plan) -> Selection:
+    """The selected ids the plan still has: while the canvas removes a server, its items can still be
+    selected and report a selection change."""
+    rig = plan.rig
+    nodes, gpus, links = {n.id for n in rig.nodes}, set(rig.gpu_ids()), {k.id for k in rig.links}
+    return dataclasses.replace(
+        selection,
+        nodes=tuple(i for i in selection.nodes if i in nodes),
+        gpus=tuple(i for i in selection.gpus if i in gpus),
+        links=tuple(i for i in selection.links if i in links),
+    )
 
 
 class SelectionSection(QGroupBox):
@@ -146,8 +162,8 @@ class SelectionSection(QGroupBox):
     # -- model -> widgets ------------------------------------------------------------------------------
     def refresh(self) -> None:
         window = self.window_
-        selection = window.scene.selection()
         doc, labels = window.document, window.labels
+        selection = _existing(window.scene.selection(), doc.plan)
         total = len(selection.nodes) + len(selection.gpus) + len(selection.links)
         self.current = None
         if total == 0:
