@@ -211,11 +211,19 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
     file it points to is written.
     """
     p = Path(path)
-    target = Path(os.path.realpath(p)) if p.is_symlink() else p
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
+    try:
+        target = Path(os.path.realpath(p)) if p.is_symlink() else p
+        folder = target.parent if str(target.parent) else Path(".")
+        folder_ok, is_folder = folder.is_dir(), target.is_dir()
+    except OSError as e:  # e.g. a name longer than the file system allows
+        raise PlanFileError(
+            f"cannot write here: {e.strerror or e}",
+            fix="choose a shorter name or another folder",
+            where=str(p),
+        ) from None
+    if not folder_ok:
         raise PlanFileError("the folder does not exist", fix="choose an existing folder", where=str(p))
-    if target.is_dir():
+    if is_folder:
         raise PlanFileError("this is a folder, not a plan file", fix="choose a file name", where=str(p))
     try:
         mode = os.stat(target).st_mode & 0o7777
