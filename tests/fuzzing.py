@@ -403,3 +403,62 @@ def check_config(text: str, folder: Path, outcome: Outcome, hang_s: int = 60) ->
         problems = []
     outcome.add_time(time.perf_counter() - start)
     outcome.bad_reports += problems
+
+
+# -- kills during save -----------------------------------------------------------------------------
+
+SAVER = """
+import sys
+from gpuplanner.core.quick import quick_plan
+from gpuplanner.document.planfile import save_plan
+target = sys.argv[1]
+plans = [quick_plan(model="llama-3.1-70b", gpu="h100-sxm", gpus_per_node=8, nodes=n, tp=8, dp=n)
+         for n in (32, 64)]
+plans = [p.model_copy(update={"name": f"plan {i}"}) for i, p in enumerate(plans)]
+print("ready", flush=True)
+i = 0
+while True:
+    save_plan(plans[i % 2], target)
+    i += 1
+"""
+
+
+def kill_during_saves(folder: Path, kills: int, seed: int = 0) -> dict[str, int]:
+    """Start a process that saves two large plans in turn, SIGKILL it at a random moment, check the
+    file, ``kills`` times; then save once more and count temporary files left. Returns the counts."""
+    import os
+    import subprocess
+    import sys
+
+    from gpuplanner.core.errors import PlanFileError
+    from gpuplanner.document.planfile import load_plan, save_plan
+
+    rng = random.Random(seed)
+    target = folder / "plan.gpuplan"
+    counts = {"kills": 0, "corrupt_or_missing": 0, "stray_temps": 0}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    for _ in range(kills):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(target)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.4))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        counts["kills"] += 1
+        if target.exists():  # before the first rename finished there is no file yet, and that is fine
+            try:
+                ok = load_plan(target).name in ("plan 0", "plan 1")
+            except PlanFileError:
+                ok = False
+            counts["corrupt_or_missing"] += not ok
+    save_plan(load_plan(target) if target.exists() else _any_plan(), target)
+    counts["stray_temps"] = len([p for p in folder.iterdir() if ".~gpuplanner-" in p.name])
+    return counts
+
+
+def _any_plan():
+    from gpuplanner.core.quick import quick_plan
+
+    return quick_plan(model="llama-3.1-70b", gpu="h100-sxm", gpus_per_node=8, tp=8)

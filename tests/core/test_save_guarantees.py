@@ -5,8 +5,6 @@ shows exactly what was saved."""
 from __future__ import annotations
 
 import os
-import random
-import signal
 import stat
 import subprocess
 import sys
@@ -14,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fuzzing import kill_during_saves
 
 from gpuplanner.core.errors import PlanFileError
 from gpuplanner.core.quick import quick_plan
@@ -122,49 +121,6 @@ def test_reopening_a_saved_plan_gives_the_same_text(tmp_path):
 def test_a_file_name_too_long_is_a_clear_error(tmp_path):
     with pytest.raises(PlanFileError, match="cannot write here"):
         save_plan(small_plan(), tmp_path / ("x" * 300 + ".gpuplan"))
-
-
-SAVER = """
-import sys
-from gpuplanner.core.quick import quick_plan
-from gpuplanner.document.planfile import save_plan
-target = sys.argv[1]
-plans = [quick_plan(model="llama-3.1-70b", gpu="h100-sxm", gpus_per_node=8, nodes=n, tp=8, dp=n)
-         for n in (32, 64)]
-plans = [p.model_copy(update={"name": f"plan {i}"}) for i, p in enumerate(plans)]
-print("ready", flush=True)
-i = 0
-while True:
-    save_plan(plans[i % 2], target)
-    i += 1
-"""
-
-
-def kill_during_saves(folder: Path, kills: int, seed: int = 0) -> dict[str, int]:
-    """Start a process that saves two large plans in turn, SIGKILL it at a random moment, check the
-    file, ``kills`` times; then save once more and count temporary files left. Returns the counts."""
-    rng = random.Random(seed)
-    target = folder / "plan.gpuplan"
-    counts = {"kills": 0, "corrupt_or_missing": 0, "stray_temps": 0}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    for _ in range(kills):
-        proc = subprocess.Popen(
-            [sys.executable, "-c", SAVER, str(target)], stdout=subprocess.PIPE, text=True, env=env
-        )
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.0, 0.4))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        counts["kills"] += 1
-        if target.exists():  # before the first rename finished there is no file yet, and that is fine
-            try:
-                assert load_plan(target).name in ("plan 0", "plan 1")
-            except (PlanFileError, AssertionError):
-                counts["corrupt_or_missing"] += 1
-    save_plan(small_plan("after"), target)
-    counts["stray_temps"] = len(temps(folder))
-    counts["corrupt_or_missing"] += load_plan(target).name != "after"
-    return counts
 
 
 @posix_only
