@@ -258,3 +258,28 @@ def test_a_saved_plan_reads_back_exactly(tmp_path):
     assert load_plan(path) == plan
     assert plan_to_json(load_plan(path)) == plan_to_json(plan)
     assert os.path.getsize(path) < 64 * 1024
+
+
+# -- catalog TOML ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda text: text.replace("memory_gb = 80", "memory_gb = nan", 1), "finite number"),
+        (lambda text: text.replace("memory_gb = 80", "memory_gb = inf", 1), "finite number"),
+        (lambda text: text + "\nx = " + "[" * 3000 + "]" * 3000 + "\n", "cannot read the catalog"),
+        (lambda text: text.replace("memory_gb = 80", "memory_gb = " + "9" * 5000, 1), "cannot read the catalog"),
+    ],
+)
+def test_catalog_toml_refuses_non_finite_and_unreadable_numbers(tmp_path, edit, says):
+    import shutil
+
+    from gpuplanner.core.catalog import load_catalog
+
+    catalogs = tmp_path / "catalogs"
+    shutil.copytree(EXAMPLE.parents[1], catalogs, ignore=shutil.ignore_patterns("examples"))
+    gpus = catalogs / "gpus.toml"
+    gpus.write_text(edit(gpus.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(CatalogError, match=says):
+        load_catalog(catalogs, include_user_models=False)
