@@ -269,7 +269,10 @@ def test_a_saved_plan_reads_back_exactly(tmp_path):
         (lambda text: text.replace("memory_gb = 80", "memory_gb = nan", 1), "finite number"),
         (lambda text: text.replace("memory_gb = 80", "memory_gb = inf", 1), "finite number"),
         (lambda text: text + "\nx = " + "[" * 3000 + "]" * 3000 + "\n", "cannot read the catalog"),
-        (lambda text: text.replace("memory_gb = 80", "memory_gb = " + "9" * 5000, 1), "cannot read the catalog"),
+        (
+            lambda text: text.replace("memory_gb = 80", "memory_gb = " + "9" * 5000, 1),
+            "cannot read the catalog",
+        ),
     ],
 )
 def test_catalog_toml_refuses_non_finite_and_unreadable_numbers(tmp_path, edit, says):
