@@ -202,9 +202,9 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
             )
         )
     if not any(p.severity == "error" for p in problems):
-        over = _over_capacity(r, fit)
-        if over is not None:
-            problems.append(over)
+        overflow = _over_capacity(r, fit)
+        if overflow is not None:
+            problems.append(overflow)
     if any(p.severity == "error" for p in problems):
         return problems
 

@@ -157,7 +157,7 @@ def _pid_alive(pid: int) -> bool:
 def clean_stale_temps(folder: Path, max_age_s: float = 24 * 3600) -> list[Path]:
     """Remove temporary files of earlier saves into ``folder`` that were cut short (a crash, a kill):
     those whose process is gone, or older than ``max_age_s``. Returns what was removed."""
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         entries = list(os.scandir(folder))
