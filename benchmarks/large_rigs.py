@@ -51,6 +51,8 @@ def measure(gpus: int, edits: int, folder: Path) -> None:
     from gpuplanner.gui import create_main_window
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    import gpuplanner.gui.main_window  # noqa: F401 - imports are start-up time, not opening a plan
+
     plan = build_plan(gpus)
     path = save_plan(plan, folder / f"rig-{gpus}.gpuplan")
     evaluations = []
