@@ -1,145 +1,265 @@
-"""Predicted vs measured for every row of benchmarks/data/measurements.csv the model can express.
+"""Predicted vs measured for every published measurement the model can express, in sample and
+leave-one-source-out.
 
-    .venv/bin/python benchmarks/accuracy.py
+    .venv/bin/python benchmarks/accuracy.py            # tables and summaries (a few minutes)
+    .venv/bin/python benchmarks/accuracy.py --fit      # also print the constants fitted on all rows
+    .venv/bin/python benchmarks/accuracy.py --write    # ... and write them into catalogs/calibration.toml
 
-Families: batched throughput (TensorRT-LLM static-batching tables, M001-M029), TTFT (M030-M041),
-memory (vLLM log lines, M218-M224) and collectives (nccl-tests, p2p). There is no single-stream
-decode row in the data set (every throughput row is at batch 48 or more), so that family is empty.
+Every speed row becomes the plan that was measured (``accuracy_rows.build_case``) and its figure is
+read from ``evaluate(plan)``, the estimate the window, the command line and the PDF use.
 
-Train / report separation:
-- REPORT rows (never used to set a constant): M001-M029, the ISL-2048 TTFT rows (M031, M033, M035,
-  M037, M039, M041) and M218-M224. Their errors are the honest figures.
-- TRAIN rows, shown but left out of the statistics: the ISL-128 TTFT rows (M030, M032, M034, M036,
-  M038, M040) set TensorRT-LLM's per-request cost in catalogs/calibration.toml; the collective rows
-  are the training set of the collective constants (in-sample).
-Traps handled: the H100 table is per GPU (total / GPUs); the A100 table's header says only
-"out tok/s" - we read it as per GPU too (the per-GPU reading is the physically plausible one: as a
-total, Llama-2-70B at batch 1280 on 4 A100s would take 245 s for 128 tokens) and print the error of
-the other reading beside it.
+Which constants come from which rows:
+- Efficiencies of HBM GPUs (BabelStream, cuBLASLt) and the collective constants (nccl-tests) are set
+  from microbenchmark rows, never from a speed row: for speed rows they are out of sample.
+- A few constants can only be learnt from end-to-end speed rows: each engine's per-step, per-layer and
+  per-request costs, the memory and GEMM efficiency of GDDR and AMD GPUs (no microbenchmark row), and
+  the fused-MoE expert-read efficiency and per-layer cost. ``PARAMS`` lists them with the rows each is
+  fitted on (by a 1-D search per constant minimising the median |log error| of its rows, two sweeps).
+- In-sample: fitted on all rows, judged on the same rows (labelled so).
+- Leave-one-source-out (LOSO): for each publication, the constants its rows inform are refitted
+  without it (a constant with no other row falls back to its a-priori value) and its rows predicted.
+  The README quotes only these figures.
 """
 
 from __future__ import annotations
 
-import csv
+import argparse
 import math
+import re
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.accuracy_rows import Case, build_case, read_rows
 from benchmarks.collectives_fit import predict as predict_collective
 from benchmarks.collectives_fit import rows as collective_rows
-from gpuplanner.core.calibration import calibration
+from gpuplanner import paths
+from gpuplanner.core.calibration import Calibration, calibration, load_calibration, use_calibration
 from gpuplanner.core.catalog import default_catalog
+from gpuplanner.core.efficiency import gpu_family
+from gpuplanner.core.evaluate import evaluate_resolved
 from gpuplanner.core.fit import fit_memory
-from gpuplanner.core.perf_model import stage_step
-from gpuplanner.core.perf_replica import build_replicas
 from gpuplanner.core.plan import EngineSettings
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 
-DATA = Path(__file__).resolve().parent / "data" / "measurements.csv"
-MODELS = {
-    "GPT-J 6B": "EleutherAI/gpt-j-6b",
-    "Llama-2-7B": "meta-llama/Llama-2-7b-hf",
-    "Llama-2-70B": "meta-llama/Llama-2-70b-hf",
-    "Falcon-180B": "tiiuae/falcon-180B",
-    "Llama-3.1-8B-Instruct": "meta-llama/Llama-3.1-8B-Instruct",
-}
-TTFT_TRAIN = {"M030", "M032", "M034", "M036", "M038", "M040"}
 GIB = 2**30
+FAMILIES = ("single-stream decode", "batched/served throughput", "TTFT")
 
 
 @dataclass
-class Result:
-    row: str
-    family: str
-    what: str
-    measured: float
-    predicted: float
-    train: bool = False
-    note: str = ""
+class Param:
+    path: tuple[str, ...]  # where in the calibration
+    prior: float  # the a-priori value, used when no training row informs it
+    low: float
+    high: float
+    selects: Callable[[Case, ResolvedPlan], bool]
 
     @property
-    def error(self) -> float:
-        return self.predicted / self.measured - 1
+    def name(self) -> str:
+        return ".".join(self.path)
 
 
-def _gpu(row: dict[str, str]) -> str:
-    return "h100-sxm" if row["gpu"].startswith("H100") else "a100-80gb-sxm"
+def entry_of(r: ResolvedPlan) -> str:
+    """The name of the calibration's overhead entry this plan's engine release uses."""
+    cal = calibration()
+    chosen = cal.overhead_for(r.engine.id, r.settings.version)
+    return next(name for name, entry in cal.overhead.items() if entry is chosen)
 
 
-def _resolved(row: dict[str, str], batch: int, isl: int, osl: int, engine: str = "trtllm") -> ResolvedPlan:
-    fp8 = row["precision"].startswith("FP8")
-    plan = quick_plan(
-        model=MODELS[row["model"]],
-        gpu=_gpu(row),
-        tp=int(row["tp"] or 1),
-        weights="fp8" if fp8 else "fp16",
-        kv_cache="fp8" if fp8 else "fp16",
-        engine=engine,
-        concurrency=batch,
-        input_tokens=isl,
-        output_tokens=osl,
+def _entry(
+    name: str, families: tuple[str, ...], moe_only: bool = False
+) -> Callable[[Case, ResolvedPlan], bool]:
+    return lambda c, r: (
+        entry_of(r) == name and c.family in families and (not moe_only or r.model.moe is not None)
     )
-    return resolve_plan(plan, default_catalog())
 
 
-def static_batch_tokens_per_s(r: ResolvedPlan, batch: int, isl: int, osl: int) -> float:
-    """gptSessionBenchmark: one context phase for the whole batch, then osl-1 generation steps."""
-    rep = build_replicas(r)[0]
-    prefill = sum(stage_step(s, batch * isl, batch, 0, isl).total_s for s in rep.stages) + rep.step_overhead_s
-    decode = (osl - 1) * rep.cycle(batch, isl + osl / 2).seconds
-    return batch * osl / (prefill + decode)
+def _gpu_family(fam: str, families: tuple[str, ...]) -> Callable[[Case, ResolvedPlan], bool]:
+    return lambda c, r: gpu_family(r.gpus[0].spec) == fam and c.family in families
 
 
-def throughput_rows(rows: list[dict[str, str]]) -> list[Result]:
+def _moe(amd: bool) -> Callable[[Case, ResolvedPlan], bool]:
+    return lambda c, r: (
+        r.model.moe is not None and c.family != "TTFT" and (r.gpus[0].spec.vendor == "AMD") == amd
+    )
+
+
+DECODE = ("single-stream decode", "batched/served throughput")
+TTFT_ONLY = ("TTFT",)
+PARAMS: list[Param] = []
+for _e, _step, _layer, _request in (
+    ("vllm", 400.0, 6.0, 2000.0),
+    ("vllm-v0", 400.0, 6.0, 2000.0),
+    ("sglang", 300.0, 6.0, 2000.0),
+    ("sglang-0.4", 300.0, 6.0, 2000.0),
+    ("trtllm", 150.0, 5.0, 3500.0),
+    ("trtllm-0.x", 150.0, 5.0, 3500.0),
+    ("llamacpp", 300.0, 15.0, 2000.0),
+):
+    PARAMS += [
+        # a fixed cost per step shows alone at one user: fitted on single-stream rows only
+        Param(("overhead", _e, "step_us"), _step, 20.0, 20000.0, _entry(_e, ("single-stream decode",))),
+        Param(("overhead", _e, "layer_us"), _layer, 0.5, 500.0, _entry(_e, DECODE)),
+        Param(("overhead", _e, "moe_layer_us"), 0.0, 0.0, 2000.0, _entry(_e, DECODE, moe_only=True)),
+        Param(("overhead", _e, "request_us"), _request, 100.0, 300000.0, _entry(_e, TTFT_ONLY)),
+    ]
+PARAMS += [
+    Param(
+        ("efficiency", "memory", "nvidia-gddr", "efficiency"),
+        0.85,
+        0.3,
+        1.0,
+        _gpu_family("nvidia-gddr", DECODE),
+    ),
+    Param(
+        ("efficiency", "gemm", "nvidia-gddr", "peak_fraction"),
+        0.70,
+        0.1,
+        1.0,
+        _gpu_family("nvidia-gddr", TTFT_ONLY),
+    ),
+    Param(("efficiency", "memory", "amd", "efficiency"), 0.75, 0.3, 1.0, _gpu_family("amd", DECODE)),
+    Param(("efficiency", "gemm", "amd", "peak_fraction"), 0.55, 0.1, 1.0, _gpu_family("amd", TTFT_ONLY)),
+    Param(("moe", "expert_read_efficiency"), 1.0, 0.05, 1.0, _moe(False)),
+    Param(("moe", "expert_read_efficiency_amd"), 1.0, 0.05, 1.0, _moe(True)),
+]
+
+
+def get_value(cal: Calibration, path: tuple[str, ...]) -> float:
+    node: Any = cal
+    for key in path:
+        node = node[key] if isinstance(node, dict) else getattr(node, key)
+    return float(node)
+
+
+def with_value(node: Any, path: tuple[str, ...], value: float) -> Any:
+    """A copy of ``node`` (a frozen calibration part or a dict of them) with ``path`` set to ``value``."""
+    key, rest = path[0], path[1:]
+    if isinstance(node, dict):
+        return {**node, key: with_value(node[key], rest, value) if rest else value}
+    child = getattr(node, key)
+    return node.model_copy(update={key: with_value(child, rest, value) if rest else value})
+
+
+@dataclass
+class Row:
+    case: Case
+    resolved: ResolvedPlan
+
+    def predict(self) -> float | None:
+        return self.case.predict(evaluate_resolved(self.resolved))
+
+
+def log_errors(rows: list[Row], cal: Calibration) -> list[float]:
+    use_calibration(cal)
     out = []
     for row in rows:
-        if row["metric"] not in ("output_throughput_per_gpu", "output_throughput"):
-            continue
-        batch, isl, osl, n = int(row["batch"]), int(row["isl"]), int(row["osl"]), int(row["n_gpus"])
-        total = static_batch_tokens_per_s(_resolved(row, batch, isl, osl), batch, isl, osl)
-        measured = float(row["value"])
-        note = ""
-        if row["metric"] == "output_throughput":  # A100 table: ambiguous header
-            note = f"if total: {total / measured - 1:+.0%}"
-        what = f"{row['model']} {_gpu(row)} TP{n} B{batch} {isl}/{osl}"
-        out.append(Result(row["id"], "batched throughput", what, measured, total / n, note=note))
+        predicted = row.predict()
+        out.append(abs(math.log(predicted / row.case.measured)) if predicted else 5.0)
     return out
 
 
-def ttft_rows(rows: list[dict[str, str]]) -> list[Result]:
-    out = []
-    request_s = calibration().overhead_for("trtllm").request_us * 1e-6
-    for row in rows:
-        if row["metric"] != "ttft_first_token_latency":
-            continue
-        isl = int(row["isl"])
-        r = _resolved(row, 1, isl, 1)
-        rep = build_replicas(r)[0]
-        predicted_ms = (rep.prefill_s(isl) + request_s) * 1e3
-        what = f"{row['model']} {_gpu(row)} TP{row['tp']} ISL {isl}"
-        out.append(
-            Result(row["id"], "TTFT", what, float(row["value"]), predicted_ms, row["id"] in TTFT_TRAIN)
-        )
-    train = sorted(r.measured - r.predicted for r in out if r.train)
-    if train:
-        # The training step of trtllm's request_us: add this to it in catalogs/calibration.toml.
-        print(f"TTFT train rows: median residual {statistics.median(train):+.2f} ms (request_us adjustment)")
+def _objective(rows: list[Row], cal: Calibration, param: Param, value: float) -> float:
+    errors = log_errors(rows, with_value(cal, param.path, value))
+    return statistics.median(errors) + 0.1 * statistics.fmean(errors)  # the mean breaks ties
+
+
+def fit_param(rows: list[Row], cal: Calibration, param: Param) -> Calibration:
+    """``cal`` with ``param`` set to the value minimising its rows' error (its prior with no rows)."""
+    mine = [r for r in rows if param.selects(r.case, r.resolved)]
+    if not mine:
+        return with_value(cal, param.path, param.prior)
+    log_scale = param.low > 0
+    lo, hi = (math.log(param.low), math.log(param.high)) if log_scale else (param.low, param.high)
+
+    def f(x: float) -> float:
+        return _objective(mine, cal, param, math.exp(x) if log_scale else x)
+
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = lo, hi
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(16):
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = f(d)
+    x = (a + b) / 2
+    return with_value(cal, param.path, math.exp(x) if log_scale else x)
+
+
+def fit(rows: list[Row], start: Calibration, params: list[Param], sweeps: int = 2) -> Calibration:
+    cal = start
+    for _ in range(sweeps):
+        for param in params:
+            cal = fit_param(rows, cal, param)
+    return cal
+
+
+def with_priors(cal: Calibration) -> Calibration:
+    for param in PARAMS:
+        cal = with_value(cal, param.path, param.prior)
+    return cal
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+def slices(row: Row) -> list[str]:
+    r = row.resolved
+    out = ["TP 1" if r.plan.layout.tp == 1 else "TP > 1"]
+    if r.pp > 1:
+        out.append("PP > 1")
+    out.append("MoE" if r.model.moe is not None else "dense")
+    out.append(f"engine {r.engine.id}")
+    out.append(f"GPU {gpu_family(r.gpus[0].spec)}")
     return out
 
 
-def memory_rows(rows: list[dict[str, str]]) -> list[Result]:
+def stats(errors: list[float]) -> tuple[int, float, float]:
+    if not errors:
+        return 0, float("nan"), float("nan")
+    ordered = sorted(errors)
+    p90 = ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
+    return len(errors), statistics.median(errors), p90
+
+
+def print_summary(title: str, rows: list[Row], errors: dict[str, float]) -> None:
+    print(f"\n{title}")
+    print(f"{'':34} {'rows':>5} {'median |err|':>13} {'p90 |err|':>10}")
+    for family in FAMILIES:
+        n, med, p90 = stats([errors[r.case.id] for r in rows if r.case.family == family])
+        print(f"{family:34} {n:5} {med:13.1%} {p90:10.1%}")
+    groups: dict[str, list[float]] = {}
+    for r in rows:
+        for key in slices(r):
+            groups.setdefault(key, []).append(errors[r.case.id])
+    for key in sorted(groups):
+        n, med, p90 = stats(groups[key])
+        print(f"  {key:32} {n:5} {med:13.1%} {p90:10.1%}")
+
+
+def memory_rows(all_rows: list[dict[str, str]]) -> list[tuple[str, str, float, float]]:
+    """vLLM start-up log lines (M218-M224): the fit model's ledger against what vLLM printed."""
     out = []
     cat = default_catalog()
-    for row in rows:
+    for row in all_rows:
         if not ("M218" <= row["id"] <= "M224"):
             continue
         max_len = int(row["isl"] or 20000)
-        plan = quick_plan(model=MODELS[row["model"]], gpu="rtx-3090", tp=1, engine="vllm", catalog=cat)
+        plan = quick_plan(
+            model="meta-llama/Llama-3.1-8B-Instruct", gpu="rtx-3090", tp=1, engine="vllm", catalog=cat
+        )
         plan = plan.model_copy(
             update={
                 # vLLM V0 without chunked prefill profiles one batch of max_model_len tokens.
@@ -162,55 +282,148 @@ def memory_rows(rows: list[dict[str, str]]) -> list[Result]:
             "peak_torch_memory_profile": (g.weights + g.activations) / GIB,
             "non_torch_memory": r.engine.cuda_context_gib,
         }
-        metric = row["metric"]
-        out.append(
-            Result(row["id"], "memory", f"{metric} max_len {max_len}", float(row["value"]), values[metric])
-        )
+        out.append((row["id"], row["metric"], float(row["value"]), values[row["metric"]]))
     return out
 
 
-def collectives() -> list[Result]:
-    cat = default_catalog()
-    return [
-        Result(
-            rid,
-            "collectives",
-            f"{case.n}x{case.gpu} {metric}",
-            measured,
-            predict_collective(case, nbytes, cat),
-            train=True,
-        )
-        for rid, case, nbytes, measured, metric in collective_rows()
-    ]
-
-
-def summary(results: list[Result]) -> None:
-    families = ["single-stream decode", "batched throughput", "TTFT", "memory", "collectives"]
-    print(f"\n{'family':22} {'rows':>5} {'median |err|':>13} {'p90 |err|':>10}   basis")
-    for family in families:
-        report = [abs(r.error) for r in results if r.family == family and not r.train]
-        train = [abs(r.error) for r in results if r.family == family and r.train]
-        errors, basis = (report, "report rows") if report else (train, "train rows (in-sample)")
-        if not errors:
-            print(f"{family:22} {0:5}            -          -   no row in the data set")
-            continue
-        ordered = sorted(errors)
-        p90 = ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
-        print(f"{family:22} {len(errors):5} {statistics.median(errors):13.1%} {p90:10.1%}   {basis}")
+def write_calibration(cal: Calibration, rows: list[Row]) -> None:
+    """Write the fitted constants into catalogs/calibration.toml (values only; comments stay)."""
+    file = paths.catalogs_dir() / "calibration.toml"
+    text = file.read_text(encoding="utf-8")
+    for param in PARAMS:
+        *section, key = param.path
+        bare = "[" + ".".join(section) + "]"
+        quoted = "[" + ".".join(k if re.fullmatch(r"[A-Za-z0-9_]+", k) else f'"{k}"' for k in section) + "]"
+        start = text.find(bare + "\n")
+        start = start if start >= 0 else text.index(quoted + "\n")
+        end = text.find("\n[", start + 1)
+        end = len(text) if end < 0 else end
+        block = text[start:end]
+        value = get_value(cal, param.path)
+        new, found = re.subn(rf"(?m)^{key}\s*=\s*[0-9.eE+-]+", f"{key} = {value:.4g}", block, count=1)
+        if not found:
+            new = block.rstrip("\n") + f"\n{key} = {value:.4g}\n"
+        text = text[:start] + new + text[end:]
+    sections: dict[tuple[str, ...], set[str]] = {}
+    for param in PARAMS:
+        used = {r.case.id for r in rows if param.selects(r.case, r.resolved)}
+        sections.setdefault(param.path[:-1], set()).update(used)
+    for section, ids in sections.items():
+        bare = "[" + ".".join(section) + "]"
+        quoted = "[" + ".".join(k if re.fullmatch(r"[A-Za-z0-9_]+", k) else f'"{k}"' for k in section) + "]"
+        start = text.find(bare + "\n")
+        start = start if start >= 0 else text.index(quoted + "\n")
+        end = text.find("\n[", start + 1)
+        end = len(text) if end < 0 else end
+        listed = ", ".join(f'"{i}"' for i in sorted(ids, key=lambda x: int(x[1:])))
+        block = re.sub(r"(?m)^rows = \[.*?\]$", f"rows = [{listed}]", text[start:end], count=1)
+        text = text[:start] + block + text[end:]
+    file.write_text(text, encoding="utf-8")
+    print(f"wrote {len(PARAMS)} constants into {file}")
 
 
 def main() -> None:
-    with DATA.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    results = throughput_rows(rows) + ttft_rows(rows) + memory_rows(rows) + collectives()
-    print(f"{'row':5} {'family':18} {'case':44} {'measured':>10} {'model':>10} {'error':>7}")
-    for r in results:
-        tag = " (train)" if r.train else ""
-        print(
-            f"{r.row:5} {r.family[:18]:18} {r.what[:44]:44} {r.measured:10.4g} {r.predicted:10.4g} "
-            f"{r.error:+7.1%}{tag} {r.note}"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fit", action="store_true", help="print the constants fitted on all rows")
+    parser.add_argument("--write", action="store_true", help="write them into catalogs/calibration.toml")
+    parser.add_argument("--quick", action="store_true", help="in-sample only (no leave-one-source-out)")
+    args = parser.parse_args()
+
+    cat = default_catalog()
+    raw = read_rows()
+    rows: list[Row] = []
+    skipped: dict[str, int] = {}
+    for raw_row in raw:
+        built = build_case(raw_row, cat)
+        if isinstance(built, str):
+            if built != "not a speed metric":
+                skipped[built] = skipped.get(built, 0) + 1
+            continue
+        rows.append(Row(built, resolve_plan(built.plan, cat)))
+    base = load_calibration()
+    priors = with_priors(base)
+    fitted = fit(rows, priors, PARAMS)
+    use_calibration(fitted)
+    fitted_predictions = {r.case.id: r.predict() or 0.0 for r in rows}
+    in_sample = {
+        k: abs(v / r.case.measured - 1) for r in rows for k, v in [(r.case.id, fitted_predictions[r.case.id])]
+    }
+    shipped: dict[str, float] = {}
+    use_calibration(base)
+    for r in rows:
+        shipped[r.case.id] = abs((r.predict() or 0.0) / r.case.measured - 1)
+
+    loso: dict[str, float] = {}
+    predictions: dict[str, float] = {} if not args.quick else dict(fitted_predictions)
+    if not args.quick:
+        sources = sorted({r.case.source for r in rows})
+        for source in sources:
+            held = [r for r in rows if r.case.source == source]
+            train = [r for r in rows if r.case.source != source]
+            touched = [p for p in PARAMS if any(p.selects(r.case, r.resolved) for r in held)]
+            cal = fit(train, fitted, touched, sweeps=1) if touched else fitted
+            use_calibration(cal)
+            for r in held:
+                predicted = r.predict() or 0.0
+                predictions[r.case.id] = predicted
+                loso[r.case.id] = abs(predicted / r.case.measured - 1)
+    use_calibration(None)
+
+    label = "in-sample" if args.quick else "LOSO err"
+    print(f"{'row':5} {'family':13} {'case':58} {'measured':>10} {'predicted':>10} {label:>9}")
+    for r in rows:
+        c = r.case
+        w = c.plan.workload
+        lay = c.plan.layout
+        what = (
+            f"{c.metric} {r.resolved.model.name[:18]} {r.resolved.gpus[0].spec.id} x{c.n_gpus} "
+            f"TP{lay.tp} PP{lay.pp} EP{lay.ep} {r.resolved.engine.id} c{w.concurrency} {w.input_tokens}/{w.output_tokens}"
         )
-    summary(results)
+        predicted = predictions.get(c.id, float("nan"))
+        err = predicted / c.measured - 1 if c.id in predictions else float("nan")
+        print(f"{c.id:5} {c.family[:13]:13} {what[:58]:58} {c.measured:10.4g} {predicted:10.4g} {err:+9.1%}")
+    print(f"\nrows the model cannot express ({sum(skipped.values())}):")
+    for reason, count in sorted(skipped.items(), key=lambda kv: -kv[1]):
+        print(f"  {count:4}  {reason}")
+    sources = {r.case.source for r in rows}
+    print(
+        f"\n{len(rows)} speed rows from {len(sources)} sources; "
+        f"{sum(r.resolved.model.moe is not None for r in rows)} MoE, "
+        f"{sum(len(r.resolved.gpus) > 1 for r in rows)} multi-GPU"
+    )
+    if loso:
+        print_summary("LEAVE-ONE-SOURCE-OUT (out of sample: the figures to quote)", rows, loso)
+    print_summary("IN-SAMPLE (fitted on the same rows: optimistic, not for quoting)", rows, in_sample)
+    print_summary(
+        "SHIPPED calibration.toml on every row (in-sample where its constants came from them)", rows, shipped
+    )
+
+    print("\nmemory (vLLM log lines; out of sample)")
+    mem = memory_rows(raw)
+    for rid, metric, measured, predicted in mem:
+        print(f"  {rid} {metric:28} {measured:10.4g} {predicted:10.4g} {predicted / measured - 1:+7.1%}")
+    n, med, p90 = stats([abs(p / m - 1) for _, _, m, p in mem])
+    print(f"  {n} rows: median {med:.1%}, p90 {p90:.1%}")
+    cat = default_catalog()
+    coll = [
+        abs(predict_collective(case, nbytes, cat) / measured - 1)
+        for _, case, nbytes, measured, _ in collective_rows()
+    ]
+    n, med, p90 = stats(coll)
+    print(
+        f"collectives (nccl-tests; in-sample: their constants were fitted on them): {n} rows, median {med:.1%}, p90 {p90:.1%}"
+    )
+
+    if args.fit or args.write:
+        print("\nconstants fitted on all rows (prior -> fitted; rows):")
+        for param in PARAMS:
+            used = [r.case.id for r in rows if param.selects(r.case, r.resolved)]
+            print(
+                f"  {param.name:45} {param.prior:10.4g} -> {get_value(fitted, param.path):10.4g}  ({len(used)} rows)"
+            )
+        if args.write:
+            write_calibration(fitted, rows)
+    _ = calibration
 
 
 if __name__ == "__main__":

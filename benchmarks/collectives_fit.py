@@ -24,13 +24,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gpuplanner import paths  # noqa: E402
 from gpuplanner.core import calibration as calib_module  # noqa: E402
 from gpuplanner.core.catalog import default_catalog  # noqa: E402
 from gpuplanner.core.collectives import allreduce_time_s, busbw_gbps, p2p_time_s  # noqa: E402
 from gpuplanner.core.plan import GpuPlacement, Link, Node, Rig  # noqa: E402
 from gpuplanner.core.topology import path_between, ring_for_group  # noqa: E402
 
-DATA = ROOT / "benchmarks" / "data" / "measurements.csv"
+DATA = paths.measurements_csv()
 
 
 @dataclass(frozen=True)

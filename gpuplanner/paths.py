@@ -52,6 +52,16 @@ def examples_dir() -> Path:
     return catalogs_dir() / "examples"
 
 
+MEASUREMENTS_FILE = "measurements.csv"
+
+
+def measurements_csv() -> Path:
+    """The published measurements (``catalogs/measurements.csv``): the rows the calibration cites and
+    the speed coverage of :mod:`gpuplanner.core.coverage` reads. It ships with the catalogs, so a wheel
+    and the frozen app carry it."""
+    return catalogs_dir() / MEASUREMENTS_FILE
+
+
 def user_data_dir() -> Path:
     """Per-user data (settings, recent files, autosave, imported models), in the platform's usual place.
 

@@ -238,8 +238,7 @@ def test_nvlink_latency_follows_the_nccl_small_message_rows(catalog):
 
 def _measurement_rows() -> dict[str, dict[str, str]]:
     """The published measurements copied into the repository (from ../shared/calibration)."""
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "measurements.csv"
-    with path.open(encoding="utf-8") as handle:
+    with paths.measurements_csv().open(encoding="utf-8") as handle:
         return {row["id"]: row for row in csv.DictReader(handle)}
 
 

@@ -1,4 +1,4 @@
-"""Collective times against nccl-tests measurements (benchmarks/data/measurements.csv rows)."""
+"""Collective times against nccl-tests measurements (catalogs/measurements.csv rows)."""
 
 from __future__ import annotations
 

@@ -121,6 +121,8 @@ def test_step_split_of_a_full_pipeline_counts_every_micro_batch(cat):
     alone = perf(cat, model=LLAMA_8B, gpu="h100-sxm", tp=1, pp=4, concurrency=1)
     for s in alone.step_split[1:3]:  # stages 2 and 3: 8 layers each, no embeddings or lm_head
         busy = s.compute_s + s.memory_s + s.communication_s
-        assert s.waiting_s > 2 * busy  # three other stages' turns, about three times its own
+        # three other stages' turns, about three times its own layers' work; "busy" also holds the
+        # engine's per-step scheduling, which every stage spends at the same moment
+        assert s.waiting_s > 1.5 * busy
     share = int(full.bottleneck.split("% of a decode step")[0].rsplit(" ", 1)[-1])
     assert share > 50  # the slowest stage's largest part fills most of a full pipeline's cycle

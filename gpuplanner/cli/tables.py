@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gpuplanner.core.catalog import Catalog
+from gpuplanner.core.coverage import coverage_line
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report, Speeds
 from gpuplanner.core.specs import GIB
@@ -120,6 +121,8 @@ def report_text(report: Report, plan: Plan) -> str:
         ]
         if p.prefill_bottleneck:
             out.append(f"  prefill bottleneck: {p.prefill_bottleneck}")
+        if coverage_line(p):
+            out.append(f"  {coverage_line(p)}")
     if report.problems:
         out += ["", "Problems"]
         for pr in report.problems:

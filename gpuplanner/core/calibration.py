@@ -1,6 +1,6 @@
 """The calibrated constants of the performance model, read from ``catalogs/calibration.toml``.
 
-Every constant there names the measurement rows (``benchmarks/data/measurements.csv``) it was fitted
+Every constant there names the measurement rows (``catalogs/measurements.csv``) it was fitted
 on, so a reader can check it; this module only loads and validates the file. The collective and
 efficiency models (:mod:`collectives`, :mod:`efficiency`) read it through :func:`calibration`.
 """
@@ -39,6 +39,24 @@ class LinkOverride(_Part):
     note: str = ""
 
 
+class CustomAllReduce(_Part):
+    """The engines' own all-reduce inside an NVLink/NVSwitch domain (vLLM's custom all-reduce,
+    SGLang's copy of it, TensorRT-LLM's AllReduce plugin): one shot (every GPU reads every peer's
+    buffer) for small messages, two shots (reduce-scatter + all-gather) up to ``max_bytes``; NCCL above."""
+
+    engines: tuple[str, ...]
+    world_sizes: tuple[int, ...]
+    link_kinds: tuple[str, ...] = Field(description="hop kinds that count as a fully connected domain")
+    pcie_pair: bool = Field(description="two GPUs with PCIe peer-to-peer qualify too")
+    max_bytes: float = Field(gt=0)
+    one_shot_max_bytes_upto4: float = Field(ge=0)
+    one_shot_max_bytes_upto8: float = Field(ge=0)
+    one_shot_latency_us: float = Field(ge=0)
+    two_shot_latency_us: float = Field(ge=0)
+    rows: tuple[str, ...] = ()
+    note: str = ""
+
+
 class Collectives(_Part):
     rows: tuple[str, ...]
     pipeline_fill_bytes: float = Field(ge=0)
@@ -54,6 +72,7 @@ class Collectives(_Part):
     protocol: tuple[Protocol, ...] = Field(min_length=1)
     kind: dict[str, LinkOverride] = {}
     link: dict[str, LinkOverride] = {}
+    custom_allreduce: CustomAllReduce | None = None
 
 
 class MemoryClass(_Part):
@@ -82,24 +101,95 @@ class Efficiency(_Part):
     gemm: dict[str, GemmClass]
     attention_efficiency: float = Field(gt=0, le=1, description="KV reads vs a plain stream")
     attention_rows: tuple[str, ...] = ()
+    vector_fraction: float = Field(
+        gt=0, le=1, description="share of the CUDA-core FP32 peak a skinny (GEMV-like) matmul reaches"
+    )
+    vector_rows: tuple[str, ...] = ()
+    tile_tokens: int = Field(
+        gt=0, description="rows a tensor-core GEMM tile holds: fewer tokens cost as much"
+    )
+
+
+class Moe(_Part):
+    """Fused mixture-of-experts kernels: expert weights are many small matrices, not one big one."""
+
+    expert_read_efficiency: float = Field(gt=0, le=1, description="expert weight reads vs a dense stream")
+    expert_read_efficiency_amd: float = Field(gt=0, le=1, description="the same with ROCm's MoE kernels")
+    rows: tuple[str, ...] = ()
+    note: str = ""
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """'0.10.2' -> (0, 10, 2); text after the numbers ('rc1', '.dev3+g...') is ignored."""
+    parts = []
+    for piece in version.lstrip("vV").split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
 
 
 class Overhead(_Part):
-    """Fixed costs of an engine, microseconds."""
+    """Fixed costs of an engine, microseconds. An entry with ``engine`` and ``before`` holds the costs
+    of that engine's releases older than ``before`` (engines get faster: SGLang 0.4 ran DeepSeek's
+    decode step several times slower than 0.5); the entry named after the engine is its current one."""
+
+    engine: str | None = None
+    before: str | None = None
 
     step_us: float = Field(ge=0, description="per decode step: scheduling, sampling, input prep")
     layer_us: float = Field(ge=0, description="per layer per step: kernel launches")
     request_us: float = Field(ge=0, description="once per request, on the first token")
+    eager_layer_us: float = Field(
+        default=0.0, ge=0, description="per layer per step without CUDA graphs (enforce_eager)"
+    )
+    seq_us: float = Field(default=0.0, ge=0, description="per sequence per decode step on the CPU side")
+    moe_layer_us: float = Field(
+        default=0.0, ge=0, description="per MoE layer per step: routing, top-k, token permutation, launches"
+    )
     rows: tuple[str, ...] = ()
+
+
+class Coverage(_Part):
+    """How much wider the low-high speed band gets for each way a plan lies outside the published
+    measurements (:mod:`gpuplanner.core.coverage`): relative amounts, added up, then capped."""
+
+    family: float = Field(ge=0, lt=1, description="no speed row on this GPU family")
+    engine: float = Field(ge=0, lt=1, description="no row of this engine on this family")
+    moe: float = Field(ge=0, lt=1, description="no row of this model kind (dense / MoE) on this family")
+    parallel: float = Field(ge=0, lt=1, description="no row of this split (one GPU, TP, PP, nodes)")
+    regime: float = Field(ge=0, lt=1, description="no single-stream / batched row on this family")
+    precision: float = Field(ge=0, lt=1, description="no row with weights of this width on this family")
+    cap: float = Field(ge=0, le=0.5, description="the most the band widens, whatever is missing")
+    upward: float = Field(ge=0, le=1, description="share of the widening the high (fast) end gets")
+
+    def widening(self, missing: tuple[str, ...]) -> tuple[float, float]:
+        """(low, high) relative widening for the ``missing`` dimensions (names of the fields above):
+        the low speeds are multiplied by ``1 - low``, the high ones by ``1 + high``."""
+        low = round(min(self.cap, sum(getattr(self, name) for name in missing)), 6)
+        return low, round(low * self.upward, 6)
 
 
 class Calibration(_Part):
     collectives: Collectives
     efficiency: Efficiency
+    moe: Moe
     overhead: dict[str, Overhead]
+    coverage: Coverage
 
-    def overhead_for(self, engine_id: str) -> Overhead:
-        """The fixed costs of ``engine_id`` ('default' when the engine has no entry)."""
+    def overhead_for(self, engine_id: str, version: str | None = None) -> Overhead:
+        """The fixed costs of ``engine_id`` at ``version`` (None: the current release; 'default' when
+        the engine has no entry)."""
+        if version:
+            key = version_key(version)
+            older = [
+                o
+                for o in self.overhead.values()
+                if o.engine == engine_id and o.before is not None and key and key < version_key(o.before)
+            ]
+            if older:
+                return min(older, key=lambda o: version_key(o.before or ""))
         return self.overhead.get(engine_id) or self.overhead["default"]
 
 
@@ -118,6 +208,7 @@ def load_calibration(path: Path | str | None = None) -> Calibration:
 
 
 _active: Calibration | None = None
+_generation = 0
 
 
 @cache
@@ -131,6 +222,15 @@ def calibration() -> Calibration:
 
 
 def use_calibration(value: Calibration | None) -> None:
-    """Evaluate with ``value`` instead of the built-in file (refits, tests); ``None`` restores it."""
-    global _active
+    """Evaluate with ``value`` instead of the built-in file (refits, tests); ``None`` restores it.
+
+    Every cache of timings derived from the calibration is keyed on :func:`calibration_generation`,
+    so the next estimate uses ``value``."""
+    global _active, _generation
     _active = value
+    _generation += 1
+
+
+def calibration_generation() -> int:
+    """A number that changes whenever :func:`use_calibration` changes the calibration in use."""
+    return _generation

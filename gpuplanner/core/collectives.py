@@ -122,6 +122,43 @@ def allreduce_ring_s(nbytes: float, ring: RingFigures) -> float:
     return best
 
 
+def custom_allreduce_s(nbytes: float, ring: RingFigures) -> float | None:
+    """Seconds of the engine's own all-reduce of ``nbytes`` over ``ring`` (None: NCCL's turn).
+
+    One shot: every GPU reads all ``n - 1`` peers' buffers and reduces locally, one barrier. Two
+    shots: a reduce-scatter then an all-gather, ``2 (n-1)/n`` of the message each way, two barriers.
+    The caller checks that the engine and the links qualify (see :func:`custom_allreduce_applies`).
+    """
+    rule = _table().custom_allreduce
+    n = ring.n
+    if rule is None or n < 2 or nbytes <= 0 or nbytes > rule.max_bytes:
+        return None
+    one_shot_max = rule.one_shot_max_bytes_upto4 if n <= 4 else rule.one_shot_max_bytes_upto8
+    if n == 2 or nbytes < one_shot_max:
+        return rule.one_shot_latency_us * 1e-6 + (n - 1) * nbytes / ring.bandwidth_bps
+    return rule.two_shot_latency_us * 1e-6 + 2 * (n - 1) / n * nbytes / ring.bandwidth_bps
+
+
+def custom_allreduce_applies(engine_id: str, hops: Sequence[Hop], n: int) -> bool:
+    """Whether ``engine_id`` reduces over this TP group with its own kernels rather than NCCL:
+    a supported group size, all peers on NVLink / NVSwitch (or a pair with PCIe peer-to-peer)."""
+    rule = _table().custom_allreduce
+    if rule is None or engine_id not in rule.engines or n not in rule.world_sizes or not hops:
+        return False
+    if all(h.kind in rule.link_kinds and h.peer_to_peer for h in hops):
+        return True
+    return rule.pcie_pair and n == 2 and all(h.kind == "pcie" and h.peer_to_peer for h in hops)
+
+
+def tp_allreduce_s(nbytes: float, ring: RingFigures, custom: bool) -> float:
+    """Seconds of one tensor-parallel all-reduce: the engine's kernel where it applies, else NCCL."""
+    if custom:
+        own = custom_allreduce_s(nbytes, ring)
+        if own is not None:
+            return own
+    return allreduce_ring_s(nbytes, ring)
+
+
 def alltoall_ring_s(nbytes: float, ring: RingFigures) -> float:
     """Seconds for an all-to-all of ``nbytes`` per GPU over a summarized group (see alltoall_time_s)."""
     n = ring.n

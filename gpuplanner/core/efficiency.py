@@ -116,18 +116,31 @@ class Rates:
     peak_fraction: float
     half_size: float
     exponent: float
+    vector_flops: float = 0.0  # what a GEMV-like kernel reaches on the CUDA cores
+    tile_tokens: int = 1
 
     def flops(self, m: float, n: float, k: float) -> float:
-        """Achievable FLOP/s of an ``m x k`` by ``k x n`` matmul (see :func:`tensor_flops`)."""
-        size = (max(m, 1.0) * max(n, 1.0) * max(k, 1.0)) ** (1 / 3)
+        """Achievable FLOP/s of an ``m x k`` by ``k x n`` matmul (see :func:`tensor_flops`).
+
+        A skinny matmul (``m`` below one tensor-core tile of rows) pays for a whole tile, so its rate
+        falls with ``m``; but engines run such shapes as GEMV kernels on the CUDA cores (weight-only
+        quantised kernels dequantise on the fly), whose rate does not fall: the faster of the two.
+        At one token that makes a matmul bound by reading its weights, as measured; the tile curve
+        takes over smoothly as the batch grows.
+        """
+        rows = max(m, float(self.tile_tokens))
+        size = (rows * max(n, 1.0) * max(k, 1.0)) ** (1 / 3)
         x = (size / self.half_size) ** self.exponent
-        return self.peak_flops * self.peak_fraction * x / (1 + x)
+        tensor = self.peak_flops * self.peak_fraction * x / (1 + x) * min(1.0, max(m, 1.0) / rows)
+        return max(tensor, self.vector_flops)
 
 
 def rates(gpu: GpuSpec, dtype: str, band: Band = "mid") -> Rates:
     """The achievable rates of ``gpu`` for matmuls in ``dtype``, at the ``band`` end of the band."""
     entry = gemm_class(gpu)
     _, peak = compute_dtype(gpu, dtype)
+    table = _table()
+    cuda_core = (gpu.fp32_tflops or peak / 16) * 1e12  # no FP32 figure: a sixteenth of the tensor peak
     return Rates(
         memory_bps=memory_bandwidth_bps(gpu, band),
         attention_bps=attention_bandwidth_bps(gpu, band),
@@ -135,6 +148,8 @@ def rates(gpu: GpuSpec, dtype: str, band: Band = "mid") -> Rates:
         peak_fraction=_scaled(entry.peak_fraction, entry.spread, band),
         half_size=entry.half_size,
         exponent=entry.exponent,
+        vector_flops=cuda_core * _scaled(table.vector_fraction, entry.spread, band),
+        tile_tokens=table.tile_tokens,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gpuplanner.core.architecture import active_params, total_params
 from gpuplanner.core.catalog import Catalog, default_catalog
+from gpuplanner.core.coverage import with_coverage
 from gpuplanner.core.diagnose import diagnose, verdict
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.fit import FitResult, fit_memory
@@ -63,7 +64,8 @@ def evaluate_resolved(resolved: ResolvedPlan) -> Report:
     summary = verdict(resolved, fit, problems)
     if fits:
         try:
-            performance = estimate_performance(resolved, fit)
+            # what the speeds rest on, and a wider band where they extrapolate (core/coverage.py)
+            performance = with_coverage(resolved, estimate_performance(resolved, fit))
         except PlanError as exc:
             # The memory ledgers stand; the speed needs what is missing (e.g. a network between servers).
             problems.append(

@@ -49,46 +49,72 @@ def _ttft(rep: Replica, n: int, isl: int, osl: int, band: Band, request_s: float
     return ttft
 
 
-_GROUP_MEMO: dict[tuple[int, int], tuple[list[Replica], list[tuple[Replica, int, int]]]] = {}
-
-
 def _groups(replicas: list[Replica], n_total: int) -> list[tuple[Replica, int, int]]:
-    """(replica, its users, how many identical replicas) - identical replicas share one memo."""
-    hit = _GROUP_MEMO.get((id(replicas), n_total))
-    if hit is not None and hit[0] is replicas:
-        return hit[1]
-    if len(_GROUP_MEMO) > 256:
-        _GROUP_MEMO.clear()
+    """(replica, its users, how many identical replicas): identical replicas are timed once."""
     shares = spread_over(max(n_total, 1), len(replicas))
     groups: dict[tuple[int, int], tuple[Replica, int, int]] = {}
     for rep, n in zip(replicas, shares, strict=True):
         key = (id(rep.memo), n)
         first, _, count = groups.get(key, (rep, n, 0))
         groups[key] = (first, n, count + 1)
-    result = list(groups.values())
-    _GROUP_MEMO[(id(replicas), n_total)] = (replicas, result)
-    return result
+    return list(groups.values())
+
+
+def static_prefill_s(rep: Replica, n: int, isl: int, band: Band) -> float:
+    """Seconds to prefill a whole static batch of ``n`` prompts: steps of at most
+    ``max_num_batched_tokens`` tokens (whole prompts, at least one per step)."""
+    per_step = max(1, min(n, rep.chunk // max(isl, 1)))
+    steps, rest = divmod(n, per_step)
+    seconds = steps * rep.batch_prefill_step_s(per_step, isl, band)
+    if rest:
+        seconds += rep.batch_prefill_step_s(rest, isl, band)
+    return seconds
+
+
+def _static_speed(rep: Replica, n: int, isl: int, osl: int, band: Band) -> tuple[float, float, float]:
+    """(TTFT without request costs, TPOT, output tokens/s) of a static batch of ``n`` on one replica:
+    the prompts are prefilled together, then ``osl - 1`` decode cycles run the whole batch."""
+    if n <= 0:
+        return 0.0, 0.0, 0.0
+    prefill = static_prefill_s(rep, n, isl, band)
+    cycle = rep.cycle(n, isl + osl / 2, band).seconds
+    return prefill, cycle, n * osl / (prefill + (osl - 1) * cycle)
 
 
 def decode_speed(
-    replicas: list[Replica], n_total: int, isl: int, osl: int, band: Band
+    replicas: list[Replica], n_total: int, isl: int, osl: int, band: Band, static: bool = False
 ) -> tuple[float, float]:
     """(time per output token of the slowest replica's users, s; output tokens/s of the plan)."""
     tpot, total = 0.0, 0.0
     for rep, n, count in _groups(replicas, n_total):
-        rep_tpot, rate = _replica_speed(rep, n, isl, osl, band)
+        if static:
+            _, rep_tpot, rate = _static_speed(rep, n, isl, osl, band)
+        else:
+            rep_tpot, rate = _replica_speed(rep, n, isl, osl, band)
         tpot = max(tpot, rep_tpot)
         total += rate * count
     return tpot, total
 
 
-def speeds(replicas: list[Replica], n_total: int, isl: int, osl: int, band: Band, request_s: float) -> Speeds:
+def speeds(
+    replicas: list[Replica],
+    n_total: int,
+    isl: int,
+    osl: int,
+    band: Band,
+    request_s: float,
+    static: bool = False,
+) -> Speeds:
     """Plan-wide speeds at ``n_total`` concurrent sequences."""
-    tpot, total = decode_speed(replicas, n_total, isl, osl, band)
+    tpot, total = decode_speed(replicas, n_total, isl, osl, band, static)
     groups = _groups(replicas, n_total)
     busiest, n_busy, _ = max(groups, key=lambda g: g[1])
+    if static:
+        ttft = static_prefill_s(busiest, n_busy, isl, band) + request_s
+    else:
+        ttft = _ttft(busiest, n_busy, isl, osl, band, request_s)
     return Speeds(
-        ttft_s=_ttft(busiest, n_busy, isl, osl, band, request_s),
+        ttft_s=ttft,
         tpot_s=tpot,
         tokens_per_s_per_user=1 / tpot,
         output_tokens_per_s=total,
@@ -108,12 +134,12 @@ def _curve_levels(limit: int) -> list[int]:
     return levels
 
 
-def _curve(replicas: list[Replica], limit: int, isl: int, osl: int) -> list[CurvePoint]:
+def _curve(replicas: list[Replica], limit: int, isl: int, osl: int, static: bool) -> list[CurvePoint]:
     points = []
     for n in _curve_levels(max(1, limit)):
-        tpot, mid = decode_speed(replicas, n, isl, osl, "mid")
-        _, low = decode_speed(replicas, n, isl, osl, "low")
-        _, high = decode_speed(replicas, n, isl, osl, "high")
+        tpot, mid = decode_speed(replicas, n, isl, osl, "mid", static)
+        _, low = decode_speed(replicas, n, isl, osl, "low", static)
+        _, high = decode_speed(replicas, n, isl, osl, "high", static)
         points.append(
             CurvePoint(
                 concurrency=n,
@@ -144,12 +170,13 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
     wanted = limit if work.concurrency == "max" else work.concurrency
     n_total = min(wanted, limit)
     replicas = build_replicas(resolved)
-    overhead = calibration().overhead_for(resolved.engine.id)
+    overhead = calibration().overhead_for(resolved.engine.id, resolved.settings.version)
     request_s = overhead.request_us * 1e-6
-    mid = speeds(replicas, n_total, isl, osl, "mid", request_s)
-    low = speeds(replicas, n_total, isl, osl, "low", request_s)
-    high = speeds(replicas, n_total, isl, osl, "high", request_s)
-    curve = _curve(replicas, limit, isl, osl)
+    static = work.batching == "static"
+    mid = speeds(replicas, n_total, isl, osl, "mid", request_s, static)
+    low = speeds(replicas, n_total, isl, osl, "low", request_s, static)
+    high = speeds(replicas, n_total, isl, osl, "high", request_s, static)
+    curve = _curve(replicas, limit, isl, osl, static)
     shares = spread_over(n_total, len(replicas))
     return PerformanceReport(
         concurrency=n_total,

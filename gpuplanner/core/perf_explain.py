@@ -85,7 +85,8 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             comm = m * (step.tp_comm_s + step.ep_comm_s) + hand_off
             weights_bound, kv_bound = step.weights_s >= step.gemm_s, step.kv_s >= step.attention_s
             memory = m * ((step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0))
-            compute = m * (step.busy_s + step.overhead_s) - memory
+            # the engine's per-step work (scheduling, sampling) holds every GPU: overhead, not a bubble
+            compute = m * (step.busy_s + step.overhead_s) - memory + cycle.step_overhead_s
             busy = compute + memory + comm
             waiting = max(0.0, cycle.seconds - busy)
             for g in gpus:

@@ -12,7 +12,7 @@ ring and two all-to-alls per MoE layer under expert parallelism. Achievable rate
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 
 from gpuplanner.core.architecture import (
     embedding_params,
@@ -21,7 +21,8 @@ from gpuplanner.core.architecture import (
     layer_params,
     lm_head_params,
 )
-from gpuplanner.core.collectives import Band, RingFigures, allreduce_ring_s, alltoall_ring_s, ring_figures
+from gpuplanner.core.calibration import calibration
+from gpuplanner.core.collectives import Band, RingFigures, alltoall_ring_s, ring_figures, tp_allreduce_s
 from gpuplanner.core.efficiency import Rates, rates
 from gpuplanner.core.specs import GpuSpec, ModelSpec
 from gpuplanner.core.topology import Hop
@@ -42,9 +43,10 @@ class LayerSums:
     layers: int
 
 
-@cache
+@lru_cache(maxsize=4096)
 def layer_sums(model: ModelSpec, first: int, last: int) -> LayerSums:
-    """Parameter sums of layers ``[first, last)`` (cached: the window re-evaluates often)."""
+    """Parameter sums of layers ``[first, last)``: a pure function of its arguments, memoised because
+    the window re-evaluates often."""
     sharded = experts = each = replicated = moe = 0
     for i in range(first, last):
         p = layer_params(model, i)
@@ -56,7 +58,7 @@ def layer_sums(model: ModelSpec, first: int, last: int) -> LayerSums:
     return LayerSums(sharded, experts, each, replicated, moe, last - first)
 
 
-@cache
+@lru_cache(maxsize=4096)
 def layer_profile(model: ModelSpec, first: int, last: int) -> tuple[LayerSums, int]:
     """What a step time depends on in layers ``[first, last)``: their parameter sums and how many
     keep only a sliding window of KV. Two ranges with the same profile take the same time."""
@@ -64,7 +66,7 @@ def layer_profile(model: ModelSpec, first: int, last: int) -> tuple[LayerSums, i
     return layer_sums(model, first, last), sliding
 
 
-@cache
+@lru_cache(maxsize=8192)
 def kv_bytes(model: ModelSpec, kv_bpe: float, first: int, last: int, context: int, tp: int) -> float:
     """KV bytes of one sequence of ``context`` tokens on one TP rank holding layers [first, last)."""
     return kv_bytes_for_sequence(model, kv_bpe, range(first, last), max(context, 1), tp)
@@ -95,7 +97,8 @@ class StageShape:
     tp_hops: tuple[Hop, ...]
     ep_hops: tuple[Hop, ...]
     layer_overhead_s: float
-    kv_read_factor: float = 1.0  # >1 when the engine's decode kernel re-reads KV per query head (GQA)
+    moe_layer_overhead_s: float = 0.0
+    custom_allreduce: bool = False  # the engine's own one/two-shot all-reduce inside an NVLink domain
     bands: dict[str, tuple[Rates, RingFigures, RingFigures]] = field(default_factory=dict, compare=False)
     steps: dict[tuple[object, ...], StepTime] = field(default_factory=dict, compare=False)
 
@@ -125,6 +128,8 @@ class StepTime:
     overhead_s: float
     weight_bytes: float
     kv_bytes: float
+    expert_gemm_s: float = 0.0  # the routed experts' share of gemm_s (their own kernels)
+    expert_weights_s: float = 0.0  # the routed experts' share of weights_s
 
     @property
     def compute_s(self) -> float:
@@ -141,7 +146,8 @@ class StepTime:
         # Kernels run one after another: matmuls are bound by FLOPs or weight reads, attention by
         # FLOPs or KV reads - a roofline per kernel kind, not one for the whole step. Worked out once:
         # a step time is read by every decode cycle and curve point that reuses it.
-        busy = max(self.gemm_s, self.weights_s) + max(self.attention_s, self.kv_s)
+        dense = max(self.gemm_s - self.expert_gemm_s, self.weights_s - self.expert_weights_s)
+        busy = dense + max(self.expert_gemm_s, self.expert_weights_s) + max(self.attention_s, self.kv_s)
         object.__setattr__(self, "busy_s", busy)
         object.__setattr__(self, "total_s", busy + self.overhead_s + self.tp_comm_s + self.ep_comm_s)
 
@@ -172,49 +178,67 @@ def _stage_step(
     sums = layer_sums(m, *s.layers)
     moe = m.moe
     split = max(s.tp, s.ep)
-    weight_params = sums.sharded / s.tp
+    table = calibration()
+    rate, tp_ring, ep_ring = s.figures(band)
     flop_params = sums.sharded / s.tp
-    weight_bytes = weight_params * s.weight_bpe + sums.replicated * NORM_BYTES
-    if moe is not None and sums.experts:
-        e, k = moe.num_experts, moe.experts_per_token
-        touched = 1 - (1 - k / e) ** max(tokens, 1)  # share of experts some token of the step picks
-        weight_bytes += touched * sums.experts / split * s.weight_bpe
-        flop_params += k * sums.expert_each_total / split
+    weight_bytes = sums.sharded / s.tp * s.weight_bpe + sums.replicated * NORM_BYTES
     head_bytes = 0.0
     if s.last:
         head = lm_head_params(m) or embedding_params(m)
         head_bytes = head / s.tp * s.embed_bpe + final_norm_params(m) * NORM_BYTES
         flop_params += head / s.tp
-    flops = 2 * flop_params * tokens
+    inter = max(m.intermediate_size, m.hidden_size)
+    gemm_s = 2 * flop_params * tokens / rate.flops(tokens, m.hidden_size, inter / s.tp)
+    expert_gemm_s = expert_weights_s = expert_bytes = 0.0
+    if moe is not None and sums.experts:
+        e, k = moe.num_experts, moe.experts_per_token
+        touched = 1 - (1 - k / e) ** max(tokens, 1)  # share of experts some token of the step picks
+        per_expert = max(tokens, 1) * k / (e * touched)  # tokens each touched expert multiplies
+        expert_bytes = touched * sums.experts / split * s.weight_bpe
+        # experts are whole on a GPU under EP, sliced by TP otherwise: thin slices make small GEMMs
+        width = moe.expert_intermediate_size / max(1, s.tp // s.ep)
+        expert_flops = 2 * k * sums.expert_each_total / split * tokens
+        expert_gemm_s = expert_flops / rate.flops(per_expert, width, m.hidden_size)
+        read = (
+            table.moe.expert_read_efficiency_amd
+            if s.gpu.vendor == "AMD"
+            else table.moe.expert_read_efficiency
+        )
+        expert_weights_s = expert_bytes / (rate.memory_bps * read)
     qk, v = _attention_dims(m)
     heads = m.num_attention_heads / s.tp
     span = context + (new_tokens_per_seq + 1) / 2  # mean keys each new token attends to
     attn_flops = 2 * tokens * span * heads * (qk + v) * sums.layers
-    kv_read = seqs * kv_bytes(m, s.kv_bpe, s.layers[0], s.layers[1], round(context), s.tp) * s.kv_read_factor
-    rate, tp_ring, ep_ring = s.figures(band)
-    inter = max(m.intermediate_size, m.hidden_size)
-    gemm_s = flops / rate.flops(tokens, m.hidden_size, inter / s.tp)
+    kv_read = seqs * kv_bytes(m, s.kv_bpe, s.layers[0], s.layers[1], round(context), s.tp)
     # Fused attention kernels (FlashAttention) run near the dense plateau when compute-bound (long
     # prefill); decode attention is bound by KV reads anyway. Assumption: no size penalty here.
     attention_s = attn_flops / (rate.peak_flops * rate.peak_fraction)
     weights_s = (weight_bytes + head_bytes) / rate.memory_bps
     kv_s = kv_read / rate.attention_bps if kv_read else 0.0
     msg = tokens * m.hidden_size * ACT_BYTES
-    tp_comm = 2 * sums.layers * allreduce_ring_s(msg, tp_ring) if s.tp > 1 else 0.0
+    ep_across = moe is not None and s.ep > s.tp and bool(s.ep_hops)  # EP spans replicas (DP attention)
+    tp_comm = 0.0
+    if s.tp > 1:
+        # one all-reduce after attention, one after the MLP; under EP inside the TP group the experts'
+        # partial sums are reduced the same way, under EP across replicas they travel by all-to-all
+        reductions = 2 * sums.layers - (sums.moe_layers if ep_across else 0)
+        tp_comm = reductions * tp_allreduce_s(msg, tp_ring, s.custom_allreduce)
     ep_comm = 0.0
-    if moe is not None and s.ep > 1 and s.ep_hops:
+    if ep_across and moe is not None:
         dispatch = tokens * moe.experts_per_token * m.hidden_size * ACT_BYTES
         ep_comm = 2 * sums.moe_layers * alltoall_ring_s(dispatch, ep_ring)
     return StepTime(
-        gemm_s=gemm_s,
+        gemm_s=gemm_s + expert_gemm_s,
         attention_s=attention_s,
-        weights_s=weights_s,
+        weights_s=weights_s + expert_weights_s,
         kv_s=kv_s,
         tp_comm_s=tp_comm,
         ep_comm_s=ep_comm,
-        overhead_s=s.layer_overhead_s * sums.layers,
-        weight_bytes=weight_bytes + head_bytes,
+        overhead_s=s.layer_overhead_s * sums.layers + s.moe_layer_overhead_s * sums.moe_layers,
+        weight_bytes=weight_bytes + head_bytes + expert_bytes,
         kv_bytes=kv_read,
+        expert_gemm_s=expert_gemm_s,
+        expert_weights_s=expert_weights_s,
     )
 
 

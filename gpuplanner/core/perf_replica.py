@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from gpuplanner.core.calibration import calibration
-from gpuplanner.core.collectives import Band, p2p_time_s
+from gpuplanner.core.calibration import calibration, calibration_generation
+from gpuplanner.core.collectives import Band, custom_allreduce_applies, p2p_time_s
 from gpuplanner.core.perf_model import (
     ACT_BYTES,
     StageShape,
@@ -55,6 +55,7 @@ class Replica:
     chunk: int
     key: tuple[object, ...]
     memo: dict[tuple[object, ...], object] = field(default_factory=dict)
+    seq_overhead_s: float = 0.0  # per sequence in a decode step: scheduling, sampling, detokenising
 
     @property
     def pp(self) -> int:
@@ -72,7 +73,8 @@ class Replica:
         bounds = self._hand_offs(batch, band)
         walk = sum(st.total_s for st in steps) + sum(bounds)
         paced = m * max(st.total_s for st in steps)
-        result = Cycle(max(walk, paced) + self.step_overhead_s, m, steps, bounds, self.step_overhead_s)
+        fixed = self.step_overhead_s + self.seq_overhead_s * n
+        result = Cycle(max(walk, paced) + fixed, m, steps, bounds, fixed)
         self.memo[cache_key] = result
         return result
 
@@ -99,6 +101,21 @@ class Replica:
         first_chunk = sum(t / chunks for t in per_stage) + bounds
         seconds = first_chunk + (chunks - 1) * max(per_stage) / chunks + chunks * self.step_overhead_s
         self.memo[("prefill", prompt, band)] = seconds
+        return seconds
+
+    def batch_prefill_step_s(self, prompts: int, prompt: int, band: Band = "mid") -> float:
+        """Seconds of one step prefilling ``prompts`` whole prompts of ``prompt`` tokens together
+        (a static batch's context phase): every stage in turn, with the hand-offs between them."""
+        key = ("batch-prefill", prompts, prompt, band)
+        hit = self.memo.get(key)
+        if isinstance(hit, float):
+            return hit
+        tokens = prompts * prompt
+        seconds = sum(stage_step(s, tokens, prompts, 0, prompt, band).total_s for s in self.stages)
+        hidden = self.stages[0].model.hidden_size
+        seconds += sum(p2p_time_s(tokens * hidden * ACT_BYTES, h, band) for h in self.boundaries)
+        seconds += self.step_overhead_s
+        self.memo[key] = seconds
         return seconds
 
     def prefill_marginal_s(self, prompt: int, band: Band = "mid") -> float:
@@ -129,8 +146,10 @@ def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: 
             ep_hops = tuple(ring_for_group(rig, catalog, group))
     slowest = min((g.spec for g in gpus), key=lambda spec: spec.hbm_bandwidth_gbps)
     embed_bpe = r.weights.bytes_per_element if r.weights.quantizes_embeddings else 2.0
-    overhead = calibration().overhead_for(r.engine.id)
+    overhead = calibration().overhead_for(r.engine.id, r.settings.version)
     layer_us = r.engine.layer_overhead_us or overhead.layer_us
+    if r.settings.enforce_eager:  # every kernel launched from Python: no CUDA graph replays them
+        layer_us += overhead.eager_layer_us
     return StageShape(
         model=r.model,
         gpu=slowest,
@@ -146,6 +165,8 @@ def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: 
         tp_hops=tp_hops,
         ep_hops=ep_hops,
         layer_overhead_s=layer_us * 1e-6,
+        moe_layer_overhead_s=overhead.moe_layer_us * 1e-6,
+        custom_allreduce=custom_allreduce_applies(r.engine.id, tp_hops, len(ids)),
     )
 
 
@@ -159,10 +180,11 @@ def _alike(shape: StageShape) -> StageShape:
     Stages that differ only in which layers they hold, not in what those layers weigh, take the same
     time: the middle stages of a uniform model, and - across evaluations - every stage an edit left
     alone. Moving one pipeline boundary then times two new shapes; the rest are dictionary lookups.
-    The key holds every field a step time reads; the model and GPU by identity (a catalog's specs are
+    The key holds every field a step time reads and the calibration in use; the model and GPU by identity (a catalog's specs are
     immutable, and an imported model is a new object), checked again on a hit.
     """
     key = (
+        calibration_generation(),  # efficiencies, collectives and overheads come from the calibration
         id(shape.model),
         id(shape.gpu),
         layer_profile(shape.model, *shape.layers),
@@ -177,7 +199,8 @@ def _alike(shape: StageShape) -> StageShape:
         shape.kv_bpe,
         shape.compute_dtype,
         shape.layer_overhead_s,
-        shape.kv_read_factor,
+        shape.moe_layer_overhead_s,
+        shape.custom_allreduce,
     )
     hit = _SHAPES.get(key)
     if hit is not None and hit.model is shape.model and hit.gpu is shape.gpu:
@@ -190,7 +213,7 @@ def _alike(shape: StageShape) -> StageShape:
 
 def build_replicas(r: ResolvedPlan) -> list[Replica]:
     """Every replica of ``r``; replicas with identical figures share one timing cache."""
-    overhead = calibration().overhead_for(r.engine.id)
+    overhead = calibration().overhead_for(r.engine.id, r.settings.version)
     step_s = (r.engine.step_overhead_us or overhead.step_us) * 1e-6
     chunk = r.settings.max_num_batched_tokens
     shared: dict[tuple[object, ...], dict[tuple[object, ...], object]] = {}
@@ -212,5 +235,7 @@ def build_replicas(r: ResolvedPlan) -> list[Replica]:
             _hop_key(tuple(bounds)),
         )
         memo = shared.setdefault(key, {})
-        replicas.append(Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo))
+        replicas.append(
+            Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, overhead.seq_us * 1e-6)
+        )
     return replicas

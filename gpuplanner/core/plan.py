@@ -176,12 +176,20 @@ class EngineSettings(PlanPart):
         default=None, gt=0, le=MAX_TOKENS, description="context limit; None: model's own"
     )
     enforce_eager: bool = False
+    version: str | None = Field(
+        default=None, max_length=MAX_ID_CHARS, description="the engine release that runs the plan; None: the catalog's version"
+    )
 
 
 class Workload(PlanPart):
     concurrency: int | Literal["max"] = Field(default=1, description="sequences decoded at once")
     input_tokens: int = Field(default=1024, gt=0, le=MAX_TOKENS)
     output_tokens: int = Field(default=256, gt=0, le=MAX_TOKENS)
+    batching: Literal["continuous", "static"] = Field(
+        default="continuous",
+        description="continuous: a server admitting requests as others finish (vLLM, SGLang, "
+        "TensorRT-LLM serving); static: an offline batch that starts and ends together",
+    )
 
     @field_validator("concurrency")
     @classmethod

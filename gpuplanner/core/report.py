@@ -141,6 +141,25 @@ class CurvePoint(ReportPart):
     high_output_tokens_per_s: float
 
 
+class CalibratedOn(ReportPart):
+    """The published speed measurements an estimate rests on (rows of ``catalogs/measurements.csv``)."""
+
+    rows: tuple[str, ...] = Field(
+        description="row ids on the plan's GPU family with its engine, else the closest"
+    )
+    sources: int = Field(description="distinct publications among those rows")
+    summary: str = Field(description="one sentence, e.g. '6 published runs of vLLM on Hopper, 2 of them MoE'")
+
+
+class Extrapolated(ReportPart):
+    """Whether the plan lies outside the published measurements, why, and how much wider the band is."""
+
+    value: bool
+    reasons: tuple[str, ...] = Field(description="one sentence per dimension no measurement covers")
+    low_widening: float = Field(default=0.0, description="low speeds were multiplied by 1 - this")
+    high_widening: float = Field(default=0.0, description="high speeds were multiplied by 1 + this")
+
+
 class PerformanceReport(ReportPart):
     concurrency: int
     input_tokens: int
@@ -161,6 +180,8 @@ class PerformanceReport(ReportPart):
         default=None, description="where adding users stops adding throughput"
     )
     assumptions: tuple[str, ...] = ()
+    calibrated_on: CalibratedOn | None = Field(default=None, description="set by evaluate()")
+    extrapolated: Extrapolated | None = Field(default=None, description="set by evaluate()")
 
 
 class Report(ReportPart):

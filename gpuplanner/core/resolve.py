@@ -26,6 +26,7 @@ class EffectiveSettings:
     max_model_len: int
     enforce_eager: bool
     kv_block_tokens: int
+    version: str
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def _settings(plan: Plan, engine: EngineProfile, model: ModelSpec) -> EffectiveS
         max_model_len=max_len,
         enforce_eager=s.enforce_eager,
         kv_block_tokens=engine.kv_block_tokens,
+        version=s.version or engine.version,
     )
 
 

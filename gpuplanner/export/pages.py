@@ -8,6 +8,7 @@ from datetime import date
 from PySide6.QtCore import QRectF
 
 from gpuplanner import __version__
+from gpuplanner.core.coverage import coverage_line
 from gpuplanner.export import charts, curve, layermap, references, sections, sources
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 from gpuplanner.export.flow import (
@@ -143,6 +144,8 @@ def performance(facts: PlanFacts, ink: Ink) -> list[Block]:
         ),
         TableBlock(sections.speed_table(perf)),
     ]
+    if coverage_line(perf):  # what the speeds rest on, and where they extrapolate (core/coverage.py)
+        blocks.append(Paragraph(coverage_line(perf) + ".", tone="muted"))
     if perf.curve:
         blocks += [Heading("Throughput against concurrency", 2), Graphic(175, curve.throughput_chart(perf))]
     if perf.step_split:

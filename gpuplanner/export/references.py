@@ -1,6 +1,5 @@
 """The references list: every source key behind the catalog entries and calibration rows the plan
-uses, with its title and address (measurement rows described from benchmarks/data/measurements.csv when
-the source tree is there). Qt-free."""
+uses, with its title and address (measurement rows described from catalogs/measurements.csv). Qt-free."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from gpuplanner import paths
 from gpuplanner.export.content import PlanFacts
 from gpuplanner.export.sources import calibration_rows, catalog_entry_keys
 
-MEASUREMENTS = "benchmarks/data/measurements.csv"
+MEASUREMENTS = f"catalogs/{paths.MEASUREMENTS_FILE}"
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ def references(facts: PlanFacts) -> list[Reference]:
 def _measurements() -> dict[str, str]:
     """Row id -> one line describing a published measurement; empty when the file is not installed."""
     try:
-        path = paths.catalogs_dir().parent / MEASUREMENTS
+        path = paths.measurements_csv()
     except FileNotFoundError:
         return {}
     if not Path(path).is_file():

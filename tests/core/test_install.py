@@ -47,6 +47,7 @@ def test_wheel_carries_catalogs_and_resources(wheel):
         "precisions.toml",
         "engines.toml",
         "sources.toml",
+        "measurements.csv",  # the speed coverage reads the published measurements at run time
     ):
         assert f"gpuplanner/_data/catalogs/{needed}" in names
     assert any(n.startswith("gpuplanner/_data/catalogs/examples/") and n.endswith(".gpuplan") for n in names)

@@ -13,8 +13,9 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
+from gpuplanner.core.coverage import coverage_line
 from gpuplanner.core.report import PerformanceReport, Report
 from gpuplanner.gui.panel.style import (
     ChartColours,
@@ -84,6 +85,12 @@ class ThroughputChart(QWidget):
              ("Tokens/s per user (right)", USER_COLOUR), ("Saturation", SATURATION_COLOUR)]
         )  # fmt: skip
         chart_column(self, self.readout, self.plot, self.legend)
+        # what the speeds rest on and where they extrapolate: one line, fixed height, the rest in its tooltip
+        self.calibration = QLabel()
+        self.calibration.setObjectName("speedCalibration")
+        self.calibration.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.calibration.setFixedHeight(self.calibration.fontMetrics().lineSpacing() + 2)
+        self.layout().addWidget(self.calibration)
         self.set_report(None)
 
     def _sync_views(self) -> None:
@@ -94,6 +101,11 @@ class ThroughputChart(QWidget):
     def set_report(self, report: Report | None) -> None:
         perf = report.performance if report is not None else None
         self.performance = perf
+        line = coverage_line(perf, compact=True) if perf is not None else ""
+        if line != self.calibration.text():
+            self.calibration.setText(line)
+            full = coverage_line(perf) if perf is not None else ""
+            self.calibration.setToolTip(full.replace(": ", ":<br>• ", 1).replace("; ", "<br>• "))
         item = self.plot.getPlotItem()
         curve = perf.curve if perf is not None else ()
         x = np.log2(np.array([max(p.concurrency, 1) for p in curve], dtype=float))

@@ -1,0 +1,317 @@
+"""Published measurements as plans: each speed row of the measurement file becomes the plan that was
+measured, and the figure it reports is read from ``evaluate(plan)`` - the estimate the window, the
+command line and the PDF show. Rows the model cannot express (a GPU, model or engine outside the
+catalog, lengths the source does not give) are listed with the reason and left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpuplanner import paths
+from gpuplanner.core.catalog import Catalog
+from gpuplanner.core.errors import PlannerError
+from gpuplanner.core.plan import Plan, Workload
+from gpuplanner.core.quick import quick_plan
+from gpuplanner.core.report import Report
+
+# Speed metrics and the family each is reported in (the issue's three families).
+SPEED_METRICS = {
+    "decode_tokens_per_s",
+    "prefill_tokens_per_s",
+    "output_throughput",
+    "output_throughput_per_gpu",
+    "total_token_throughput",
+    "mean_tpot_ms",
+    "median_tpot_ms",
+    "mean_itl_ms",
+    "median_itl_ms",
+    "mean_ttft_ms",
+    "median_ttft_ms",
+    "ttft_first_token_latency",
+    "tokens_per_s_per_user",
+    "e2e_latency_ms",
+    "e2e_latency_s",
+}
+
+# (pattern in the row's GPU column, catalog id); first match wins.
+GPUS = [
+    (r"H200", "h200-sxm"),
+    (r"H100 PCIe", "h100-pcie"),
+    (r"H100 NVL", "h100-nvl"),
+    (r"H100", "h100-sxm"),
+    (r"B200", "b200"),
+    (r"MI325X", "mi325x"),
+    (r"MI300X", "mi300x"),
+    (r"A100.*PCIe", "a100-80gb-pcie"),
+    (r"A100", "a100-80gb-sxm"),
+    (r"\bL4\b", "l4"),
+    (r"L40S", "l40s"),
+    (r"RTX 3090 Ti", "rtx-3090-ti"),
+    (r"RTX 3090", "rtx-3090"),
+    (r"RTX 4090", "rtx-4090"),
+    (r"RTX 5090", "rtx-5090"),
+    (r"RTX A6000", "rtx-a6000"),
+    (r"RTX 6000 Ada", "rtx-6000-ada"),
+    (r"RTX 4080", "rtx-4080"),
+    (r"4070 Ti", "rtx-4070-ti"),
+    (r"RTX 3080", "rtx-3080"),
+    (r"P40", "p40"),
+    (r"7900 XTX", "rx-7900-xtx"),
+]
+
+MODELS = [
+    (r"DeepSeek-R1", "deepseek-ai/DeepSeek-R1"),
+    (r"DeepSeek-V3", "deepseek-ai/DeepSeek-V3"),
+    (r"Qwen3-235B", "Qwen/Qwen3-235B-A22B"),
+    (r"gpt-oss-120b", "openai/gpt-oss-120b"),
+    (r"gpt-oss-20b", "openai/gpt-oss-20b"),
+    (r"Llama-4-Scout", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),
+    (r"Llama-4-Maverick", "meta-llama/Llama-4-Maverick-17B-128E-Instruct"),
+    (r"Mixtral 8x7B", "mistralai/Mixtral-8x7B-Instruct-v0.1"),
+    (r"405B", "meta-llama/Llama-3.1-405B-Instruct"),
+    # Llama 3 70B has Llama 3.1 70B's shapes (config.json of both: 80 layers, 8192 hidden, 8 KV heads)
+    (r"Llama[- ]3(\.[13])?[- ]70B|Llama-3\.1-70B|Llama 3\.1 70B", "meta-llama/Llama-3.1-70B-Instruct"),
+    (r"Llama-2-70B", "meta-llama/Llama-2-70b-hf"),
+    (r"QwQ-32B", "Qwen/QwQ-32B"),
+    (r"Qwen3-32B", "Qwen/Qwen3-32B"),
+    (r"Qwen3-14B", "Qwen/Qwen3-14B"),
+    (r"Qwen3-8B", "Qwen/Qwen3-8B"),
+    (r"Qwen2\.5-72B", "Qwen/Qwen2.5-72B-Instruct"),
+    (r"LLaMA 2 13B", "meta-llama/Llama-2-13b-hf"),
+    # Llama 3 8B has Llama 3.1 8B's shapes; CodeLlama 7B has Llama 2 7B's (vocabulary +16 tokens)
+    (r"(?i)llama[- ]?3(\.1)?[- ]8B|llama 8B|Llama-3\.1-8B", "meta-llama/Llama-3.1-8B-Instruct"),
+    (r"(?i)llama[- ]?2[- ]7B|llama 7B|CodeLlama 7B", "meta-llama/Llama-2-7b-hf"),
+    (r"GPT-J", "EleutherAI/gpt-j-6b"),
+    (r"Falcon-180B", "tiiuae/falcon-180B"),
+]
+
+ENGINES = [
+    (r"TensorRT-LLM", "trtllm"),
+    (r"SGLang", "sglang"),
+    (r"vLLM", "vllm"),
+    (r"llama\.cpp", "llamacpp"),
+    (r"ExLlama", "exllamav2"),
+]
+
+WEIGHTS = [
+    (r"GGUF Q4_K_M", "gguf-q4_k_m"),
+    (r"GGUF Q4_0", "gguf-q4_0"),
+    (r"GGUF Q8_0", "gguf-q8_0"),
+    (r"GGUF F16", "fp16"),
+    (r"NVFP4", "nvfp4"),
+    (r"MXFP4", "mxfp4"),
+    (r"AWQ", "awq-int4"),
+    (r"GPTQ", "gptq-int4"),
+    (r"FP8", "fp8"),
+    (r"(?i)int8", "int8"),
+    (r"FP16", "fp16"),
+]
+
+FP8_KV = re.compile(
+    r"(?i)(fp8[_ ]kv|kv[- _]?(cache)?[- _:]*fp8|fp8-kv|weights ?\+ ?kv|KV fp8|--kv-cache-dtype[= ]fp8)"
+)
+STATIC = re.compile(r"(?i)static batch|gptSessionBenchmark|benchmark_latency|offline static")
+
+
+def measurements_file() -> Path:
+    """The published measurements (shipped with the catalogs, so the app can cite them)."""
+    return paths.measurements_csv()
+
+
+def read_rows() -> list[dict[str, str]]:
+    with measurements_file().open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _match(table: list[tuple[str, str]], text: str) -> str | None:
+    return next((value for pattern, value in table if re.search(pattern, text)), None)
+
+
+def source_key(row: dict[str, str]) -> str:
+    """The publication a row comes from: leave-one-source-out holds out all its rows at once."""
+    text = row["source"]
+    text = re.split(r" \(comment| @|, comment", text)[0]
+    return text.strip()
+
+
+@dataclass
+class Case:
+    row: dict[str, str]
+    plan: Plan
+    metric: str
+    measured: float
+    family: str
+    n_gpus: int
+
+    @property
+    def id(self) -> str:
+        return self.row["id"]
+
+    @property
+    def source(self) -> str:
+        return source_key(self.row)
+
+    def predict(self, report: Report) -> float | None:
+        perf = report.performance
+        if perf is None:
+            return None
+        w = self.plan.workload
+        metric = self.metric
+        if metric in ("decode_tokens_per_s", "tokens_per_s_per_user"):
+            return perf.tokens_per_s_per_user
+        if metric == "prefill_tokens_per_s":
+            return perf.prefill_tokens_per_s
+        if metric == "output_throughput":
+            return perf.output_tokens_per_s
+        if metric == "output_throughput_per_gpu":
+            return perf.output_tokens_per_s / self.n_gpus
+        if metric == "total_token_throughput":
+            return perf.output_tokens_per_s * (w.input_tokens + w.output_tokens) / w.output_tokens
+        if metric.endswith(("tpot_ms", "itl_ms")):
+            return perf.tpot_s * 1e3
+        if metric.endswith("ttft_ms") or metric == "ttft_first_token_latency":
+            return perf.ttft_s * 1e3
+        if metric.startswith("e2e_latency"):
+            seconds = perf.ttft_s + (w.output_tokens - 1) * perf.tpot_s
+            return seconds * (1e3 if metric.endswith("_ms") else 1.0)
+        return None
+
+
+def family_of(metric: str, concurrency: int | str) -> str:
+    one = concurrency == 1
+    if metric in ("prefill_tokens_per_s", "ttft_first_token_latency") or "ttft" in metric:
+        return "TTFT"
+    if metric == "decode_tokens_per_s" or (one and metric not in ("output_throughput_per_gpu",)):
+        return "single-stream decode"
+    return "batched/served throughput"
+
+
+def lengths_from_notes(notes: str) -> tuple[int, int] | None:
+    """Mean prompt and output lengths a benchmark's notes state: token totals over the request count
+    (ShareGPT or uniform-random lengths), or fixed lengths from the benchmark's command line."""
+    totals = re.search(
+        r"(?i)(?:total input |\b)(\d+) (?:input )?/ (?:generated )?(\d+)(?: generated)?", notes
+    )
+    count = re.search(r"(?i)(\d+) (?:successful )?(?:requests|prompts)\b|--num-prompts? (\d+)", notes)
+    if totals and count:
+        n = int(count.group(1) or count.group(2))
+        return round(int(totals.group(1)) / n), round(int(totals.group(2)) / n)
+    fixed = re.search(
+        r"--random-input(?:-len)? (\d+) --random-output(?:-len)? (\d+) --random-range-ratio 1\b", notes
+    )
+    fixed = fixed or re.search(r"--input-len (\d+) --output-len (\d+)", notes)
+    fixed = fixed or re.search(r"\b(\d+)_(\d+)_\d+\.jsonl", notes)
+    if fixed:
+        return int(fixed.group(1)), int(fixed.group(2))
+    return None
+
+
+def _int(text: str) -> int | None:
+    text = text.strip()
+    return int(float(text)) if text and re.fullmatch(r"[0-9.]+", text) else None
+
+
+def build_case(row: dict[str, str], catalog: Catalog) -> Case | str:
+    """The plan a row measured, or the reason the model cannot express it."""
+    metric = row["metric"]
+    if metric not in SPEED_METRICS:
+        return "not a speed metric"
+    gpu = _match(GPUS, row["gpu"])
+    model = _match(MODELS, row["model"])
+    engine = _match(ENGINES, row["engine"].split("(")[0]) or _match(ENGINES, row["engine"])
+    if gpu is None or gpu not in catalog.gpus:
+        return f"GPU '{row['gpu']}' not in the catalog"
+    if model is None:
+        return f"model '{row['model']}' not in the catalog"
+    try:
+        catalog.model(model)
+    except PlannerError:
+        return f"model '{model}' not in the catalog"
+    if engine is None:
+        return f"engine '{row['engine']}' not in the catalog"
+    text = " ".join((row["precision"], row["model"]))
+    weights = _match(WEIGHTS, text) or "bf16"
+    eng = catalog.engine(engine)
+    if weights not in eng.weight_precisions:
+        return f"{eng.name} does not load {weights}"
+    everything = " ".join((row["precision"], row["notes"], row["engine"]))
+    kv = "fp8" if FP8_KV.search(everything) and "fp8" in eng.kv_precisions else None
+    if kv is None:
+        kv = "fp16" if weights.startswith("gguf") or weights == "fp16" else "bf16"
+        if kv not in eng.kv_precisions:
+            kv = eng.kv_precisions[0]
+    n = _int(row["n_gpus"]) or 1
+    tp, pp = _int(row["tp"]), _int(row["pp"]) or 1
+    ep_match = re.search(r"\bEP\s*=?\s*(\d+)", everything)
+    ep = int(ep_match.group(1)) if ep_match else 1
+    if tp is None:
+        tp, pp = (1, n) if engine == "llamacpp" else (n // pp, pp)
+    if re.search(r"(?i)(?<!no )(dp[- _]attention|attention[- _]dp)", everything):
+        tp, pp, ep = 1, 1, max(ep, n)  # attention data-parallel on every GPU, experts spread over all
+    dp = max(1, n // (tp * pp))
+    isl, osl = _int(row["isl"]), _int(row["osl"])
+    if isl is None or osl is None:
+        isl, osl = lengths_from_notes(row["notes"]) or (isl, osl)
+    if metric == "decode_tokens_per_s" and isl is None and osl is None:
+        isl, osl = 1, 128  # llama-bench's tg128 from an empty context
+    if metric == "prefill_tokens_per_s" and osl is None and isl is not None:
+        osl = 1
+    if isl is None or osl is None:
+        return "input/output lengths not stated"
+    isl, osl = max(isl, 1), max(osl, 1)  # llama-bench tg128 starts from an empty context
+    batch = _int(row["batch"])
+    if batch is None:
+        if not re.search(r"(?i)rate inf|all at once|no max concurrency|submitted at once", everything):
+            return "no concurrency stated"
+        concurrency: int | str = "max"
+    else:
+        concurrency = batch
+    if metric in ("decode_tokens_per_s", "prefill_tokens_per_s", "ttft_first_token_latency"):
+        concurrency = 1
+    try:
+        plan = quick_plan(
+            model=model,
+            gpu=gpu,
+            gpus_per_node=n,
+            tp=tp,
+            pp=pp,
+            dp=dp,
+            ep=ep,
+            weights=weights,
+            kv_cache=kv,
+            engine=engine,
+            concurrency=concurrency,  # type: ignore[arg-type]
+            input_tokens=isl,
+            output_tokens=osl,
+            catalog=catalog,
+        )
+    except (PlannerError, ValueError) as exc:
+        return f"cannot build the plan: {str(exc).splitlines()[0]}"
+    version = re.search(r"\bv?(\d+\.\d+(?:\.\d+)?)", row["engine"].split("(")[0]) or re.search(
+        r"\bv(\d+\.\d+(?:\.\d+)?)", row["engine"]
+    )
+    if version and engine != "llamacpp":
+        plan = plan.model_copy(
+            update={"engine": plan.engine.model_copy(update={"version": version.group(1)})}
+        )
+    if STATIC.search(everything):
+        plan = plan.model_copy(
+            update={"workload": Workload(**{**plan.workload.model_dump(), "batching": "static"})}
+        )
+    seqs = re.search(r"--max-num-seqs[= ](\d+)", everything)
+    if seqs:
+        plan = plan.model_copy(
+            update={"engine": plan.engine.model_copy(update={"max_num_seqs": int(seqs.group(1))})}
+        )
+    if re.search(r"enforce[-_]eager", everything):
+        plan = plan.model_copy(update={"engine": plan.engine.model_copy(update={"enforce_eager": True})})
+    if metric == "output_throughput" and "NOT labelled per-GPU" in row["notes"]:
+        metric = "output_throughput_per_gpu"  # TensorRT-LLM v0.6.1's A100 table: read as per GPU (see MEASUREMENTS.md)
+    value = float(row["value"])
+    if row["unit"].strip() in ("ms",) and metric.endswith("_s"):
+        value /= 1e3
+    return Case(row, plan, metric, value, family_of(metric, concurrency), n)
