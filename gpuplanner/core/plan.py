@@ -177,7 +177,9 @@ class EngineSettings(PlanPart):
     )
     enforce_eager: bool = False
     version: str | None = Field(
-        default=None, max_length=MAX_ID_CHARS, description="the engine release that runs the plan; None: the catalog's version"
+        default=None,
+        max_length=MAX_ID_CHARS,
+        description="the engine release that runs the plan; None: the catalog's version",
     )
 
 
