@@ -85,3 +85,18 @@ def test_an_unexpected_error_shows_the_crash_reports_path_and_keeps_the_plan(
     app._show_unexpected(PlanError, PlanError("there is no server 'n9' in the rig"), None)
     assert shown[-1] == "there is no server 'n9' in the rig"
     assert len(list((isolated_user_dir / "crash-reports").glob("crash-*.txt"))) == 1  # no report for that
+
+
+@pytest.mark.parametrize(
+    ("note", "offered"),
+    [("[" * 5000 + "]" * 5000, False), ("[1, 2]", True), ('{"source": NaN}', False), ("\x00", False)],
+)
+def test_a_damaged_autosave_note_is_no_crash(rig_window, note, offered):
+    from gpuplanner.gui.autosave import autosave_dir, pending_autosave
+
+    rig_window.autosave.write_now()
+    (autosave_dir() / "autosave.json").write_text(note, encoding="utf-8")
+    pending = pending_autosave()  # the window asks this at start-up: it must answer, not raise
+    assert (pending is not None) == offered
+    if offered:
+        assert pending[0] == rig_window.document.plan and "hand-made" not in pending[2]
