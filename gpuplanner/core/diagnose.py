@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from gpuplanner.core.fit import FitResult, GpuFit
-from gpuplanner.core.limits import MAX_PREFILL_CHUNKS
+from gpuplanner.core.limits import MAX_PREFILL_STEPS
 from gpuplanner.core.report import FixAction, Problem
 from gpuplanner.core.resolve import ResolvedPlan
 from gpuplanner.core.specs import GIB
@@ -102,14 +102,16 @@ def _workload_problems(r: ResolvedPlan) -> list[Problem]:
         )
     chunk = r.settings.max_num_batched_tokens
     chunks = -(-w.input_tokens // chunk)
-    if chunks > MAX_PREFILL_CHUNKS:
-        least = -(-w.input_tokens // MAX_PREFILL_CHUNKS)
+    stages = max(len(replica.stages) for replica in r.plan.layout.replicas)
+    if chunks * stages > MAX_PREFILL_STEPS:
+        least = -(-w.input_tokens * stages // MAX_PREFILL_STEPS)
+        on = f" on each of {stages} pipeline stages" if stages > 1 else ""
         problems.append(
             Problem(
                 severity="error",
                 message=f"a prompt of {w.input_tokens:,} tokens is prefilled in {chunks:,} chunks of "
-                f"max_num_batched_tokens = {chunk:,}; gpuplanner estimates prompts of up to "
-                f"{MAX_PREFILL_CHUNKS:,} chunks",
+                f"max_num_batched_tokens = {chunk:,}{on}; gpuplanner estimates up to "
+                f"{MAX_PREFILL_STEPS:,} chunk steps per prompt",
                 fix=f"raise max_num_batched_tokens to {least:,} or more, or shorten the prompt",
             )
         )

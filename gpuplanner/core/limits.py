@@ -32,7 +32,9 @@ MAX_LINKS = 65_536  # explicit GPU-to-GPU links in one plan
 MAX_LAYERS = 2_048  # transformer layers of a model (the largest published models have under 200)
 MAX_TOKENS = 2**24  # 16,777,216: prompt, output, context and batch tokens (Llama 4 Scout: 10,485,760)
 MAX_CONCURRENCY = 1_000_000  # sequences at once (and max_num_seqs)
-MAX_PREFILL_CHUNKS = 8_192  # prefill chunks of one prompt that an estimate walks through
+# prefill chunks of one prompt times the pipeline stages each passes: the estimate walks every one
+# (about 150 µs each with its bands), so this keeps an evaluation well under a second
+MAX_PREFILL_STEPS = 4_096
 MAX_COORDINATE = 1e7  # canvas position of a server, scene units
 
 # model architecture sizes (a config.json or an embedded model_spec); far above any published model
