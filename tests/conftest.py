@@ -88,7 +88,9 @@ def make_rig_plan(nodes: int = 2, gpus_per_node: int = 4, gpu: str = "h100-sxm",
                 name=f"Server {n}",
                 slots=max(gpus_per_node, 8),
                 gpus=tuple(GpuPlacement(id=g, gpu=gpu, slot=i) for i, g in enumerate(ids)),
-                x=n * 600.0,
+                # side by side as the window lays out 8-slot servers, so opening it moves nothing
+                x=(n % 2) * 734.0,
+                y=(n // 2) * 406.0,
             )
         )
         links.append(Link(id=f"l{n}", kind="nvlink4", a=ids[0], b=ids[1]))

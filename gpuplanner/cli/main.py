@@ -1,7 +1,8 @@
 """The command line: ``gpuplanner evaluate | catalog | import-model``.
 
 Exit codes: 0 the plan fits (or the command worked), 1 the plan does not fit, 2 bad input
-(unknown id, broken plan file, impossible layout) with a message naming the problem and the fix.
+(unknown id, broken plan file, impossible layout, a number beyond gpuplanner's limits) with a message
+naming the problem and the fix, 3 an internal error (one line, and the path of a crash report).
 """
 
 from __future__ import annotations
@@ -9,17 +10,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
+
+from pydantic import ValidationError
 
 from gpuplanner import __version__
 from gpuplanner.cli.tables import catalog_table, report_text
 from gpuplanner.core.catalog import default_catalog
-from gpuplanner.core.errors import PlannerError
+from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.evaluate import evaluate
 from gpuplanner.core.hf_import import import_model_file
+from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_NODES, MAX_SLOTS, MAX_TOKENS
 from gpuplanner.core.quick import quick_plan
-from gpuplanner.document.planfile import load_plan
+from gpuplanner.crash import EXIT_INTERNAL_ERROR, crash_message, write_crash_report
+from gpuplanner.document.planfile import describe_validation, load_plan
 
 EXIT_OK, EXIT_DOES_NOT_FIT, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -36,20 +41,33 @@ Plan how a large language model runs on several GPUs.
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _count(limit: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to ``limit``."""
+
+    def parse(text: str) -> int:
+        digits = text.strip()
+        try:
+            value = int(digits) if len(digits) <= 20 else None
+        except ValueError:
+            value = None
+        if value is None:
+            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number from 1 to {limit:,}")
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit:,}, not {value:,}")
+        return value
+
+    return parse
+
+
+_tokens = _count(MAX_TOKENS)
 
 
 def _concurrency(text: str) -> int | Literal["max"]:
     if text.lower() == "max":
         return "max"
-    return _positive_int(text)
+    return _count(MAX_CONCURRENCY)(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,20 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("plan", nargs="?", help="a .gpuplan file (or give --model and --gpu)")
     ev.add_argument("--model", help="model id, e.g. meta-llama/Llama-3.1-70B-Instruct")
     ev.add_argument("--gpu", help="GPU id, e.g. h100-sxm")
-    ev.add_argument("--gpus", type=_positive_int, help="GPUs per node")
-    ev.add_argument("--nodes", type=_positive_int, default=1)
-    ev.add_argument("--tp", type=_positive_int, help="tensor-parallel degree")
-    ev.add_argument("--pp", type=_positive_int, default=1, help="pipeline stages")
-    ev.add_argument("--dp", type=_positive_int, default=1, help="data-parallel replicas")
-    ev.add_argument("--ep", type=_positive_int, default=1, help="expert-parallel degree (MoE)")
+    ev.add_argument("--gpus", type=_count(MAX_SLOTS), help=f"GPUs per node (up to {MAX_SLOTS})")
+    ev.add_argument("--nodes", type=_count(MAX_NODES), default=1, help=f"nodes (up to {MAX_NODES:,})")
+    ev.add_argument("--tp", type=_count(MAX_GPUS), help="tensor-parallel degree")
+    ev.add_argument("--pp", type=_count(MAX_GPUS), default=1, help="pipeline stages")
+    ev.add_argument("--dp", type=_count(MAX_GPUS), default=1, help="data-parallel replicas")
+    ev.add_argument("--ep", type=_count(MAX_GPUS), default=1, help="expert-parallel degree (MoE)")
     ev.add_argument("--link", help="link between GPUs in a node, e.g. nvswitch-nvlink4, pcie4-x16-cpu")
     ev.add_argument("--fabric", help="link between nodes, e.g. ib-ndr")
     ev.add_argument("--weights", default="bf16", help="weight precision, e.g. bf16, fp8, awq-int4")
     ev.add_argument("--kv-cache", help="KV-cache precision, e.g. bf16, fp8")
     ev.add_argument("--engine", default="vllm", help="vllm, sglang, trtllm, llamacpp, exllamav2")
     ev.add_argument("--concurrency", type=_concurrency, default=None, help="sequences at once, or 'max'")
-    ev.add_argument("--input-tokens", type=_positive_int, default=None)
-    ev.add_argument("--output-tokens", type=_positive_int, default=None)
+    ev.add_argument(
+        "--input-tokens", type=_tokens, default=None, help=f"prompt tokens (up to {MAX_TOKENS:,})"
+    )
+    ev.add_argument(
+        "--output-tokens", type=_tokens, default=None, help=f"generated tokens (up to {MAX_TOKENS:,})"
+    )
     ev.add_argument("--json", action="store_true", help="print the report as one JSON object")
     # the host as part of the rig (llama.cpp and Ollama): see gpuplanner.core.host
     ev.add_argument(
@@ -122,6 +144,7 @@ def _load_or_build(args: argparse.Namespace):
             f"nothing to evaluate: {missing} missing",
             fix="give a .gpuplan file, or --model MODEL --gpu GPU (see `gpuplanner catalog models`)",
         )
+    _check_quick_sizes(args)
     return quick_plan(
         model=args.model,
         gpu=args.gpu,
@@ -140,6 +163,31 @@ def _load_or_build(args: argparse.Namespace):
         input_tokens=args.input_tokens or 1024,
         output_tokens=args.output_tokens or 256,
     )
+
+
+def _check_quick_sizes(args: argparse.Namespace) -> None:
+    """Refuse a rig or layout beyond the limits before anything is built for it."""
+    per_node = args.gpus
+    if per_node is None:
+        per_node = -(-(args.tp or 1) * args.pp * args.dp // args.nodes)
+        if per_node > MAX_SLOTS:
+            raise PlanError(
+                f"TP × PP × DP needs {per_node:,} GPUs per node on {args.nodes} node(s); a server holds "
+                f"up to {MAX_SLOTS}",
+                fix="pass --nodes to spread the GPUs over more servers",
+            )
+    total = per_node * args.nodes
+    if total > MAX_GPUS:
+        raise PlanError(
+            f"{args.nodes:,} nodes × {per_node} GPUs = {total:,} GPUs; gpuplanner plans up to {MAX_GPUS:,}",
+            fix="plan fewer GPUs (one replica's layout is enough to judge the rest)",
+        )
+    layers = default_catalog().model(args.model).num_layers
+    if args.pp > layers:
+        raise PlanError(
+            f"PP {args.pp} asks for more pipeline stages than the model has layers ({layers})",
+            fix=f"pass --pp {layers} or fewer",
+        )
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -180,6 +228,14 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "evaluate":
+        return _evaluate(args)
+    if args.command == "catalog":
+        return _catalog(args)
+    return _import(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -187,13 +243,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     try:
-        if args.command == "evaluate":
-            return _evaluate(args)
-        if args.command == "catalog":
-            return _catalog(args)
-        return _import(args)
+        return _run(args)
     except PlannerError as e:
         print(f"gpuplanner: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ValidationError as e:  # a value beyond the plan's limits, from flags combined into a plan
+        print(
+            f"gpuplanner: error: {describe_validation(e)}\n  fix: correct the value named above",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     except BrokenPipeError:  # e.g. `gpuplanner catalog gpus | head`
         return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug: one line for the person, the traceback in a file for the report
+        report = write_crash_report(
+            e, context=[f"command: gpuplanner {' '.join(sys.argv[1:] if argv is None else argv)}"]
+        )
+        print(f"gpuplanner: {crash_message(e, report)}", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR

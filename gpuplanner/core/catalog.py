@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from gpuplanner import paths
 from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.limits import MAX_FILE_BYTES
 from gpuplanner.core.specs import (
     EngineProfile,
     GpuSpec,
@@ -224,7 +225,12 @@ def _parse_entries(directory: Path, kind: str) -> list[BaseModel]:
     path = directory / filename
     try:
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
+            raw_bytes = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw_bytes) > MAX_FILE_BYTES:
+            raise CatalogError(
+                "the file is larger than 32 MiB", fix="restore the catalog file", where=filename
+            )
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
     except FileNotFoundError as exc:
         raise CatalogError(f"catalog file is missing: {path}", fix="reinstall gpuplanner") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -233,6 +239,12 @@ def _parse_entries(directory: Path, kind: str) -> list[BaseModel]:
         ) from exc
     except OSError as exc:
         raise CatalogError(f"cannot read {path}: {exc}", where=filename) from exc
+    except (ValueError, RecursionError) as exc:  # not UTF-8, a 5,000-digit number, arrays nested too deep
+        raise CatalogError(
+            f"cannot read the catalog: {str(exc)[:200] or type(exc).__name__}",
+            fix="fix the value named above",
+            where=filename,
+        ) from None
     unknown = sorted(set(data) - {array})
     if unknown:
         raise CatalogError(

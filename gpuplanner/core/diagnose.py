@@ -10,6 +10,7 @@ import math
 
 from gpuplanner.core.engine_rules import format_problem
 from gpuplanner.core.fit import FitResult, GpuFit
+from gpuplanner.core.limits import MAX_PREFILL_STEPS
 from gpuplanner.core.report import FixAction, Problem
 from gpuplanner.core.resolve import ResolvedPlan
 from gpuplanner.core.specs import GIB
@@ -87,8 +88,80 @@ def _format_problems(r: ResolvedPlan) -> list[Problem]:
     return out
 
 
+def _workload_problems(r: ResolvedPlan) -> list[Problem]:
+    """A request longer than the context limit, or a prompt the estimate would walk in too many chunks.
+
+    Checked before anything is computed for the workload, so no work grows with the tokens typed."""
+    w = r.plan.workload
+    wanted = w.input_tokens + w.output_tokens
+    limit = r.settings.max_model_len
+    problems = []
+    if wanted > limit:
+        model_limit = r.model.max_position_embeddings
+        whose = f"{r.model.name}'s limit" if limit == model_limit else "the engine's max_model_len"
+        if limit < model_limit and wanted <= model_limit:
+            fix = f"raise max_model_len to {wanted:,}, or shorten the prompt or the output"
+            action = FixAction(kind="set_max_model_len", amount=wanted)
+        else:
+            fix = f"keep input + output tokens within {limit:,} (shorten the prompt or the output)"
+            action = None
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"a request of {w.input_tokens:,} input + {w.output_tokens:,} output tokens "
+                f"({wanted:,}) is longer than {whose} of {limit:,} tokens",
+                fix=fix,
+                action=action,
+            )
+        )
+    chunk = r.settings.max_num_batched_tokens
+    chunks = -(-w.input_tokens // chunk)
+    stages = max(len(replica.stages) for replica in r.plan.layout.replicas)
+    if chunks * stages > MAX_PREFILL_STEPS:
+        least = -(-w.input_tokens * stages // MAX_PREFILL_STEPS)
+        on = f" on each of {stages} pipeline stages" if stages > 1 else ""
+        problems.append(
+            Problem(
+                severity="error",
+                message=f"a prompt of {w.input_tokens:,} tokens is prefilled in {chunks:,} chunks of "
+                f"max_num_batched_tokens = {chunk:,}{on}; gpuplanner estimates up to "
+                f"{MAX_PREFILL_STEPS:,} chunk steps per prompt",
+                fix=f"raise max_num_batched_tokens to {least:,} or more, or shorten the prompt",
+            )
+        )
+    return problems
+
+
+def _over_capacity(r: ResolvedPlan, fit: FitResult) -> Problem | None:
+    """The ledger adds up to more than a GPU holds (e.g. gpu_memory_utilization 1.0 leaves CUDA
+    graphs no headroom): the engine would run out of memory however the rest is set."""
+    worst = min(fit.gpus, key=lambda f: f.free, default=None)
+    if worst is None or worst.free >= 0:
+        return None
+    g = worst.gpu
+    short = -worst.free
+    over = [f for f in fit.gpus if f.free < 0]
+    who = f"{g.id} ({g.spec.name})" if len(over) == 1 else f"{len(over)} GPUs, worst {g.id} ({g.spec.name})"
+    action = None
+    fix = "spread the model over more GPUs, or use smaller weights or KV cache"
+    if r.engine.memory_rule in ("vllm", "sglang"):
+        # the share that leaves the shortfall free, rounded down to the inspector's 0.01 steps
+        share = math.floor((r.settings.gpu_memory_utilization - short / worst.capacity) * 100) / 100
+        if share > 0:
+            fix = f"lower gpu_memory_utilization to {share:.2f}"
+            action = FixAction(kind="set_gpu_memory_utilization", number=share)
+    return Problem(
+        severity="error",
+        gpu=g.id,
+        message=f"runs out of memory: {who} needs {gib(short)} more than its {gib(worst.capacity)} "
+        "(weights, KV cache, activations, buffers and CUDA graphs together)",
+        fix=fix,
+        action=action,
+    )
+
+
 def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
-    problems: list[Problem] = _format_problems(r)
+    problems: list[Problem] = _format_problems(r) + _workload_problems(r)
     stranded: dict[tuple[str, str], list[str]] = {}  # (GPU name, amount) -> GPU ids
     ctx = fit.context_tokens
     for f in fit.gpus:
@@ -144,6 +217,10 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
                 fix="put more layers on the bigger GPUs (Auto-balance ▸ fit)",
             )
         )
+    if not any(p.severity == "error" for p in problems):
+        overflow = _over_capacity(r, fit)
+        if overflow is not None:
+            problems.append(overflow)
     if any(p.severity == "error" for p in problems):
         return problems
 

@@ -11,7 +11,6 @@ whose layers are of a kind gpuplanner cannot model, gets a :class:`CatalogError`
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from gpuplanner import paths
 from gpuplanner.core import architecture
 from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.limits import INT32_MAX, parse_json, read_text_limited
 from gpuplanner.core.specs import LinearAttentionSpec, MlaSpec, ModelSpec, MoeSpec
 
 SUPPORTED = (
@@ -93,6 +93,34 @@ def _flatten(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         model_type = model_type or str(text.get("model_type") or "")
         return model_type.removesuffix("_text"), merged
     return model_type.removesuffix("_text"), config
+
+
+# every field read as a whole number; checked first so that NaN, 1e30 or a list is a clear message
+_NUMBERS = (
+    *(name for key, names in _ALIASES.items() for name in (key, *names)),
+    "vocab_size", "head_dim", "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim",
+    "v_head_dim", "num_local_experts", "num_experts", "n_routed_experts", "num_experts_per_tok",
+    "experts_per_token", "num_experts_per_token", "moe_intermediate_size", "n_shared_experts",
+    "decoder_sparse_step", "moe_layer_freq", "intermediate_size_mlp", "interleave_moe_layer_step",
+    "first_k_dense_replace", "attention_chunk_size", "sliding_window", "sliding_window_pattern",
+)  # fmt: skip
+_POSITIVE = ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size")
+
+
+def _check_numbers(cfg: dict[str, Any], repo_id: str) -> None:
+    for key in _NUMBERS:
+        value = cfg.get(key)
+        if value is None:
+            continue
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        whole = whole or (isinstance(value, float) and value.is_integer())
+        low = 1 if key in _POSITIVE or any(key in _ALIASES.get(p, ()) for p in _POSITIVE) else 0
+        if not whole or not low <= value <= INT32_MAX:
+            raise CatalogError(
+                f"config.json of {repo_id}: {key} is {str(value)[:40]}, not a whole number from {low} "
+                f"to {INT32_MAX:,}",
+                fix=f"correct {key} in config.json",
+            )
 
 
 def _require(cfg: dict[str, Any], model_type: str, repo_id: str, keys: list[str]) -> None:
@@ -248,6 +276,7 @@ def model_from_hf_config(config: dict[str, Any], *, repo_id: str, name: str | No
     if model_type not in _FFN_4X and not cfg.get("moe_intermediate_size"):
         required.append("intermediate_size")  # all-MoE models (Qwen3.5 MoE) may leave it out
     _require(cfg, model_type, repo_id, required)
+    _check_numbers(cfg, repo_id)
     notes: list[str] = []
     if model_type not in SUPPORTED:
         notes.append(
@@ -372,24 +401,26 @@ def import_model_file(path: Path, *, name: str | None = None) -> tuple[ModelSpec
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(
-            f"cannot read {path}: {exc}", fix="give the path of a model's config.json"
-        ) from exc
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CatalogError(
-            f"{path} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            fix="give the path of a model's config.json",
-        ) from exc
+        text = read_text_limited(path, error=CatalogError, what="config.json", max_bytes=4 * 1024 * 1024)
+    except CatalogError as exc:
+        raise CatalogError(f"cannot read {path}: {exc.message}", fix=exc.fix) from None
+    config = parse_json(
+        text,
+        source=str(path),
+        error=CatalogError,
+        fix="give the path of a model's config.json",
+        on_syntax=lambda e: f"{path} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})",
+    )
     if not isinstance(config, dict):
         raise CatalogError(
             f"{path} does not hold a JSON object", fix="give the path of a model's config.json"
         )
     repo_id = _repo_id_for(config, path, name)
-    spec = model_from_hf_config(config, repo_id=repo_id, name=name)
+    try:
+        spec = model_from_hf_config(config, repo_id=repo_id, name=name)
+    except ValidationError as exc:  # a part built before the whole (e.g. the MLA fields) is out of range
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise CatalogError(f"{path} does not describe a valid model: {problems}") from None
     folder = paths.user_models_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (re.sub(r"[^\w.-]+", "--", spec.id) + ".json")

@@ -8,50 +8,94 @@ document does for every change, so undo is a matter of keeping the old value.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gpuplanner.core.limits import (
+    MAX_CONCURRENCY,
+    MAX_COORDINATE,
+    MAX_GPUS,
+    MAX_ID_CHARS,
+    MAX_LAYERS,
+    MAX_LINKS,
+    MAX_NAME_CHARS,
+    MAX_NODES,
+    MAX_SLOTS,
+    MAX_TEXT_CHARS,
+    MAX_TOKENS,
+)
 from gpuplanner.core.specs import ModelSpec
+
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
+CatalogId = Annotated[str, Field(max_length=MAX_ID_CHARS)]
 
 
 class PlanPart(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # no NaN or infinity anywhere in a plan: every consumer (the fit model, Qt widgets) needs finite numbers
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class GpuPlacement(PlanPart):
-    id: str = Field(description="unique in the rig, e.g. 'g0'")
-    gpu: str = Field(description="GPU catalog id")
-    slot: int = Field(ge=0)
+    id: Id = Field(description="unique in the rig, e.g. 'g0'")
+    gpu: CatalogId = Field(description="GPU catalog id")
+    slot: int = Field(ge=0, lt=MAX_SLOTS)
 
 
 class Node(PlanPart):
-    id: str = Field(description="unique in the rig, e.g. 'n0'")
-    name: str = "Server"
-    template: str | None = None
-    slots: int = Field(default=8, gt=0, le=128)
-    gpus: tuple[GpuPlacement, ...] = ()
-    host_link: str = Field(default="pcie5-x16-switch", description="PCIe path between this node's GPUs")
-    nvswitch: str | None = Field(default=None, description="link id of an NVSwitch joining all its GPUs")
-    nic: str | None = Field(default=None, description="link id of its NICs; None uses the rig's fabric")
-    nics: int = Field(default=1, ge=1, le=64, description="network cards to other nodes (DGX H100: 8)")
-    x: float = 0.0
-    y: float = 0.0
+    id: Id = Field(description="unique in the rig, e.g. 'n0'")
+    name: str = Field(default="Server", max_length=MAX_NAME_CHARS)
+    template: CatalogId | None = None
+    slots: int = Field(default=8, gt=0, le=MAX_SLOTS)
+    gpus: tuple[GpuPlacement, ...] = Field(default=(), max_length=MAX_SLOTS)
+    host_link: CatalogId = Field(default="pcie5-x16-switch", description="PCIe path between this node's GPUs")
+    nvswitch: CatalogId | None = Field(
+        default=None, description="link id of an NVSwitch joining all its GPUs"
+    )
+    nic: CatalogId | None = Field(default=None, description="link id of its NICs; None uses the rig's fabric")
+    nics: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_SLOTS,
+        description="network cards to other nodes (DGX H100: 8, GB200 NVL72: 72)",
+    )
+    x: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+
+    @model_validator(mode="after")
+    def _slots_in_range(self) -> Node:
+        seen: dict[int, str] = {}
+        for gpu in self.gpus:
+            if gpu.slot >= self.slots:
+                raise ValueError(
+                    f"GPU '{gpu.id}' sits in slot {gpu.slot}, but the server has slots 0–{self.slots - 1}"
+                )
+            if gpu.slot in seen:
+                raise ValueError(f"GPUs '{seen[gpu.slot]}' and '{gpu.id}' share slot {gpu.slot}")
+            seen[gpu.slot] = gpu.id
+        return self
 
 
 class Link(PlanPart):
     """An explicit point-to-point link between two GPUs (NVLink, bridge, xGMI, or a named PCIe path)."""
 
-    id: str
-    kind: str = Field(description="link catalog id")
-    a: str = Field(description="GPU id")
-    b: str = Field(description="GPU id")
+    id: Id
+    kind: CatalogId = Field(description="link catalog id")
+    a: CatalogId = Field(description="GPU id")
+    b: CatalogId = Field(description="GPU id")
 
 
 class Rig(PlanPart):
-    nodes: tuple[Node, ...] = ()
-    links: tuple[Link, ...] = ()
-    fabric: str | None = Field(default=None, description="link id between nodes (InfiniBand, Ethernet)")
+    nodes: tuple[Node, ...] = Field(default=(), max_length=MAX_NODES)
+    links: tuple[Link, ...] = Field(default=(), max_length=MAX_LINKS)
+    fabric: CatalogId | None = Field(default=None, description="link id between nodes (InfiniBand, Ethernet)")
+
+    @model_validator(mode="after")
+    def _gpus_once(self) -> Rig:
+        count = sum(len(n.gpus) for n in self.nodes)
+        if count > MAX_GPUS:
+            raise ValueError(f"the rig has {count:,} GPUs; gpuplanner plans up to {MAX_GPUS:,}")
+        return self
 
     def iter_gpus(self) -> Iterator[tuple[Node, GpuPlacement]]:
         for node in self.nodes:
@@ -71,8 +115,12 @@ class Rig(PlanPart):
 class Stage(PlanPart):
     """A pipeline stage: a contiguous range of transformer layers on one tensor-parallel group."""
 
-    layers: tuple[int, int] = Field(description="[first, last_exclusive) transformer layer indices")
-    gpus: tuple[str, ...] = Field(min_length=1, description="GPU ids; their order is the TP rank")
+    layers: tuple[Annotated[int, Field(ge=0, le=MAX_LAYERS)], Annotated[int, Field(ge=0, le=MAX_LAYERS)]] = (
+        Field(description="[first, last_exclusive) transformer layer indices")
+    )
+    gpus: tuple[CatalogId, ...] = Field(
+        min_length=1, max_length=MAX_GPUS, description="GPU ids; their order is the TP rank"
+    )
 
     @field_validator("layers")
     @classmethod
@@ -94,12 +142,14 @@ class Stage(PlanPart):
 class Replica(PlanPart):
     """One full copy of the model: its pipeline stages in order."""
 
-    stages: tuple[Stage, ...] = Field(min_length=1)
+    stages: tuple[Stage, ...] = Field(min_length=1, max_length=MAX_LAYERS)
 
 
 class Layout(PlanPart):
-    replicas: tuple[Replica, ...] = Field(min_length=1)
-    ep: int = Field(default=1, ge=1, description="expert-parallel degree (MoE experts spread over ep GPUs)")
+    replicas: tuple[Replica, ...] = Field(min_length=1, max_length=MAX_GPUS)
+    ep: int = Field(
+        default=1, ge=1, le=MAX_GPUS, description="expert-parallel degree (MoE experts spread over ep GPUs)"
+    )
 
     @property
     def dp(self) -> int:
@@ -117,26 +167,30 @@ class Layout(PlanPart):
 class EngineSettings(PlanPart):
     """The engine and its knobs; ``None`` means the engine profile's default."""
 
-    engine: str = "vllm"
+    engine: CatalogId = "vllm"
     gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
     kv_cache_free_fraction: float | None = Field(default=None, gt=0, le=1)
-    max_num_batched_tokens: int | None = Field(default=None, gt=0)
-    max_num_seqs: int | None = Field(default=None, gt=0)
+    max_num_batched_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    max_num_seqs: int | None = Field(default=None, gt=0, le=MAX_CONCURRENCY)
     split_mode: Literal["layer", "row", "none"] | None = Field(
         default=None,
         description="llama.cpp --split-mode: layer (default), row or none; other engines: unused",
     )
-    max_model_len: int | None = Field(default=None, gt=0, description="context limit; None: model's own")
+    max_model_len: int | None = Field(
+        default=None, gt=0, le=MAX_TOKENS, description="context limit; None: model's own"
+    )
     enforce_eager: bool = False
     version: str | None = Field(
-        default=None, description="the engine release that runs the plan; None: the catalog's version"
+        default=None,
+        max_length=MAX_ID_CHARS,
+        description="the engine release that runs the plan; None: the catalog's version",
     )
 
 
 class Workload(PlanPart):
     concurrency: int | Literal["max"] = Field(default=1, description="sequences decoded at once")
-    input_tokens: int = Field(default=1024, gt=0)
-    output_tokens: int = Field(default=256, gt=0)
+    input_tokens: int = Field(default=1024, gt=0, le=MAX_TOKENS)
+    output_tokens: int = Field(default=256, gt=0, le=MAX_TOKENS)
     batching: Literal["continuous", "static"] = Field(
         default="continuous",
         description="continuous: a server admitting requests as others finish (vLLM, SGLang, "
@@ -146,21 +200,21 @@ class Workload(PlanPart):
     @field_validator("concurrency")
     @classmethod
     def _positive(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"concurrency must be at least 1 or 'max', not {value}")
+        if isinstance(value, int) and not 1 <= value <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY:,} or 'max', not {value}")
         return value
 
 
 class Plan(PlanPart):
-    name: str = "Untitled plan"
-    description: str = ""
+    name: str = Field(default="Untitled plan", max_length=MAX_NAME_CHARS)
+    description: str = Field(default="", max_length=MAX_TEXT_CHARS)
     rig: Rig
-    model: str = Field(description="model catalog id (Hugging Face repo id)")
+    model: CatalogId = Field(description="model catalog id (Hugging Face repo id)")
     model_spec: ModelSpec | None = Field(
         default=None, description="embedded architecture for a model that is not in the catalog"
     )
-    weights: str = Field(default="bf16", description="precision id of the weights")
-    kv_cache: str = Field(default="bf16", description="precision id of the KV cache")
+    weights: CatalogId = Field(default="bf16", description="precision id of the weights")
+    kv_cache: CatalogId = Field(default="bf16", description="precision id of the KV cache")
     engine: EngineSettings = EngineSettings()
     layout: Layout
     workload: Workload = Workload()

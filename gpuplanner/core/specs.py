@@ -12,11 +12,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gpuplanner.core.limits import (
+    MAX_EXPERTS,
+    MAX_HEADS,
+    MAX_HIDDEN,
+    MAX_INTERMEDIATE,
+    MAX_LAYERS,
+    MAX_TOKENS,
+    MAX_VOCAB,
+)
+
 GIB = 2**30  # bytes in a GiB: what nvidia-smi calls a GB, and what every ledger is shown in
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # finite numbers only: a NaN or an infinity in a catalog or an imported model would reach every report
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SourceRef(Spec):
@@ -114,19 +125,33 @@ class LinkSpec(Spec):
 
 
 class MoeSpec(Spec):
-    num_experts: int = Field(gt=0)
-    experts_per_token: int = Field(gt=0)
-    expert_intermediate_size: int = Field(gt=0)
-    shared_experts: int = 0
-    shared_intermediate_size: int = 0
-    first_dense_layers: int = Field(default=0, description="DeepSeek first_k_dense_replace")
-    moe_layer_step: int = Field(default=1, description="every n-th layer is MoE (Llama 4 interleave)")
-    dense_intermediate_size: int = Field(default=0, description="FFN width of the model's dense layers")
+    num_experts: int = Field(gt=0, le=MAX_EXPERTS)
+    experts_per_token: int = Field(gt=0, le=MAX_EXPERTS)
+    expert_intermediate_size: int = Field(gt=0, le=MAX_INTERMEDIATE)
+    shared_experts: int = Field(default=0, ge=0, le=MAX_EXPERTS)
+    shared_intermediate_size: int = Field(default=0, ge=0, le=MAX_INTERMEDIATE)
+    first_dense_layers: int = Field(
+        default=0, ge=0, le=MAX_LAYERS, description="DeepSeek first_k_dense_replace"
+    )
+    moe_layer_step: int = Field(
+        default=1, ge=1, le=MAX_LAYERS, description="every n-th layer is MoE (Llama 4 interleave)"
+    )
+    dense_intermediate_size: int = Field(
+        default=0, ge=0, le=MAX_INTERMEDIATE, description="FFN width of the model's dense layers"
+    )
     expert_bias: bool = False
     router_bias: bool = False
     shared_expert_gate: bool = Field(
         default=False, description="a sigmoid gate (hidden x 1) on the shared expert"
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> MoeSpec:
+        if self.experts_per_token > self.num_experts:
+            raise ValueError(
+                f"each token picks {self.experts_per_token} experts but there are {self.num_experts}"
+            )
+        return self
 
     def is_moe_layer(self, layer: int) -> bool:
         if layer < self.first_dense_layers:
@@ -137,11 +162,11 @@ class MoeSpec(Spec):
 class MlaSpec(Spec):
     """Multi-head latent attention (DeepSeek V2/V3): the cache keeps a compressed latent per token."""
 
-    kv_lora_rank: int
-    q_lora_rank: int | None
-    qk_rope_head_dim: int
-    qk_nope_head_dim: int
-    v_head_dim: int
+    kv_lora_rank: int = Field(ge=0, le=MAX_HIDDEN)
+    q_lora_rank: int | None = Field(ge=0, le=MAX_HIDDEN)
+    qk_rope_head_dim: int = Field(ge=0, le=MAX_HIDDEN)
+    qk_nope_head_dim: int = Field(ge=0, le=MAX_HIDDEN)
+    v_head_dim: int = Field(ge=0, le=MAX_HIDDEN)
     indexer_heads: int = Field(
         default=0, description="DeepSeek sparse attention (V3.2) indexer heads; 0: none"
     )
@@ -178,27 +203,29 @@ class ModelSpec(Spec):
     name: str
     aliases: tuple[str, ...] = ()
     model_type: str
-    num_layers: int = Field(gt=0)
-    hidden_size: int = Field(gt=0)
-    intermediate_size: int = Field(ge=0)
-    num_attention_heads: int = Field(gt=0)
-    num_kv_heads: int = Field(gt=0)
-    head_dim: int = Field(gt=0)
-    vocab_size: int = Field(gt=0)
-    max_position_embeddings: int = Field(gt=0)
+    num_layers: int = Field(gt=0, le=MAX_LAYERS)
+    hidden_size: int = Field(gt=0, le=MAX_HIDDEN)
+    intermediate_size: int = Field(ge=0, le=MAX_INTERMEDIATE)
+    num_attention_heads: int = Field(gt=0, le=MAX_HEADS)
+    num_kv_heads: int = Field(gt=0, le=MAX_HEADS)
+    head_dim: int = Field(gt=0, le=MAX_HIDDEN)
+    vocab_size: int = Field(gt=0, le=MAX_VOCAB)
+    max_position_embeddings: int = Field(gt=0, le=MAX_TOKENS)
     tie_word_embeddings: bool = False
     gated_mlp: bool = Field(default=True, description="SwiGLU/GeGLU (3 matrices) vs plain 2-matrix MLP")
     attention_bias: bool = Field(default=False, description="bias on q, k, v projections")
     attention_out_bias: bool = False
     mlp_bias: bool = False
     norm_bias: bool = Field(default=False, description="LayerNorm (weight+bias) vs RMSNorm (weight)")
-    norms_per_layer: int = 2
+    norms_per_layer: int = Field(default=2, ge=0, le=16)
     qk_norm: bool = False
     lm_head_bias: bool = False
     attention_sinks: bool = False
-    sliding_window: int | None = None
+    sliding_window: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
     full_attention_interval: int = Field(
         default=1,
+        ge=0,
+        le=MAX_LAYERS,
         description="1: every layer attends fully; 0: every layer uses the sliding window; "
         "n: layer i is full iff (i+1) % n == 0, the others slide",
     )

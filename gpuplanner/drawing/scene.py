@@ -108,8 +108,12 @@ class RackScene(QGraphicsScene):
         if self.interactive_hints and self.fabric.cacheMode() == QGraphicsItem.CacheMode.NoCache:
             # it spans the rig: without a cached picture every fill bar's repaint redrew it
             self.fabric.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self._sync_nodes(plan)
-        self._sync_links(plan)
+        self._syncing = True  # servers placed by the sync move their links once, below, not one by one
+        try:
+            self._sync_nodes(plan)
+            self._sync_links(plan)
+        finally:
+            self._syncing = False
         self.refresh_geometry()
 
     def _sync_nodes(self, plan: Plan) -> None:
@@ -181,7 +185,8 @@ class RackScene(QGraphicsScene):
 
     def node_moved(self, node_id: str) -> None:
         """A server is being dragged: its links and fabric line follow."""
-        self.refresh_geometry()
+        if not getattr(self, "_syncing", False):
+            self.refresh_geometry()
 
     def gpu_moved(self, gpu_id: str) -> None:
         for item in self.links.values():

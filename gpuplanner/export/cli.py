@@ -1,7 +1,8 @@
 """``gpuplanner export PLAN.gpuplan -o PLAN.pdf [--page-size a4|letter]``: the PDF report, no window.
 
 Exit codes: 0 written, 2 bad input (plan file unreadable, folder missing or read-only) with a message
-naming the problem and the fix, as the rest of the command line does.
+naming the problem and the fix, as the rest of the command line does, 3 an internal error (one line and
+the path of a crash report).
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = export_plan_pdf(plan, output, page_size=args.page_size)
     except PlannerError as exc:
         return _error(exc)
+    except OSError as exc:  # e.g. a file name longer than the file system allows
+        return _error(f"{output}: cannot write it: {exc.strerror or exc}\n  fix: pick another name or folder")
+    except Exception as exc:  # a bug: one line, and the traceback in a crash report (exit code 3)
+        from gpuplanner.crash import EXIT_INTERNAL_ERROR, crash_message, write_crash_report
+
+        report = write_crash_report(exc, context=[f"command: gpuplanner export {' '.join(argv or [])}"])
+        print(f"gpuplanner: {crash_message(exc, report)}", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
     print(f"wrote {written}")
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from PySide6.QtGui import QFileOpenEvent, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gpuplanner.core.errors import PlannerError
+from gpuplanner.crash import write_crash_report
 from gpuplanner.paths import resources_dir
 
 if TYPE_CHECKING:
@@ -25,14 +26,17 @@ log = logging.getLogger("gpuplanner")
 
 
 def _show_unexpected(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
-    """A bug in a slot must not kill the window nor show a traceback: log it, say it in words."""
-    log.error("unexpected error\n%s", "".join(traceback.format_exception(kind, error, tb)))
-    if isinstance(error, PlannerError):
+    """A bug in a slot must not kill the window nor show a traceback: write a crash report, say it in
+    words with the report's path. The plan is untouched (every edit swaps in a whole new plan, so
+    a failure leaves the last good one), and autosave keeps the edits."""
+    if isinstance(error, PlannerError):  # a refused edit that reached no handler: the message says it all
+        log.warning("refused: %s", error)
         text = str(error)
     else:
-        text = (
-            f"Something went wrong: {error or kind.__name__}.\nYour plan is safe; autosave keeps your edits."
-        )
+        log.error("unexpected error\n%s", "".join(traceback.format_exception(kind, error, tb)))
+        report = write_crash_report(error, tb, context=["in the window"])
+        where = f"\n\nDetails are in {report}; please attach it to a bug report." if report else ""
+        text = f"Something went wrong: {error or kind.__name__}.\nYour plan is unchanged; autosave keeps your edits.{where}"
     parent = QApplication.activeWindow()
     QMessageBox.warning(parent, "gpuplanner", text)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 
 from gpuplanner.core.errors import PlannerError
+from gpuplanner.core.limits import parse_json
 from gpuplanner.core.plan import Plan
 from gpuplanner.document.planfile import load_plan, save_plan
 from gpuplanner.paths import user_data_dir
@@ -66,9 +67,11 @@ def pending_autosave() -> tuple[Plan, str | None, str] | None:
         return None
     try:
         plan = load_plan(plan_file)
-        info = json.loads(meta.read_text()) if meta.is_file() else {}
+        info = parse_json(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
     except (OSError, ValueError, PlannerError):
         return None
+    if not isinstance(info, dict):
+        info = {}  # a damaged note: the plan itself is still worth offering
     source = info.get("source")
     description = (
         f"“{plan.name}”" + (f" from {source}" if source else "") + f", saved {info.get('saved', 'recently')}"

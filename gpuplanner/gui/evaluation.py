@@ -21,6 +21,7 @@ from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.evaluate import evaluate
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
+from gpuplanner.crash import write_crash_report
 
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 30
@@ -77,7 +78,9 @@ class Evaluator(QObject):
             return
         except Exception as exc:  # a bug in the model must not take the window down
             log.exception("evaluate() failed")
-            self._fail(f"The model could not evaluate this plan ({type(exc).__name__}: {exc}).")
+            crash = write_crash_report(exc, context=["evaluating the window's plan"])
+            where = f" Details are in {crash}; please report it." if crash else ""
+            self._fail(f"The model could not evaluate this plan ({type(exc).__name__}: {exc}).{where}")
             return
         self.last_seconds = time.perf_counter() - started
         self.report, self.error = report, None

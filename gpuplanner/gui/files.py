@@ -10,7 +10,7 @@ from PySide6.QtCore import QByteArray
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.plan import Layout, Plan, Replica, Rig, Stage
-from gpuplanner.document.document import Change
+from gpuplanner.document.document import Change, rebuild
 from gpuplanner.document.planfile import load_plan
 from gpuplanner.document.planfile import save_plan as write_plan
 from gpuplanner.drawing import geometry as geo
@@ -57,9 +57,11 @@ def templates() -> list[Path]:
 def _load_into(window: PlanWindow, plan: Plan, path: Path | None) -> None:
     window.path = path
     window.document.replace_plan(plan, Change("plan"))
-    arrange_if_overlapping(window)
+    arranged = arrange_if_overlapping(window)
     window.undo_stack.clear()
     window.undo_stack.setClean()
+    if arranged:
+        window.undo_stack.resetClean()  # the servers were moved: the plan differs from its file
     window.update_title()
     window.view.fit_all()
 
@@ -150,14 +152,19 @@ def open_interactive(window: PlanWindow) -> None:
         open_plan(window, Path(chosen))
 
 
-def arrange_if_overlapping(window: PlanWindow) -> None:
-    """Servers stacked on top of each other (a plan written by a script) are laid out side by side.
-    Part of opening a file: not an undo step."""
-    nodes = window.document.plan.rig.nodes
+def arrange_if_overlapping(window: PlanWindow) -> bool:
+    """Servers stacked on top of each other (a plan written by a script) are laid out side by side,
+    in one change. Part of opening a file, not an undo step; returns whether anything moved, and the
+    caller then marks the plan modified, since it no longer matches its file."""
+    plan = window.document.plan
+    nodes = plan.rig.nodes
     if not geo.overlapping([(n.x, n.y, n.slots) for n in nodes]):
-        return
-    for node, (x, y) in zip(nodes, geo.arranged([n.slots for n in nodes]), strict=True):
-        window.document.move_node(node.id, x, y)
+        return False
+    placed = geo.arranged([n.slots for n in nodes])
+    moved = tuple(rebuild(n, x=float(x), y=float(y)) for n, (x, y) in zip(nodes, placed, strict=True))
+    rig = rebuild(plan.rig, nodes=moved)
+    window.document.replace_plan(rebuild(plan, rig=rig), Change("rig", frozenset(n.id for n in nodes)))
+    return True
 
 
 def offer_autosave(window: PlanWindow) -> None:

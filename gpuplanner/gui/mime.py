@@ -42,7 +42,7 @@ def decode_catalog_item(data: QMimeData | None) -> CatalogItemRef | None:
         return None
     try:
         payload = json.loads(bytes(data.data(CATALOG_ITEM_MIME).data()).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # not JSON, a huge number, deep nesting
         return None
     if not isinstance(payload, dict):
         return None
@@ -68,6 +68,6 @@ def decode_layer_range(data: QMimeData | None) -> tuple[int, int, int] | None:
     try:
         payload = json.loads(bytes(data.data(LAYER_RANGE_MIME).data()).decode("utf-8"))
         replica, first, last = (int(payload[k]) for k in ("replica", "first", "last"))
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError):
-        return None
+    except (UnicodeDecodeError, KeyError, TypeError, ValueError, OverflowError, RecursionError):
+        return None  # not ours, or Infinity, a huge number, deep nesting
     return (replica, first, last) if replica >= 0 and 0 <= first < last else None

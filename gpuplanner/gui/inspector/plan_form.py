@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.layout_ops import default_layout
+from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_TOKENS
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import DEFAULT_TEXT, blocked, error_label, fill_combo, hint, show_error
 
@@ -68,27 +69,29 @@ class PlanSection(QGroupBox):
         self.utilization.setSpecialValueText(DEFAULT_TEXT)
         self.utilization.setKeyboardTracking(False)
         self.utilization.setToolTip("vLLM/SGLang: share of each GPU's memory the engine may use")
-        self.max_seqs = _spin("maxNumSeqsSpin", 0, 65536, "Most sequences decoded at once", DEFAULT_TEXT)
+        self.max_seqs = _spin(
+            "maxNumSeqsSpin", 0, MAX_CONCURRENCY, "Most sequences decoded at once", DEFAULT_TEXT
+        )
         self.max_len = _spin(
-            "maxModelLenSpin", 0, 10_000_000, "Context limit (tokens); default: the model's own", DEFAULT_TEXT
+            "maxModelLenSpin", 0, MAX_TOKENS, "Context limit (tokens); default: the model's own", DEFAULT_TEXT
         )
         self.eager = QCheckBox("no CUDA graphs")
         self.eager.setToolTip("Eager mode: saves the memory CUDA graphs take, costs decode speed")
         self.eager.setObjectName("enforceEagerCheck")
-        self.concurrency = _spin("concurrencySpin", 1, 100_000, "Sequences decoded at the same time")
+        self.concurrency = _spin("concurrencySpin", 1, MAX_CONCURRENCY, "Sequences decoded at the same time")
         self.concurrency_max = QCheckBox("max")
         self.concurrency_max.setToolTip("As many sequences as the KV cache holds")
         self.concurrency_max.setObjectName("concurrencyMaxCheck")
-        self.input_tokens = _spin("inputTokensSpin", 1, 10_000_000, "Prompt tokens per request")
-        self.output_tokens = _spin("outputTokensSpin", 1, 10_000_000, "Generated tokens per request")
+        self.input_tokens = _spin("inputTokensSpin", 1, MAX_TOKENS, "Prompt tokens per request")
+        self.output_tokens = _spin("outputTokensSpin", 1, MAX_TOKENS, "Generated tokens per request")
         concurrency_row = QWidget()
         row = QHBoxLayout(concurrency_row)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.concurrency, 1)
         row.addWidget(self.concurrency_max)
-        self.tp = _spin("tpSpin", 1, 1024, "Tensor-parallel degree: GPUs sharing each layer")
-        self.pp = _spin("ppSpin", 1, 1024, "Pipeline stages: consecutive layer ranges")
-        self.dp = _spin("dpSpin", 1, 1024, "Data-parallel replicas: full copies of the model")
+        self.tp = _spin("tpSpin", 1, MAX_GPUS, "Tensor-parallel degree: GPUs sharing each layer")
+        self.pp = _spin("ppSpin", 1, MAX_GPUS, "Pipeline stages: consecutive layer ranges")
+        self.dp = _spin("dpSpin", 1, MAX_GPUS, "Data-parallel replicas: full copies of the model")
         self.apply_layout = QPushButton("Apply layout")
         self.apply_layout.setObjectName("applyLayoutButton")
         self.apply_layout.setToolTip(

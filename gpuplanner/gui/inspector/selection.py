@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
@@ -19,14 +20,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gpuplanner.core.limits import MAX_SLOTS
 from gpuplanner.drawing.labels import short_gpu_name
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import blocked, fill_combo, hint
 from gpuplanner.gui.presets import PRESETS
 
 if TYPE_CHECKING:
+    from gpuplanner.core.plan import Plan
+    from gpuplanner.drawing.scene import Selection
     from gpuplanner.gui.editor import Editor
     from gpuplanner.gui.inspector.widgets import Sections
+
+
+def _existing(selection: Selection, plan: Plan) -> Selection:
+    """The selected ids the plan still has: while the canvas removes a server, its items can still be
+    selected and report a selection change."""
+    rig = plan.rig
+    nodes, gpus, links = {n.id for n in rig.nodes}, set(rig.gpu_ids()), {k.id for k in rig.links}
+    return dataclasses.replace(
+        selection,
+        nodes=tuple(i for i in selection.nodes if i in nodes),
+        gpus=tuple(i for i in selection.gpus if i in gpus),
+        links=tuple(i for i in selection.links if i in links),
+    )
 
 
 class SelectionSection(QGroupBox):
@@ -99,7 +116,7 @@ class SelectionSection(QGroupBox):
         self.node_name = QLineEdit()
         self.node_name.setObjectName("nodeNameEdit")
         self.node_slots = QSpinBox()
-        self.node_slots.setRange(1, 128)
+        self.node_slots.setRange(1, MAX_SLOTS)
         self.node_slots.setToolTip("GPU slots in this server")
         self.node_nvswitch = QComboBox()
         self.node_nvswitch.setToolTip("An NVSwitch joins every GPU of the server at full NVLink speed")
@@ -110,7 +127,7 @@ class SelectionSection(QGroupBox):
         self.node_nic.setToolTip("The network cards this server uses to reach other servers")
         self.node_nics = QSpinBox()
         self.node_nics.setObjectName("nodeNicsSpin")
-        self.node_nics.setRange(1, 64)
+        self.node_nics.setRange(1, MAX_SLOTS)
         self.node_nics.setToolTip("How many network cards (a DGX H100 has 8, one per GPU)")
         form.addRow("Name", self.node_name)
         form.addRow("Slots", self.node_slots)
@@ -146,8 +163,8 @@ class SelectionSection(QGroupBox):
     # -- model -> widgets ------------------------------------------------------------------------------
     def refresh(self) -> None:
         editor = self.editor
-        selection = editor.selection()
         doc, labels = editor.document, editor.labels
+        selection = _existing(editor.selection(), doc.plan)
         total = len(selection.nodes) + len(selection.gpus) + len(selection.links)
         self.current = None
         if total == 0:

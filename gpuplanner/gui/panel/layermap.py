@@ -9,7 +9,7 @@ context menu to give it to a GPU's stage (``range_assign_requested``).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QContextMenuEvent, QDrag, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QApplication, QMenu, QToolTip, QWidget
 
@@ -224,7 +224,7 @@ class LayerMap(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         try:
-            paint_layer_map(self, painter, ChartColours.from_palette())
+            paint_layer_map(self, painter, ChartColours.from_palette(), QRectF(event.rect()))
         finally:
             painter.end()
 

@@ -32,7 +32,9 @@ def _stage_label(
     return f"S{s + 1}"
 
 
-def paint_layer_map(widget: Any, p: QPainter, colours: ChartColours) -> None:
+def paint_layer_map(widget: Any, p: QPainter, colours: ChartColours, exposed: QRectF | None = None) -> None:
+    """Paint the layer map; only the replicas' rows that meet ``exposed`` (the paint event's rectangle),
+    so a plan of hundreds of replicas in a scrolled panel paints the few rows on screen."""
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.fillRect(widget.rect(), colours.background)
     font = QFont(widget.font())
@@ -49,6 +51,8 @@ def paint_layer_map(widget: Any, p: QPainter, colours: ChartColours) -> None:
     drag = widget.drag_state()
     for r, stages in enumerate(data.replicas):
         top = widget.row_top(r)
+        if exposed is not None and (top - LABEL_H > exposed.bottom() or top + STRIP_H + GAP < exposed.top()):
+            continue
         cuts = [st.layers[1] for st in stages[:-1]]
         if drag is not None and drag[0] == r:
             cuts[drag[1]] = drag[2]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from gpuplanner.core.architecture import embedding_params, layer_params, lm_head_params
 from gpuplanner.core.catalog import Catalog
-from gpuplanner.core.errors import PlannerError
+from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.plan import Plan
 
 
@@ -43,6 +43,15 @@ def strip_data(plan: Plan, catalog: Catalog) -> StripData:
     eb = wb if weights.quantizes_embeddings else 2.0
     params = tuple(layer_params(model, i).total for i in range(model.num_layers))
     head = lm_head_params(model) or embedding_params(model)  # a tied head is still read at the end
+    for r, replica in enumerate(plan.layout.replicas):
+        # the strip paints one cell per layer: ranges must tile the model's layers exactly
+        ends = [0, *(s.layers[1] for s in replica.stages)]
+        if [s.layers[0] for s in replica.stages] != ends[:-1] or ends[-1] != model.num_layers:
+            raise PlanError(
+                f"the stages of replica {r + 1} do not cover layers 0–{model.num_layers} of {model.name} "
+                f"in order (they cover {', '.join(f'{a}–{b}' for a, b in (s.layers for s in replica.stages))})",
+                fix="Auto-balance the layout, or fix the stage ranges",
+            )
     replicas = tuple(
         tuple(StageCells(layers=s.layers, gpus=s.gpus) for s in replica.stages)
         for replica in plan.layout.replicas

@@ -14,10 +14,12 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QFrame,
     QGraphicsScene,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -37,6 +39,7 @@ from gpuplanner.gui.panel.throughput import ThroughputChart
 from gpuplanner.gui.panel.verdict import VerdictBanner
 
 PANEL_HEIGHT = 450
+LAYER_ROWS_SHOWN = 4  # replicas the layer map shows at once; more scroll (a 4,096-GPU plan has 256)
 
 
 def gpu_roles(plan: Plan) -> list[tuple[str, str]]:
@@ -127,7 +130,14 @@ class LivePanel(QDockWidget):
         layout.addWidget(self.verdict)
         layout.addWidget(charts, 1)
         layout.addLayout(tools)
-        layout.addWidget(self.layer_map)
+        # in a scroll area: hundreds of replicas' rows would otherwise stretch the window off the screen
+        self.layer_scroll = QScrollArea()
+        self.layer_scroll.setObjectName("layerMapScroll")
+        self.layer_scroll.setWidget(self.layer_map)
+        self.layer_scroll.setWidgetResizable(True)
+        self.layer_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.layer_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.layer_scroll)
         body.setAutoFillBackground(True)  # opaque: the window need not repaint under the panel
         self.setWidget(body)
         self.dockLocationChanged.connect(self._arrange_for)
@@ -218,6 +228,8 @@ class LivePanel(QDockWidget):
         data, message = try_strip_data(plan, self.catalog)
         self.layer_map.set_data(data, message, gpu_roles(plan))
         self.layer_title.setText(self.layer_map.title_text())
+        rows = self.layer_map.row_top(LAYER_ROWS_SHOWN) - self.layer_map.row_top(0)
+        self.layer_scroll.setFixedHeight(min(self.layer_map.minimumHeight(), int(rows) + 4))
 
     def set_selection(self, gpu_ids: tuple[str, ...] | list[str]) -> None:
         self.memory.set_selected(gpu_ids)

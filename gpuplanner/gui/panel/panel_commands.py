@@ -70,6 +70,15 @@ def boundary_command(document: PlanDocument, replica: int, boundary: int, layer:
 def assign_range_command(
     document: PlanDocument, replica: int, first: int, last: int, gpu_id: str
 ) -> cmd.PlanCommand:
+    layout = document.plan.layout
+    if not 0 <= replica < layout.dp:  # a drop from another program may name anything
+        raise PlanError(f"the plan has no replica {replica + 1}", fix="drag layers of one of its replicas")
+    total = layout.replicas[replica].stages[-1].layers[1]
+    if not 0 <= first < last <= total:
+        raise PlanError(
+            f"layers {first}–{last - 1} are not a range of the model's {total} layers",
+            fix=f"drag a range within layers 0–{total - 1}",
+        )
     text = f"Put layers {first}–{last - 1} on {gpu_id}'s stage"
     return cmd.edit_command(
         document,
