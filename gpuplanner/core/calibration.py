@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -238,3 +239,19 @@ def use_calibration(value: Calibration | None) -> None:
 def calibration_generation() -> int:
     """A number that changes whenever :func:`use_calibration` changes the calibration in use."""
     return _generation
+
+
+Band = Literal["mid", "low", "high"]
+
+
+def banded(value: float, spread: float, band: Band, cap: float = 1.0) -> float:
+    """``value`` at the ``band`` end of its measured spread: ``value * (1 -/+ spread)``, capped at ``cap``.
+
+    The one rule behind every low-high band (efficiencies of memory, GEMMs and links alike).
+    """
+    if band == "low":
+        return value * (1 - spread)
+    if band == "high":
+        return min(cap, value * (1 + spread))
+    return value
+

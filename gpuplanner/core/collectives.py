@@ -1,4 +1,4 @@
-"""Latency + bandwidth time of the collectives inference uses: all-reduce, all-gather, all-to-all, p2p.
+"""Latency + bandwidth time of the collectives inference uses: all-reduce, all-to-all, p2p.
 
 The shape follows NCCL: for each protocol (LL, LL128, Simple) the time is a start-up latency
 (``steps`` ring steps at the slowest hop's latency, plus the protocol's base latency and, for the
@@ -19,12 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from gpuplanner.core.calibration import Collectives, calibration
+from gpuplanner.core.calibration import Band, Collectives, banded, calibration
 from gpuplanner.core.topology import Hop
-
-Band = Literal["mid", "low", "high"]
 
 
 def _table() -> Collectives:
@@ -49,18 +46,10 @@ def hop_step_latency_s(hop: Hop) -> float:
     return hop.latency_s
 
 
-def _band(value: float, band: Band, spread: float, cap: float = 1.0) -> float:
-    if band == "low":
-        return value * (1 - spread)
-    if band == "high":
-        return min(cap, value * (1 + spread))
-    return value
-
-
 def effective_bandwidth_bps(hop: Hop, band: Band = "mid") -> float:
     """Bytes/s a collective achieves over ``hop`` per direction (efficiency and host staging applied)."""
     table = _table()
-    bw = hop.bandwidth_bps * _band(hop_efficiency(hop), band, table.spread)
+    bw = hop.bandwidth_bps * banded(hop_efficiency(hop), table.spread, band)
     return bw if hop.peer_to_peer else bw * table.host_staged_factor
 
 
@@ -88,7 +77,7 @@ def ring_figures(hops: Sequence[Hop], band: Band = "mid", n: int | None = None) 
     )
     nvls_bw, nvls_latency = None, 0.0
     if n >= table.nvls_min_ranks and all(h.link in table.nvls_links for h in hops):
-        nvls_bw = min(h.bandwidth_bps for h in hops) * _band(table.nvls_efficiency, band, table.spread)
+        nvls_bw = min(h.bandwidth_bps for h in hops) * banded(table.nvls_efficiency, table.spread, band)
         simple = max(protocols, key=lambda p: (p[2] > 0, p[1]))  # chunked, full-rate: Simple
         nvls_latency = simple[0] + 2 * hop_step_latency_s(hops[0])
     return RingFigures(
@@ -177,16 +166,6 @@ def allreduce_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, b
     return allreduce_ring_s(nbytes, ring_figures(hops, band, n))
 
 
-def allgather_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, band: Band = "mid") -> float:
-    """Seconds to all-gather a result of ``nbytes`` per GPU (each contributes ``nbytes / n``)."""
-    if not hops:
-        return 0.0
-    ring = ring_figures(hops, band, n)
-    if ring.n < 2 or nbytes <= 0:
-        return 0.0
-    return _ring_time((ring.n - 1) / ring.n * nbytes, ring.n - 1, ring)
-
-
 def alltoall_time_s(nbytes: float, hops: Sequence[Hop], n: int | None = None, band: Band = "mid") -> float:
     """Seconds for an all-to-all where each GPU holds ``nbytes`` destined evenly for all ``n`` GPUs.
 
@@ -206,7 +185,7 @@ def p2p_time_s(nbytes: float, hop: Hop, band: Band = "mid") -> float:
     if nbytes <= 0:
         return 0.0
     table = _table()
-    bw = hop.bandwidth_bps * _band(table.p2p_efficiency, band, table.spread)
+    bw = hop.bandwidth_bps * banded(table.p2p_efficiency, table.spread, band)
     if not hop.peer_to_peer:
         bw *= table.host_staged_factor
     return hop_step_latency_s(hop) + nbytes / bw

@@ -10,12 +10,9 @@ documented assumption with a wider band; :func:`assumption_notes` says which.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from gpuplanner.core.calibration import Efficiency, GemmClass, MemoryClass, calibration
+from gpuplanner.core.calibration import Band, Efficiency, GemmClass, MemoryClass, banded, calibration
 from gpuplanner.core.specs import GpuSpec
-
-Band = Literal["mid", "low", "high"]
 
 # When a GPU has no tensor cores for a dtype, the matmul runs in the next one up (weight-only
 # quantization dequantizes into it: FP8 weights on an A100 run as FP16 GEMMs).
@@ -47,14 +44,6 @@ def gpu_family(gpu: GpuSpec) -> str:
     return arch if arch in _NVIDIA_HBM_FAMILIES else "nvidia-hbm"
 
 
-def _scaled(value: float, spread: float, band: Band, cap: float = 1.0) -> float:
-    if band == "low":
-        return value * (1 - spread)
-    if band == "high":
-        return min(cap, value * (1 + spread))
-    return value
-
-
 def memory_class(gpu: GpuSpec) -> MemoryClass:
     """The memory-efficiency entry that applies to ``gpu``."""
     return _table().memory[gpu_family(gpu)]
@@ -68,7 +57,7 @@ def gemm_class(gpu: GpuSpec) -> GemmClass:
 def memory_bandwidth_bps(gpu: GpuSpec, band: Band = "mid") -> float:
     """Achievable streaming bandwidth of ``gpu``'s memory, bytes/s."""
     entry = memory_class(gpu)
-    return gpu.hbm_bandwidth_gbps * 1e9 * _scaled(entry.efficiency, entry.spread, band)
+    return gpu.hbm_bandwidth_gbps * 1e9 * banded(entry.efficiency, entry.spread, band)
 
 
 def attention_bandwidth_bps(gpu: GpuSpec, band: Band = "mid") -> float:
@@ -92,7 +81,7 @@ def gemm_fraction(gpu: GpuSpec, size: float, band: Band = "mid") -> float:
     """Share of the dense peak a GEMM of equivalent square side ``size`` achieves on ``gpu``."""
     entry = gemm_class(gpu)
     x = (max(size, 1.0) / entry.half_size) ** entry.exponent
-    return _scaled(entry.peak_fraction * x / (1 + x), entry.spread, band)
+    return banded(entry.peak_fraction * x / (1 + x), entry.spread, band)
 
 
 def tensor_flops(gpu: GpuSpec, dtype: str, m: float, n: float, k: float, band: Band = "mid") -> float:
@@ -145,10 +134,10 @@ def rates(gpu: GpuSpec, dtype: str, band: Band = "mid") -> Rates:
         memory_bps=memory_bandwidth_bps(gpu, band),
         attention_bps=attention_bandwidth_bps(gpu, band),
         peak_flops=peak * 1e12,
-        peak_fraction=_scaled(entry.peak_fraction, entry.spread, band),
+        peak_fraction=banded(entry.peak_fraction, entry.spread, band),
         half_size=entry.half_size,
         exponent=entry.exponent,
-        vector_flops=cuda_core * _scaled(table.vector_fraction, entry.spread, band),
+        vector_flops=cuda_core * banded(table.vector_fraction, entry.spread, band),
         tile_tokens=table.tile_tokens,
     )
 

@@ -104,7 +104,7 @@ def _weights(r: ResolvedPlan, g: ResolvedGpu) -> tuple[int, int, str]:
     tp = g.stage_tp
     ep = max(tp, r.ep)
     wb = r.weights.bytes_per_element
-    eb = wb if r.weights.quantizes_embeddings else 2.0
+    eb = r.weights.embedding_bytes_per_element
     first, last = g.layers
     pre = _layer_prefix(m)
     sharded, experts, replicated = pre[last] - pre[first]

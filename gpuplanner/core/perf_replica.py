@@ -145,7 +145,7 @@ def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: 
                 group += [g.id for g in r.gpus if g.replica == rep and g.stage == stage]
             ep_hops = tuple(ring_for_group(rig, catalog, group))
     slowest = min((g.spec for g in gpus), key=lambda spec: spec.hbm_bandwidth_gbps)
-    embed_bpe = r.weights.bytes_per_element if r.weights.quantizes_embeddings else 2.0
+    embed_bpe = r.weights.embedding_bytes_per_element
     overhead = calibration().overhead_for(r.engine.id, r.settings.version)
     layer_us = r.engine.layer_overhead_us or overhead.layer_us
     if r.settings.enforce_eager:  # every kernel launched from Python: no CUDA graph replays them

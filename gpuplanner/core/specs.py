@@ -296,6 +296,11 @@ class Precision(Spec):
     def bytes_per_element(self) -> float:
         return self.bits_per_weight / 8
 
+    @property
+    def embedding_bytes_per_element(self) -> float:
+        """Bytes per element of the embedding table and lm_head: 16-bit unless this format quantises them."""
+        return self.bytes_per_element if self.quantizes_embeddings else 2.0
+
 
 MemoryRule = Literal["vllm", "sglang", "trtllm", "llamacpp", "exllamav2", "tgi", "ollama"]
 SplitMode = Literal["layer", "row", "none"]

@@ -40,7 +40,7 @@ def strip_data(plan: Plan, catalog: Catalog) -> StripData:
     model = plan.model_spec or catalog.model(plan.model)
     weights = catalog.precision(plan.weights)
     wb = weights.bytes_per_element
-    eb = wb if weights.quantizes_embeddings else 2.0
+    eb = weights.embedding_bytes_per_element
     params = tuple(layer_params(model, i).total for i in range(model.num_layers))
     head = lm_head_params(model) or embedding_params(model)  # a tied head is still read at the end
     for r, replica in enumerate(plan.layout.replicas):
