@@ -5,9 +5,12 @@ of MoE layers (``--n-cpu-moe`` / ``--override-tensor exps=CPU``); Ollama does th
 not fit its GPUs. Those weights then stream from system RAM once per decode step, at the host's
 memory bandwidth (channels x transfer rate x 8 bytes), while the GPUs run the rest.
 
-``evaluate_with_host`` evaluates the GPU part with the one shared fit-and-speed model (the plan with
-the offloaded layers taken off its GPUs) and adds the host: its memory, the time it spends per token,
-and the PCIe copies of host weights that llama.cpp makes for prompt batches.
+A plan says what it offloads in ``plan.engine`` (``offload_layers``, ``offload_experts``) and which host
+holds it on the server of its first GPU (``Node.host``, ``Node.host_ram_gib``). ``evaluate(plan)``
+hands such a plan to ``evaluate_host``, which evaluates the GPU part with the one shared
+fit-and-speed model (the plan with the offloaded layers taken off its GPUs) and adds the host: its
+memory, the time it spends per token, and the PCIe copies of host weights that llama.cpp makes for
+prompt batches. ``with_offload`` writes the command line's flags into a plan.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,13 +27,12 @@ from pydantic import Field, ValidationError
 
 from gpuplanner import paths
 from gpuplanner.core import architecture
-from gpuplanner.core.catalog import Catalog, default_catalog, normalize
+from gpuplanner.core.catalog import default_catalog, normalize
 from gpuplanner.core.efficiency import memory_bandwidth_bps
 from gpuplanner.core.errors import CatalogError, PlanError
-from gpuplanner.core.evaluate import evaluate_resolved
-from gpuplanner.core.plan import Plan
+from gpuplanner.core.plan import Node, Plan
 from gpuplanner.core.report import HostReport, Problem, Report
-from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
+from gpuplanner.core.resolve import ResolvedPlan
 from gpuplanner.core.specs import GIB, Spec
 
 # ASSUMPTION (no host measurement in the calibration set yet): share of the theoretical DRAM
@@ -66,8 +69,43 @@ class HostOffload:
 
     layers: int = 0
     experts: bool = False
-    host: str = "am5-ddr5-5200"
-    ram_gib: float | None = None  # installed RAM; default: the platform's maximum
+    host: str | None = None  # platform id or alias; None: the server's own (default: DEFAULT_HOST)
+    ram_gib: float | None = None  # installed RAM; None: the server's own, else the platform's maximum
+
+
+DEFAULT_HOST = "am5-ddr5-5200"  # a server whose host is not set: a desktop AM5 board
+
+
+def with_offload(plan: Plan, offload: HostOffload) -> Plan:
+    """``plan`` with ``offload`` written into it: the engine's offload fields, and the host platform
+    and RAM on the server that runs it (the server of the layout's first GPU)."""
+    data = plan.model_dump()
+    data["engine"].update(offload_layers=offload.layers, offload_experts=offload.experts)
+    node = host_node(plan)
+    for item in data["rig"]["nodes"]:
+        if node is not None and item["id"] == node.id:
+            if offload.host is not None:
+                item["host"] = find_host(offload.host).id
+            if offload.ram_gib is not None:
+                item["host_ram_gib"] = offload.ram_gib
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][-1]) if error["loc"] else "offload"
+        raise PlanError(
+            f"{field}: {error['msg']}",
+            fix="give --offload-layers from 0 up and --host-ram in GiB above 0",
+        ) from exc
+
+
+def host_node(plan: Plan) -> Node | None:
+    """The server whose CPU and RAM hold what the plan offloads: the one with the layout's first GPU."""
+    first = plan.layout.replicas[0].stages[0].gpus[0]
+    found = plan.rig.find_gpu(first)
+    if found is not None:
+        return found[0]
+    return plan.rig.nodes[0] if plan.rig.nodes else None
 
 
 @cache
@@ -136,9 +174,17 @@ def _pcie_gbps(r: ResolvedPlan) -> float:
     return link.bandwidth_gbps_per_direction if link is not None else 16.0 * spec.pcie_lanes / 16
 
 
-def evaluate_with_host(plan: Plan, offload: HostOffload, catalog: Catalog | None = None) -> Report:
-    """Fit and speed of ``plan`` with ``offload`` kept in system RAM (llama.cpp and Ollama plans)."""
-    r = resolve_plan(plan, catalog or default_catalog())
+def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Report]) -> Report:
+    """Fit and speed of a plan that keeps layers or experts in system RAM (llama.cpp and Ollama):
+    ``evaluate_gpus`` (``core.evaluate``'s shared model) on its GPU part, plus the host."""
+    plan = r.plan
+    node = host_node(plan)
+    offload = HostOffload(
+        layers=plan.engine.offload_layers,
+        experts=plan.engine.offload_experts,
+        host=node.host if node is not None and node.host else DEFAULT_HOST,
+        ram_gib=node.host_ram_gib if node is not None else None,
+    )
     if r.engine.memory_rule not in HOST_ENGINES:
         raise PlanError(
             f"{r.engine.name} keeps the whole model on its GPUs; layers or experts in system RAM are "
@@ -149,18 +195,18 @@ def evaluate_with_host(plan: Plan, offload: HostOffload, catalog: Catalog | None
     n = offload.layers
     if not 0 <= n < m.num_layers:
         raise PlanError(
-            f"--offload-layers must be between 0 and {m.num_layers - 1}, not {n}",
+            f"layers in system RAM (--offload-layers) must be from 0 to {m.num_layers - 1}, not {n}",
             fix="leave at least one layer on the GPUs",
         )
     if offload.experts and m.moe is None:
-        raise PlanError(f"{m.name} has no experts to keep in system RAM", fix="drop --offload-experts")
+        raise PlanError(f"{m.name} has no experts to keep in system RAM", fix="keep the experts on the GPUs (drop --offload-experts)")
     if not n and not offload.experts:
         raise PlanError("nothing to keep in system RAM", fix="give --offload-layers N or --offload-experts")
-    host = find_host(offload.host)
+    host = find_host(offload.host or DEFAULT_HOST)
     gpu_plan = _without_first_layers(r, n) if n else r
     if offload.experts:
         gpu_plan = dataclasses.replace(gpu_plan, experts_in_host_ram=True)
-    report = evaluate_resolved(gpu_plan)
+    report = evaluate_gpus(gpu_plan)
 
     host_weights, _, _ = _layer_bytes(r, range(n))
     expert_bytes = active_expert_bytes = 0.0

@@ -13,7 +13,8 @@ import pytest
 from gpuplanner.cli.main import main
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.errors import PlanError
-from gpuplanner.core.host import HostOffload, evaluate_with_host, find_host, load_hosts
+from gpuplanner.core.evaluate import evaluate, evaluate_with_host
+from gpuplanner.core.host import HostOffload, find_host, load_hosts, with_offload
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.core.specs import GIB
 
