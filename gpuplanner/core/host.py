@@ -199,7 +199,10 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
             fix="leave at least one layer on the GPUs",
         )
     if offload.experts and m.moe is None:
-        raise PlanError(f"{m.name} has no experts to keep in system RAM", fix="keep the experts on the GPUs (drop --offload-experts)")
+        raise PlanError(
+            f"{m.name} has no experts to keep in system RAM",
+            fix="keep the experts on the GPUs (drop --offload-experts)",
+        )
     if not n and not offload.experts:
         raise PlanError("nothing to keep in system RAM", fix="give --offload-layers N or --offload-experts")
     host = find_host(offload.host or DEFAULT_HOST)

@@ -66,7 +66,10 @@ class Node(PlanPart):
         default=None, description="host platform id (catalogs/hosts.toml); None: a desktop AM5 board"
     )
     host_ram_gib: float | None = Field(
-        default=None, gt=0, le=MAX_HOST_RAM_GIB, description="installed system RAM, GiB; None: the platform's most"
+        default=None,
+        gt=0,
+        le=MAX_HOST_RAM_GIB,
+        description="installed system RAM, GiB; None: the platform's most",
     )
 
     @model_validator(mode="after")

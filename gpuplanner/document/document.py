@@ -21,7 +21,9 @@ from gpuplanner.core.plan import EngineSettings, GpuPlacement, Layout, Link, Nod
 from gpuplanner.core.specs import ModelSpec, NodeTemplate
 
 M = TypeVar("M", bound=BaseModel)
-NODE_PROPS = frozenset({"name", "host_link", "nvswitch", "nic", "nics", "slots", "template", "host", "host_ram_gib"})
+NODE_PROPS = frozenset(
+    {"name", "host_link", "nvswitch", "nic", "nics", "slots", "template", "host", "host_ram_gib"}
+)
 
 
 @dataclass(frozen=True)

@@ -101,3 +101,41 @@ def test_cli_offload_flags_and_json_host_block(capsys):
     main(["evaluate", "--model", "gpt-oss-120b", "--gpu", "rtx-4090", "--weights", "gguf-q4_k_m",
           "--engine", "ollama", "--offload-experts", "--host", "am5"])  # fmt: skip
     assert "routed experts" in capsys.readouterr().out
+
+
+def test_the_offload_is_part_of_the_plan_and_its_file(tmp_path, capsys):
+    from gpuplanner.document.planfile import load_plan, save_plan
+
+    plan = _plan("llama-3.1-70b", "rtx-4090", pp=2)
+    stored = with_offload(plan, HostOffload(layers=12, host="Core i9-13900K", ram_gib=96))
+    assert stored.engine.offload_layers == 12 and not stored.engine.offload_experts
+    node = stored.rig.nodes[0]
+    assert (node.host, node.host_ram_gib) == ("lga1700-ddr5-5600", 96)
+    path = tmp_path / "offload.gpuplan"
+    save_plan(stored, path)
+    loaded = load_plan(path)
+    assert loaded == stored
+    # evaluate(plan) is the one estimate: the plan's own offload gives the host block
+    report = evaluate(loaded)
+    assert report.host is not None and report.host.offloaded_layers == tuple(range(12))
+    # HOST-LGA1700: 89.6 GB/s; the server's RAM, 96 GiB
+    assert report.host.bandwidth_gbps == pytest.approx(89.6)
+    assert report.host.ram_bytes == 96 * GIB
+    assert report.host.tpot_s == evaluate_with_host(plan, HostOffload(12, False, "lga1700", 96)).host.tpot_s
+    # the command line reads it from the file too, with no flag
+    assert main(["evaluate", str(path), "--json"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["host"]["offloaded_layers"] == list(range(12))
+    # a flag changes one thing and keeps the rest of the file's host
+    main(["evaluate", str(path), "--host-ram", "32", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["host"]["ram_bytes"] == 32 * GIB and data["host"]["bandwidth_gbps"] == pytest.approx(89.6)
+
+
+def test_no_offload_means_no_host_block_and_bad_host_input_is_exit_2(capsys):
+    plan = _plan("llama-3.1-8b", "rtx-4090")
+    assert evaluate(plan).host is None
+    args = ["evaluate", "--model", "llama-3.1-8b", "--gpu", "rtx-4090", "--engine", "llamacpp"]
+    assert main([*args, "--weights", "gguf-q4_k_m", "--offload-layers", "4", "--host-ram", "-8"]) == 2
+    assert "host_ram_gib" in capsys.readouterr().err
+    assert main([*args, "--weights", "gguf-q4_k_m", "--offload-layers", "4", "--host", "pentium"]) == 2
+    assert "unknown host" in capsys.readouterr().err
