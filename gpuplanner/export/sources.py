@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from gpuplanner.core.calibration import calibration
 from gpuplanner.core.efficiency import assumption_notes, gemm_class, gpu_family, memory_class
-from gpuplanner.core.specs import GpuSpec
 from gpuplanner.core.host import load_hosts
+from gpuplanner.core.specs import GpuSpec
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 
 # Engine-profile figures worth stating, with their units (those the catalog's schema has).
