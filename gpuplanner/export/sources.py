@@ -253,7 +253,13 @@ def _entries(facts: PlanFacts) -> list[tuple[str, str, tuple[str, ...]]]:
     engine = cat.engines.get(report.engine)
     if engine is not None:
         out.append(
-            (f"Engine: {engine.name} {engine.version}", "memory rule and defaults above", engine.sources)
+            (
+                f"Engine: {engine.name} {engine.version}",
+                f"memory rule and defaults above, read from {engine.rules_from}"
+                if engine.rules_from
+                else "memory rule and defaults above",
+                engine.sources,
+            )
         )
     host = report.host
     if host is not None:
