@@ -15,6 +15,7 @@ prompt batches. ``with_offload`` writes the command line's flags into a plan.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 import tomllib
@@ -27,10 +28,11 @@ from pydantic import Field, ValidationError
 
 from gpuplanner import paths
 from gpuplanner.core import architecture
-from gpuplanner.core.catalog import default_catalog, normalize
-from gpuplanner.core.efficiency import memory_bandwidth_bps
+from gpuplanner.core.catalog import Catalog, default_catalog, normalize
+from gpuplanner.core.efficiency import gpu_family, memory_bandwidth_bps
 from gpuplanner.core.errors import CatalogError, PlanError
 from gpuplanner.core.plan import Node, Plan
+from gpuplanner.core.quick import quick_plan
 from gpuplanner.core.report import HostReport, Problem, Report
 from gpuplanner.core.resolve import ResolvedPlan
 from gpuplanner.core.specs import GIB, Spec
@@ -108,6 +110,98 @@ def host_node(plan: Plan) -> Node | None:
     return plan.rig.nodes[0] if plan.rig.nodes else None
 
 
+@dataclass(frozen=True)
+class HostRun:
+    """A published run with layers in system RAM (a ``host_offload_tokens_per_s`` row of the
+    measurements file): what was measured and the plan's ingredients its notes give."""
+
+    id: str
+    source: str
+    gpu: str
+    model: str
+    weights: str
+    layers_in_ram: int
+    host: str
+    ram_gib: float
+    context: int
+    tokens_per_s: float
+
+
+HOST_METRIC = "host_offload_tokens_per_s"
+_GPU_OF = {"RTX 2080 8GB": "rtx-2080"}  # the rows' GPU names -> catalog ids
+_WEIGHTS_OF = {"GGUF Q4_K_M": "gguf-q4_k_m"}
+
+
+@cache
+def host_runs(path: Path | None = None) -> tuple[HostRun, ...]:
+    """The published runs with layers in system RAM, from ``catalogs/measurements.csv``."""
+    try:
+        file = path or paths.measurements_csv()
+        with open(file, newline="", encoding="utf-8") as handle:
+            rows = [r for r in csv.DictReader(handle) if r.get("metric") == HOST_METRIC]
+    except (OSError, FileNotFoundError):
+        return ()
+    runs = []
+    for row in rows:
+        head = row["notes"].split(". ", 1)[0]  # "host_offload model=... layers_in_ram=... context=4096"
+        fields = dict(item.split("=", 1) for item in head.split() if "=" in item)
+        gpu, weights = _GPU_OF.get(row["gpu"]), _WEIGHTS_OF.get(row["precision"])
+        if gpu is None or weights is None or "model" not in fields:
+            continue
+        runs.append(
+            HostRun(
+                id=row["id"],
+                source=row["source"],
+                gpu=gpu,
+                model=fields["model"],
+                weights=weights,
+                layers_in_ram=int(fields["layers_in_ram"]),
+                host=fields["host"],
+                ram_gib=float(fields["ram_gib"]),
+                context=int(fields["context"]),
+                tokens_per_s=float(row["value"]),
+            )
+        )
+    return tuple(runs)
+
+
+def run_plan(run: HostRun, catalog: Catalog | None = None) -> Plan:
+    """The plan a published run measured: one GPU under llama.cpp, one slot of its context, its first
+    ``layers_in_ram`` layers on its host."""
+    plan = quick_plan(
+        model=run.model, gpu=run.gpu, tp=1, weights=run.weights, engine="llamacpp", catalog=catalog
+    )
+    engine = plan.engine.model_copy(update={"max_model_len": run.context, "max_num_seqs": 1})
+    plan = plan.model_copy(update={"engine": engine})
+    return with_offload(plan, HostOffload(layers=run.layers_in_ram, host=run.host, ram_gib=run.ram_gib))
+
+
+def host_check(r: ResolvedPlan, offload: HostOffload) -> str:
+    """What the host estimate rests on: the published runs of its kind (layers in RAM, GPUs of the
+    same family), or that it extrapolates."""
+    families = {gpu_family(g.spec) for g in r.gpus}
+    catalog_gpus = r.catalog.gpus
+    alike = [
+        run
+        for run in host_runs()
+        if offload.layers
+        and run.gpu in catalog_gpus
+        and gpu_family(catalog_gpus[run.gpu]) in families
+        and r.catalog.find("models", run.model) is not None
+    ]
+    if not alike:
+        kind = "experts" if offload.experts and not offload.layers else "layers"
+        return (
+            f"extrapolated: no published run with {kind} in system RAM on these GPUs; the host's speed "
+            "is its DRAM bandwidth at an assumed efficiency"
+        )
+    ids = f"{alike[0].id}–{alike[-1].id}" if len(alike) > 1 else alike[0].id
+    return (
+        f"checked against {len(alike)} published llama.cpp runs with layers in system RAM on "
+        f"{', '.join(sorted(families))} GPUs ({ids}; benchmarks/host_offload.py, figures in the README)"
+    )
+
+
 @cache
 def load_hosts(directory: Path | None = None) -> dict[str, HostSpec]:
     """The host platforms of ``catalogs/hosts.toml``, by id (sources checked against sources.toml)."""
@@ -142,7 +236,12 @@ def find_host(ref: str) -> HostSpec:
 
 
 def _without_first_layers(r: ResolvedPlan, n: int) -> ResolvedPlan:
-    """The plan with layers [0, n) taken off its GPUs (llama.cpp: ``-ngl num_layers - n``)."""
+    """The plan with layers [0, n) taken off its GPUs (llama.cpp: ``-ngl num_layers - n``).
+
+    llama.cpp offloads the output layer only when ``-ngl`` exceeds the layer count ("offloaded 13/13
+    layers": 12 repeating layers and the output), so with any layer kept in RAM the output head
+    stays there too: the last stage's GPUs lose it.
+    """
     gpus = []
     for g in r.gpus:
         first, last = g.layers
@@ -151,8 +250,16 @@ def _without_first_layers(r: ResolvedPlan, n: int) -> ResolvedPlan:
                 f"keeping {n} layers in system RAM leaves {g.id} without layers (it holds {first}–{last - 1})",
                 fix="offload fewer layers, or use fewer pipeline stages",
             )
-        gpus.append(dataclasses.replace(g, layers=(max(first, n), last)))
+        gpus.append(dataclasses.replace(g, layers=(max(first, n), last), last_stage=False))
     return dataclasses.replace(r, gpus=tuple(gpus))
+
+
+def _head_bytes(r: ResolvedPlan) -> float:
+    """The output head and final norm, as the fit model stores them (tied: the embedding matrix)."""
+    m = r.model
+    eb = r.weights.bytes_per_element if r.weights.quantizes_embeddings else 2.0
+    head = architecture.lm_head_params(m) or architecture.embedding_params(m)
+    return head * eb + architecture.final_norm_params(m) * NORM_BYTES
 
 
 def _layer_bytes(r: ResolvedPlan, layers: range) -> tuple[float, float, float]:
@@ -212,6 +319,8 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
     report = evaluate_gpus(gpu_plan)
 
     host_weights, _, _ = _layer_bytes(r, range(n))
+    if n:
+        host_weights += _head_bytes(r)  # the output layer stays on the CPU (see _without_first_layers)
     expert_bytes = active_expert_bytes = 0.0
     gpu_saving_s = 0.0
     if offload.experts:
@@ -281,7 +390,8 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
         output_tokens_per_s=concurrency / tpot if tpot else None,
         assumptions=(
             f"host streams weights at {HOST_STREAM_EFFICIENCY:g} of its DRAM bandwidth "
-            f"({lo:g}–{hi:g} band): assumed, no host measurement yet",
+            f"({lo:g}–{hi:g} band): assumed, not fitted",
+            host_check(r, offload),
             "host and GPU parts of a decode step run one after the other (llama.cpp layer order)",
             f"prompt chunks of {UBATCH_TOKENS} tokens copy the host weights over PCIe to the GPU once each",
             "speed figures under 'performance' are the GPU part; the host block gives the whole",
