@@ -55,8 +55,10 @@ def test_offloaded_layers_show_in_the_verdict_memory_chart_and_speed(llama_windo
     assert chart.bar_gib(HOST_BAR, "weights") + chart.bar_gib(HOST_BAR, "kv_cache") == pytest.approx(used)
     assert "system RAM" in chart.tooltip_for(HOST_BAR)
     assert "With the host" in window.panel.throughput.readout.text()
-    # the GPUs no longer hold the first 12 layers
+    # the GPUs no longer hold the first 12 layers; the layer map shades them as in system RAM
     assert report.gpus[0].layers == (12, 40)
+    assert window.panel.layer_map.data.host_layers == 12
+    assert "layers 0–11 and the head in system RAM" in window.panel.layer_title.text()
     window.undo_stack.undo()
     window.evaluate_now()
     assert window.document.plan.engine.offload_layers == 0 and window.latest_report.host is None

@@ -29,6 +29,7 @@ class StripData:
     embed_bytes: float
     head_bytes: float
     replicas: tuple[tuple[StageCells, ...], ...]
+    host_layers: int = 0  # the first layers (and the output head) kept in system RAM (llama.cpp, Ollama)
 
     @property
     def num_layers(self) -> int:
@@ -63,6 +64,7 @@ def strip_data(plan: Plan, catalog: Catalog) -> StripData:
         embed_bytes=embedding_params(model) * eb,
         head_bytes=head * eb,
         replicas=replicas,
+        host_layers=min(plan.engine.offload_layers, model.num_layers),
     )
 
 
