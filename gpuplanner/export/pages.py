@@ -110,7 +110,7 @@ def rig(facts: PlanFacts, ink: Ink, width: float) -> list[Block]:
 
 def memory(facts: PlanFacts, ink: Ink) -> list[Block]:
     report = facts.report
-    rows = len(report.gpus)
+    rows = len(report.gpus) + (report.host is not None)
     return [
         PageBreak(),
         Heading("Memory"),

@@ -33,6 +33,8 @@ def test_pdf_shows_the_host_block(export):
     summary = text.split("Page 1 of")[0]
     assert squash(f"{host['tpot_s'] * 1000:,.1f} ms") in squash(summary)
     assert squash(f"{host['tokens_per_s_per_user']:,.1f} tokens/s") in squash(summary)
+    # the memory chart's host bar: what the RAM holds against the 64 GiB installed
+    assert squash(f"{host['memory_bytes'] / GIB:,.1f} of 64 GiB RAM") in flat
     # HOST-AM5 is the platform's source: the sources page lists it
     assert "HOST-AM5" in text
 
