@@ -33,7 +33,7 @@ ISSUE_MODELS = [
     "mistral-small-3.2", "mistral-nemo", "devstral", "magistral", "gemma-3-1b", "gemma-3-4b", "gemma-3-12b",
     "gemma-3-27b", "phi-4", "phi-4-mini", "minimax-m2.5", "gpt-oss-20b", "gpt-oss-120b",
     "command-a", "r1-distill-qwen-1.5b", "minimax-m1", "minimax-m2", "qwen3-next-80b-a3b",
-    "qwen3-coder-480b-a35b", "deepseek-v3.1", "devstral-small", "magistral-small", "mistral-small-3.2",
+    "qwen3-coder-480b-a35b", "deepseek-v3.1", "devstral-small", "magistral-small", "mistral-small-3", "mistral-small-3.2",
     # needed for measurements by the performance work
     "mixtral-8x7b", "mixtral-8x22b", "deepseek-v3", "deepseek-r1", "qwen3-235b-a22b", "llama-2-7b",
     "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "llama-3.1-8b", "llama-3.1-70b",
