@@ -143,3 +143,15 @@ def test_no_offload_means_no_host_block_and_bad_host_input_is_exit_2(capsys):
     assert "host_ram_gib" in capsys.readouterr().err
     assert main([*args, "--weights", "gguf-q4_k_m", "--offload-layers", "4", "--host", "pentium"]) == 2
     assert "unknown host" in capsys.readouterr().err
+
+
+def test_ollama_partial_offload_keeps_layers_in_ram_like_llama_cpp(capsys):
+    # Ollama runs GGUF models through llama.cpp: num_gpu below the layer count leaves the first layers
+    # (and the output layer) on the CPU, the same as llama-server's -ngl
+    args = ["evaluate", "--model", "llama-3.1-70b", "--gpu", "rtx-4090", "--weights", "gguf-q4_k_m"]
+    main([*args, "--engine", "ollama", "--offload-layers", "40", "--json"])
+    ollama = json.loads(capsys.readouterr().out)["host"]
+    main([*args, "--engine", "llamacpp", "--offload-layers", "40", "--json"])
+    llamacpp = json.loads(capsys.readouterr().out)["host"]
+    assert ollama["offloaded_layers"] == llamacpp["offloaded_layers"] == list(range(40))
+    assert ollama["weights_bytes"] == llamacpp["weights_bytes"]
