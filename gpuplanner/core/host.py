@@ -240,7 +240,8 @@ def _without_first_layers(r: ResolvedPlan, n: int) -> ResolvedPlan:
 
     llama.cpp offloads the output layer only when ``-ngl`` exceeds the layer count ("offloaded 13/13
     layers": 12 repeating layers and the output), so with any layer kept in RAM the output head
-    stays there too: the last stage's GPUs lose it.
+    stays there too: the last stage's GPUs lose it. The token embeddings (the input layer) are always
+    kept on the CPU by llama.cpp: the first stage's GPUs lose them as well.
     """
     gpus = []
     for g in r.gpus:
@@ -250,16 +251,18 @@ def _without_first_layers(r: ResolvedPlan, n: int) -> ResolvedPlan:
                 f"keeping {n} layers in system RAM leaves {g.id} without layers (it holds {first}–{last - 1})",
                 fix="offload fewer layers, or use fewer pipeline stages",
             )
-        gpus.append(dataclasses.replace(g, layers=(max(first, n), last), last_stage=False))
+        gpus.append(dataclasses.replace(g, layers=(max(first, n), last), first_stage=False, last_stage=False))
     return dataclasses.replace(r, gpus=tuple(gpus))
 
 
-def _head_bytes(r: ResolvedPlan) -> float:
-    """The output head and final norm, as the fit model stores them (tied: the embedding matrix)."""
+def _head_bytes(r: ResolvedPlan) -> tuple[float, float]:
+    """(output head and final norm, token embeddings) as the fit model stores them (a tied head is
+    the embedding matrix, read at the end of every step)."""
     m = r.model
     eb = r.weights.bytes_per_element if r.weights.quantizes_embeddings else 2.0
     head = architecture.lm_head_params(m) or architecture.embedding_params(m)
-    return head * eb + architecture.final_norm_params(m) * NORM_BYTES
+    embeddings = architecture.embedding_params(m) * eb
+    return head * eb + architecture.final_norm_params(m) * NORM_BYTES, embeddings
 
 
 def _layer_bytes(r: ResolvedPlan, layers: range) -> tuple[float, float, float]:
@@ -319,8 +322,12 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
     report = evaluate_gpus(gpu_plan)
 
     host_weights, _, _ = _layer_bytes(r, range(n))
+    embeddings = 0.0
     if n:
-        host_weights += _head_bytes(r)  # the output layer stays on the CPU (see _without_first_layers)
+        # the output layer and the token embeddings stay on the CPU (see _without_first_layers); a
+        # step reads the whole head but only one embedding row per token
+        head, embeddings = _head_bytes(r)
+        host_weights += head
     expert_bytes = active_expert_bytes = 0.0
     gpu_saving_s = 0.0
     if offload.experts:
@@ -332,7 +339,7 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
             gpu_saving_s += active / memory_bandwidth_bps(g.spec)
     kv_tokens = report.kv_cache.context_tokens * max(1, r.settings.max_num_seqs)
     host_kv = architecture.kv_bytes_for_sequence(m, r.kv.bytes_per_element, range(n), kv_tokens)
-    memory = int(host_weights + expert_bytes + host_kv)
+    memory = int(host_weights + embeddings + expert_bytes + host_kv)
     ram = int((offload.ram_gib or host.max_memory_gib or 0) * GIB)
 
     bandwidth = host.bandwidth_gbps * 1e9
@@ -375,7 +382,7 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
         bandwidth_gbps=host.bandwidth_gbps,
         ram_bytes=ram,
         memory_bytes=memory,
-        weights_bytes=int(host_weights + expert_bytes),
+        weights_bytes=int(host_weights + embeddings + expert_bytes),
         kv_cache_bytes=int(host_kv),
         offloaded_layers=tuple(range(n)),
         offloaded_experts=offload.experts,

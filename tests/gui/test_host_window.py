@@ -58,7 +58,7 @@ def test_offloaded_layers_show_in_the_verdict_memory_chart_and_speed(llama_windo
     # the GPUs no longer hold the first 12 layers; the layer map shades them as in system RAM
     assert report.gpus[0].layers == (12, 40)
     assert window.panel.layer_map.data.host_layers == 12
-    assert "layers 0–11 and the head in system RAM" in window.panel.layer_title.text()
+    assert "in system RAM: layers 0–11, emb, head" in window.panel.layer_title.text()
     window.undo_stack.undo()
     window.evaluate_now()
     assert window.document.plan.engine.offload_layers == 0 and window.latest_report.host is None

@@ -63,7 +63,7 @@ class LayerMap(QWidget):
         if self.data is None:
             return "<b>Layers</b>"
         host = (
-            f" · <b>layers 0–{self.data.host_layers - 1} and the head in system RAM</b> (shaded)"
+            f" · <b>in system RAM: layers 0–{self.data.host_layers - 1}, emb, head</b>"
             if self.data.host_layers
             else ""
         )

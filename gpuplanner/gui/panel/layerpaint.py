@@ -110,10 +110,10 @@ HOST_SHADE = "#4B5563"
 def _paint_host(
     p: QPainter, edges: list[float], top: float, layers: int, colours: ChartColours, metrics: QFontMetrics
 ) -> None:
-    """The layers (and the output head) kept in system RAM: shaded over their cells, labelled."""
+    """The layers, the embeddings and the output head kept in system RAM: shaded over their cells."""
     shade = QColor(HOST_SHADE)
     shade.setAlpha(150)
-    for x0, x1 in ((edges[1], edges[layers + 1]), (edges[-2], edges[-1])):
+    for x0, x1 in ((edges[0], edges[layers + 1]), (edges[-2], edges[-1])):
         rect = QRectF(x0, top, x1 - x0, STRIP_H)
         p.fillRect(rect, shade)
         p.fillRect(rect, QBrush(QColor("#F9FAFB"), Qt.BrushStyle.FDiagPattern))

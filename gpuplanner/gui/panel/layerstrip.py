@@ -29,7 +29,9 @@ class StripData:
     embed_bytes: float
     head_bytes: float
     replicas: tuple[tuple[StageCells, ...], ...]
-    host_layers: int = 0  # the first layers (and the output head) kept in system RAM (llama.cpp, Ollama)
+    host_layers: int = (
+        0  # the first layers, embeddings and output head kept in system RAM (llama.cpp, Ollama)
+    )
 
     @property
     def num_layers(self) -> int:
