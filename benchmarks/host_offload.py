@@ -23,39 +23,38 @@ from gpuplanner.core.evaluate import evaluate
 from gpuplanner.core.host import host_runs, run_plan
 
 
-def compare() -> list[tuple[str, str, int, float, float | None, str]]:
-    """(row id, model, layers in RAM, measured tok/s, predicted tok/s or None, note) per published run."""
+def compare() -> list[tuple[str, str, str, float, float | None, str]]:
+    """(row id, model, what is in RAM, measured tok/s, predicted tok/s or None, note) per published run."""
     catalog = default_catalog()
-    out: list[tuple[str, str, int, float, float | None, str]] = []
+    out: list[tuple[str, str, str, float, float | None, str]] = []
     for run in host_runs():
+        what = f"{run.layers_in_ram} layers" if run.layers_in_ram else f"experts of {run.expert_layers}"
         if catalog.find("models", run.model) is None:
-            out.append(
-                (run.id, run.model, run.layers_in_ram, run.tokens_per_s, None, "model not in the catalog")
-            )
+            out.append((run.id, run.model, what, run.tokens_per_s, None, "model not in the catalog"))
             continue
         try:
             report = evaluate(run_plan(run, catalog))
         except PlannerError as exc:
-            out.append((run.id, run.model, run.layers_in_ram, run.tokens_per_s, None, exc.message))
+            out.append((run.id, run.model, what, run.tokens_per_s, None, exc.message))
             continue
         host = report.host
         speed = host.tokens_per_s_per_user if host is not None else None
         note = "" if report.fits else f"the fit model refuses it: {report.verdict}"
-        out.append((run.id, run.model, run.layers_in_ram, run.tokens_per_s, speed, note))
+        out.append((run.id, run.model, what, run.tokens_per_s, speed, note))
     return out
 
 
 def main() -> None:
     rows = compare()
-    print(f"{'row':5} {'model':20} {'in RAM':>6} {'measured':>9} {'estimate':>9} {'ratio':>6}  note")
+    print(f"{'row':5} {'model':20} {'in RAM':>14} {'measured':>9} {'estimate':>9} {'ratio':>6}  note")
     ratios = []
     for rid, model, layers, measured, predicted, note in rows:
         if predicted is None:
-            print(f"{rid:5} {model:20} {layers:6d} {measured:9.1f} {'-':>9} {'-':>6}  {note}")
+            print(f"{rid:5} {model:20} {layers:>14} {measured:9.1f} {'-':>9} {'-':>6}  {note}")
             continue
         ratio = predicted / measured
         ratios.append(ratio)
-        print(f"{rid:5} {model:20} {layers:6d} {measured:9.1f} {predicted:9.1f} {ratio:6.2f}  {note[:70]}")
+        print(f"{rid:5} {model:20} {layers:>14} {measured:9.1f} {predicted:9.1f} {ratio:6.2f}  {note[:70]}")
     if ratios:
         print(
             f"\n{len(ratios)} runs: median estimate/measured {statistics.median(ratios):.2f}, "

@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--offload-layers", type=int, default=0, metavar="N", help="keep the first N layers in RAM"
     )
     ev.add_argument("--offload-experts", action="store_true", help="keep the routed MoE experts in RAM")
+    ev.add_argument(
+        "--n-cpu-moe", type=int, default=0, metavar="N", help="keep the experts of the first N layers in RAM"
+    )
     ev.add_argument("--host", default=None, help="host platform, e.g. am5 (default), lga1700, epyc-9004")
     ev.add_argument("--host-ram", type=float, default=None, metavar="GIB", help="installed system RAM, GiB")
 
@@ -192,15 +195,16 @@ def _check_quick_sizes(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     plan = _load_or_build(args)
-    if args.offload_layers or args.offload_experts or args.host or args.host_ram:
+    if args.offload_layers or args.offload_experts or args.n_cpu_moe or args.host or args.host_ram:
         # the flags write into the plan (a plan file's own offload is kept unless a flag sets it)
         from gpuplanner.core.host import HostOffload, with_offload
 
         offload = HostOffload(
-            args.offload_layers or plan.engine.offload_layers,
-            args.offload_experts or plan.engine.offload_experts,
-            args.host,
-            args.host_ram,
+            layers=args.offload_layers or plan.engine.offload_layers,
+            experts=args.offload_experts or plan.engine.offload_experts,
+            host=args.host,
+            ram_gib=args.host_ram,
+            expert_layers=args.n_cpu_moe or plan.engine.offload_expert_layers,
         )
         plan = with_offload(plan, offload)
     report = evaluate(plan)

@@ -73,6 +73,7 @@ class HostOffload:
     experts: bool = False
     host: str | None = None  # platform id or alias; None: the server's own (default: DEFAULT_HOST)
     ram_gib: float | None = None  # installed RAM; None: the server's own, else the platform's maximum
+    expert_layers: int = 0  # --n-cpu-moe N: the routed experts of the first N layers (experts: all)
 
 
 DEFAULT_HOST = "am5-ddr5-5200"  # a server whose host is not set: a desktop AM5 board
@@ -82,7 +83,11 @@ def with_offload(plan: Plan, offload: HostOffload) -> Plan:
     """``plan`` with ``offload`` written into it: the engine's offload fields, and the host platform
     and RAM on the server that runs it (the server of the layout's first GPU)."""
     data = plan.model_dump()
-    data["engine"].update(offload_layers=offload.layers, offload_experts=offload.experts)
+    data["engine"].update(
+        offload_layers=offload.layers,
+        offload_experts=offload.experts,
+        offload_expert_layers=offload.expert_layers,
+    )
     node = host_node(plan)
     for item in data["rig"]["nodes"]:
         if node is not None and item["id"] == node.id:
@@ -97,7 +102,7 @@ def with_offload(plan: Plan, offload: HostOffload) -> Plan:
         field = str(error["loc"][-1]) if error["loc"] else "offload"
         raise PlanError(
             f"{field}: {error['msg']}",
-            fix="give --offload-layers from 0 up and --host-ram in GiB above 0",
+            fix="give --offload-layers and --n-cpu-moe from 0 up and --host-ram in GiB above 0",
         ) from exc
 
 
@@ -121,6 +126,7 @@ class HostRun:
     model: str
     weights: str
     layers_in_ram: int
+    expert_layers: int  # --n-cpu-moe N of the run (0: none)
     host: str
     ram_gib: float
     context: int
@@ -155,7 +161,8 @@ def host_runs(path: Path | None = None) -> tuple[HostRun, ...]:
                 gpu=gpu,
                 model=fields["model"],
                 weights=weights,
-                layers_in_ram=int(fields["layers_in_ram"]),
+                layers_in_ram=int(fields.get("layers_in_ram", 0)),
+                expert_layers=int(fields.get("expert_layers_in_ram", 0)),
                 host=fields["host"],
                 ram_gib=float(fields["ram_gib"]),
                 context=int(fields["context"]),
@@ -173,7 +180,10 @@ def run_plan(run: HostRun, catalog: Catalog | None = None) -> Plan:
     )
     engine = plan.engine.model_copy(update={"max_model_len": run.context, "max_num_seqs": 1})
     plan = plan.model_copy(update={"engine": engine})
-    return with_offload(plan, HostOffload(layers=run.layers_in_ram, host=run.host, ram_gib=run.ram_gib))
+    offload = HostOffload(
+        layers=run.layers_in_ram, expert_layers=run.expert_layers, host=run.host, ram_gib=run.ram_gib
+    )
+    return with_offload(plan, offload)
 
 
 def host_check(r: ResolvedPlan, offload: HostOffload) -> str:
@@ -181,23 +191,25 @@ def host_check(r: ResolvedPlan, offload: HostOffload) -> str:
     same family), or that it extrapolates."""
     families = {gpu_family(g.spec) for g in r.gpus}
     catalog_gpus = r.catalog.gpus
+    layers = bool(offload.layers)  # runs of the same kind: layers in RAM, or only experts
     alike = [
         run
         for run in host_runs()
-        if offload.layers
+        if (run.layers_in_ram > 0) == layers
+        and (layers or run.expert_layers > 0)
         and run.gpu in catalog_gpus
         and gpu_family(catalog_gpus[run.gpu]) in families
         and r.catalog.find("models", run.model) is not None
     ]
+    kind = "layers" if layers else "experts"
     if not alike:
-        kind = "experts" if offload.experts and not offload.layers else "layers"
         return (
             f"extrapolated: no published run with {kind} in system RAM on these GPUs; the host's speed "
             "is its DRAM bandwidth at an assumed efficiency"
         )
     ids = f"{alike[0].id}–{alike[-1].id}" if len(alike) > 1 else alike[0].id
     return (
-        f"checked against {len(alike)} published llama.cpp runs with layers in system RAM on "
+        f"checked against {len(alike)} published llama.cpp runs with {kind} in system RAM on "
         f"{', '.join(sorted(families))} GPUs ({ids}; benchmarks/host_offload.py, figures in the README)"
     )
 
@@ -292,6 +304,7 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
     offload = HostOffload(
         layers=plan.engine.offload_layers,
         experts=plan.engine.offload_experts,
+        expert_layers=plan.engine.offload_expert_layers,
         host=node.host if node is not None and node.host else DEFAULT_HOST,
         ram_gib=node.host_ram_gib if node is not None else None,
     )
@@ -308,17 +321,25 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
             f"layers in system RAM (--offload-layers) must be from 0 to {m.num_layers - 1}, not {n}",
             fix="leave at least one layer on the GPUs",
         )
-    if offload.experts and m.moe is None:
+    if (offload.experts or offload.expert_layers) and m.moe is None:
         raise PlanError(
             f"{m.name} has no experts to keep in system RAM",
-            fix="keep the experts on the GPUs (drop --offload-experts)",
+            fix="keep the experts on the GPUs (drop --offload-experts / --n-cpu-moe)",
         )
-    if not n and not offload.experts:
+    if offload.expert_layers > m.num_layers:
+        raise PlanError(
+            f"--n-cpu-moe {offload.expert_layers} asks for more layers than {m.name} has ({m.num_layers})",
+            fix=f"give --n-cpu-moe {m.num_layers} or fewer (or --offload-experts for all of them)",
+        )
+    expert_layers = m.num_layers if offload.experts else offload.expert_layers
+    if not n and not expert_layers:
         raise PlanError("nothing to keep in system RAM", fix="give --offload-layers N or --offload-experts")
     host = find_host(offload.host or DEFAULT_HOST)
     gpu_plan = _without_first_layers(r, n) if n else r
     if offload.experts:
         gpu_plan = dataclasses.replace(gpu_plan, experts_in_host_ram=True)
+    elif expert_layers:
+        gpu_plan = dataclasses.replace(gpu_plan, expert_host_layers=expert_layers)
     report = evaluate_gpus(gpu_plan)
 
     host_weights, _, _ = _layer_bytes(r, range(n))
@@ -330,9 +351,10 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
         host_weights += head
     expert_bytes = active_expert_bytes = 0.0
     gpu_saving_s = 0.0
-    if offload.experts:
-        for g in gpu_plan.gpus:
-            _, experts, active = _layer_bytes(r, range(*g.layers))
+    for g in gpu_plan.gpus:
+        first, last = g.layers
+        if expert_layers > first:
+            _, experts, active = _layer_bytes(r, range(first, min(last, expert_layers)))
             expert_bytes += experts
             active_expert_bytes += active
             # the shared speed model still reads these experts from this GPU once per decode step
@@ -367,8 +389,11 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
     fits = report.fits and not any(p.severity == "error" for p in problems)
     concurrency = perf.concurrency if perf is not None else 1
     what = f"{n} layers" if n else ""
-    if offload.experts:
-        what = f"{what} and the routed experts" if what else "the routed experts"
+    if expert_layers:
+        experts_what = (
+            "the routed experts" if offload.experts else f"the routed experts of {expert_layers} layers"
+        )
+        what = f"{what} and {experts_what}" if what else experts_what
     speed = f", ~{1 / tpot:.1f} tok/s" if tpot else ""
     summary = (
         f"Fits with {what} in system RAM ({memory / GIB:.1f} GiB){speed}."
@@ -386,6 +411,7 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
         kv_cache_bytes=int(host_kv),
         offloaded_layers=tuple(range(n)),
         offloaded_experts=offload.experts,
+        offloaded_expert_layers=0 if offload.experts else expert_layers,
         bytes_per_token=read_per_token,
         host_s_per_token=host_s,
         host_s_per_token_low=read_per_token / (bandwidth * lo),
@@ -409,10 +435,18 @@ def evaluate_host(r: ResolvedPlan, evaluate_gpus: Callable[[ResolvedPlan], Repor
     )
 
 
+def experts_text(h: HostReport) -> str:
+    """'routed experts', 'routed experts of layers 0–35' or ''."""
+    if h.offloaded_experts:
+        return "routed experts"
+    k = h.offloaded_expert_layers
+    return f"routed experts of layers 0–{k - 1}" if k else ""
+
+
 def host_text(h: HostReport) -> str:
     """The host block of ``gpuplanner evaluate`` as a few lines of text."""
     layers = f"layers {h.offloaded_layers[0]}–{h.offloaded_layers[-1]}" if h.offloaded_layers else ""
-    what = ", ".join(x for x in (layers, "routed experts" if h.offloaded_experts else "") if x)
+    what = ", ".join(x for x in (layers, experts_text(h)) if x)
     ram = f" of {h.ram_bytes / GIB:.0f} GiB" if h.ram_bytes else ""
     lines = [
         "",

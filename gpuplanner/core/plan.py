@@ -202,13 +202,19 @@ class EngineSettings(PlanPart):
         description="llama.cpp/Ollama: the first N layers kept in system RAM (-ngl num_layers - N)",
     )
     offload_experts: bool = Field(
-        default=False, description="llama.cpp/Ollama: routed MoE experts kept in system RAM (--n-cpu-moe)"
+        default=False, description="llama.cpp/Ollama: every routed MoE expert kept in system RAM (--cpu-moe)"
+    )
+    offload_expert_layers: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_LAYERS,
+        description="llama.cpp --n-cpu-moe N: the routed experts of the first N layers kept in system RAM",
     )
 
     @property
     def offloads(self) -> bool:
         """Whether the plan keeps layers or experts in the host's RAM (see core.host)."""
-        return bool(self.offload_layers or self.offload_experts)
+        return bool(self.offload_layers or self.offload_experts or self.offload_expert_layers)
 
 
 class Workload(PlanPart):

@@ -175,6 +175,8 @@ def offloaded_text(h: HostReport) -> str:
         parts.append(f"layers {fmt.band(str(h.offloaded_layers[0]), str(h.offloaded_layers[-1]))}")
     if h.offloaded_experts:
         parts.append("the routed experts of the GPU layers")
+    elif h.offloaded_expert_layers:
+        parts.append(f"the routed experts of layers 0 – {h.offloaded_expert_layers - 1}")
     return " and ".join(parts)
 
 

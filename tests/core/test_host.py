@@ -158,3 +158,26 @@ def test_ollama_partial_offload_keeps_layers_in_ram_like_llama_cpp(capsys):
     llamacpp = json.loads(capsys.readouterr().out)["host"]
     assert ollama["offloaded_layers"] == llamacpp["offloaded_layers"] == list(range(40))
     assert ollama["weights_bytes"] == llamacpp["weights_bytes"]
+
+
+def test_n_cpu_moe_keeps_the_experts_of_the_first_layers_in_ram():
+    catalog = default_catalog()
+    q4 = catalog.precision("gguf-q4_k_m").bytes_per_element
+    # Qwen/Qwen3-30B-A3B config.json: 48 MoE layers of 128 experts (hidden 2048, expert FFN 768), top-8;
+    # llama.cpp --n-cpu-moe 36 keeps the routed experts of layers 0-35 on the CPU, the rest on the GPU
+    expert = 3 * 2048 * 768
+    plan = _plan("qwen3-30b-a3b", "rtx-4090")
+    plan = plan.model_copy(update={"engine": plan.engine.model_copy(update={"max_model_len": 4096})})
+    base = evaluate(plan)
+    part = evaluate_with_host(plan, HostOffload(expert_layers=36, host="am5"))
+    assert part.host is not None and not part.host.offloaded_experts
+    assert part.host.offloaded_expert_layers == 36 and part.host.offloaded_layers == ()
+    assert part.host.weights_bytes == pytest.approx(36 * 128 * expert * q4, rel=1e-6)
+    assert part.host.bytes_per_token == pytest.approx(36 * 8 * expert * q4, rel=1e-6)
+    drop = base.gpus[0].memory_bytes.weights - part.gpus[0].memory_bytes.weights
+    assert drop == pytest.approx(36 * 128 * expert * q4, rel=1e-3)
+    assert "the routed experts of 36 layers in system RAM" in part.verdict
+    with pytest.raises(PlanError):
+        evaluate_with_host(plan, HostOffload(expert_layers=49))
+    assert main(["evaluate", "--model", "qwen3-30b-a3b", "--gpu", "rtx-4090", "--weights", "gguf-q4_k_m",
+                 "--engine", "llamacpp", "--n-cpu-moe", "36"]) in (0, 1)  # fmt: skip

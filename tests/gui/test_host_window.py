@@ -106,3 +106,25 @@ def test_experts_checkbox_only_for_moe_models_and_host_engines(main_window):
     # the sample plan runs a dense model on vLLM, which keeps the whole model on its GPUs
     assert main_window.document.plan.engine.engine == "vllm"
     assert not check.isEnabled() and not spin.isEnabled()
+
+
+def test_expert_layers_in_ram_for_a_moe_model_under_llama_cpp(open_window, tmp_path):
+    # Qwen3-30B-A3B (48 MoE layers) on one RTX 4090: --n-cpu-moe 36 from the inspector, one undo step
+    plan = quick_plan(model="qwen3-30b-a3b", gpu="rtx-4090", tp=1, weights="gguf-q4_k_m", engine="llamacpp")
+    engine = plan.engine.model_copy(update={"max_model_len": 4096})
+    path = tmp_path / "moe.gpuplan"
+    save_plan(plan.model_copy(update={"engine": engine}), path)
+    window = open_window(path)
+    spin = window.inspector.findChild(QSpinBox, "offloadExpertLayersSpin")
+    assert spin.isEnabled() and spin.maximum() == 48
+    assert window.inspector.findChild(QCheckBox, "offloadExpertsCheck").isEnabled()
+    spin.setValue(36)
+    window.evaluate_now()
+    assert window.document.plan.engine.offload_expert_layers == 36
+    host = window.latest_report.host
+    assert host is not None and host.offloaded_expert_layers == 36
+    assert "routed experts of 36 layers" in window.panel.verdict.headline.text()
+    assert "routed experts of layers 0–35" in window.panel.memory.tooltip_for(HOST_BAR)
+    window.undo_stack.undo()
+    window.evaluate_now()
+    assert window.latest_report.host is None and spin.value() == 0

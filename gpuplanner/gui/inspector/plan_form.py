@@ -87,6 +87,14 @@ class PlanSection(QGroupBox):
             "the server's Host and RAM say how fast and how much",
             "none",
         )
+        self.offload_expert_layers = _spin(
+            "offloadExpertLayersSpin",
+            0,
+            MAX_LAYERS,
+            "llama.cpp --n-cpu-moe N: the routed experts of the first N layers stay in system RAM "
+            "(attention and shared weights stay on the GPUs)",
+            "none",
+        )
         self.offload_experts = QCheckBox("routed experts in RAM")
         self.offload_experts.setObjectName("offloadExpertsCheck")
         self.offload_experts.setToolTip(
@@ -123,6 +131,7 @@ class PlanSection(QGroupBox):
         form.addRow("Max length", self.max_len)
         form.addRow("Eager", self.eager)
         form.addRow("Layers in RAM", self.offload_layers)
+        form.addRow("Expert layers in RAM", self.offload_expert_layers)
         form.addRow("Experts", self.offload_experts)
         form.addRow("Concurrency", concurrency_row)
         form.addRow("Input tokens", self.input_tokens)
@@ -173,6 +182,9 @@ class PlanSection(QGroupBox):
         )
         self.offload_layers.valueChanged.connect(
             lambda v: push(lambda: cmd.set_engine_field_command(doc(), "offload_layers", v))
+        )
+        self.offload_expert_layers.valueChanged.connect(
+            lambda v: push(lambda: cmd.set_engine_field_command(doc(), "offload_expert_layers", v))
         )
         self.offload_experts.toggled.connect(
             lambda v: push(lambda: cmd.set_engine_field_command(doc(), "offload_experts", v))
@@ -242,7 +254,7 @@ class PlanSection(QGroupBox):
         )
         settings, work = plan.engine, plan.workload
         widgets = (self.name, self.utilization, self.max_seqs, self.max_len, self.eager, self.offload_layers,
-                   self.offload_experts, self.concurrency,
+                   self.offload_experts, self.offload_expert_layers, self.concurrency,
                    self.concurrency_max, self.input_tokens, self.output_tokens, self.tp, self.pp, self.dp)  # fmt: skip
         with blocked(*widgets):
             if not self.name.hasFocus():
@@ -256,10 +268,14 @@ class PlanSection(QGroupBox):
             self.offload_layers.setMaximum(max(spec.num_layers - 1, 0) if spec else MAX_LAYERS)
             self.offload_layers.setValue(settings.offload_layers)
             self.offload_experts.setChecked(settings.offload_experts)
+            self.offload_expert_layers.setMaximum(spec.num_layers if spec else MAX_LAYERS)
+            self.offload_expert_layers.setValue(settings.offload_expert_layers)
             hosted = engine is None or engine.memory_rule in HOST_ENGINES
             self.offload_layers.setEnabled(hosted or settings.offload_layers > 0)
-            self.offload_experts.setEnabled(
-                (hosted and spec is not None and spec.moe is not None) or settings.offload_experts
+            moe = hosted and spec is not None and spec.moe is not None
+            self.offload_experts.setEnabled(moe or settings.offload_experts)
+            self.offload_expert_layers.setEnabled(
+                (moe and not settings.offload_experts) or settings.offload_expert_layers > 0
             )
             is_max = work.concurrency == "max"
             self.concurrency_max.setChecked(is_max)

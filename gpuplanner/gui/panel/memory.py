@@ -18,6 +18,7 @@ from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
 from gpuplanner.core.budget import budgets
+from gpuplanner.core.host import experts_text
 from gpuplanner.core.report import GpuReport, HostReport, Report
 from gpuplanner.core.specs import GIB
 from gpuplanner.gui.panel.bars import StackedBars
@@ -99,7 +100,7 @@ def with_host_bar(
 def host_tooltip(h: HostReport) -> str:
     """The host bar's hover text: what lives in RAM, how fast it is read, and what that costs per token."""
     layers = f"layers {h.offloaded_layers[0]}–{h.offloaded_layers[-1]}" if h.offloaded_layers else ""
-    what = ", ".join(x for x in (layers, "routed experts" if h.offloaded_experts else "") if x)
+    what = ", ".join(x for x in (layers, experts_text(h)) if x)
     ram = fmt_bytes(h.ram_bytes) if h.ram_bytes else "unknown"
     rows = [
         f"<b>Host</b> · {h.host_name}",
