@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.evaluate import evaluate
+from gpuplanner.core.host import HostOffload, with_offload
 from gpuplanner.core.plan import EngineSettings, Layout, Plan, Replica, Stage
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.document.planfile import save_plan
@@ -196,6 +197,34 @@ def samples() -> dict[str, Plan]:
         "2× L40S · Llama 3.1 70B BF16 (does not fit)",
         "141 GB of BF16 weights on 2× 48 GB: the planner says why and what to change (FP8 or 4-bit weights, "
         "or more GPUs).",
+    )
+
+    # the host as part of the rig: llama.cpp keeps the first 40 of 80 layers (and the output layer) in
+    # the desktop's system RAM (-ngl 40), one 8,192-token slot
+    desktop = quick_plan(
+        model="meta-llama/Llama-3.3-70B-Instruct",
+        gpu="rtx-4090",
+        tp=1,
+        weights="gguf-q4_k_m",
+        engine="llamacpp",
+    )
+    desktop = desktop.model_copy(
+        update={
+            "engine": desktop.engine.model_copy(update={"max_model_len": 8192, "max_num_seqs": 1}),
+            "rig": desktop.rig.model_copy(
+                update={
+                    "nodes": tuple(
+                        n.model_copy(update={"name": "Desktop (RTX 4090, AM5)"}) for n in desktop.rig.nodes
+                    )
+                }
+            ),
+        }
+    )
+    plans["desktop-rtx4090-llama-3.3-70b-q4-host-offload"] = _named(
+        with_offload(desktop, HostOffload(layers=40, host="am5-ddr5-5200", ram_gib=64)),
+        "RTX 4090 + 64 GiB DDR5 · Llama 3.3 70B Q4_K_M · 40 layers in system RAM",
+        "A desktop with one RTX 4090 on an AM5 board (dual-channel DDR5-5200, 64 GiB): llama.cpp keeps the "
+        "first 40 of 80 layers in system RAM (-ngl 40) and reads them once per token; one 8,192-token slot.",
     )
     return plans
 

@@ -105,7 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--offload-layers", type=int, default=0, metavar="N", help="keep the first N layers in RAM"
     )
     ev.add_argument("--offload-experts", action="store_true", help="keep the routed MoE experts in RAM")
-    ev.add_argument("--host", default="am5-ddr5-5200", help="host platform, e.g. am5, lga1700, epyc-9004")
+    ev.add_argument(
+        "--n-cpu-moe", type=int, default=0, metavar="N", help="keep the experts of the first N layers in RAM"
+    )
+    ev.add_argument("--host", default=None, help="host platform, e.g. am5 (default), lga1700, epyc-9004")
     ev.add_argument("--host-ram", type=float, default=None, metavar="GIB", help="installed system RAM, GiB")
 
     cat = sub.add_parser("catalog", help="list the built-in (and imported) catalog")
@@ -192,18 +195,26 @@ def _check_quick_sizes(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     plan = _load_or_build(args)
-    if args.offload_layers or args.offload_experts:
-        from gpuplanner.core.host import HostOffload, evaluate_with_host, host_text
+    if args.offload_layers or args.offload_experts or args.n_cpu_moe or args.host or args.host_ram:
+        # the flags write into the plan (a plan file's own offload is kept unless a flag sets it)
+        from gpuplanner.core.host import HostOffload, with_offload
 
-        offload = HostOffload(args.offload_layers, args.offload_experts, args.host, args.host_ram)
-        report = evaluate_with_host(plan, offload)
-    else:
-        report = evaluate(plan)
+        offload = HostOffload(
+            layers=args.offload_layers or plan.engine.offload_layers,
+            experts=args.offload_experts or plan.engine.offload_experts,
+            host=args.host,
+            ram_gib=args.host_ram,
+            expert_layers=args.n_cpu_moe or plan.engine.offload_expert_layers,
+        )
+        plan = with_offload(plan, offload)
+    report = evaluate(plan)
     if args.json:
         print(json.dumps(report.to_json_dict(), indent=2))
     else:
         print(report_text(report, plan))
         if report.host is not None:
+            from gpuplanner.core.host import host_text
+
             print(host_text(report.host))
     return EXIT_OK if report.fits else EXIT_DOES_NOT_FIT
 

@@ -8,6 +8,7 @@ from gpuplanner.core.coverage import with_coverage
 from gpuplanner.core.diagnose import diagnose, verdict
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.fit import FitResult, fit_memory
+from gpuplanner.core.host import HostOffload, evaluate_host, with_offload
 from gpuplanner.core.perf import estimate_performance
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Problem, Report
@@ -57,6 +58,13 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
 
 
 def evaluate_resolved(resolved: ResolvedPlan) -> Report:
+    if resolved.plan.engine.offloads and not resolved.experts_in_host_ram:
+        # layers or experts in system RAM: the GPU part through this same model, plus the host
+        return evaluate_host(resolved, _evaluate_gpus)
+    return _evaluate_gpus(resolved)
+
+
+def _evaluate_gpus(resolved: ResolvedPlan) -> Report:
     fit = fit_memory(resolved)
     problems = diagnose(resolved, fit)
     fits = not any(p.severity == "error" for p in problems)
@@ -107,3 +115,8 @@ def evaluate(plan: Plan, catalog: Catalog | None = None) -> Report:
     with gaps, a TP degree the model cannot be split by.
     """
     return evaluate_resolved(resolve_plan(plan, catalog or default_catalog()))
+
+
+def evaluate_with_host(plan: Plan, offload: HostOffload, catalog: Catalog | None = None) -> Report:
+    """``evaluate`` of ``plan`` with ``offload`` (the command line's --offload-* flags) written into it."""
+    return evaluate(with_offload(plan, offload), catalog)

@@ -110,8 +110,10 @@ def _weights(r: ResolvedPlan, g: ResolvedGpu) -> tuple[int, int, str]:
     sharded, experts, replicated = pre[last] - pre[first]
     if row_split(r, g) and g.tp_rank > 0:
         replicated = 0.0  # norms and other 1-D tensors live on the main GPU only
-    if r.experts_in_host_ram:  # routed experts kept in system RAM (llama.cpp --n-cpu-moe): see core.host
+    if r.experts_in_host_ram:  # routed experts kept in system RAM (llama.cpp --cpu-moe): see core.host
         experts = 0.0
+    elif r.expert_host_layers > first:  # --n-cpu-moe N: those of layers [0, N) only
+        experts -= pre[min(last, r.expert_host_layers)][1] - pre[first][1]
     params = sharded / tp + experts / ep + replicated
     nbytes = (sharded / tp + experts / ep) * wb + replicated * NORM_BYTES
     parts = [f"layers {first}–{last - 1}: {sharded / 1e9:.2f} B params / TP {tp}"]

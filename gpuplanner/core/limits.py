@@ -32,6 +32,7 @@ MAX_LINKS = 65_536  # explicit GPU-to-GPU links in one plan
 MAX_LAYERS = 2_048  # transformer layers of a model (the largest published models have under 200)
 MAX_TOKENS = 2**24  # 16,777,216: prompt, output, context and batch tokens (Llama 4 Scout: 10,485,760)
 MAX_CONCURRENCY = 1_000_000  # sequences at once (and max_num_seqs)
+MAX_HOST_RAM_GIB = 65_536  # system RAM of one server, GiB (the largest 8-socket servers hold 32 TiB)
 # prefill chunks of one prompt times the pipeline stages each passes: the estimate walks every one
 # (about 150 µs each with its bands), so this keeps an evaluation well under a second
 MAX_PREFILL_STEPS = 4_096

@@ -23,7 +23,9 @@ from gpuplanner.core.efficiency import gpu_family
 UNKNOWN = "unknown"
 DIMENSIONS = ("family", "engine", "moe", "parallel", "regime", "precision")
 _SPEED_METRIC = re.compile(r"throughput|tokens_per_s|tok_s|tpot|ttft|itl|e2e|latency")
-_NOT_SPEED = re.compile(r"^(nccl|p2p|nvbandwidth|hbm|gemm)|memory|kv_cache|weights")
+_NOT_SPEED = re.compile(
+    r"^(nccl|p2p|nvbandwidth|hbm|gemm|host_offload)|memory|kv_cache|weights"
+)  # host_offload: core.host
 _ENGINES = {  # engine id -> pattern of the file's engine column; the earliest match in the text wins
     "trtllm": r"tensorrt|trt-?llm",
     "vllm": r"vllm",

@@ -16,6 +16,7 @@ from gpuplanner.core.limits import (
     MAX_CONCURRENCY,
     MAX_COORDINATE,
     MAX_GPUS,
+    MAX_HOST_RAM_GIB,
     MAX_ID_CHARS,
     MAX_LAYERS,
     MAX_LINKS,
@@ -61,6 +62,15 @@ class Node(PlanPart):
     )
     x: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
     y: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    host: CatalogId | None = Field(
+        default=None, description="host platform id (catalogs/hosts.toml); None: a desktop AM5 board"
+    )
+    host_ram_gib: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_HOST_RAM_GIB,
+        description="installed system RAM, GiB; None: the platform's most",
+    )
 
     @model_validator(mode="after")
     def _slots_in_range(self) -> Node:
@@ -185,6 +195,26 @@ class EngineSettings(PlanPart):
         max_length=MAX_ID_CHARS,
         description="the engine release that runs the plan; None: the catalog's version",
     )
+    offload_layers: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_LAYERS,
+        description="llama.cpp/Ollama: the first N layers kept in system RAM (-ngl num_layers - N)",
+    )
+    offload_experts: bool = Field(
+        default=False, description="llama.cpp/Ollama: every routed MoE expert kept in system RAM (--cpu-moe)"
+    )
+    offload_expert_layers: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_LAYERS,
+        description="llama.cpp --n-cpu-moe N: the routed experts of the first N layers kept in system RAM",
+    )
+
+    @property
+    def offloads(self) -> bool:
+        """Whether the plan keeps layers or experts in the host's RAM (see core.host)."""
+        return bool(self.offload_layers or self.offload_experts or self.offload_expert_layers)
 
 
 class Workload(PlanPart):

@@ -238,6 +238,10 @@ class HostReport(ReportPart):
     kv_cache_bytes: int
     offloaded_layers: tuple[int, ...] = Field(description="layers kept whole in RAM")
     offloaded_experts: bool = Field(description="routed experts of the GPU layers kept in RAM")
+    offloaded_expert_layers: int = Field(
+        default=0,
+        description="--n-cpu-moe N: the routed experts of layers [0, N) kept in RAM (0: none or all)",
+    )
     bytes_per_token: float = Field(description="bytes the host reads per decode step")
     host_s_per_token: float
     host_s_per_token_low: float

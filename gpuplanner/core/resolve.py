@@ -61,7 +61,8 @@ class ResolvedPlan:
     idle_gpus: tuple[str, ...]
     gpu_specs: dict[str, GpuSpec]  # every GPU of the rig, used or idle
     placements: dict[str, tuple[Node, GpuPlacement]]
-    experts_in_host_ram: bool = False  # llama.cpp --n-cpu-moe: routed experts live in system RAM (core.host)
+    experts_in_host_ram: bool = False  # llama.cpp --cpu-moe: routed experts live in system RAM (core.host)
+    expert_host_layers: int = 0  # llama.cpp --n-cpu-moe N: the routed experts of layers [0, N) do
 
     @property
     def dp(self) -> int:

@@ -401,6 +401,9 @@ class EngineProfile(Spec):
         default=None, gt=0, description="llama.cpp --fit: the model's context shrinks to fit, not below this"
     )
     context_fit_margin_gib: float = Field(default=0.0, ge=0, description="llama.cpp --fit-target per GPU")
+    rules_from: str = Field(
+        default="", description="the release (and documents) its memory rules and defaults were read from"
+    )
     sources: tuple[str, ...] = ()
     notes: str = ""
 

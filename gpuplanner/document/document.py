@@ -21,7 +21,9 @@ from gpuplanner.core.plan import EngineSettings, GpuPlacement, Layout, Link, Nod
 from gpuplanner.core.specs import ModelSpec, NodeTemplate
 
 M = TypeVar("M", bound=BaseModel)
-NODE_PROPS = frozenset({"name", "host_link", "nvswitch", "nic", "nics", "slots", "template"})
+NODE_PROPS = frozenset(
+    {"name", "host_link", "nvswitch", "nic", "nics", "slots", "template", "host", "host_ram_gib"}
+)
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ class PlanDocument:
         self._set_rig(self._replace_node(rebuild(self.node(node_id), x=float(x), y=float(y))), {node_id})
 
     def set_node_props(self, node_id: str, **props: Any) -> None:
-        """Change a server's name, host_link, nvswitch, nic, nics, slots or template."""
+        """Change a server's name, host_link, nvswitch, nic, nics, slots, template, host or host_ram_gib."""
         unknown = set(props) - NODE_PROPS
         if unknown:
             raise PlanError(f"a server has no property {', '.join(sorted(unknown))}")

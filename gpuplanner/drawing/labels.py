@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 
 from gpuplanner.core.catalog import Catalog
+from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.host import DEFAULT_HOST, HostSpec, load_hosts
+from gpuplanner.core.plan import Node
 from gpuplanner.core.specs import GpuSpec, LinkSpec, NodeTemplate
 
 _PCIE_VIA = {"switch": "switch", "cpu": "CPU", "sys": "system bus"}
@@ -37,6 +40,25 @@ class Labels:
     def link_name(self, ref: str | None) -> str:
         spec = self.link(ref)
         return spec.name if spec else (ref or "none")
+
+
+def host_spec(node: Node) -> HostSpec | None:
+    """The server's host platform (the default one when not set); None when the id is unknown."""
+    try:
+        return load_hosts().get(node.host or DEFAULT_HOST)
+    except CatalogError:
+        return None
+
+
+def host_label(node: Node) -> str:
+    """The server's host for drawings: 'AM5 · 64 GiB RAM', 'EPYC 9004 · up to 6144 GiB RAM'."""
+    spec = host_spec(node)
+    name = spec.aliases[0] if spec and spec.aliases else spec.id if spec else str(node.host)
+    if node.host_ram_gib:
+        return f"{name} · {node.host_ram_gib:g} GiB RAM"
+    if spec is not None and spec.max_memory_gib:
+        return f"{name} · up to {spec.max_memory_gib:g} GiB RAM"
+    return f"{name} · RAM not set"
 
 
 def short_gpu_name(spec: GpuSpec) -> str:

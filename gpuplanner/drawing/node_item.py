@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from gpuplanner.core.plan import Node
 from gpuplanner.core.specs import LinkSpec
 from gpuplanner.drawing import geometry as geo
-from gpuplanner.drawing.labels import Labels, compact_link_name
+from gpuplanner.drawing.labels import Labels, compact_link_name, host_label, host_spec
 from gpuplanner.drawing.style import LINK_KIND_NAMES, RackStyle, link_colour
 
 
@@ -117,6 +117,14 @@ class NodeItem(QGraphicsItem):
         painter.drawText(
             QRectF(geo.PAD, 25, rect.width() - 2 * geo.PAD, 16), Qt.AlignmentFlag.AlignLeft, subtitle
         )
+        # the host: CPU platform and system RAM (what holds layers kept off the GPUs)
+        room = rect.width() - 2 * geo.PAD - painter.fontMetrics().horizontalAdvance(subtitle) - 12
+        host = painter.fontMetrics().elidedText(
+            f"Host: {host_label(node)}", Qt.TextElideMode.ElideRight, int(max(room, 0))
+        )
+        painter.drawText(
+            QRectF(geo.PAD, 25, rect.width() - 2 * geo.PAD, 16), Qt.AlignmentFlag.AlignRight, host
+        )
         painter.drawText(
             QRectF(geo.PAD, 8, rect.width() - 2 * geo.PAD, 18),
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
@@ -218,6 +226,13 @@ class NodeItem(QGraphicsItem):
             rect.adjusted(22, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text
         )
 
+    def _host_text(self) -> str:
+        node, spec = self.node, host_spec(self.node)
+        name = spec.name if spec else str(node.host)
+        speed = f", {spec.bandwidth_gbps:g} GB/s" if spec else ""
+        ram = f"{node.host_ram_gib:g} GiB RAM" if node.host_ram_gib else "RAM: the platform's most"
+        return f"{name}{speed}{'' if node.host else ' (not set: the default)'} · {ram}"
+
     def _tooltip(self) -> str:
         node = self.node
         fabric = self._labels.link_name(node.nvswitch) if node.nvswitch else "none"
@@ -225,5 +240,6 @@ class NodeItem(QGraphicsItem):
             f"<b>{node.name}</b> ({node.id})<br>{len(node.gpus)} of {node.slots} slots used<br>"
             f"NVSwitch: {fabric}<br>PCIe: {self._labels.link_name(node.host_link)}<br>"
             f"Network: {node.nics} × {self._labels.link_name(node.nic) if node.nic else 'rig fabric'}<br>"
+            f"Host: {self._host_text()}<br>"
             "<i>Drag to move · right-click for wiring presets</i>"
         )

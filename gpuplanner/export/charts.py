@@ -41,6 +41,14 @@ def memory_chart(report: Report):
                 tail = [(over, OVER_COLOUR)]
             end = f"{used:,.1f} of {cap:,.1f}" + (" · over" if over > 0 else "")
             rows.append(BarRow(g.id, (*parts, *tail), g.budget_bytes / GIB, end))
+        host = report.host
+        if host is not None:
+            # system RAM holding offloaded layers or experts: what it holds (its capacity in the label, so
+            # a RAM many times a GPU's memory does not shrink the GPUs' bars)
+            weights_colour, kv_colour = MEMORY_PARTS[0][2], MEMORY_PARTS[1][2]
+            segments = ((host.weights_bytes / GIB, weights_colour), (host.kv_cache_bytes / GIB, kv_colour))
+            ram = f" of {host.ram_bytes / GIB:,.0f} GiB RAM" if host.ram_bytes else " in RAM"
+            rows.append(BarRow("host", segments, None, f"{host.memory_bytes / GIB:,.1f}{ram}"))
         top = max((max(sum(v for v, _ in r.segments), r.marker or 0) for r in rows), default=1.0)
         items = [(label, colour, "box") for _, label, colour in MEMORY_PARTS]
         if any(g.stranded_bytes >= 0.005 * GIB for g in report.gpus):

@@ -110,7 +110,7 @@ def rig(facts: PlanFacts, ink: Ink, width: float) -> list[Block]:
 
 def memory(facts: PlanFacts, ink: Ink) -> list[Block]:
     report = facts.report
-    rows = len(report.gpus)
+    rows = len(report.gpus) + (report.host is not None)
     return [
         PageBreak(),
         Heading("Memory"),
@@ -121,6 +121,24 @@ def memory(facts: PlanFacts, ink: Ink) -> list[Block]:
         Graphic(rows * 13.0 + 40.0, charts.memory_chart(report)),
         TableBlock(sections.memory_table(facts)),
         Paragraph(sections.kv_paragraph(facts)),
+        *host(facts),
+    ]
+
+
+def host(facts: PlanFacts) -> list[Block]:
+    """The host's part when the plan keeps layers or experts in system RAM (llama.cpp, Ollama)."""
+    h = facts.report.host
+    if h is None:
+        return []
+    return [
+        Heading("System RAM (the host)", 2),
+        Paragraph(
+            f"{h.host_name} keeps {sections.offloaded_text(h)} in system RAM and reads them once per "
+            "output token while the GPUs run the rest; the speed figures on the performance page are the "
+            "GPUs' part, this table gives the whole rig."
+        ),
+        TableBlock(sections.host_table(h)),
+        *(Paragraph(a, bullet=True, size="small", tone="muted", space_after_pt=2) for a in h.assumptions),
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpuplanner.core.report import PerformanceReport
+from gpuplanner.core.report import HostReport, PerformanceReport
 from gpuplanner.core.units import gib
 from gpuplanner.export import formats as fmt
 from gpuplanner.export.content import Cell, Column, Figure, PlanFacts, TableData, short_gpu_name
@@ -40,7 +40,29 @@ def summary_figures(facts: PlanFacts) -> list[Figure]:
             f"{fmt.count(workload.input_tokens)} tokens in · {fmt.count(workload.output_tokens)} tokens out",
         ),
     ]
-    if perf is not None:
+    host = report.host
+    if perf is not None and host is not None and host.tpot_s and host.ttft_s:
+        # layers or experts in system RAM: the whole rig's speed, GPUs and host together
+        figures += [
+            Figure("Time to first token", fmt.ttft(host.ttft_s), f"GPUs {fmt.ttft(perf.ttft_s)} + host"),
+            Figure(
+                "Time per output token",
+                fmt.tpot(host.tpot_s),
+                f"host reads {fmt.tpot(host.host_s_per_token)} of it "
+                f"(range {fmt.band(fmt.tpot(host.host_s_per_token_high), fmt.tpot(host.host_s_per_token_low))})",
+            ),
+            Figure(
+                "Speed per user",
+                fmt.per_user(host.tokens_per_s_per_user or 0),
+                f"with the host · the GPUs alone {fmt.per_user(perf.tokens_per_s_per_user)}",
+            ),
+            Figure(
+                "Total throughput",
+                fmt.total_rate(host.output_tokens_per_s or 0),
+                "output, with the host",
+            ),
+        ]
+    elif perf is not None:
         figures += [
             Figure(
                 "Time to first token",
@@ -72,6 +94,8 @@ def summary_figures(facts: PlanFacts) -> list[Figure]:
                 "Total throughput",
             )
         ]
+    if report.host is not None:
+        figures += host_figures(report.host)
     figures += [
         Figure(
             "KV cache capacity",
@@ -142,6 +166,61 @@ def kv_paragraph(facts: PlanFacts) -> str:
             "GPU's block count."
         )
     return text
+
+
+def offloaded_text(h: HostReport) -> str:
+    """'layers 0–11 and the routed experts'."""
+    parts = []
+    if h.offloaded_layers:
+        parts.append(f"layers {fmt.band(str(h.offloaded_layers[0]), str(h.offloaded_layers[-1]))}")
+    if h.offloaded_experts:
+        parts.append("the routed experts of the GPU layers")
+    elif h.offloaded_expert_layers:
+        parts.append(f"the routed experts of layers 0 – {h.offloaded_expert_layers - 1}")
+    return " and ".join(parts)
+
+
+def host_figures(h: HostReport) -> list[Figure]:
+    """The summary's host figure: what system RAM holds (the speed figures above include the host)."""
+    ram = f"of {gib(h.ram_bytes, 0)}" if h.ram_bytes else "(RAM not given)"
+    tone = "bad" if h.ram_bytes and h.memory_bytes > h.ram_bytes else ""
+    return [Figure("System RAM", f"{gib(h.memory_bytes, 1)} {ram}", f"{offloaded_text(h)} · {h.host}", tone)]
+
+
+def host_table(h: HostReport) -> TableData:
+    """The host's part: platform, what lives in its RAM, and what reading it costs per token."""
+    columns = [Column("", 2.0), Column("Value", 3.2), Column("Detail", 3.0)]
+    over = h.ram_bytes and h.memory_bytes > h.ram_bytes
+    rows: list[list[Cell | str]] = [
+        [Cell("Platform", "strong"), h.host_name, f"{h.bandwidth_gbps:g} GB/s theoretical DRAM bandwidth"],
+        [Cell("In system RAM", "strong"), offloaded_text(h), ""],
+        [
+            Cell("RAM used", "strong"),
+            Cell(gib(h.memory_bytes, 2), "bad" if over else ""),
+            f"weights {gib(h.weights_bytes, 2)} · KV cache {gib(h.kv_cache_bytes, 2)}"
+            + (f" · installed {gib(h.ram_bytes, 0)}" if h.ram_bytes else ""),
+        ],
+        [
+            Cell("Read per token", "strong"),
+            fmt.data_size(h.bytes_per_token),
+            f"{fmt.tpot(h.host_s_per_token)} "
+            f"(range {fmt.band(fmt.tpot(h.host_s_per_token_high), fmt.tpot(h.host_s_per_token_low))})",
+        ],
+        [
+            Cell("Prompt copies over PCIe", "strong"),
+            fmt.ttft(h.prefill_copy_s),
+            "host weights to the GPU per chunk",
+        ],
+    ]
+    if h.tpot_s and h.ttft_s:
+        rows.append(
+            [
+                Cell("Whole rig", "strong"),
+                f"TTFT {fmt.ttft(h.ttft_s)} · TPOT {fmt.tpot(h.tpot_s)}",
+                fmt.per_user(h.tokens_per_s_per_user or 0),
+            ]
+        )
+    return TableData.build(columns, rows)
 
 
 def speed_table(perf: PerformanceReport) -> TableData:

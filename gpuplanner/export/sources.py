@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gpuplanner.core.calibration import calibration
 from gpuplanner.core.efficiency import assumption_notes, gemm_class, gpu_family, memory_class
+from gpuplanner.core.host import load_hosts
 from gpuplanner.core.specs import GpuSpec
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 
@@ -252,8 +253,22 @@ def _entries(facts: PlanFacts) -> list[tuple[str, str, tuple[str, ...]]]:
     engine = cat.engines.get(report.engine)
     if engine is not None:
         out.append(
-            (f"Engine: {engine.name} {engine.version}", "memory rule and defaults above", engine.sources)
+            (
+                f"Engine: {engine.name} {engine.version}",
+                f"memory rule and defaults above, read from {engine.rules_from}"
+                if engine.rules_from
+                else "memory rule and defaults above",
+                engine.sources,
+            )
         )
+    host = report.host
+    if host is not None:
+        spec = load_hosts().get(host.host)
+        if spec is not None:
+            figures = f"{spec.channels} × {spec.memory_type}: {spec.bandwidth_gbps:g} GB/s"
+            if spec.max_memory_gib:
+                figures += f", up to {spec.max_memory_gib:g} GiB"
+            out.append((f"Host: {spec.name}", figures, spec.sources))
     for ref in dict.fromkeys(node.template for node in facts.plan.rig.nodes if node.template):
         template = cat.nodes.get(ref)
         if template is not None:

@@ -19,7 +19,7 @@ ISSUE_GPUS = [
     "rtx-pro-4000-blackwell", "rtx-pro-4500-blackwell", "rtx-pro-5000-blackwell",
     "rtx-pro-6000-blackwell-max-q", "rtx-pro-6000-blackwell-server",
     "p100-16gb", "v100-16gb-sxm", "a2", "a16", "b300", "gb300", "mi250", "mi300a", "w7900",
-    "arc-a770", "arc-b580", "max-1550", "max-1100",
+    "arc-a770", "arc-b580", "max-1550", "max-1100", "h100-nvl", "h200-nvl", "v100-16gb-sxm",
 ]  # fmt: skip
 BY_NAME = {"RTX 3090 Ti": "rtx-3090-ti", "Tesla T4": "t4", "A10G": "a10g", "Tesla P40": "p40",
            "RX 7900 XTX": "rx-7900-xtx", "Instinct MI210": "mi210", "4090": "rtx-4090"}  # fmt: skip
@@ -32,6 +32,8 @@ ISSUE_MODELS = [
     "r1-distill-qwen-32b", "kimi-k2", "glm-4.5", "glm-4.6", "glm-4.5-air", "mistral-small-3.1",
     "mistral-small-3.2", "mistral-nemo", "devstral", "magistral", "gemma-3-1b", "gemma-3-4b", "gemma-3-12b",
     "gemma-3-27b", "phi-4", "phi-4-mini", "minimax-m2.5", "gpt-oss-20b", "gpt-oss-120b",
+    "command-a", "r1-distill-qwen-1.5b", "minimax-m1", "minimax-m2", "qwen3-next-80b-a3b",
+    "qwen3-coder-480b-a35b", "deepseek-v3.1", "devstral-small", "magistral-small", "mistral-small-3", "mistral-small-3.2",
     # needed for measurements by the performance work
     "mixtral-8x7b", "mixtral-8x22b", "deepseek-v3", "deepseek-r1", "qwen3-235b-a22b", "llama-2-7b",
     "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "llama-3.1-8b", "llama-3.1-70b",
@@ -83,6 +85,10 @@ def test_derived_tensor_rates_reproduce_the_vendor_figures(catalog):
 def test_engines_name_the_version_their_rules_come_from(catalog):
     for engine in catalog.engines.values():
         assert engine.version and engine.sources, engine.id
+        # each profile says which release its rules were read from, and that release is its version
+        assert engine.version in engine.rules_from, engine.id
+        cited = [key for key in engine.sources if key in engine.rules_from]
+        assert cited and all(key in catalog.sources for key in cited), engine.id
     assert catalog.engine("text-generation-inference").memory_rule == "tgi"
     assert catalog.engine("Ollama").kv_precisions == ("fp16", "gguf-q8_0", "gguf-q4_0")
 
@@ -144,3 +150,22 @@ def test_a_4090_plus_a_3090_ti_workstation_is_answerable():
         assert report.fits, report.verdict
         assert [g.gpu for g in report.gpus] == ["rtx-4090", "rtx-3090-ti"]
         assert report.performance is not None and report.performance.tpot_s > 0
+
+
+def test_added_models_match_their_published_sizes(catalog):
+    # Command A: 111B parameters (C-TRTLLM-COMMANDA); DeepSeek-R1-Distill-Qwen-1.5B: 1.78B on Hugging Face;
+    # MiniMax-M1: 456B total, 45.9B active (C-MINIMAX-M1); MiniMax-M2: 229B on its model card
+    assert arch.total_params(catalog.model("command-a")) / 1e9 == pytest.approx(111, rel=0.01)
+    assert arch.total_params(catalog.model("r1-distill-qwen-1.5b")) / 1e9 == pytest.approx(1.78, rel=0.01)
+    m1 = catalog.model("minimax-m1")
+    assert arch.total_params(m1) / 1e9 == pytest.approx(456, rel=0.01)
+    assert arch.total_params(catalog.model("minimax-m2")) / 1e9 == pytest.approx(229, rel=0.01)
+
+
+def test_command_a_keeps_a_4096_token_window_on_three_of_four_layers(catalog):
+    # Cohere2 config: 64 layers, sliding_window 4096, sliding_window_pattern 4 (every 4th layer global),
+    # 8 KV heads of 128: at 131,072 tokens, 16 global layers hold all of them and 48 hold 4,096
+    m = catalog.model("command-a")
+    per_token_layer = 2 * 8 * 128 * 2  # K and V, BF16
+    expected = 16 * per_token_layer * 131072 + 48 * per_token_layer * 4096
+    assert arch.kv_bytes_for_sequence(m, 2.0, range(64), 131072) == expected

@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from gpuplanner.core.errors import PlanError
+from gpuplanner.core.host import HOST_ENGINES
 from gpuplanner.core.layout_ops import default_layout
-from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_TOKENS
+from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_LAYERS, MAX_TOKENS
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import DEFAULT_TEXT, blocked, error_label, fill_combo, hint, show_error
 
@@ -78,6 +79,27 @@ class PlanSection(QGroupBox):
         self.eager = QCheckBox("no CUDA graphs")
         self.eager.setToolTip("Eager mode: saves the memory CUDA graphs take, costs decode speed")
         self.eager.setObjectName("enforceEagerCheck")
+        self.offload_layers = _spin(
+            "offloadLayersSpin",
+            0,
+            MAX_LAYERS,
+            "llama.cpp / Ollama: the first N layers stay in the host's system RAM (-ngl layers - N); "
+            "the server's Host and RAM say how fast and how much",
+            "none",
+        )
+        self.offload_expert_layers = _spin(
+            "offloadExpertLayersSpin",
+            0,
+            MAX_LAYERS,
+            "llama.cpp --n-cpu-moe N: the routed experts of the first N layers stay in system RAM "
+            "(attention and shared weights stay on the GPUs)",
+            "none",
+        )
+        self.offload_experts = QCheckBox("routed experts in RAM")
+        self.offload_experts.setObjectName("offloadExpertsCheck")
+        self.offload_experts.setToolTip(
+            "llama.cpp --n-cpu-moe / Ollama: MoE experts stay in system RAM; only the active ones are read"
+        )
         self.concurrency = _spin("concurrencySpin", 1, MAX_CONCURRENCY, "Sequences decoded at the same time")
         self.concurrency_max = QCheckBox("max")
         self.concurrency_max.setToolTip("As many sequences as the KV cache holds")
@@ -108,6 +130,9 @@ class PlanSection(QGroupBox):
         form.addRow("Max seqs", self.max_seqs)
         form.addRow("Max length", self.max_len)
         form.addRow("Eager", self.eager)
+        form.addRow("Layers in RAM", self.offload_layers)
+        form.addRow("Expert layers in RAM", self.offload_expert_layers)
+        form.addRow("Experts", self.offload_experts)
         form.addRow("Concurrency", concurrency_row)
         form.addRow("Input tokens", self.input_tokens)
         form.addRow("Output tokens", self.output_tokens)
@@ -154,6 +179,15 @@ class PlanSection(QGroupBox):
         )
         self.eager.toggled.connect(
             lambda v: push(lambda: cmd.set_engine_field_command(doc(), "enforce_eager", v))
+        )
+        self.offload_layers.valueChanged.connect(
+            lambda v: push(lambda: cmd.set_engine_field_command(doc(), "offload_layers", v))
+        )
+        self.offload_expert_layers.valueChanged.connect(
+            lambda v: push(lambda: cmd.set_engine_field_command(doc(), "offload_expert_layers", v))
+        )
+        self.offload_experts.toggled.connect(
+            lambda v: push(lambda: cmd.set_engine_field_command(doc(), "offload_experts", v))
         )
         self.concurrency.valueChanged.connect(
             lambda v: push(lambda: cmd.set_workload_field_command(doc(), "concurrency", v))
@@ -219,7 +253,8 @@ class PlanSection(QGroupBox):
             plan.engine.engine,
         )
         settings, work = plan.engine, plan.workload
-        widgets = (self.name, self.utilization, self.max_seqs, self.max_len, self.eager, self.concurrency,
+        widgets = (self.name, self.utilization, self.max_seqs, self.max_len, self.eager, self.offload_layers,
+                   self.offload_experts, self.offload_expert_layers, self.concurrency,
                    self.concurrency_max, self.input_tokens, self.output_tokens, self.tp, self.pp, self.dp)  # fmt: skip
         with blocked(*widgets):
             if not self.name.hasFocus():
@@ -229,6 +264,19 @@ class PlanSection(QGroupBox):
             self.max_seqs.setValue(settings.max_num_seqs or 0)
             self.max_len.setValue(settings.max_model_len or 0)
             self.eager.setChecked(settings.enforce_eager)
+            spec = catalog.models.get(plan.model) or plan.model_spec
+            self.offload_layers.setMaximum(max(spec.num_layers - 1, 0) if spec else MAX_LAYERS)
+            self.offload_layers.setValue(settings.offload_layers)
+            self.offload_experts.setChecked(settings.offload_experts)
+            self.offload_expert_layers.setMaximum(spec.num_layers if spec else MAX_LAYERS)
+            self.offload_expert_layers.setValue(settings.offload_expert_layers)
+            hosted = engine is None or engine.memory_rule in HOST_ENGINES
+            self.offload_layers.setEnabled(hosted or settings.offload_layers > 0)
+            moe = hosted and spec is not None and spec.moe is not None
+            self.offload_experts.setEnabled(moe or settings.offload_experts)
+            self.offload_expert_layers.setEnabled(
+                (moe and not settings.offload_experts) or settings.offload_expert_layers > 0
+            )
             is_max = work.concurrency == "max"
             self.concurrency_max.setChecked(is_max)
             self.concurrency.setEnabled(not is_max)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -20,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gpuplanner.core.limits import MAX_SLOTS
+from gpuplanner.core.host import DEFAULT_HOST, load_hosts
+from gpuplanner.core.limits import MAX_HOST_RAM_GIB, MAX_SLOTS
 from gpuplanner.drawing.labels import short_gpu_name
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import blocked, fill_combo, hint
@@ -135,6 +137,28 @@ class SelectionSection(QGroupBox):
         form.addRow("PCIe", self.node_host)
         form.addRow("Network", self.node_nic)
         form.addRow("NICs", self.node_nics)
+        # the host: the CPU platform and system RAM that hold layers or experts kept off the GPUs
+        self.node_cpu = QComboBox()
+        self.node_cpu.setObjectName("nodeHostCombo")
+        self.node_cpu.setToolTip(
+            "The server's CPU platform: its memory channels and speed set how fast layers or experts "
+            "kept in system RAM are read (llama.cpp, Ollama)"
+        )
+        self.node_ram = QDoubleSpinBox()
+        self.node_ram.setObjectName("nodeHostRamSpin")
+        self.node_ram.setRange(0, MAX_HOST_RAM_GIB)
+        self.node_ram.setDecimals(0)
+        self.node_ram.setSingleStep(16)
+        self.node_ram.setSuffix(" GiB")
+        self.node_ram.setSpecialValueText("platform maximum")
+        self.node_ram.setKeyboardTracking(False)
+        self.node_ram.setToolTip("System RAM installed in this server (0: the platform's largest)")
+        form.addRow("Host", self.node_cpu)
+        form.addRow("RAM", self.node_ram)
+        self.node_cpu.currentIndexChanged.connect(
+            lambda _: self._node_prop("host", self.node_cpu.currentData())
+        )
+        self.node_ram.valueChanged.connect(lambda v: self._node_prop("host_ram_gib", v or None))
         grid = QGridLayout()
         for i, (key, text) in enumerate(PRESETS.items()):
             button = QPushButton(text)
@@ -211,10 +235,21 @@ class SelectionSection(QGroupBox):
         node, catalog = editor.document.node(node_id), editor.labels.catalog
         self.current = ("node", node_id)
         links = catalog.links.values()
-        with blocked(self.node_name, self.node_slots, self.node_nics):
+        with blocked(self.node_name, self.node_slots, self.node_nics, self.node_ram):
             self.node_name.setText(node.name)
             self.node_slots.setValue(node.slots)
             self.node_nics.setValue(node.nics)
+            self.node_ram.setValue(node.host_ram_gib or 0)
+        hosts = load_hosts()
+        default = hosts.get(DEFAULT_HOST)
+        fill_combo(
+            self.node_cpu,
+            [
+                (f"not set ({default.name if default else DEFAULT_HOST})", None),
+                *((f"{h.name} · {h.bandwidth_gbps:g} GB/s", h.id) for h in hosts.values()),
+            ],
+            node.host,
+        )
         fill_combo(
             self.node_nvswitch,
             [("none", None), *((k.name, k.id) for k in links if k.kind == "nvswitch")],
@@ -256,9 +291,13 @@ class SelectionSection(QGroupBox):
         node_id = self.current[1]
         if getattr(self.editor.document.node(node_id), name) == value:
             return
-        text = {"name": "Rename server", "nics": "Change NIC count", "slots": "Change slot count"}.get(
-            name, f"Change {name.replace('_', ' ')}"
-        )
+        text = {
+            "name": "Rename server",
+            "nics": "Change NIC count",
+            "slots": "Change slot count",
+            "host": "Change host platform",
+            "host_ram_gib": "Change system RAM",
+        }.get(name, f"Change {name.replace('_', ' ')}")
         self.inspector.push(
             lambda: cmd.set_node_props_command(self.editor.document, node_id, text, **{name: value})
         )

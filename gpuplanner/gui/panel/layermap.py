@@ -62,9 +62,14 @@ class LayerMap(QWidget):
     def title_text(self) -> str:
         if self.data is None:
             return "<b>Layers</b>"
+        host = (
+            f" · <b>in system RAM: layers 0–{self.data.host_layers - 1}, emb, head</b>"
+            if self.data.host_layers
+            else ""
+        )
         return (
             f"<b>Layers of {self.data.model_name}</b> · {self.data.num_layers} layers with embeddings and lm_head,"
-            " width = size · drag a boundary to move layers"
+            f" width = size · drag a boundary to move layers{host}"
         )
 
     def edges(self) -> list[float]:

@@ -75,6 +75,8 @@ def paint_layer_map(widget: Any, p: QPainter, colours: ChartColours, exposed: QR
                 cell = QRectF(edges[i + 1], top, edges[i + 2] - edges[i + 1], STRIP_H)
                 p.fillRect(cell, colour.lighter(112) if i % 2 else colour)
         _paint_ends(p, edges, top, stage_colour(0), stage_colour(len(stages) - 1), metrics)
+        if data.host_layers:
+            _paint_host(p, edges, top, data.host_layers, colours, metrics)
         p.setPen(QPen(colours.foreground, 2.5))
         for s, cut in enumerate(cuts):
             x = edges[cut + 1]
@@ -100,6 +102,27 @@ def paint_layer_map(widget: Any, p: QPainter, colours: ChartColours, exposed: QR
         p.drawText(
             QRectF(MARGIN, widget.row_top(r) + STRIP_H + 1, width, GAP + 4), Qt.AlignmentFlag.AlignRight, text
         )
+
+
+HOST_SHADE = "#4B5563"
+
+
+def _paint_host(
+    p: QPainter, edges: list[float], top: float, layers: int, colours: ChartColours, metrics: QFontMetrics
+) -> None:
+    """The layers, the embeddings and the output head kept in system RAM: shaded over their cells."""
+    shade = QColor(HOST_SHADE)
+    shade.setAlpha(150)
+    for x0, x1 in ((edges[0], edges[layers + 1]), (edges[-2], edges[-1])):
+        rect = QRectF(x0, top, x1 - x0, STRIP_H)
+        p.fillRect(rect, shade)
+        p.fillRect(rect, QBrush(QColor("#F9FAFB"), Qt.BrushStyle.FDiagPattern))
+    rect = QRectF(edges[1], top, edges[layers + 1] - edges[1], STRIP_H)
+    for text in (f"system RAM · layers 0–{layers - 1}", "RAM"):
+        if rect.width() > metrics.horizontalAdvance(text) + 6:
+            p.setPen(QColor("#FFFFFF"))
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+            break
 
 
 def _paint_ends(

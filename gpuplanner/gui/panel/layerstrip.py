@@ -29,6 +29,9 @@ class StripData:
     embed_bytes: float
     head_bytes: float
     replicas: tuple[tuple[StageCells, ...], ...]
+    host_layers: int = (
+        0  # the first layers, embeddings and output head kept in system RAM (llama.cpp, Ollama)
+    )
 
     @property
     def num_layers(self) -> int:
@@ -63,6 +66,7 @@ def strip_data(plan: Plan, catalog: Catalog) -> StripData:
         embed_bytes=embedding_params(model) * eb,
         head_bytes=head * eb,
         replicas=replicas,
+        host_layers=min(plan.engine.offload_layers, model.num_layers),
     )
 
 

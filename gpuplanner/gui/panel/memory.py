@@ -18,7 +18,8 @@ from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
 from gpuplanner.core.budget import budgets
-from gpuplanner.core.report import GpuReport, Report
+from gpuplanner.core.host import experts_text
+from gpuplanner.core.report import GpuReport, HostReport, Report
 from gpuplanner.core.specs import GIB
 from gpuplanner.gui.panel.bars import StackedBars
 from gpuplanner.gui.panel.style import (
@@ -41,6 +42,7 @@ from gpuplanner.gui.panel.style import (
 
 BAR_WIDTH = 0.72
 UNUSED_COLOUR = "#9CA3AF"
+HOST_BAR = "host"  # the id of the host's bar, after the GPUs' (system RAM holding offloaded layers)
 
 
 class IdleGpu(NamedTuple):
@@ -74,6 +76,44 @@ def memory_stacks(
     lo["unused"] = np.zeros(used_n + idle_n)
     hi["unused"] = np.concatenate([np.zeros(used_n), idle_cap])
     return lo, hi
+
+
+def with_host_bar(
+    lo: dict[str, np.ndarray], hi: dict[str, np.ndarray], host: HostReport
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The stacks with one more bar: the host's RAM, its offloaded weights and their KV cache against
+    its installed RAM (free up to it, overflow past it), GiB."""
+    weights, kv = host.weights_bytes / GIB, host.kv_cache_bytes / GIB
+    ram = host.ram_bytes / GIB
+    used = weights + kv
+    column = {key: (0.0, 0.0) for key in lo}
+    cap = ram if ram else used
+    column["weights"] = (0.0, min(weights, cap))
+    column["kv_cache"] = (min(weights, cap), min(used, cap))
+    column["free"] = (min(used, cap), cap) if cap > used else (0.0, 0.0)
+    column["overflow"] = (cap, used) if used > cap else (0.0, 0.0)
+    out_lo = {k: np.append(v, column[k][0]) for k, v in lo.items()}
+    out_hi = {k: np.append(v, column[k][1]) for k, v in hi.items()}
+    return out_lo, out_hi
+
+
+def host_tooltip(h: HostReport) -> str:
+    """The host bar's hover text: what lives in RAM, how fast it is read, and what that costs per token."""
+    layers = f"layers {h.offloaded_layers[0]}–{h.offloaded_layers[-1]}" if h.offloaded_layers else ""
+    what = ", ".join(x for x in (layers, experts_text(h)) if x)
+    ram = fmt_bytes(h.ram_bytes) if h.ram_bytes else "unknown"
+    rows = [
+        f"<b>Host</b> · {h.host_name}",
+        f"in system RAM: {what}",
+        f"<span style='color:{MEMORY_PARTS[0][2]}'>■</span> Weights: <b>{fmt_bytes(h.weights_bytes)}</b>",
+        f"<span style='color:{MEMORY_PARTS[1][2]}'>■</span> KV cache: <b>{fmt_bytes(h.kv_cache_bytes)}</b>",
+        f"RAM installed: <b>{ram}</b> · {h.bandwidth_gbps:g} GB/s",
+        f"host reads {h.bytes_per_token / 1e9:.2f} GB per token: {h.host_s_per_token * 1e3:.0f} ms "
+        f"({h.host_s_per_token_high * 1e3:.0f}–{h.host_s_per_token_low * 1e3:.0f} ms)",
+    ]
+    if h.tokens_per_s_per_user:
+        rows.append(f"whole rig: ~{h.tokens_per_s_per_user:.1f} tok/s per user")
+    return "<br>".join(rows)
 
 
 def gpu_tooltip(g: GpuReport) -> str:
@@ -120,6 +160,8 @@ def memory_summary(report: Report | None) -> str:
         text += "no room left for the KV cache"
     if over:
         text += f" · <span style='color:{OVERFLOW_COLOUR}'><b>{len(over)} over capacity</b></span>"
+    if report.host is not None:
+        text += f" · <b>{fmt_bytes(report.host.memory_bytes)}</b> in system RAM"
     stranded = sum(g.stranded_bytes for g in report.gpus)
     if stranded > GIB / 2:
         text += f" · {fmt_bytes(stranded)} stranded"
@@ -194,19 +236,36 @@ class MemoryChart(QWidget):
         self.idle = list(idle) if report is not None else []
         gpus = report.gpus if report is not None else ()
         self.gpu_ids = [g.id for g in gpus] + [g.id for g in self.idle]
-        self.bars.set_stacks(len(self.gpu_ids), *memory_stacks(gpus, self.idle))
+        stacks = memory_stacks(gpus, self.idle)
+        host = report.host if report is not None else None
+        caps_gib = [g.capacity_bytes / GIB for g in (*gpus, *self.idle)]
+        budget_gib = [g.budget_bytes / GIB for g in gpus] + [g.capacity_bytes / GIB for g in self.idle]
+        if host is not None:
+            stacks = with_host_bar(*stacks, host)
+            self.gpu_ids.append(HOST_BAR)
+            host_cap = (host.ram_bytes or host.memory_bytes) / GIB
+            caps_gib.append(host_cap)
+            budget_gib.append(host_cap)
+        self.bars.set_stacks(len(self.gpu_ids), *stacks)
         x = np.arange(len(self.gpu_ids), dtype=float)
-        caps = np.array([g.capacity_bytes / GIB for g in (*gpus, *self.idle)], dtype=float)
-        budgets = np.array([g.budget_bytes / GIB for g in gpus] + [g.capacity_bytes / GIB for g in self.idle])
+        caps = np.array(caps_gib, dtype=float)
+        budgets = np.array(budget_gib, dtype=float)
         half = BAR_WIDTH / 2 + 0.06
         xs = np.column_stack([x - half, x + half]).ravel()
         set_curve(self._capacity, xs, np.repeat(caps, 2))
         set_curve(self._budget, xs, np.repeat(budgets, 2))
         n = len(self.gpu_ids)
-        top = max((self.bars.top(i) for i in range(n)), default=1.0) * 1.06 or 1.0
+        tops = [self.bars.top(i) for i in range(n - (host is not None))]
+        if host is not None:
+            # the host's RAM can be many times a GPU's memory: the chart is scaled to what it uses, and
+            # its free part runs off the top
+            tops.append(host.memory_bytes / GIB)
+        top = max(tops, default=1.0) * 1.06 or 1.0
         item = self.plot.getPlotItem()
         set_range(item.getViewBox(), x=(-0.6, max(n, 1) - 0.4), y=(0, top))
         names = [g.gpu_name for g in gpus] + [g.gpu_name for g in self.idle]
+        if host is not None:
+            names.append("system RAM")
         few = n <= 4
         self.bars.set_ticks(
             [f"{gid} · {short_name(nm)}" if few else gid for gid, nm in zip(self.gpu_ids, names, strict=True)]
@@ -253,6 +312,8 @@ class MemoryChart(QWidget):
     def tooltip_for(self, gpu_id: str) -> str:
         assert self.report is not None
         i = self.gpu_ids.index(gpu_id)
+        if self.report.host is not None and i == len(self.gpu_ids) - 1:
+            return host_tooltip(self.report.host)
         if i >= len(self.report.gpus):
             g = self.idle[i - len(self.report.gpus)]
             return (
@@ -273,8 +334,10 @@ class MemoryChart(QWidget):
         if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
             return
         i = self.bars.index_at(event.scenePos())  # type: ignore[attr-defined]
-        if i is None:
-            return
+        if i is None or (
+            self.report is not None and self.report.host is not None and i == len(self.gpu_ids) - 1
+        ):
+            return  # the host's bar: no GPU to select
         mods = QApplication.keyboardModifiers()
         additive = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
         self.gpu_clicked.emit(self.gpu_ids[i], additive)

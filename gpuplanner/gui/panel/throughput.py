@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from gpuplanner.core.coverage import coverage_line
-from gpuplanner.core.report import PerformanceReport, Report
+from gpuplanner.core.report import HostReport, PerformanceReport, Report
 from gpuplanner.gui.panel.style import (
     ChartColours,
     chart_column,
@@ -151,10 +151,13 @@ class ThroughputChart(QWidget):
             set_curve(self._saturation, [], [])
             self._sat_label.setText(f"no plateau up to {curve[-1].concurrency:,} users ")
             self._sat_label.setPos(float(x[-1]), float(total[-1]))
-        self.readout.set_summary(self.readout_text(perf))
+        host = report.host
+        self.readout.set_summary(
+            self.host_readout_text(host) if host is not None and host.tpot_s else self.readout_text(perf)
+        )
         self.readout.setToolTip(
             "<b>At the plan's workload</b> (TTFT: time to first token; TPOT: time per output token)<br>"
-            + "<br>".join(f"• {a}" for a in perf.assumptions)
+            + "<br>".join(f"• {a}" for a in (*perf.assumptions, *(host.assumptions if host else ())))
         )
 
     def _show_values(self, show: bool) -> None:
@@ -179,6 +182,18 @@ class ThroughputChart(QWidget):
             f" · <b>TPOT</b> {fmt_seconds(perf.tpot_s)} {span(perf.low.tpot_s, perf.high.tpot_s)}"
             f" · <b>{perf.tokens_per_s_per_user:,.0f}</b> tok/s per user"
             f" · <b>{perf.output_tokens_per_s:,.0f}</b> tok/s total at {perf.concurrency} users"
+        )
+
+    @staticmethod
+    def host_readout_text(h: HostReport) -> str:
+        """The whole rig's speed when layers or experts live in system RAM (the curve is the GPUs')."""
+        ttft, tpot = h.ttft_s or 0.0, h.tpot_s or 0.0
+        return (
+            f"<b>With the host</b> · <b>TTFT</b> {fmt_seconds(ttft)}"
+            f" · <b>TPOT</b> {fmt_seconds(tpot)}"
+            f" <span style='color:gray'>(host {fmt_seconds(h.host_s_per_token)} per token)</span>"
+            f" · <b>~{h.tokens_per_s_per_user or 0:,.1f}</b> tok/s per user"
+            " · <span style='color:gray'>curve: the GPUs' part</span>"
         )
 
 
