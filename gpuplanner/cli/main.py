@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -37,6 +37,7 @@ Plan how a large language model runs on several GPUs.
   gpuplanner catalog KIND         list GPUs, models, links, precisions or engines
   gpuplanner import-model FILE    add a model from its Hugging Face config.json
   gpuplanner export PLAN -o PDF   export a plan as a PDF report
+  gpuplanner launch PLAN          the engine's launch command for a plan (shell, docker, kubernetes)
   gpuplanner --selftest           check the installation (window, model, PDF)
 """
 
@@ -111,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     cat = sub.add_parser("catalog", help="list the built-in (and imported) catalog")
     cat.add_argument("kind", choices=["gpus", "models", "links", "precisions", "engines", "nodes"])
     cat.add_argument("--json", action="store_true")
+
+    add_launch_parser(sub)
 
     imp = sub.add_parser("import-model", help="add a model from its Hugging Face config.json")
     imp.add_argument("config", help="path to config.json")
@@ -228,7 +231,36 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_launch_parser(sub: Any) -> None:
+    la = sub.add_parser("launch", help="the command that starts a plan on its engine (or another)")
+    la.add_argument("plan", help="a .gpuplan file")
+    la.add_argument("--engine", help="vllm, sglang, trtllm, llamacpp, exllamav2, tgi, ollama (default: the plan's)")
+    la.add_argument("--format", choices=["shell", "docker", "kubernetes"], default="shell",
+                    help="a shell script, docker run lines, or a Kubernetes manifest (default shell)")
+    la.add_argument("--json", action="store_true", help="the launch as one JSON object")
+
+
+def _launch(args: argparse.Namespace) -> int:
+    from gpuplanner.core.launch import LaunchError, launch_for, render
+
+    plan = load_plan(args.plan)
+    launch = launch_for(plan, args.engine)
+    if not launch.runnable:
+        raise LaunchError(f"{launch.engine_name} cannot run this plan: {launch.reason}",
+                          fix=launch.closest or "pick another engine with --engine")
+    if args.json:
+        data = launch.to_json()
+        data["format"] = args.format
+        data["text"] = render(launch, args.format)
+        print(json.dumps(data, indent=2))
+    else:
+        print(render(launch, args.format), end="")
+    return EXIT_OK
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "launch":
+        return _launch(args)
     if args.command == "evaluate":
         return _evaluate(args)
     if args.command == "catalog":
