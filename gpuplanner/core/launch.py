@@ -503,7 +503,7 @@ def _exllamav2(s: _Shape, report: Any) -> Launch:
         rep_gpus = sorted((g for g in r.gpus if g.replica == rep), key=lambda g: g.placement.slot)
         nid = rep_gpus[0].node.id
         split = [round(used.get(g.id, g.spec.memory_gb * 0.9) + 0.05, 1) for g in rep_gpus]
-        name = f"config-replica{rep}.yml" if s.dp > 1 else "config.yml"
+        name = f"replica{rep}/config.yml" if s.dp > 1 else "config.yml"
         lines = [
             "network:",
             "  host: 0.0.0.0",
@@ -521,10 +521,11 @@ def _exllamav2(s: _Shape, report: Any) -> Launch:
         ]
         files.append(LaunchFile(name, "\n".join(lines) + "\n"))
         devs = tuple(g.placement.slot for g in rep_gpus)
-        steps.append(LaunchStep(nid, _host(nid), f"{nid}: TabbyAPI with {name}",
-                                ("python", "start.py", "--config", name), (_visible(devs),), devs))
+        steps.append(LaunchStep(nid, _host(nid), f"{nid}: TabbyAPI, from the folder holding {name}",
+                                ("python", "main.py"), (_visible(devs),), devs))
     notes = ["gpu_split is GB of VRAM per GPU in CUDA order: the plan's weights, KV cache and activations",
-             "model_name names an EXL2 (or GPTQ) folder under models/"]
+             "model_name names an EXL2 (or GPTQ) folder under models/; TabbyAPI reads config.yml from its "
+             "working folder"]
     return _done(s, steps, notes, files)
 
 
