@@ -71,6 +71,16 @@ def _concurrency(text: str) -> int | Literal["max"]:
     return _count(MAX_CONCURRENCY)(text)
 
 
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3_600_000:
+        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a time in milliseconds above 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gpuplanner", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -101,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-tokens", type=_tokens, default=None, help=f"generated tokens (up to {MAX_TOKENS:,})"
     )
     ev.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    ev.add_argument("--slo-ttft-ms", type=_milliseconds, default=None, metavar="X",
+                    help="service level: time to first token at most X ms")
+    ev.add_argument("--slo-tpot-ms", type=_milliseconds, default=None, metavar="Y",
+                    help="service level: time per output token at most Y ms")
     # the host as part of the rig (llama.cpp and Ollama): see gpuplanner.core.host
     ev.add_argument(
         "--offload-layers", type=int, default=0, metavar="N", help="keep the first N layers in RAM"
@@ -202,13 +216,43 @@ def _evaluate(args: argparse.Namespace) -> int:
         report = evaluate_with_host(plan, offload)
     else:
         report = evaluate(plan)
+    from gpuplanner.core.decision import decide
+
+    decision = decide(plan, report, ttft_ms=args.slo_ttft_ms, tpot_ms=args.slo_tpot_ms)
     if args.json:
-        print(json.dumps(report.to_json_dict(), indent=2))
+        print(json.dumps({**report.to_json_dict(), **decision.json_fields()}, indent=2))
     else:
         print(report_text(report, plan))
         if report.host is not None:
             print(host_text(report.host))
+        print(decision_text(decision))
     return EXIT_OK if report.fits else EXIT_DOES_NOT_FIT
+
+
+def decision_text(decision) -> str:  # type: ignore[no-untyped-def]
+    """Bill of materials, power, cost and service level under the report's table."""
+    cost, power = decision.cost, decision.power
+    lines = ["", "Bill of materials"]
+    for i in decision.bom:
+        price = f"${i.unit_price_usd:,.0f}" if i.unit_price_usd is not None else "price unknown"
+        lines.append(f"  {i.count:>4} × {i.item}  ({price}; {i.source})")
+    lines.append(f"Power: GPUs {power.gpus:,.0f} W + platform {power.platform:,.0f} W = {power.total:,.0f} W "
+                 f"loaded, about {power.idle:,.0f} W idle")
+
+    def money(v: float | None, fmt: str = ",.2f") -> str:
+        return "unknown (no price in the price list)" if v is None else f"${v:{fmt}}"
+
+    lines.append(f"Cost: capex {money(cost.capex_usd, ',.0f')}, {money(cost.usd_per_hour)}/hour"
+                 + (f" ({cost.basis})" if cost.basis else "")
+                 + f", {money(cost.usd_per_million_output_tokens)} per million output tokens")
+    if cost.capex_usd is not None and cost.unpriced:
+        lines.append(f"  capex leaves out (no price): {', '.join(cost.unpriced)}")
+    if cost.joules_per_output_token is not None:
+        lines.append(f"Energy: {cost.joules_per_output_token:,.2f} J per output token, "
+                     f"{cost.kwh_per_million_output_tokens:,.2f} kWh per million")
+    if decision.slo.active:
+        lines.append(decision.slo.sentence())
+    return "\n".join(lines)
 
 
 def _catalog(args: argparse.Namespace) -> int:

@@ -344,7 +344,7 @@ def _sglang(s: _Shape) -> Launch:
                        _closest_even(s, "SGLang"))
     notes: list[str] = []
     base = ["python", "-m", "sglang.launch_server", "--model-path", _model_ref(r),
-            "--tp", str(s.tp * (1 if not s.replica_spans_nodes else 1)),
+            "--tp", str(s.tp),
             "--context-length", str(st.max_model_len),
             "--mem-fraction-static", f"{st.gpu_memory_utilization:.2f}",
             "--max-running-requests", str(st.max_num_seqs),
