@@ -173,9 +173,9 @@ class ThroughputChart(QWidget):
         if not hasattr(self, "_slo_users"):
             pen = pg.mkPen(SLO_COLOUR, width=1.8, style=Qt.PenStyle.DotLine)
             self._slo_users = pg.InfiniteLine(angle=90, pen=pen)
-            self._slo_users_label = pg.TextItem("", color=SLO_COLOUR, anchor=(1, 0))
+            self._slo_users_label = pg.TextItem("", color=SLO_COLOUR, anchor=(0, 0))
             self._slo_tpot = pg.InfiniteLine(angle=0, pen=pen)
-            self._slo_tpot_label = pg.TextItem("", color=SLO_COLOUR, anchor=(0, 1))
+            self._slo_tpot_label = pg.TextItem("", color=SLO_COLOUR, anchor=(0, 0))
             item = self.plot.getPlotItem()
             item.addItem(self._slo_users)
             item.addItem(self._slo_users_label)
@@ -187,7 +187,7 @@ class ThroughputChart(QWidget):
             x = math.log2(max_concurrency)
             self._slo_users.setPos(x)
             self._slo_users.show()
-            self._slo_users_label.setText(f"{label or 'within SLO'}: ≤ {max_concurrency:,} users ")
+            self._slo_users_label.setText(f" ≤ {max_concurrency:,} users {label or 'in SLO'}")
             top = self.plot.getPlotItem().getViewBox().viewRange()[1][1]
             self._slo_users_label.setPos(x, top)
         else:
@@ -197,7 +197,7 @@ class ThroughputChart(QWidget):
         if self.slo_user_rate is not None:
             self._slo_tpot.setPos(self.slo_user_rate)
             self._slo_tpot.show()
-            self._slo_tpot_label.setText(f" TPOT target: {self.slo_user_rate:,.0f} tok/s per user")
+            self._slo_tpot_label.setText(f" TPOT target {self.slo_user_rate:,.0f} tok/s/user")
             self._slo_tpot_label.setPos(0.0, self.slo_user_rate)
         else:
             self._slo_tpot.hide()
