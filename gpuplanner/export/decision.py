@@ -116,7 +116,8 @@ def decision_rows(facts: PlanFacts, d: Decision) -> list[list[Cell | str]]:
 def decision_blocks(facts: PlanFacts, decision: Decision | None = None) -> list[Block]:
     """The decision table and the launch command, for the first page."""
     try:
-        d = decision or decide(facts.plan, facts.report, catalog=facts.catalog)
+        ttft, tpot = facts.slo_targets
+        d = decision or decide(facts.plan, facts.report, catalog=facts.catalog, ttft_ms=ttft, tpot_ms=tpot)
     except PlannerError as e:  # e.g. a catalog the price list does not know: the rest of the PDF stands
         return [Paragraph(f"No decision summary: {e.message}", tone="muted")]
     blocks: list[Block] = [

@@ -329,3 +329,19 @@ def test_cli_launch_prints_the_command_and_exits_2_for_an_engine_that_cannot(cap
     assert main(["launch", mixed, "--json", "--format", "docker"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["runnable"] and data["engine"] == "llamacpp" and "docker run" in data["text"]
+
+
+def test_replicas_on_separate_servers_use_vllm_data_parallel_addresses():
+    plan = quick_plan(model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", gpus_per_node=8, nodes=2,
+                      tp=8, dp=2, link="nvswitch-nvlink4", fabric="ib-ndr")
+    launch = launch_for(plan, "vllm")
+    _check_launch(launch)
+    head, other = launch.steps
+    assert _flag(launch, "--data-parallel-size", 0) == "2" and _flag(launch, "--data-parallel-size-local", 0) == "1"
+    assert "--headless" not in head.argv and "--headless" in other.argv
+    assert _flag(launch, "--data-parallel-start-rank", 1) == "1"
+    assert _flag(launch, "--data-parallel-address", 1) == "n0-host"
+    # TensorRT-LLM has no data-parallel flag: one server per replica
+    trt = launch_for(plan, "trtllm")
+    assert trt.runnable and len(trt.steps) == 2 and {s.node for s in trt.steps} == {"n0", "n1"}
+    _check_launch(trt)
