@@ -724,45 +724,73 @@ def _image(launch: Launch) -> str:
     return _IMAGES.get(launch.engine, launch.engine).format(version=launch.version)
 
 
-def _docker_argv(launch: Launch, step: LaunchStep) -> list[str]:
-    """The container's command: images whose entrypoint is the server take only its arguments."""
+# the program each image starts by itself (its entrypoint); other programs need --entrypoint
+_ENTRYPOINTS = {"vllm": ("vllm", "serve"), "llamacpp": ("llama-server",), "tgi": ("text-generation-launcher",),
+                "ollama": ("ollama",)}
+
+
+def _docker_argv(launch: Launch, step: LaunchStep) -> tuple[list[str], list[str]]:
+    """(extra docker options, the container's arguments) for one step."""
     argv = list(step.argv)
-    if launch.engine == "vllm" and argv[:2] == ["vllm", "serve"]:
-        return ["--model", argv[2], *argv[3:]]
-    if launch.engine == "llamacpp" and argv[0] == "llama-server":
-        return argv[1:]
-    if launch.engine == "tgi" and argv[0] == "text-generation-launcher":
-        return argv[1:]
-    if launch.engine == "ollama" and argv[:2] == ["ollama", "serve"]:
-        return []
-    return argv
+    entry = _ENTRYPOINTS.get(launch.engine)
+    if entry is None:  # images without an entrypoint run the whole command
+        return [], argv
+    if tuple(argv[: len(entry)]) == entry:
+        rest = argv[len(entry):]
+        if launch.engine == "vllm":  # the image runs `vllm serve`: the model goes as --model
+            return [], ["--model", rest[0], *rest[1:]]
+        if launch.engine == "ollama":
+            return [], rest
+        return [], rest
+    args = argv[1:]
+    if argv[:2] == ["ray", "start"] and "--head" in argv and "--block" not in argv:
+        args.append("--block")  # the container lives as long as its Ray head
+    return ["--entrypoint", argv[0]], args
+
+
+def _container(launch: Launch, node: str) -> str:
+    return f"{launch.engine}-{node}"
 
 
 def _docker(launch: Launch) -> str:
     lines = ["#!/usr/bin/env bash", *_header(launch), "", *_files(launch)]
     image = _image(launch)
     port = _PORTS.get(launch.engine, 8000)
+    running: set[str] = set()  # nodes whose container this script already started
     for s in launch.steps:
+        name = _container(launch, s.node)
+        env = [(k, v) for k, v in s.env if k != "CUDA_VISIBLE_DEVICES"]
+        if s.node in running and s.argv[0] != "rpc-server":
+            # a later step on a server whose container runs (vllm serve on the Ray head, ollama create)
+            exec_env = " ".join(f"-e {shlex.quote(f'{k}={v}')}" for k, v in env)
+            lines += [f"# on {s.host}: {s.title}",
+                      f"docker exec {exec_env + ' ' if exec_env else ''}{name} \\\n  {_join(s.argv)}", ""]
+            continue
+        if s.argv[0] == "rpc-server":
+            lines += [f"# on {s.host}: {s.title} (outside a container: a llama.cpp build with -DGGML_RPC=ON)",
+                      s.shell(), ""]
+            continue
         devices = ",".join(str(d) for d in s.gpus)
-        opts = ["docker", "run", "-d", "--gpus", f'"device={devices}"' if devices else "all", "--ipc=host",
-                "--shm-size=16g", "-v", "$HOME/.cache/huggingface:/root/.cache/huggingface"]
-        if launch.engine == "ollama":
-            opts += ["--name", "ollama"]
+        opts = ["docker", "run", "-d", "--name", name, "--gpus", f'"device={devices}"' if devices else "all",
+                "--ipc=host", "--shm-size=16g", "-v", "$HOME/.cache/huggingface:/root/.cache/huggingface"]
         if launch.nodes > 1:
             opts.append("--network=host")
-        elif s.role == "server":
+        else:
             opts += ["-p", f"{port}:{port}"]
-        if launch.engine in ("llamacpp", "exllamav2"):
-            opts += ["-v", "$PWD:/models" if launch.engine == "llamacpp" else "$PWD:/app/config"]
-        for k, v in s.env:
-            if k != "CUDA_VISIBLE_DEVICES":
-                opts += ["-e", f"{k}={v}"]
-        opts.append(image)
-        if launch.engine == "ollama" and s.argv[:2] == ("ollama", "create"):
-            lines += [f"# on {s.host}: {s.title}", f"docker exec ollama {_join(s.argv)}", ""]
-            continue
-        cmd = " ".join(opts) + " \\\n  " + _join(_docker_argv(launch, s)) if _docker_argv(launch, s) else " ".join(opts)
+        if launch.engine == "llamacpp":
+            opts += ["-v", "$PWD:/models"]
+        if launch.engine == "ollama":  # the Modelfile next to this script, for `ollama create -f`
+            opts += ["-v", "$PWD:/plan", "-w", "/plan"]
+        if launch.engine == "exllamav2":
+            config = next((f.name for f in launch.files if s.title.endswith(f.name)), "config.yml")
+            opts += ["-v", f"$PWD/{config}:/app/config.yml", "-v", "$PWD/models:/app/models"]
+        for k, v in env:
+            opts += ["-e", shlex.quote(f"{k}={v}")]
+        extra, args = _docker_argv(launch, s)
+        opts += [*extra, image]
+        cmd = " ".join(opts) + (" \\\n  " + _join(args) if args else "")
         lines += [f"# on {s.host}: {s.title}", cmd, ""]
+        running.add(s.node)
     return "\n".join(lines).rstrip() + "\n"
 
 

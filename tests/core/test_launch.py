@@ -345,3 +345,17 @@ def test_replicas_on_separate_servers_use_vllm_data_parallel_addresses():
     trt = launch_for(plan, "trtllm")
     assert trt.runnable and len(trt.steps) == 2 and {s.node for s in trt.steps} == {"n0", "n1"}
     _check_launch(trt)
+
+
+def test_docker_runs_each_program_through_the_images_entrypoint():
+    # vllm/vllm-openai's entrypoint is the API server: Ray needs --entrypoint, the server runs in the head's
+    # container (https://docs.vllm.ai/en/v0.11.0/deployment/docker.html)
+    plan = load_plan(next(p for p in EXAMPLES if "405b-tp8-pp2" in p.name))
+    text = render(launch_for(plan, "vllm"), "docker")
+    assert text.count("--entrypoint ray vllm/vllm-openai:v0.11.0") == 2
+    assert "docker exec vllm-n0" in text and "--network=host" in text
+    # llama.cpp's server image takes llama-server's arguments after the image name
+    mixed = load_plan(next(p for p in EXAMPLES if "mixed-3090-4090" in p.name))
+    text = render(launch_for(mixed), "docker").replace(" \\\n    ", " ").replace(" \\\n  ", " ")
+    assert "ghcr.io/ggml-org/llama.cpp:server-cuda -m /models/Qwen3-32B-Q4_K_M.gguf" in text
+    assert '--gpus "device=0,1"' in text
