@@ -278,16 +278,25 @@ def _import(args: argparse.Namespace) -> int:
 def add_launch_parser(sub: Any) -> None:
     la = sub.add_parser("launch", help="the command that starts a plan on its engine (or another)")
     la.add_argument("plan", help="a .gpuplan file")
-    la.add_argument("--engine", help="vllm, sglang, trtllm, llamacpp, exllamav2, tgi, ollama (default: the plan's)")
+    la.add_argument("--engine", help="vllm, sglang, trtllm, llamacpp, exllamav2, tgi, ollama, or all "
+                    "(every engine: a script each, or why it cannot); default: the plan's")
     la.add_argument("--format", choices=["shell", "docker", "kubernetes"], default="shell",
                     help="a shell script, docker run lines, or a Kubernetes manifest (default shell)")
     la.add_argument("--json", action="store_true", help="the launch as one JSON object")
 
 
 def _launch(args: argparse.Namespace) -> int:
-    from gpuplanner.core.launch import LaunchError, launch_for, render
+    from gpuplanner.core.launch import LaunchError, launch_for, launches, render
 
     plan = load_plan(args.plan)
+    if args.engine == "all":
+        every = launches(plan)
+        if args.json:
+            print(json.dumps([{**la.to_json(), "format": args.format, "text": render(la, args.format)}
+                              for la in every], indent=2))
+        else:
+            print("\n".join(render(la, args.format) for la in every), end="")
+        return EXIT_OK if every[0].runnable else EXIT_BAD_INPUT
     launch = launch_for(plan, args.engine)
     if not launch.runnable:
         raise LaunchError(f"{launch.engine_name} cannot run this plan: {launch.reason}",

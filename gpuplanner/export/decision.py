@@ -10,7 +10,7 @@ from PySide6.QtGui import QPainter
 
 from gpuplanner.core.decision import Decision, decide
 from gpuplanner.core.errors import PlannerError
-from gpuplanner.core.launch import render
+from gpuplanner.core.launch import launches, render
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 from gpuplanner.export.flow import Block, Heading, Paragraph
 from gpuplanner.export.table import TableBlock
@@ -77,6 +77,10 @@ def decision_rows(facts: PlanFacts, d: Decision) -> list[list[Cell | str]]:
     else:
         how = f"{launch.engine_name} cannot run it as drawn: {launch.reason}. Closest: {launch.closest}"
     rows.append([Cell("Launch", "strong"), how])
+    others = [la for la in launches(facts.plan, facts.catalog)[1:] if la.runnable]
+    if others:
+        rows.append([Cell("Also runs on", "strong"), ", ".join(la.engine_name for la in others)
+                     + " (gpuplanner launch PLAN --engine all)"])
     if perf is not None:
         speed = (f"{perf.concurrency:,} users: {perf.output_tokens_per_s:,.0f} tokens/s, "
                  f"{perf.tokens_per_s_per_user:,.1f} tokens/s each, TTFT {perf.ttft_s * 1000:,.0f} ms, "

@@ -359,3 +359,12 @@ def test_docker_runs_each_program_through_the_images_entrypoint():
     text = render(launch_for(mixed), "docker").replace(" \\\n    ", " ").replace(" \\\n  ", " ")
     assert "ghcr.io/ggml-org/llama.cpp:server-cuda -m /models/Qwen3-32B-Q4_K_M.gguf" in text
     assert '--gpus "device=0,1"' in text
+
+
+def test_cli_engine_all_lists_every_engine(capsys):
+    path = str(next(p for p in EXAMPLES if "dgx-h100-llama-3.1-70b" in p.name))
+    assert main(["launch", path, "--engine", "all", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["engine"] == "vllm"
+    assert {d["engine"] for d in data} == set(default_catalog().engines)
+    assert all(d["runnable"] or d["reason"] for d in data)
