@@ -368,3 +368,14 @@ def test_cli_engine_all_lists_every_engine(capsys):
     assert data[0]["engine"] == "vllm"
     assert {d["engine"] for d in data} == set(default_catalog().engines)
     assert all(d["runnable"] or d["reason"] for d in data)
+
+
+def test_uneven_tensor_parallel_is_refused_with_one_tp_size_offered():
+    plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="l40s", gpus_per_node=4, tp=2, pp=2)
+    first, second = plan.layout.replicas[0].stages
+    stages = (first, Stage(layers=second.layers, gpus=second.gpus[:1]))  # TP 2 then TP 1
+    replica = plan.layout.replicas[0].model_copy(update={"stages": stages})
+    plan = plan.model_copy(update={"layout": plan.layout.model_copy(update={"replicas": (replica,)})})
+    for engine in ("vllm", "sglang", "trtllm"):
+        launch = launch_for(plan, engine)
+        assert not launch.runnable and "tensor-parallel size" in launch.reason and "TP 2" in launch.closest
