@@ -15,7 +15,7 @@ app = QApplication.instance() or QApplication(sys.argv)
 window = create_main_window(sys.argv[1])
 window.show()
 window.evaluate_now()
-panel = window.launch_dock.widget()
+panel = window.launch_dock.panel
 window.launch_dock.raise_()
 panel.ttft.setValue(float(sys.argv[2]))
 panel.tpot.setValue(float(sys.argv[3]))

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -449,13 +450,27 @@ class PriceListDialog(QDialog):
         self.accept()
 
 
-def install_launch_dock(window: Any) -> QDockWidget:
+class LaunchDock(QDockWidget):
+    """The dock around a :class:`LaunchPanel`, scrolling so the panel never makes the window taller."""
+
+    def __init__(self, panel: LaunchPanel, parent: QWidget) -> None:
+        super().__init__("Launch", parent)
+        self.setObjectName("launchDock")
+        self.panel = panel
+        scroll = QScrollArea()
+        scroll.setObjectName("launchScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(panel)
+        panel.setMinimumHeight(420)
+        self.setWidget(scroll)
+
+
+def install_launch_dock(window: Any) -> LaunchDock:
     """Add the Launch dock to ``window`` (a MainWindow) and wire it to the window's reports and the live
     panel's throughput chart."""
     panel = LaunchPanel(window.catalog, window)
-    dock = QDockWidget("Launch", window)
-    dock.setObjectName("launchDock")
-    dock.setWidget(panel)
+    dock = LaunchDock(panel, window)
     dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)

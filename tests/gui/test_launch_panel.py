@@ -15,7 +15,7 @@ EXAMPLES = Path(__file__).parents[2] / "catalogs" / "examples"
 
 
 def _panel(window) -> LaunchPanel:
-    panel = window.launch_dock.widget()
+    panel = window.launch_dock.panel
     panel.ttft.setValue(0)
     panel.tpot.setValue(0)
     panel.engine.setCurrentIndex(panel.engine.findData(""))
