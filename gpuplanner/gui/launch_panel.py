@@ -152,8 +152,8 @@ class LaunchPanel(QWidget):
         money_page = QWidget()
         money_layout = QVBoxLayout(money_page)
         money_layout.setContentsMargins(0, 4, 0, 0)
-        money_layout.addWidget(self.bom, 1)
         money_layout.addLayout(money_row)
+        money_layout.addWidget(self.bom, 1)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("launchTabs")
         self.tabs.addTab(command_page, "Launch command")
@@ -161,10 +161,12 @@ class LaunchPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.status)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(QLabel("<b>Service level</b>"))
+        slo_title = QLabel("<b>Service level</b>")
+        slo_row.insertWidget(0, slo_title)
+        slo_row.insertSpacing(1, 8)
         layout.addLayout(slo_row)
         layout.addWidget(self.slo_label)
+        layout.addWidget(self.tabs, 1)
 
         self.engine.currentIndexChanged.connect(self._on_choice)
         self.format.currentIndexChanged.connect(self._on_choice)
@@ -462,7 +464,7 @@ class LaunchDock(QDockWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(panel)
-        panel.setMinimumHeight(420)
+        panel.setMinimumHeight(300)
         self.setWidget(scroll)
 
 
