@@ -795,7 +795,8 @@ def _docker(launch: Launch) -> str:
 
 
 def _one_line(argv: Sequence[str], nodes: int) -> str:
-    text = " ".join(shlex.quote(a) for a in argv).replace("'$(LWS_WORKER_INDEX)'", "$(LWS_WORKER_INDEX)")
+    # $(...) is left for Kubernetes (env) and the shell (arithmetic) to expand
+    text = " ".join(a if a.startswith("$(") else shlex.quote(a) for a in argv)
     for n in range(nodes + 1):
         text = text.replace(f"n{n}-host", "$(LWS_LEADER_ADDRESS)")
     return text
@@ -853,6 +854,9 @@ def _kubernetes(launch: Launch) -> str:
                                       "server", "        "),
                       *_volumes("      ")]
         return "\n".join(lines) + "\n"
+    if any(s.argv[0] == "mpirun" for s in launch.steps):
+        return "\n".join([*lines, "# TensorRT-LLM across servers starts under MPI (mpirun over SSH, or Slurm):",
+                          "# no LeaderWorkerSet recipe is written for it; use --format shell on the servers"]) + "\n"
     # several servers: a LeaderWorkerSet whose group is the servers of one replica (vLLM's and llm-d's
     # documented pattern); the leader runs the head's steps in order, every worker the worker step
     head = launch.steps[0].node
@@ -872,6 +876,9 @@ def _kubernetes(launch: Launch) -> str:
         argv = list(worker.argv)
         if "--node-rank" in argv:
             argv[argv.index("--node-rank") + 1] = "$(LWS_WORKER_INDEX)"
+        if "--data-parallel-start-rank" in argv:  # vLLM: each worker's first data-parallel rank
+            local = argv[argv.index("--data-parallel-size-local") + 1]
+            argv[argv.index("--data-parallel-start-rank") + 1] = f"$((LWS_WORKER_INDEX * {local}))"
         lines += _k8s_container(launch, _one_line(argv, launch.nodes), worker.env, len(worker.gpus) or 1,
                                 "worker", "          ")
     lines += _volumes("        ")
