@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from gpuplanner import __version__
 from gpuplanner.cli.tables import catalog_table, report_text
 from gpuplanner.core.catalog import default_catalog
+from gpuplanner.core.decision import Decision
 from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.evaluate import evaluate
 from gpuplanner.core.hf_import import import_model_file
@@ -229,7 +230,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.fits else EXIT_DOES_NOT_FIT
 
 
-def decision_text(decision) -> str:  # type: ignore[no-untyped-def]
+def decision_text(decision: Decision) -> str:
     """Bill of materials, power, cost and service level under the report's table."""
     cost, power = decision.cost, decision.power
     lines = ["", "Bill of materials"]
