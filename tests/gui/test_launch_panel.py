@@ -16,6 +16,7 @@ EXAMPLES = Path(__file__).parents[2] / "catalogs" / "examples"
 
 def _panel(window) -> LaunchPanel:
     panel = window.launch_dock.panel
+    panel.flush()
     panel.ttft.setValue(0)
     panel.tpot.setValue(0)
     panel.engine.setCurrentIndex(panel.engine.findData(""))
@@ -70,6 +71,7 @@ def test_bill_of_materials_and_power_follow_the_plan(main_window):
     assert "10,200 W loaded" in panel.money.text()  # DGX H100 datasheet maximum
     main_window.open_plan(EXAMPLES / "mixed-3090-4090-qwen3-32b-uneven.gpuplan")
     main_window.evaluate_now()
+    panel.flush()
     assert "--tensor-split 30,34" in panel.text.toPlainText().replace(" \\\n    ", " ")
     assert "$1.21 per million" in panel.money.text() or "per million output tokens" in panel.money.text()
 
@@ -92,3 +94,15 @@ def test_price_list_editor_saves_to_the_user_folder_and_costs_follow(main_window
     bad.table.item(row, 2).setText("lots")
     bad._accept()
     assert "not a price" in bad.error.text() and bad.result() != bad.DialogCode.Accepted
+
+
+def test_a_new_report_is_shown_after_the_edit_returns(main_window, qtbot):
+    from gpuplanner.gui import commands as cmd
+
+    panel = _panel(main_window)
+    doc = main_window.document
+    main_window.push(lambda: cmd.set_workload_field_command(doc, "concurrency", 48))
+    main_window.evaluate_now()
+    assert panel._stale  # not inside the edit: the live panel's charts come first
+    qtbot.waitUntil(lambda: not panel._stale)
+    assert panel.decision is not None and panel.report.performance.concurrency == 48
