@@ -379,3 +379,17 @@ def test_uneven_tensor_parallel_is_refused_with_one_tp_size_offered():
     for engine in ("vllm", "sglang", "trtllm"):
         launch = launch_for(plan, engine)
         assert not launch.runnable and "tensor-parallel size" in launch.reason and "TP 2" in launch.closest
+
+
+def test_tabbyapi_gpu_split_is_gb_per_gpu_within_each_cards_memory():
+    plan = load_plan(next(p for p in EXAMPLES if "mixed-3090-4090" in p.name))
+    plan = plan.model_copy(update={"weights": "gptq-int4", "kv_cache": "fp16",
+                                   "engine": plan.engine.model_copy(update={"engine": "exllamav2",
+                                                                            "split_mode": None})})
+    launch = launch_for(plan)
+    assert launch.runnable, launch.reason
+    _check_launch(launch)
+    config = launch.files[0].content
+    split = [float(v) for v in config.split("gpu_split: [")[1].split("]")[0].split(",")]
+    assert len(split) == 2 and all(0 < v <= 24 for v in split)  # RTX 3090 and 4090: 24 GB each
+    assert "gpu_split_auto: false" in config and "max_seq_len: 16384" in config
