@@ -44,6 +44,7 @@ from gpuplanner.core.report import Report
 from gpuplanner.gui.recent import app_settings
 
 PLAN_ENGINE = ""  # the engine combo's first entry: whatever the plan uses
+REFRESH_DELAY_MS = 120
 
 
 def _money(value: float | None, digits: int = 2) -> str:
@@ -64,12 +65,13 @@ class LaunchPanel(QWidget):
         self.decision: Decision | None = None
         self.launch: Launch | None = None
         self.prices: PriceList = self._load_prices()
-        # a new report is shown once the window is back in its event loop: the live panel's 16 ms from an
-        # edit to its charts does not pay for the launch command, the bill of materials or the SLO search
+        # a new report is shown a moment after the window has painted the edit: the live panel's 16 ms
+        # from an edit to its charts, and the paint after it, never pay for the launch command, the bill
+        # of materials or the SLO search; a burst of edits costs one refresh
         self._stale = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
+        self._timer.setInterval(REFRESH_DELAY_MS)
         self._timer.timeout.connect(self.flush)
         settings = app_settings()
 
