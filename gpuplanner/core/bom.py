@@ -151,7 +151,7 @@ def bill_of_materials(plan: Plan, prices: PriceList | None = None,
     servers: Counter[tuple[str, str]] = Counter()
     for n in nodes:
         t = matching_template(n, catalog)
-        key = (t.id, f"{t.name}: the system less its GPUs") if t else (f"{_server_class(n, catalog)}-{n.slots}", f"{n.slots}-slot GPU "
+        key = (t.id, f"{t.name}: the system less its GPUs" if t.gpu else t.name) if t else (f"{_server_class(n, catalog)}-{n.slots}", f"{n.slots}-slot GPU "
                                          f"{_server_class(n, catalog)} (chassis, CPUs, memory)")
         servers[key] += 1
     for (sid, name), count in sorted(servers.items()):

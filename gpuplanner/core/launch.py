@@ -279,10 +279,10 @@ def _vllm(s: _Shape) -> Launch:
     if r.weights.id in _VLLM_QUANT and r.weights.id != r.model.default_dtype:
         argv += ["--quantization", _VLLM_QUANT[r.weights.id]]
         if r.weights.id != "fp8":
-            notes.append(f"serve a {r.weights.name} checkpoint of {r.model.name} (its repo id in place of "
+            notes.append(f"serve the {r.weights.name} checkpoint of {r.model.name} (its repo id in place of "
                          f"{_model_ref(r)})")
     elif r.weights.id not in ("bf16", "fp16", "fp32"):
-        notes.append(f"serve a {r.weights.name} checkpoint: vLLM reads its quantization from the checkpoint")
+        notes.append(f"serve the {r.weights.name} checkpoint: vLLM reads its quantization from the checkpoint")
     if st.enforce_eager:
         argv.append("--enforce-eager")
     base_env = _nccl_env(s)
@@ -399,7 +399,7 @@ def _trtllm(s: _Shape) -> Launch:
         files.append(LaunchFile("extra_llm_api_options.yaml", f"kv_cache_config:\n  dtype: {r.kv.id}\n"))
         argv += ["--extra_llm_api_options", "extra_llm_api_options.yaml"]
     if r.weights.id not in ("bf16", "fp16"):
-        notes.append(f"serve a {r.weights.name} checkpoint (TensorRT-LLM reads the quantization from it)")
+        notes.append(f"serve the {r.weights.name} checkpoint (TensorRT-LLM reads the quantization from it)")
     env = _nccl_env(s)
     steps: list[LaunchStep] = []
     for rep, rep_nodes in enumerate(s.replica_nodes):
