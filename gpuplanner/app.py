@@ -31,9 +31,25 @@ def export_pdf(
     from gpuplanner.export.pdf import ExportCancelled, export_plan_pdf
 
     try:
-        return export_plan_pdf(plan, path, page_size=page_size, report=report, progress=progress)
+        return export_plan_pdf(plan, path, page_size=page_size, report=report, progress=progress,
+                               slo_targets=_slo_targets())
     except ExportCancelled:
         return None
+
+
+def _slo_targets() -> tuple[float | None, float | None]:
+    """The Launch dock's service-level targets (kept in the settings), for the PDF's decision page."""
+    from gpuplanner.gui.recent import app_settings
+
+    settings = app_settings()
+    values = []
+    for key in ("slo/ttft_ms", "slo/tpot_ms"):
+        try:
+            value = float(settings.value(key, 0) or 0)
+        except (TypeError, ValueError):
+            value = 0.0
+        values.append(value if value > 0 else None)
+    return values[0], values[1]
 
 
 def create_main_window(plan_path: str | Path | None = None) -> MainWindow:

@@ -11,13 +11,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from gpuplanner import __version__
 from gpuplanner.cli.tables import catalog_table, report_text
 from gpuplanner.core.catalog import default_catalog
+from gpuplanner.core.decision import Decision
 from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.evaluate import evaluate
 from gpuplanner.core.hf_import import import_model_file
@@ -37,6 +38,7 @@ Plan how a large language model runs on several GPUs.
   gpuplanner catalog KIND         list GPUs, models, links, precisions or engines
   gpuplanner import-model FILE    add a model from its Hugging Face config.json
   gpuplanner export PLAN -o PDF   export a plan as a PDF report
+  gpuplanner launch PLAN          the engine's launch command for a plan (shell, docker, kubernetes)
   gpuplanner --selftest           check the installation (window, model, PDF)
 """
 
@@ -70,6 +72,16 @@ def _concurrency(text: str) -> int | Literal["max"]:
     return _count(MAX_CONCURRENCY)(text)
 
 
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3_600_000:
+        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a time in milliseconds above 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gpuplanner", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -100,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-tokens", type=_tokens, default=None, help=f"generated tokens (up to {MAX_TOKENS:,})"
     )
     ev.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    ev.add_argument("--slo-ttft-ms", type=_milliseconds, default=None, metavar="X",
+                    help="service level: time to first token at most X ms")
+    ev.add_argument("--slo-tpot-ms", type=_milliseconds, default=None, metavar="Y",
+                    help="service level: time per output token at most Y ms")
     # the host as part of the rig (llama.cpp and Ollama): see gpuplanner.core.host
     ev.add_argument(
         "--offload-layers", type=int, default=0, metavar="N", help="keep the first N layers in RAM"
@@ -114,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     cat = sub.add_parser("catalog", help="list the built-in (and imported) catalog")
     cat.add_argument("kind", choices=["gpus", "models", "links", "precisions", "engines", "nodes"])
     cat.add_argument("--json", action="store_true")
+
+    add_launch_parser(sub)
 
     imp = sub.add_parser("import-model", help="add a model from its Hugging Face config.json")
     imp.add_argument("config", help="path to config.json")
@@ -208,15 +226,45 @@ def _evaluate(args: argparse.Namespace) -> int:
         )
         plan = with_offload(plan, offload)
     report = evaluate(plan)
+    from gpuplanner.core.decision import decide
+
+    decision = decide(plan, report, ttft_ms=args.slo_ttft_ms, tpot_ms=args.slo_tpot_ms)
     if args.json:
-        print(json.dumps(report.to_json_dict(), indent=2))
+        print(json.dumps({**report.to_json_dict(), **decision.json_fields()}, indent=2))
     else:
         print(report_text(report, plan))
         if report.host is not None:
             from gpuplanner.core.host import host_text
 
             print(host_text(report.host))
+        print(decision_text(decision))
     return EXIT_OK if report.fits else EXIT_DOES_NOT_FIT
+
+
+def decision_text(decision: Decision) -> str:
+    """Bill of materials, power, cost and service level under the report's table."""
+    cost, power = decision.cost, decision.power
+    lines = ["", "Bill of materials"]
+    for i in decision.bom:
+        price = f"${i.unit_price_usd:,.0f}" if i.unit_price_usd is not None else "price unknown"
+        lines.append(f"  {i.count:>4} × {i.item}  ({price}; {i.source})")
+    lines.append(f"Power: GPUs {power.gpus:,.0f} W + platform {power.platform:,.0f} W = {power.total:,.0f} W "
+                 f"loaded, about {power.idle:,.0f} W idle")
+
+    def money(v: float | None, fmt: str = ",.2f") -> str:
+        return "unknown (no price in the price list)" if v is None else f"${v:{fmt}}"
+
+    lines.append(f"Cost: capex {money(cost.capex_usd, ',.0f')}, {money(cost.usd_per_hour)}/hour"
+                 + (f" ({cost.basis})" if cost.basis else "")
+                 + f", {money(cost.usd_per_million_output_tokens)} per million output tokens")
+    if cost.capex_usd is not None and cost.unpriced:
+        lines.append(f"  capex leaves out (no price): {', '.join(cost.unpriced)}")
+    if cost.joules_per_output_token is not None:
+        lines.append(f"Energy: {cost.joules_per_output_token:,.2f} J per output token, "
+                     f"{cost.kwh_per_million_output_tokens:,.2f} kWh per million")
+    if decision.slo.active:
+        lines.append(decision.slo.sentence())
+    return "\n".join(lines)
 
 
 def _catalog(args: argparse.Namespace) -> int:
@@ -239,7 +287,45 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_launch_parser(sub: Any) -> None:
+    la = sub.add_parser("launch", help="the command that starts a plan on its engine (or another)")
+    la.add_argument("plan", help="a .gpuplan file")
+    la.add_argument("--engine", help="vllm, sglang, trtllm, llamacpp, exllamav2, tgi, ollama, or all "
+                    "(every engine: a script each, or why it cannot); default: the plan's")
+    la.add_argument("--format", choices=["shell", "docker", "kubernetes"], default="shell",
+                    help="a shell script, docker run lines, or a Kubernetes manifest (default shell)")
+    la.add_argument("--json", action="store_true", help="the launch as one JSON object")
+
+
+def _launch(args: argparse.Namespace) -> int:
+    from gpuplanner.core.launch import LaunchError, launch_for, launches, render
+
+    plan = load_plan(args.plan)
+    if args.engine == "all":
+        every = launches(plan)
+        if args.json:
+            print(json.dumps([{**la.to_json(), "format": args.format, "text": render(la, args.format)}
+                              for la in every], indent=2))
+        else:
+            print("\n".join(render(la, args.format) for la in every), end="")
+        return EXIT_OK if every[0].runnable else EXIT_BAD_INPUT
+    launch = launch_for(plan, args.engine)
+    if not launch.runnable:
+        raise LaunchError(f"{launch.engine_name} cannot run this plan: {launch.reason}",
+                          fix=launch.closest or "pick another engine with --engine")
+    if args.json:
+        data = launch.to_json()
+        data["format"] = args.format
+        data["text"] = render(launch, args.format)
+        print(json.dumps(data, indent=2))
+    else:
+        print(render(launch, args.format), end="")
+    return EXIT_OK
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "launch":
+        return _launch(args)
     if args.command == "evaluate":
         return _evaluate(args)
     if args.command == "catalog":

@@ -5,6 +5,7 @@ Its JSON form (``report.to_json_dict()``) is public: schema ``gpuplanner.report/
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -254,6 +255,18 @@ class HostReport(ReportPart):
     assumptions: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class RigSpeed:
+    """What a user of the plan sees: TTFT, TPOT and tokens/s at its concurrency, host included."""
+
+    concurrency: int
+    ttft_s: float
+    tpot_s: float
+    tokens_per_s_per_user: float
+    output_tokens_per_s: float
+    with_host: bool  # whether system RAM takes part (the figures are then the host block's)
+
+
 class Report(ReportPart):
     schema_: str = Field(default=REPORT_SCHEMA, alias="schema")
     plan_name: str
@@ -274,6 +287,31 @@ class Report(ReportPart):
     host: HostReport | None = Field(default=None, description="system RAM holding layers or experts, if any")
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def rig_speed(self) -> RigSpeed | None:
+        """The speed of the whole rig at the plan's concurrency: the host's figures when layers or
+        experts run from system RAM (they include the GPUs), else the GPUs'. None without a speed."""
+        perf = self.performance
+        if perf is None:
+            return None
+        host = self.host
+        if host is not None and host.tpot_s is not None:
+            return RigSpeed(
+                concurrency=perf.concurrency,
+                ttft_s=host.ttft_s if host.ttft_s is not None else perf.ttft_s,
+                tpot_s=host.tpot_s,
+                tokens_per_s_per_user=host.tokens_per_s_per_user or 0.0,
+                output_tokens_per_s=host.output_tokens_per_s or 0.0,
+                with_host=True,
+            )
+        return RigSpeed(
+            concurrency=perf.concurrency,
+            ttft_s=perf.ttft_s,
+            tpot_s=perf.tpot_s,
+            tokens_per_s_per_user=perf.tokens_per_s_per_user,
+            output_tokens_per_s=perf.output_tokens_per_s,
+            with_host=False,
+        )
 
     def to_json_dict(self) -> dict[str, Any]:
         """The public JSON form (``gpuplanner evaluate --json``)."""

@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("plan", help="a .gpuplan file")
     parser.add_argument("-o", "--output", help="the PDF to write (default: the plan's name with .pdf)")
     parser.add_argument("--page-size", choices=["a4", "letter"], default="a4", help="paper size (default a4)")
+    parser.add_argument("--slo-ttft-ms", type=float, default=None, metavar="X",
+                        help="service level on the first page: time to first token at most X ms")
+    parser.add_argument("--slo-tpot-ms", type=float, default=None, metavar="Y",
+                        help="service level on the first page: time per output token at most Y ms")
     return parser
 
 
@@ -62,7 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _ensure_app()
         from gpuplanner.export.pdf import export_plan_pdf
 
-        written = export_plan_pdf(plan, output, page_size=args.page_size)
+        for name, value in (("--slo-ttft-ms", args.slo_ttft_ms), ("--slo-tpot-ms", args.slo_tpot_ms)):
+            if value is not None and not value > 0:
+                return _error(f"{name} must be a time in milliseconds above 0, not {value:g}")
+        written = export_plan_pdf(plan, output, page_size=args.page_size,
+                                  slo_targets=(args.slo_ttft_ms, args.slo_tpot_ms))
     except PlannerError as exc:
         return _error(exc)
     except OSError as exc:  # e.g. a file name longer than the file system allows

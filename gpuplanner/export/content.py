@@ -75,6 +75,7 @@ class PlanFacts:
     plan: Plan
     report: Report
     catalog: Catalog
+    slo_targets: tuple[float | None, float | None] = (None, None)  # TTFT, TPOT ms for the decision page
 
     @cached_property
     def resolved(self) -> ResolvedPlan | None:

@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF
 
 from gpuplanner import __version__
 from gpuplanner.core.coverage import coverage_line
-from gpuplanner.export import charts, curve, layermap, references, sections, sources
+from gpuplanner.export import charts, curve, decision, layermap, references, sections, sources
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 from gpuplanner.export.flow import (
     Block,
@@ -55,6 +55,7 @@ def summary(facts: PlanFacts, ink: Ink) -> list[Block]:
     blocks += [
         Paragraph(meta_line(), size="small", tone="muted", space_after_pt=12),
         Verdict(report.fits, report.verdict),
+        *decision.decision_blocks(facts),
         Spacer(8),
         FigureGrid(sections.summary_figures(facts)),
     ]

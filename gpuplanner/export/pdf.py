@@ -126,6 +126,7 @@ def export_plan_pdf(
     report: Report | None = None,
     progress: Progress | None = None,
     catalog: Catalog | None = None,
+    slo_targets: tuple[float | None, float | None] = (None, None),
 ) -> Path:
     """Write the plan report for ``plan`` to ``path`` (A4 or US ``letter``) and return the path.
 
@@ -145,7 +146,7 @@ def export_plan_pdf(
         raise ExportError(f"{target} is a folder", fix="give a file name ending in .pdf")
     temp = _temp_file(target)
     try:
-        _render(PlanFacts(plan, report, catalog), temp, page_size, progress)
+        _render(PlanFacts(plan, report, catalog, slo_targets), temp, page_size, progress)
         if temp.stat().st_size == 0:
             raise ExportError(f"nothing was written to {target}", fix="check the disk has space")
         os.replace(temp, target)

@@ -27,6 +27,7 @@ from gpuplanner.gui.editor import Editor
 from gpuplanner.gui.evaluation import Evaluator
 from gpuplanner.gui.export_action import PdfExporter, install_export_action
 from gpuplanner.gui.inspector import Inspector
+from gpuplanner.gui.launch_panel import install_launch_dock
 from gpuplanner.gui.palette import CatalogPalette
 from gpuplanner.gui.panel.controller import PanelController, leave_room_for_canvas
 from gpuplanner.gui.panel.panel import LivePanel
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.evaluation_failed.connect(self.panel_controller.show_failure)
         self.plan_changed.connect(self.panel_controller.show_plan)
         self.selection_changed.connect(self.panel_controller.show_selection)
+        self.launch_dock = install_launch_dock(self)  # launch command, bill of materials, cost, service level
         files.arrange_if_overlapping(self)
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))

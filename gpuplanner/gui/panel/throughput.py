@@ -36,6 +36,7 @@ USER_COLOUR = "#D55E00"
 NOW_COLOUR = "#6B7280"
 SATURATION_COLOUR = "#CC79A7"
 BAND_COLOUR = (0, 114, 178, 60)
+SLO_COLOUR = "#009E73"
 
 
 def no_estimate_reason(report: Report | None) -> str:
@@ -166,6 +167,44 @@ class ThroughputChart(QWidget):
     def _set_ticks(self, largest: float) -> None:
         ticks = [(float(k), f"{2**k:,}") for k in range(0, int(math.log2(max(largest, 1))) + 1)]
         set_ticks(self.plot.getPlotItem().getAxis("bottom"), ticks)
+
+    # -- service-level lines (set by the Launch panel) ----------------------------------------------
+    def set_slo(self, max_concurrency: int | None, tpot_ms: float | None, label: str = "") -> None:
+        """Mark the service level: a vertical line at the most users within the targets and, for a TPOT
+        target, a horizontal line at the tokens/s per user it means (1,000 / TPOT ms) on the right axis.
+        ``None`` hides a line."""
+        if not hasattr(self, "_slo_users"):
+            pen = pg.mkPen(SLO_COLOUR, width=1.8, style=Qt.PenStyle.DotLine)
+            self._slo_users = pg.InfiniteLine(angle=90, pen=pen)
+            self._slo_users_label = pg.TextItem("", color=SLO_COLOUR, anchor=(0, 0))
+            self._slo_tpot = pg.InfiniteLine(angle=0, pen=pen)
+            self._slo_tpot_label = pg.TextItem("", color=SLO_COLOUR, anchor=(0, 0))
+            item = self.plot.getPlotItem()
+            item.addItem(self._slo_users)
+            item.addItem(self._slo_users_label)
+            self._user_view.addItem(self._slo_tpot)
+            self._user_view.addItem(self._slo_tpot_label)
+        self.slo_concurrency = max_concurrency
+        self.slo_user_rate = 1000.0 / tpot_ms if tpot_ms else None
+        if max_concurrency:
+            x = math.log2(max_concurrency)
+            self._slo_users.setPos(x)
+            self._slo_users.show()
+            self._slo_users_label.setText(f" ≤ {max_concurrency:,} users {label or 'in SLO'}")
+            top = self.plot.getPlotItem().getViewBox().viewRange()[1][1]
+            self._slo_users_label.setPos(x, top)
+        else:
+            self._slo_users.hide()
+            self._slo_users_label.setText("SLO not met by 1 user " if max_concurrency == 0 else "")
+            self._slo_users_label.setPos(0.0, self.plot.getPlotItem().getViewBox().viewRange()[1][1])
+        if self.slo_user_rate is not None:
+            self._slo_tpot.setPos(self.slo_user_rate)
+            self._slo_tpot.show()
+            self._slo_tpot_label.setText(f" TPOT target {self.slo_user_rate:,.0f} tok/s/user")
+            self._slo_tpot_label.setPos(0.0, self.slo_user_rate)
+        else:
+            self._slo_tpot.hide()
+            self._slo_tpot_label.setText("")
 
     @staticmethod
     def readout_text(perf: PerformanceReport) -> str:
