@@ -98,7 +98,8 @@ class Catalog:
         object.__setattr__(self, "_index", index)
 
     # -- lookup -------------------------------------------------------------------------------------
-    def _find(self, kind: str, ref: str) -> Any:
+    def _lookup(self, kind: str, ref: str) -> Any:
+        """The spec ``ref`` names (id, any case, name or alias), None when none does; ambiguous raises."""
         specs: Mapping[str, Any] = getattr(self, kind)
         if ref in specs:
             return specs[ref]
@@ -106,14 +107,20 @@ class Catalog:
         if ref.lower() in lowered:
             return specs[lowered[ref.lower()]]
         hits = self._index[kind].get(normalize(ref), set())
-        singular = _FILES[kind][1]
         if len(hits) == 1:
             return specs[next(iter(hits))]
         if len(hits) > 1:
             raise CatalogError(
-                f"{singular} '{ref}' is ambiguous: it could be {', '.join(sorted(hits))}",
+                f"{_FILES[kind][1]} '{ref}' is ambiguous: it could be {', '.join(sorted(hits))}",
                 fix="use the full id",
             )
+        return None
+
+    def _find(self, kind: str, ref: str) -> Any:
+        spec = self._lookup(kind, ref)
+        if spec is not None:
+            return spec
+        singular = _FILES[kind][1]
         raise CatalogError(
             f"unknown {singular} '{ref}'{self._closest(kind, ref)}",
             fix=_FILES[kind][4],
@@ -141,7 +148,7 @@ class Catalog:
         if not ref:
             return None
         try:
-            return self._find(kind, ref)
+            return self._lookup(kind, ref)  # no "closest" suggestions: nobody reads them here
         except CatalogError:
             return None
 
