@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from gpuplanner import __version__
+from gpuplanner.cli import rig_commands
 from gpuplanner.cli.tables import catalog_table, report_text
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.errors import PlanError, PlannerError
@@ -35,7 +36,10 @@ Plan how a large language model runs on several GPUs.
   gpuplanner PLAN.gpuplan         open a plan in the window
   gpuplanner evaluate ...         fit and speed of a plan, as a table or JSON
   gpuplanner catalog KIND         list GPUs, models, links, precisions or engines
-  gpuplanner import-model FILE    add a model from its Hugging Face config.json
+  gpuplanner import-model FILE    add a model from its Hugging Face config.json (or ORG/NAME)
+  gpuplanner import-topology TOPO -o PLAN   a plan from `nvidia-smi topo -m` output
+  gpuplanner catalog add-gpu FILE a GPU the catalog lacks (user-defined)
+  gpuplanner calibrate FILE...    fit the speed model to your own benchmark results
   gpuplanner export PLAN -o PDF   export a plan as a PDF report
   gpuplanner --selftest           check the installation (window, model, PDF)
 """
@@ -109,12 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--host-ram", type=float, default=None, metavar="GIB", help="installed system RAM, GiB")
 
     cat = sub.add_parser("catalog", help="list the built-in (and imported) catalog")
-    cat.add_argument("kind", choices=["gpus", "models", "links", "precisions", "engines", "nodes"])
+    cat.add_argument("kind", choices=["gpus", "models", "links", "precisions", "engines", "nodes", "add-gpu"])
+    cat.add_argument("file", nargs="?", help="add-gpu: a TOML file describing the GPU")
     cat.add_argument("--json", action="store_true")
 
     imp = sub.add_parser("import-model", help="add a model from its Hugging Face config.json")
     imp.add_argument("config", help="path to config.json")
     imp.add_argument("--name", help="display name / id for the model")
+    rig_commands.add_parsers(sub)
     return parser
 
 
@@ -209,6 +215,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _catalog(args: argparse.Namespace) -> int:
+    if args.kind == "add-gpu":
+        return rig_commands.add_gpu(args.file)
     catalog = default_catalog()
     if args.json:
         table = getattr(catalog, args.kind)
@@ -233,6 +241,8 @@ def _run(args: argparse.Namespace) -> int:
         return _evaluate(args)
     if args.command == "catalog":
         return _catalog(args)
+    if args.command in rig_commands.COMMANDS:
+        return rig_commands.run(args)
     return _import(args)
 
 
