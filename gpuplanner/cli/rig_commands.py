@@ -17,7 +17,7 @@ from gpuplanner.core.limits import read_text_limited
 from gpuplanner.core.topo_import import TopologyError, plan_from_topology
 from gpuplanner.document.planfile import save_plan
 
-COMMANDS = ("import-topology",)
+COMMANDS = ("import-topology", "calibrate")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,6 +38,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     topo.add_argument("--weights", default="bf16", help="weight precision for the plan")
     topo.add_argument("-o", "--output", required=True, metavar="PLAN.gpuplan", help="the plan file to write")
     topo.add_argument("--json", action="store_true", help="print what was imported as JSON")
+
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit the speed model to your own llama-bench / vllm bench serve results",
+        description="Read benchmark results measured on the plan's machine, fit the efficiency factors "
+        "they inform and keep them in your user folder for that GPU kind and engine.",
+    )
+    cal.add_argument("files", nargs="*", help="llama-bench output (json, csv, md) or vllm bench serve output")
+    cal.add_argument("--plan", help="the plan the runs were measured on (GPUs, model, precision, engine)")
+    cal.add_argument(
+        "--reset", action="store_true", help="remove your calibration (the plan's GPU kind, or all)"
+    )
+    cal.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def _read(path: str, what: str) -> str:
@@ -85,6 +98,10 @@ def import_topology(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "calibrate":
+        from gpuplanner.cli.calibrate_command import calibrate
+
+        return calibrate(args)
     return import_topology(args)
 
 

@@ -74,3 +74,52 @@ def test_catalog_add_gpu_then_list_and_plan_with_it(tmp_path, capsys, monkeypatc
         assert "needs a TOML file" in capsys.readouterr().err
     finally:
         default_catalog.cache_clear()
+
+
+BENCH = Path(__file__).resolve().parents[1] / "data" / "benchmarks"
+
+
+def test_calibrate_prints_factors_and_errors_then_reset(tmp_path, capsys, monkeypatch):
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.document.planfile import save_plan
+
+    monkeypatch.setenv("GPUPLANNER_USER_DIR", str(tmp_path / "user"))
+    plan = tmp_path / "rtx4080.gpuplan"
+    save_plan(
+        quick_plan(
+            model="Qwen/Qwen2.5-7B-Instruct", gpu="rtx-4080", engine="llamacpp", weights="gguf-q4_k_m"
+        ),
+        plan,
+    )
+    bench = str(BENCH / "llama_bench_rtx4080_qwen25_7b.json")
+    assert main(["calibrate", bench, "--plan", str(plan), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["calibrated_on"] == "calibrated on your rig: 2 runs, RTX 4080, llama.cpp"
+    assert out["error_after"] < out["error_before"]
+    assert out["factors"]["memory_scale"]["before"] == 1.0
+    assert [r["test"] for r in out["runs"]] == ["pp512", "tg128"]
+    assert main(["evaluate", str(plan), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["performance"]["calibrated_on"]["user"] == out["calibrated_on"]
+    assert main(["calibrate"]) == 0
+    assert "2 runs, RTX 4080" in capsys.readouterr().out
+    assert main(["calibrate", "--reset"]) == 0
+    assert "removed 1" in capsys.readouterr().out
+    assert main(["evaluate", str(plan), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["performance"]["calibrated_on"]["user"] is None
+
+
+def test_calibrate_bad_input_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GPUPLANNER_USER_DIR", str(tmp_path / "user"))
+    bench = str(BENCH / "llama_bench_rtx4080_qwen25_7b.json")
+    assert main(["calibrate", bench]) == 2
+    assert "needs the plan" in capsys.readouterr().err
+    bad = str(BENCH / "llama_bench_rtx4080_qwen25_7b.csv")
+    plan = tmp_path / "p.gpuplan"
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.document.planfile import save_plan
+
+    save_plan(quick_plan(model="Qwen/Qwen2.5-7B-Instruct", gpu="rtx-4080", engine="llamacpp"), plan)
+    assert main(["calibrate", bad, "--plan", str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert "llama_bench_rtx4080_qwen25_7b.csv:2:" in err and "Traceback" not in err
