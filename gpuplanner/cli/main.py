@@ -21,7 +21,8 @@ from gpuplanner.cli.tables import catalog_table, report_text
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.evaluate import evaluate
-from gpuplanner.core.hf_import import import_model_file
+from gpuplanner.core.hf_fetch import looks_like_repo_id
+from gpuplanner.core.hf_import import import_model_file, import_model_from_hub
 from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_NODES, MAX_SLOTS, MAX_TOKENS
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.crash import EXIT_INTERNAL_ERROR, crash_message, write_crash_report
@@ -117,9 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("file", nargs="?", help="add-gpu: a TOML file describing the GPU")
     cat.add_argument("--json", action="store_true")
 
-    imp = sub.add_parser("import-model", help="add a model from its Hugging Face config.json")
-    imp.add_argument("config", help="path to config.json")
+    imp = sub.add_parser("import-model", help="add a model from its config.json, or by name from the Hub")
+    imp.add_argument(
+        "config", help="path to config.json, or a Hugging Face repo id ORG/NAME (fetched online)"
+    )
     imp.add_argument("--name", help="display name / id for the model")
+    imp.add_argument("--token", help="Hugging Face token for gated repos (default: HF_TOKEN or your login)")
     rig_commands.add_parsers(sub)
     return parser
 
@@ -229,7 +233,10 @@ def _catalog(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    spec, saved = import_model_file(args.config, name=args.name)
+    if looks_like_repo_id(args.config):
+        spec, saved = import_model_from_hub(args.config, token=args.token, name=args.name)
+    else:
+        spec, saved = import_model_file(args.config, name=args.name)
     default_catalog.cache_clear()
     print(f"imported {spec.name} as '{spec.id}' ({spec.num_layers} layers, hidden {spec.hidden_size})")
     print(f"saved to {saved}")
