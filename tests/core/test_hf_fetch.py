@@ -25,7 +25,7 @@ class FakeHub(BaseHTTPRequestHandler):
 
     seen: list[dict[str, str]] = []
 
-
+    def do_GET(self) -> None:  # the name http.server calls
         FakeHub.seen.append(dict(self.headers))
         if self.path == f"/{LLAMA}/resolve/main/config.json":
             self._send(200, (CONFIGS / "meta-llama--Llama-3.1-8B-Instruct.json").read_bytes())
