@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -71,6 +71,14 @@ def _read_into(parent: QWidget, editor: QPlainTextEdit, title: str) -> None:
             dialogs.show_error(parent, title, str(exc))
 
 
+def _text_box(parent: QWidget) -> QPlainTextEdit:
+    """A box for pasted tool output: fixed-width, lines kept whole (the columns stay columns)."""
+    box = QPlainTextEdit(parent)
+    box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    return box
+
+
 class TopologyDialog(QDialog):
     """Paste `nvidia-smi topo -m` (and the GPU list); OK builds the rig or says which line is wrong."""
 
@@ -83,7 +91,7 @@ class TopologyDialog(QDialog):
         self.notes: tuple[str, ...] = ()
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Output of <b>nvidia-smi topo -m</b>:"))
-        self.topo = QPlainTextEdit(self)
+        self.topo = _text_box(self)
         self.topo.setObjectName("topologyText")
         self.topo.setPlaceholderText(
             "        GPU0    GPU1    CPU Affinity    NUMA Affinity ...\nGPU0     X      NV4 ..."
@@ -98,7 +106,7 @@ class TopologyDialog(QDialog):
                 "--format=csv</b> (optional)"
             )
         )
-        self.gpus = QPlainTextEdit(self)
+        self.gpus = _text_box(self)
         self.gpus.setObjectName("gpuListText")
         layout.addWidget(self.gpus, 1)
         row = QHBoxLayout()
