@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.gui import own_rig
+from gpuplanner.gui.panel.throughput import ThroughputChart
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TOPO = DATA / "topology"
@@ -110,5 +111,15 @@ def test_calibration_shows_in_the_panel_and_can_be_removed(window):
     assert result is not None and result.error_after < result.error_before
     report = window.evaluate_now()
     assert report.performance.calibrated_on.user == "calibrated on your rig: 2 runs, RTX 4080, llama.cpp"
+    chart = window.findChild(ThroughputChart, "throughputChart")
+    chart.set_report(report)
+    assert [tuple(p) for p in zip(*chart._measured.getData(), strict=True)] == [
+        (0.0, 118.881588)
+    ]  # tg128, 1 user
+    assert "your runs" in chart._measured_label.toPlainText()
+    assert "Calibrated on your rig: 2 runs" in chart.calibration.text()
     assert own_rig.remove_calibration(window) == 1
-    assert window.evaluate_now().performance.calibrated_on.user is None
+    cleared = window.evaluate_now()
+    assert cleared.performance.calibrated_on.user is None
+    chart.set_report(cleared)
+    assert len(chart._measured.getData()[0]) == 0
