@@ -78,3 +78,19 @@ def test_a_broken_saved_gpu_is_skipped_with_a_warning(user_dir):
     catalog = load_catalog()
     assert "broken" not in catalog.gpus
     assert any("skipped custom GPU" in w for w in catalog.warnings)
+
+
+def test_short_names_in_the_window_and_the_pdf_keep_the_user_defined_mark(user_dir, tmp_path):
+    pytest.importorskip("PySide6")
+    from gpuplanner.drawing.labels import short_gpu_name
+    from gpuplanner.export.content import short_gpu_name as pdf_short_name
+
+    src = tmp_path / "card.toml"
+    src.write_text(CARD)
+    add_user_gpu_file(src, load_catalog(include_user_models=False))
+    catalog = load_catalog()
+    spec = catalog.gpu("lab-card-48")
+    assert short_gpu_name(spec) == "Lab Card 48GB (user-defined)"
+    assert pdf_short_name(spec.name) == "Lab Card 48GB (user-defined)"
+    assert short_gpu_name(catalog.gpu("h100-sxm")) == "H100 SXM5 80GB"  # catalog GPUs unchanged
+    assert pdf_short_name(catalog.gpu("b200").name) == "B200"
