@@ -55,6 +55,7 @@ from gpuplanner.core.user_fit import FitResult, calibrated_line, fit_runs, reset
 from gpuplanner.core.user_gpus import gpu_from_entry, save_user_gpu
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui import dialogs
+from gpuplanner.gui.palette import CatalogPalette
 
 if TYPE_CHECKING:
     from gpuplanner.gui.window_api import PlanWindow
@@ -306,6 +307,9 @@ def add_custom_gpu_interactive(
         save_user_gpu(spec)
         catalog.add_user_gpu(spec)
         default_catalog.cache_clear()
+        palette = window.findChild(CatalogPalette)  # type: ignore[attr-defined]
+        if palette is not None:
+            palette.refill()
         window.editor.notify(f"Added {spec.name}: drag it from the catalog or pick it for a GPU")
         return spec
     return None

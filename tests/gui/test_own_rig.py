@@ -79,6 +79,8 @@ def test_custom_gpu_dialog_adds_a_user_defined_gpu(window, monkeypatch):
     spec = own_rig.add_custom_gpu_interactive(window)
     assert spec.name == "Lab Card 48GB (user-defined)"
     assert window.catalog.is_user_gpu("lab-card-48")
+    leaf = window.palette_widget.find_leaf("gpu", "lab-card-48")
+    assert leaf is not None and "(user-defined)" in leaf.text(0)
     assert default_catalog().gpu("lab-card-48").memory_gib_usable == 47.5  # saved in the user folder
 
 
