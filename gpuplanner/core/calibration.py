@@ -7,6 +7,7 @@ efficiency models (:mod:`collectives`, :mod:`efficiency`) read it through :func:
 
 from __future__ import annotations
 
+import time
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -275,6 +276,7 @@ class UserCalibration(_Part):
 _user: UserCalibration | None = None
 _user_key: tuple[str, int] | None = None
 _user_pinned = False
+_user_checked = 0.0
 
 
 def _user_file_key() -> tuple[str, int]:
@@ -295,11 +297,21 @@ def load_user_calibration() -> UserCalibration:
 
 
 def user_calibration() -> UserCalibration:
-    """The user calibration in use: the user folder's file (re-read when it changes) unless
-    :func:`use_user_calibration` pinned one."""
-    global _user, _user_key, _generation
+    """The user calibration in use: the user folder's file (re-read when it changes, looked at no
+    more than once a second: every stage of every evaluation asks) unless :func:`use_user_calibration`
+    pinned one."""
+    global _user, _user_key, _generation, _user_checked
     if _user_pinned and _user is not None:
         return _user
+    now = time.monotonic()
+    if (
+        _user is not None
+        and _user_key is not None
+        and now - _user_checked < 1.0
+        and _user_key[0] == str(paths.user_calibration_file())
+    ):
+        return _user
+    _user_checked = now
     key = _user_file_key()
     if _user is None or key != _user_key:
         _user, _user_key = load_user_calibration(), key
