@@ -19,6 +19,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from gpuplanner import paths
 from gpuplanner.core.bench_import import BenchRun
 from gpuplanner.core.calibration import (
@@ -30,6 +32,7 @@ from gpuplanner.core.calibration import (
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.evaluate import evaluate
+from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_TOKENS
 from gpuplanner.core.plan import Plan, Workload
 
 SCALE_RANGE = (0.2, 5.0)
@@ -82,7 +85,15 @@ def _plan_for(plan: Plan, run: BenchRun) -> Plan:
 
 def predict(plan: Plan, run: BenchRun, catalog: Catalog) -> float:
     """What the speed model says for ``run``'s figure on ``plan``."""
-    report = evaluate(_plan_for(plan, run), catalog)
+    try:
+        at_workload = _plan_for(plan, run)
+    except ValidationError:
+        raise PlannerError(
+            f"{run.source}: {run.label} is beyond what gpuplanner plans (concurrency up to "
+            f"{MAX_CONCURRENCY:,}, up to {MAX_TOKENS:,} tokens)",
+            fix="leave this run out",
+        ) from None
+    report = evaluate(at_workload, catalog)
     perf = report.performance
     if perf is None:
         raise PlannerError(

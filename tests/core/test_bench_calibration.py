@@ -131,3 +131,13 @@ def test_calibrate_lowers_the_error_leaves_other_gpus_alone_and_reset_restores_e
     assert reset_user_calibration() == 1
     assert evaluate(plan).to_json_dict() == before[0]
     assert not paths.user_calibration_file().exists()
+
+
+def test_a_run_beyond_the_planners_limits_is_named_not_a_crash(user_dir):
+    from gpuplanner.core.bench_import import BenchRun
+    from gpuplanner.core.errors import PlannerError
+
+    huge = BenchRun("serve", "vllm bench serve", "serve.txt:2", 100.0, 10**9, 100, 100)
+    with pytest.raises(PlannerError, match=r"serve\.txt:2: serve c=1000000000 100/100 is beyond"):
+        fit_runs(rtx4080_plan(), [huge])
+    assert not paths.user_calibration_file().exists()
