@@ -330,6 +330,18 @@ def gpus_for(
                 "in the window), or pass --gpu ID for a catalog GPU",
                 where=source,
             )
+        if (
+            row.memory_mib
+            and abs(row.memory_mib / 1024 - spec.memory_gib_usable) > 0.1 * spec.memory_gib_usable
+        ):
+            raise TopologyError(
+                f"line {row.line}: GPU '{row.name}', {row.memory_mib:g} MiB is not in the catalog with that "
+                f"memory: its {spec.name} has {spec.memory_gib_usable:g} GiB ({spec.memory_gib_usable * 1024:,.0f} "
+                "MiB); a modified or other variant?",
+                fix="add it as a custom GPU with its own memory (`gpuplanner catalog add-gpu FILE.toml`, or "
+                "Import ▸ Custom GPU… in the window)",
+                where=source,
+            )
         specs.append(spec)
     return specs
 

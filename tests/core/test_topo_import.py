@@ -183,3 +183,14 @@ def test_unreadable_cell_and_unknown_gpu_name_name_their_line():
         )
     with pytest.raises(TopologyError, match="names no GPU models"):
         plan_from_topology(text("workstation_2x3090_nvlink.txt"))
+
+
+def test_a_known_name_with_other_memory_is_offered_as_a_custom_gpu():
+    # same card name, twice the memory the driver reports for a stock RTX 3090 (24576 MiB)
+    csv = text("workstation_2x3090_nvlink_gpus.csv").replace(
+        "24576 MiB, 00000000:65", "49152 MiB, 00000000:65"
+    )
+    with pytest.raises(
+        TopologyError, match=r"line 3: GPU 'NVIDIA GeForce RTX 3090', 49152 MiB is not in the catalog"
+    ):
+        plan_from_topology(text("workstation_2x3090_nvlink.txt"), csv)
