@@ -39,5 +39,6 @@ def test_pdf_says_when_your_own_calibration_applies(export, tmp_path, monkeypatc
         report = evaluate(plan)
         flat = squash(pdf_text(export(plan, report=report)))
         assert squash("calibrated on your rig: 2 runs, rtx 4080, llama.cpp") in flat.lower()
+        assert squash("Your measured runs") in flat  # the throughput chart's legend marks the points
     finally:
         reset_user_calibration()
