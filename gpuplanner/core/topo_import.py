@@ -279,10 +279,15 @@ def match_gpu(name: str, memory_mib: float | None, catalog: Catalog) -> GpuSpec 
         for prefix in ("GeForce ", "Quadro ", "Radeon ", "Instinct "):
             if cand.startswith(prefix):
                 candidates.append(cand[len(prefix) :])
+    found: list[GpuSpec] = []
     for cand in candidates:
         spec = catalog.find("gpus", cand)
-        if spec is not None:
-            return spec  # type: ignore[no-any-return]
+        if spec is not None and spec not in found:
+            found.append(spec)
+    if found:  # a custom GPU may answer to the same driver name: the closest memory wins
+        if memory_mib is None:
+            return found[0]
+        return min(found, key=lambda s: abs(s.memory_gib_usable - memory_mib / 1024))
     if memory_mib is None:
         return None
     # a name shared by memory variants ("A100-PCIE-40GB"): closest usable memory among name matches

@@ -58,6 +58,10 @@ def _defaults(entry: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch not in " -_.\t")
+
+
 def _describe(err: dict[str, Any]) -> str:
     where = ".".join(str(p) for p in err.get("loc", ()))
     if err.get("type") == "extra_forbidden":
@@ -97,6 +101,15 @@ def gpu_from_entry(entry: dict[str, Any], catalog_links: Any, builtin: Any, wher
             fix="use a link id from `gpuplanner catalog links`, or leave it out (PCIe only)",
             where=where,
         )
+    if builtin is not None:
+        taken = {_key(name): g.id for g in builtin.values() for name in (g.id, *g.aliases)}
+        for alias in spec.aliases:
+            if _key(alias) in taken:
+                raise CatalogError(
+                    f"alias '{alias}' is already a name of the catalog's '{taken[_key(alias)]}'",
+                    fix="give your GPU its own aliases (the driver's full name is fine)",
+                    where=where,
+                )
     if builtin is not None and spec.id in builtin:
         raise CatalogError(
             f"id '{spec.id}' is a built-in catalog GPU",

@@ -194,3 +194,17 @@ def test_a_known_name_with_other_memory_is_offered_as_a_custom_gpu():
         TopologyError, match=r"line 3: GPU 'NVIDIA GeForce RTX 3090', 49152 MiB is not in the catalog"
     ):
         plan_from_topology(text("workstation_2x3090_nvlink.txt"), csv)
+
+
+def test_a_custom_gpu_with_the_drivers_name_wins_only_for_its_own_memory(tmp_path, monkeypatch):
+    from gpuplanner.core.catalog import load_catalog
+    from gpuplanner.core.user_gpus import gpu_from_entry, save_user_gpu
+
+    monkeypatch.setenv("GPUPLANNER_USER_DIR", str(tmp_path / "user"))
+    base = load_catalog(include_user_models=False)
+    entry = {"id": "rtx-3090-48g", "name": "RTX 3090 48GB mod", "aliases": ["NVIDIA GeForce RTX 3090"],
+             "memory_gib_usable": 48.0, "hbm_bandwidth_gbps": 936, "bf16_tflops": 71}  # fmt: skip
+    save_user_gpu(gpu_from_entry(entry, base.links, base.gpus, "test"))
+    catalog = load_catalog()
+    assert match_gpu("NVIDIA GeForce RTX 3090", 49152, catalog).id == "rtx-3090-48g"
+    assert match_gpu("NVIDIA GeForce RTX 3090", 24576, catalog).id == "rtx-3090"

@@ -61,6 +61,7 @@ def test_added_gpu_is_saved_loaded_marked_and_usable(user_dir, tmp_path):
         (CARD + 'native_link = "nvlink9"\n', "'nvlink9' is not a known link"),
         (CARD.replace('"lab-card-48"', '"h100-sxm"'), "is a built-in catalog GPU"),
         ("id = [", "TOML syntax error"),
+        (CARD + 'aliases = ["RTX 4090"]\n', "alias 'RTX 4090' is already a name of the catalog's 'rtx-4090'"),
     ],
 )
 def test_bad_custom_gpu_names_the_field(user_dir, tmp_path, text, message):
