@@ -115,8 +115,9 @@ def calibrate(args: argparse.Namespace) -> int:
         print(
             f"  {r.run.source + ' ' + r.run.label:<34} {r.run.value:>10.1f} "
             f"{r.before:>10.1f} {r.after:>10.1f}   ({r.error_before:+.0%} → {r.error_after:+.0%})"
+            + ("  check only, not fitted" if r.run.kind == "kv" else "")
         )
-    print(f"  mean error {result.error_before:.1%} → {result.error_after:.1%}")
+    print(f"  mean error of the speed runs {result.error_before:.1%} → {result.error_after:.1%}")
     for note in notes:
         print(f"  note: {note}")
     print("  undo with `gpuplanner calibrate --reset`")

@@ -7,7 +7,9 @@ A run is one measured figure with the workload it was measured at:
 * ``decode`` — llama-bench ``tgN``: tokens/s of one sequence generating N tokens;
 * ``prefill`` — llama-bench ``ppN``: prompt tokens/s of one N-token prompt;
 * ``serve`` — vllm bench serve: output tokens/s of the whole server at a concurrency, with the mean
-  prompt and answer lengths of its requests.
+  prompt and answer lengths of its requests;
+* ``kv`` — vLLM start-up log lines (``GPU KV cache size: N tokens``, older ``# GPU blocks: N``): the
+  KV-cache capacity, a check of the memory model (it informs no speed factor).
 
 Tests at a prefilled depth (``tg128 @ d512``) keep the depth as the prompt; ``pg`` tests and depth
 prefill tests are left out with a note. A file that is none of these is a :class:`BenchError` naming
@@ -25,7 +27,7 @@ from typing import Any, Literal
 
 from gpuplanner.core.errors import PlannerError
 
-RunKind = Literal["decode", "prefill", "serve"]
+RunKind = Literal["decode", "prefill", "serve", "kv"]
 
 
 class BenchError(PlannerError):
@@ -46,12 +48,16 @@ class BenchRun:
     tpot_s: float | None = None
     ttft_s: float | None = None
 
+    kv_memory_gib: float | None = None
+
     @property
     def label(self) -> str:
         if self.kind == "decode":
             return f"tg{self.output_tokens}" + (f" @ d{self.input_tokens}" if self.input_tokens > 1 else "")
         if self.kind == "prefill":
             return f"pp{self.input_tokens}"
+        if self.kind == "kv":
+            return "KV cache tokens"
         return f"serve c={self.concurrency} {self.input_tokens}/{self.output_tokens}"
 
 
@@ -256,6 +262,33 @@ def _markdown(text: str, source: str, notes: list[str]) -> list[BenchRun]:
     return runs
 
 
+_KV_TOKENS = re.compile(r"GPU KV cache size:\s*([\d,]+)\s*tokens")
+_KV_BLOCKS = re.compile(r"# GPU blocks:\s*(\d+)")
+_KV_MEMORY = re.compile(r"Available KV cache memory:\s*([\d.]+)\s*GiB")
+
+
+def _vllm_log(text: str, source: str, notes: list[str]) -> list[BenchRun]:
+    """The first engine's KV-cache capacity from vLLM's start-up log."""
+    memory = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = _KV_MEMORY.search(line)
+        if found and memory is None:
+            memory = float(found.group(1))
+        tokens = _KV_TOKENS.search(line)
+        blocks = _KV_BLOCKS.search(line)
+        if tokens or blocks:
+            where = _where(source, number)
+            if tokens:
+                value = int(tokens.group(1).replace(",", ""))
+            else:
+                value = int(blocks.group(1)) * 16  # type: ignore[union-attr]
+                notes.append(f"{where}: GPU blocks counted at vLLM's default 16 tokens per block")
+            if value <= 0:
+                raise BenchError(f"{where}: a KV cache of {value} tokens", fix="give the log unchanged")
+            return [BenchRun("kv", "vLLM log", where, float(value), kv_memory_gib=memory)]
+    raise BenchError(f"{_where(source, 1)}: no KV-cache line in the log", fix="give vLLM's start-up log")
+
+
 def parse_bench(text: str, source: str = "") -> tuple[list[BenchRun], list[str]]:
     """The runs in a benchmark output, and notes on what was left out."""
     notes: list[str] = []
@@ -298,6 +331,8 @@ def parse_bench(text: str, source: str = "") -> tuple[list[BenchRun], list[str]]
         )
     if "Serving Benchmark Result" in text:
         return _vllm_text(text, source, notes), notes
+    if _KV_TOKENS.search(text) or _KV_BLOCKS.search(text):
+        return _vllm_log(text, source, notes), notes
     first = stripped.splitlines()[0]
     if "avg_ts" in first and "," in first:
         reader = csv.DictReader(io.StringIO(stripped))

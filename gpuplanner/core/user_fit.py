@@ -62,11 +62,12 @@ class FitResult:
 
     @property
     def error_before(self) -> float:
-        return _mean_abs([r.error_before for r in self.results])
+        """Mean |relative error| on the speed runs before the fit (KV-cache checks are not fitted)."""
+        return _mean_abs([r.error_before for r in self.results if r.run.kind != "kv"])
 
     @property
     def error_after(self) -> float:
-        return _mean_abs([r.error_after for r in self.results])
+        return _mean_abs([r.error_after for r in self.results if r.run.kind != "kv"])
 
 
 def _mean_abs(values: Sequence[float]) -> float:
@@ -74,6 +75,8 @@ def _mean_abs(values: Sequence[float]) -> float:
 
 
 def _plan_for(plan: Plan, run: BenchRun) -> Plan:
+    if run.kind == "kv":  # the capacity does not depend on the workload
+        return plan
     workload = Workload(
         concurrency=run.concurrency,
         input_tokens=run.input_tokens,
@@ -94,6 +97,10 @@ def predict(plan: Plan, run: BenchRun, catalog: Catalog) -> float:
             fix="leave this run out",
         ) from None
     report = evaluate(at_workload, catalog)
+    if run.kind == "kv":
+        if report.kv_cache is None:
+            raise PlannerError(f"{run.source}: the plan has no KV cache to compare", fix="check the plan")
+        return float(report.kv_cache.capacity_tokens)
     perf = report.performance
     if perf is None:
         raise PlannerError(
@@ -126,6 +133,11 @@ def fit_runs(
     cat = catalog or default_catalog()
     if not runs:
         raise PlannerError("no runs to calibrate on", fix="give llama-bench or vllm bench serve output")
+    if not any(r.kind != "kv" for r in runs):
+        raise PlannerError(
+            "only KV-cache lines: they check the memory model but inform no speed factor",
+            fix="add llama-bench or vllm bench serve results measured on the same machine",
+        )
     gpu_id, engine_id = rig_kind(plan, cat)
     saved = load_user_calibration()
     previous = saved.factor_for(gpu_id, engine_id)
@@ -154,16 +166,16 @@ def fit_runs(
     gpu = cat.gpu(gpu_id)
     engine = cat.engine(engine_id)
     label = f"{_short(gpu.name)}, {engine.name.split(' (')[0]}"
-    points = tuple(sorted((r.concurrency, r.value) for r in runs if r.kind != "prefill"))
+    points = tuple(sorted((r.concurrency, r.value) for r in runs if r.kind in ("decode", "serve")))
     factor = UserFactor(
         gpu=gpu_id,
         engine=engine_id,
         memory_scale=round(memory, 6) if decode else 1.0,
         compute_scale=round(compute, 6) if prefill else 1.0,
-        runs=len(runs),
+        runs=sum(1 for r in runs if r.kind != "kv"),
         label=label,
-        error_before=round(_mean_abs([r.error_before for r in results]), 6),
-        error_after=round(_mean_abs([r.error_after for r in results]), 6),
+        error_before=round(_mean_abs([r.error_before for r in results if r.run.kind != "kv"]), 6),
+        error_after=round(_mean_abs([r.error_after for r in results if r.run.kind != "kv"]), 6),
         points=points,
         files=tuple(files),
     )

@@ -141,3 +141,22 @@ def test_a_run_beyond_the_planners_limits_is_named_not_a_crash(user_dir):
     with pytest.raises(PlannerError, match=r"serve\.txt:2: serve c=1000000000 100/100 is beyond"):
         fit_runs(rtx4080_plan(), [huge])
     assert not paths.user_calibration_file().exists()
+
+
+def test_vllm_startup_kv_lines_are_a_check_not_a_factor(user_dir):
+    (kv,), _notes = parse_bench(text("vllm_startup_qwen3_235b_fp8_4xh100.log"), "boot.log")
+    assert (kv.kind, kv.value, kv.kv_memory_gib, kv.source) == ("kv", 178880.0, 8.11, "boot.log:2")
+    plan = quick_plan(model="Qwen/Qwen3-235B-A22B", gpu="h100-sxm", gpus_per_node=4, tp=4, weights="fp8")
+    from gpuplanner.core.errors import PlannerError
+
+    with pytest.raises(PlannerError, match="only KV-cache lines"):
+        fit_runs(plan, [kv])
+    (old,), old_notes = parse_bench(
+        "INFO gpu_executor.py:122] # GPU blocks: 7224, # CPU blocks: 2048\n", "v.log"
+    )
+    assert old.value == 7224 * 16 and "16 tokens per block" in old_notes[0]
+    runs, _ = parse_bench(text("llama_bench_rtx4080_qwen25_7b.json"), "bench.json")
+    result = fit_runs(rtx4080_plan(), [*runs, kv.__class__("kv", "vLLM log", "boot.log:2", 30000.0)])
+    checked = next(r for r in result.results if r.run.kind == "kv")
+    assert checked.before == checked.after  # the speed factors leave the memory model alone
+    assert result.factor.runs == 2 and result.error_after < result.error_before
