@@ -33,6 +33,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         help="`nvidia-smi --query-gpu=index,name,memory.total,pci.bus_id --format=csv` output",
     )
     topo.add_argument("--gpu", help="the GPU id of every GPU, when no GPU list is given (e.g. rtx-4090)")
+    topo.add_argument(
+        "--nic",
+        help="link id of the server's network cards, e.g. ib-ndr, eth-100g (the topology lists them, not their speed)",
+    )
     topo.add_argument("--model", default="meta-llama/Llama-3.1-8B-Instruct", help="model id for the plan")
     topo.add_argument("--engine", default="vllm", help="engine id for the plan")
     topo.add_argument("--weights", default="bf16", help="weight precision for the plan")
@@ -70,6 +74,7 @@ def import_topology(args: argparse.Namespace) -> int:
         weights=args.weights,
         catalog=catalog,
         sources=(args.topology, args.gpus or ""),
+        nic=args.nic,
     )
     saved = save_plan(plan, args.output)
     if args.json:

@@ -473,15 +473,23 @@ def plan_from_topology(
     name: str | None = None,
     catalog: Catalog | None = None,
     sources: tuple[str, str] = ("", ""),
+    nic: str | None = None,
 ) -> tuple[Plan, tuple[str, ...]]:
     """A plan whose rig is the imported machine, with ``model`` spread over all its GPUs.
 
-    ``sources`` names the topology and the GPU list in error messages (their file names)."""
+    ``sources`` names the topology and the GPU list in error messages (their file names). ``nic``
+    is the link id of the server's network cards (the topology names them, not their speed)."""
     cat = catalog or default_catalog()
     topo = parse_topology(topo_text, sources[0])
     rows = parse_gpu_csv(gpus_csv, sources[1]) if gpus_csv is not None else None
     specs = gpus_for(topo, rows, gpu, cat, sources[1])
     imported = rig_from_topology(topo, specs, cat)
+    if nic is not None:
+        spec = cat.link(nic)
+        if spec.scope != "inter-node":
+            raise TopologyError(f"'{spec.id}' is not a network link", fix="use e.g. ib-ndr or eth-100g")
+        node = imported.rig.nodes[0].model_copy(update={"nic": spec.id})
+        imported = ImportedRig(imported.rig.model_copy(update={"nodes": (node,)}), imported.notes)
     model_spec = cat.model(model)
     engine_spec = cat.engine(engine)
     tp, pp = default_parallel(model_spec.num_attention_heads, model_spec.num_kv_heads, len(specs))

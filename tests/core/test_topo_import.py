@@ -208,3 +208,10 @@ def test_a_custom_gpu_with_the_drivers_name_wins_only_for_its_own_memory(tmp_pat
     catalog = load_catalog()
     assert match_gpu("NVIDIA GeForce RTX 3090", 49152, catalog).id == "rtx-3090-48g"
     assert match_gpu("NVIDIA GeForce RTX 3090", 24576, catalog).id == "rtx-3090"
+
+
+def test_the_nics_speed_comes_from_the_user():
+    plan, _ = plan_from_topology(text("hgx_4x_h100_nv6_nics.txt"), gpu="h100-sxm", nic="ib-ndr")
+    assert plan.rig.nodes[0].nic == "ib-ndr" and plan.rig.nodes[0].nics == 4
+    with pytest.raises(TopologyError, match="not a network link"):
+        plan_from_topology(text("hgx_4x_h100_nv6_nics.txt"), gpu="h100-sxm", nic="nvlink4")
