@@ -49,8 +49,9 @@ from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.hf_fetch import fetch_config
 from gpuplanner.core.hf_import import model_from_hf_config, save_user_model
+from gpuplanner.core.layout_ops import default_layout
 from gpuplanner.core.limits import read_text_limited
-from gpuplanner.core.topo_import import plan_from_topology
+from gpuplanner.core.topo_import import default_parallel, plan_from_topology
 from gpuplanner.core.user_fit import FitResult, calibrated_line, fit_runs, reset_user_calibration, save_fit
 from gpuplanner.core.user_gpus import gpu_from_entry, save_user_gpu
 from gpuplanner.gui import commands as cmd
@@ -183,10 +184,15 @@ def import_topology_interactive(window: PlanWindow) -> bool:
 def apply_topology(window: PlanWindow, imported: Any, notes: tuple[str, ...]) -> bool:
     """Replace the plan's rig and layout with the imported ones: one undo step."""
     plan = window.document.plan
+    model = plan.model_spec or window.catalog.find("models", plan.model)
+    layout = imported.layout
+    if model is not None:  # the plan's own model (an imported one too) over all the rig's GPUs
+        tp, pp = default_parallel(model.num_attention_heads, model.num_kv_heads, len(imported.rig.gpu_ids()))
+        layout = default_layout(imported.rig, model.num_layers, tp, min(pp, model.num_layers))
     new = plan.model_copy(
         update={
             "rig": imported.rig,
-            "layout": imported.layout,
+            "layout": layout,
             "description": (plan.description + "\n" if plan.description else "") + "\n".join(notes),
         }
     )
