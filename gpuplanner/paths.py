@@ -82,3 +82,13 @@ def user_data_dir() -> Path:
 def user_models_dir() -> Path:
     """Where ``gpuplanner import-model`` keeps imported model specs."""
     return user_data_dir() / "models"
+
+
+def user_gpus_dir() -> Path:
+    """Where ``gpuplanner catalog add-gpu`` keeps custom (user-defined) GPUs."""
+    return user_data_dir() / "gpus"
+
+
+def user_calibration_file() -> Path:
+    """Where ``gpuplanner calibrate`` keeps the factors fitted to the user's own measurements."""
+    return user_data_dir() / "calibration.json"

@@ -16,12 +16,14 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from gpuplanner import __version__
+from gpuplanner.cli import rig_commands
 from gpuplanner.cli.tables import catalog_table, report_text
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.decision import Decision
 from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.evaluate import evaluate
-from gpuplanner.core.hf_import import import_model_file
+from gpuplanner.core.hf_fetch import looks_like_repo_id
+from gpuplanner.core.hf_import import import_model_file, import_model_from_hub
 from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_NODES, MAX_SLOTS, MAX_TOKENS
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.crash import EXIT_INTERNAL_ERROR, crash_message, write_crash_report
@@ -36,7 +38,10 @@ Plan how a large language model runs on several GPUs.
   gpuplanner PLAN.gpuplan         open a plan in the window
   gpuplanner evaluate ...         fit and speed of a plan, as a table or JSON
   gpuplanner catalog KIND         list GPUs, models, links, precisions or engines
-  gpuplanner import-model FILE    add a model from its Hugging Face config.json
+  gpuplanner import-model FILE    add a model from its Hugging Face config.json (or ORG/NAME)
+  gpuplanner import-topology TOPO -o PLAN   a plan from `nvidia-smi topo -m` output
+  gpuplanner catalog add-gpu FILE a GPU the catalog lacks (user-defined)
+  gpuplanner calibrate FILE...    fit the speed model to your own benchmark results
   gpuplanner export PLAN -o PDF   export a plan as a PDF report
   gpuplanner launch PLAN          the engine's launch command for a plan (shell, docker, kubernetes)
   gpuplanner --selftest           check the installation (window, model, PDF)
@@ -128,14 +133,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--host-ram", type=float, default=None, metavar="GIB", help="installed system RAM, GiB")
 
     cat = sub.add_parser("catalog", help="list the built-in (and imported) catalog")
-    cat.add_argument("kind", choices=["gpus", "models", "links", "precisions", "engines", "nodes"])
+    cat.add_argument("kind", choices=["gpus", "models", "links", "precisions", "engines", "nodes", "add-gpu"])
+    cat.add_argument("file", nargs="?", help="add-gpu: a TOML file describing the GPU")
     cat.add_argument("--json", action="store_true")
 
     add_launch_parser(sub)
 
-    imp = sub.add_parser("import-model", help="add a model from its Hugging Face config.json")
-    imp.add_argument("config", help="path to config.json")
+    imp = sub.add_parser("import-model", help="add a model from its config.json, or by name from the Hub")
+    imp.add_argument(
+        "config", help="path to config.json, or a Hugging Face repo id ORG/NAME (fetched online)"
+    )
     imp.add_argument("--name", help="display name / id for the model")
+    imp.add_argument("--token", help="Hugging Face token for gated repos (default: HF_TOKEN or your login)")
+    rig_commands.add_parsers(sub)
     return parser
 
 
@@ -268,6 +278,8 @@ def decision_text(decision: Decision) -> str:
 
 
 def _catalog(args: argparse.Namespace) -> int:
+    if args.kind == "add-gpu":
+        return rig_commands.add_gpu(args.file)
     catalog = default_catalog()
     if args.json:
         table = getattr(catalog, args.kind)
@@ -280,7 +292,10 @@ def _catalog(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    spec, saved = import_model_file(args.config, name=args.name)
+    if looks_like_repo_id(args.config):
+        spec, saved = import_model_from_hub(args.config, token=args.token, name=args.name)
+    else:
+        spec, saved = import_model_file(args.config, name=args.name)
     default_catalog.cache_clear()
     print(f"imported {spec.name} as '{spec.id}' ({spec.num_layers} layers, hidden {spec.hidden_size})")
     print(f"saved to {saved}")
@@ -330,6 +345,8 @@ def _run(args: argparse.Namespace) -> int:
         return _evaluate(args)
     if args.command == "catalog":
         return _catalog(args)
+    if args.command in rig_commands.COMMANDS:
+        return rig_commands.run(args)
     return _import(args)
 
 

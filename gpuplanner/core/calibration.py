@@ -7,6 +7,7 @@ efficiency models (:mod:`collectives`, :mod:`efficiency`) read it through :func:
 
 from __future__ import annotations
 
+import time
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -255,3 +256,94 @@ def banded(value: float, spread: float, band: Band, cap: float = 1.0) -> float:
         return min(cap, value * (1 + spread))
     return value
 
+
+# -- the user's own calibration (``gpuplanner calibrate``), layered on top per GPU kind and engine -----
+class UserFactor(_Part):
+    """Factors fitted to one person's runs of one GPU kind with one engine (``gpuplanner calibrate``).
+
+    ``memory_scale`` multiplies the achievable memory bandwidth (decode: weights and KV streaming),
+    ``compute_scale`` the achievable tensor throughput (prefill). 1.0 leaves the catalog's figures."""
+
+    gpu: str = Field(description="GPU catalog id")
+    engine: str = Field(description="engine id")
+    memory_scale: float = Field(default=1.0, gt=0, le=10)
+    compute_scale: float = Field(default=1.0, gt=0, le=10)
+    runs: int = Field(default=0, ge=0, description="measurements the factors were fitted on")
+    label: str = Field(default="", description="e.g. 'RTX 4090, llama.cpp'")
+    error_before: float | None = Field(default=None, description="mean |relative error| before the fit")
+    error_after: float | None = Field(default=None, description="mean |relative error| after the fit")
+    points: tuple[tuple[int, float], ...] = Field(
+        default=(), description="measured (concurrency, output tokens/s) for the throughput chart"
+    )
+    files: tuple[str, ...] = ()
+
+
+class UserCalibration(_Part):
+    schema_: str = Field(default="gpuplanner.user-calibration/1", alias="schema")
+    factors: tuple[UserFactor, ...] = ()
+
+    def factor_for(self, gpu: str, engine: str) -> UserFactor | None:
+        for factor in self.factors:
+            if factor.gpu == gpu and factor.engine == engine:
+                return factor
+        return None
+
+
+_user: UserCalibration | None = None
+_user_key: tuple[str, int] | None = None
+_user_pinned = False
+_user_checked = 0.0
+
+
+def _user_file_key() -> tuple[str, int]:
+    path = paths.user_calibration_file()
+    try:
+        return str(path), path.stat().st_mtime_ns
+    except OSError:
+        return str(path), -1
+
+
+def load_user_calibration() -> UserCalibration:
+    """The user's calibration file (empty when there is none or it cannot be read)."""
+    path = paths.user_calibration_file()
+    try:
+        return UserCalibration.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError, ValueError):
+        return UserCalibration()
+
+
+def user_calibration() -> UserCalibration:
+    """The user calibration in use: the user folder's file (re-read when it changes, looked at no
+    more than once a second: every stage of every evaluation asks) unless :func:`use_user_calibration`
+    pinned one."""
+    global _user, _user_key, _generation, _user_checked
+    if _user_pinned and _user is not None:
+        return _user
+    now = time.monotonic()
+    if (
+        _user is not None
+        and _user_key is not None
+        and now - _user_checked < 1.0
+        and _user_key[0] == str(paths.user_calibration_file())
+    ):
+        return _user
+    _user_checked = now
+    key = _user_file_key()
+    if _user is None or key != _user_key:
+        _user, _user_key = load_user_calibration(), key
+        _generation += 1
+    return _user
+
+
+def use_user_calibration(value: UserCalibration | None) -> None:
+    """Evaluate with ``value`` as the user calibration (the fit tries factors with it); ``None``
+    goes back to the user folder's file."""
+    global _user, _user_key, _user_pinned, _generation
+    _user, _user_key, _user_pinned = value, None, value is not None
+    _generation += 1
+
+
+def user_scales(gpu: str, engine: str) -> tuple[float, float]:
+    """(memory_scale, compute_scale) the user calibrated for ``gpu`` with ``engine``; (1, 1) if none."""
+    factor = user_calibration().factor_for(gpu, engine)
+    return (factor.memory_scale, factor.compute_scale) if factor is not None else (1.0, 1.0)

@@ -4,7 +4,8 @@
 every entry against its spec in :mod:`gpuplanner.core.specs` and checks the cross-references between
 files. Anything wrong becomes a :class:`~gpuplanner.core.errors.CatalogError` that names the file, the
 entry and the field. Models a person imported (``gpuplanner import-model``) are read from the user's
-models folder; a broken one is skipped with a warning instead of stopping the app.
+models folder, custom GPUs (``gpuplanner catalog add-gpu``) from the user's GPUs folder; a broken one
+is skipped with a warning instead of stopping the app.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gpuplanner.core.specs import (
     Precision,
     SourceRef,
 )
+from gpuplanner.core.user_gpus import USER_SOURCE, load_user_gpus
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class Catalog:
     nodes: Mapping[str, NodeTemplate]
     sources: Mapping[str, SourceRef]
     warnings: tuple[str, ...] = ()
+    user_gpus: frozenset[str] = frozenset()
     _index: dict[str, dict[str, set[str]]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -190,6 +193,23 @@ class Catalog:
         for name in _names(model):
             table.setdefault(normalize(name), set()).add(model.id)
 
+    def add_user_gpu(self, gpu: GpuSpec) -> None:
+        """Add (or replace) a custom GPU in this catalog, in place (the window's Custom GPU dialog)."""
+        gpus = self.gpus
+        if not isinstance(gpus, dict):
+            raise TypeError("this catalog's GPUs cannot be extended")
+        gpus[gpu.id] = gpu
+        object.__setattr__(self, "user_gpus", self.user_gpus | {gpu.id})
+        if isinstance(self.sources, dict):
+            self.sources.setdefault(USER_SOURCE.key, USER_SOURCE)
+        table = self._index["gpus"]
+        for name in _names(gpu):
+            table.setdefault(normalize(name), set()).add(gpu.id)
+
+    def is_user_gpu(self, ref: str) -> bool:
+        """Whether ``ref`` is a custom GPU the user added (marked "user-defined" wherever it shows)."""
+        return ref in self.user_gpus
+
     def with_models(self, models: Iterable[ModelSpec]) -> Catalog:
         """A new catalog with ``models`` added (replacing built-in entries of the same id)."""
         merged = dict(self.models)
@@ -207,6 +227,7 @@ class Catalog:
             nodes=self.nodes,
             sources=sources,
             warnings=self.warnings,
+            user_gpus=self.user_gpus,
         )
 
 
@@ -379,15 +400,22 @@ def load_catalog(directory: Path | str | None = None, *, include_user_models: bo
         return catalog
     user_models, warnings = _load_user_models(paths.user_models_dir())
     merged = catalog.with_models(user_models)
+    custom, gpu_warnings = load_user_gpus(catalog.links, catalog.gpus)
+    gpus = dict(merged.gpus)
+    sources = dict(merged.sources)
+    for gpu in custom:
+        gpus[gpu.id] = gpu
+        sources.setdefault(USER_SOURCE.key, USER_SOURCE)
     return Catalog(
-        gpus=merged.gpus,
+        gpus=gpus,
         links=merged.links,
         models=merged.models,
         precisions=merged.precisions,
         engines=merged.engines,
         nodes=merged.nodes,
-        sources=merged.sources,
-        warnings=tuple(warnings),
+        sources=sources,
+        warnings=(*warnings, *gpu_warnings),
+        user_gpus=frozenset(g.id for g in custom),
     )
 
 

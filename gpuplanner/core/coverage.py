@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gpuplanner import paths
-from gpuplanner.core.calibration import calibration
+from gpuplanner.core.calibration import UserFactor, calibration, user_calibration
 from gpuplanner.core.efficiency import gpu_family
 from gpuplanner.core.measurements import DIMENSIONS, UNKNOWN, Profile, SpeedRow, speed_rows
 from gpuplanner.core.report import CalibratedOn, CurvePoint, Extrapolated, PerformanceReport, Speeds
@@ -179,14 +179,34 @@ def with_coverage(resolved: ResolvedPlan, perf: PerformanceReport) -> Performanc
     found = coverage(plan_profile(resolved, perf.concurrency), paths.measurements_csv())
     low, high = calibration().coverage.widening(found.missing)
     out = widen(perf, low, high)
+    calibrated_on = found.calibrated_on
+    factor = _user_factor(resolved)
+    if factor is not None and calibrated_on is not None:
+        runs = f"{factor.runs} run{'s' if factor.runs != 1 else ''}"
+        calibrated_on = calibrated_on.model_copy(
+            update={"user": f"calibrated on your rig: {runs}, {factor.label}", "user_points": factor.points}
+        )
     return out.model_copy(
         update={
-            "calibrated_on": found.calibrated_on,
+            "calibrated_on": calibrated_on,
             "extrapolated": Extrapolated(
                 value=bool(found.missing), reasons=found.reasons, low_widening=low, high_widening=high
             ),
         }
     )
+
+
+def _user_factor(resolved: ResolvedPlan) -> UserFactor | None:
+    """The user's own calibration that applies to the plan (its GPU kinds with its engine), if any."""
+    table = user_calibration()
+    if not table.factors:
+        return None
+    kinds = {g.spec.id for g in resolved.gpus}
+    for kind in sorted(kinds):
+        factor = table.factor_for(kind, resolved.engine.id)
+        if factor is not None:
+            return factor
+    return None
 
 
 def coverage_line(perf: PerformanceReport, *, compact: bool = False) -> str:
@@ -199,6 +219,8 @@ def coverage_line(perf: PerformanceReport, *, compact: bool = False) -> str:
     basis = (
         f"calibrated on {cal.summary}" if cal.rows else "no published speed measurement is close to this plan"
     )
+    if cal.user:
+        basis = f"{cal.user} · {cal.summary if cal.rows else 'no published run is close'}"
     if not ext.value:
         return f"{basis[:1].upper()}{basis[1:]} · inside their range"
     if compact:

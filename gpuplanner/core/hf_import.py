@@ -421,8 +421,29 @@ def import_model_file(path: Path, *, name: str | None = None) -> tuple[ModelSpec
     except ValidationError as exc:  # a part built before the whole (e.g. the MLA fields) is out of range
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
         raise CatalogError(f"{path} does not describe a valid model: {problems}") from None
+    return spec, save_user_model(spec)
+
+
+def save_user_model(spec: ModelSpec) -> Path:
+    """Keep an imported model in the user's models folder; returns the file."""
     folder = paths.user_models_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (re.sub(r"[^\w.-]+", "--", spec.id) + ".json")
     target.write_text(spec.model_dump_json(indent=2), encoding="utf-8")
-    return spec, target
+    return target
+
+
+def import_model_from_hub(
+    repo_id: str, *, token: str | None = None, name: str | None = None
+) -> tuple[ModelSpec, Path]:
+    """Fetch ``repo_id``'s config.json from the Hugging Face Hub (see :mod:`gpuplanner.core.hf_fetch`),
+    build its ModelSpec under that id and save it like :func:`import_model_file`."""
+    from gpuplanner.core.hf_fetch import fetch_config
+
+    config = fetch_config(repo_id, token=token)
+    try:
+        spec = model_from_hf_config(config, repo_id=name or repo_id, name=name)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise CatalogError(f"{repo_id} does not describe a valid model: {problems}") from None
+    return spec, save_user_model(spec)

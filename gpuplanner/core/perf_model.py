@@ -11,7 +11,7 @@ ring and two all-to-alls per MoE layer under expert parallelism. Achievable rate
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from gpuplanner.core.architecture import (
@@ -106,6 +106,7 @@ class StageShape:
     moe_layer_overhead_s: float = 0.0
     gemm_efficiency: float = 1.0  # the engine release's kernels vs cuBLASLt's (calibration overhead entry)
     custom_allreduce: bool = False  # the engine's own one/two-shot all-reduce inside an NVLink domain
+    memory_scale: float = 1.0  # the user's own calibration of this GPU kind with this engine (decode)
     bands: dict[str, tuple[Rates, RingFigures, RingFigures]] = field(default_factory=dict, compare=False)
     steps: dict[tuple[object, ...], StepTime] = field(default_factory=dict, compare=False)
 
@@ -113,8 +114,15 @@ class StageShape:
         """(GPU rates, TP ring, EP group) at ``band``, worked out on first use."""
         hit = self.bands.get(band)
         if hit is None:
+            rate = rates(self.gpu, self.compute_dtype, band)
+            if self.memory_scale != 1.0:
+                rate = replace(
+                    rate,
+                    memory_bps=rate.memory_bps * self.memory_scale,
+                    attention_bps=rate.attention_bps * self.memory_scale,
+                )
             hit = (
-                rates(self.gpu, self.compute_dtype, band),
+                rate,
                 ring_figures(self.tp_hops, band, self.tp),
                 ring_figures(self.ep_hops, band, self.ep),
             )

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from gpuplanner.core.calibration import calibration, calibration_generation
+from gpuplanner.core.calibration import calibration, calibration_generation, user_scales
 from gpuplanner.core.collectives import Band, custom_allreduce_applies, p2p_time_s
 from gpuplanner.core.perf_model import (
     ACT_BYTES,
@@ -147,6 +147,7 @@ def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: 
     slowest = min((g.spec for g in gpus), key=lambda spec: spec.hbm_bandwidth_gbps)
     embed_bpe = r.weights.embedding_bytes_per_element
     overhead = calibration().overhead_for(r.engine.id, r.settings.version)
+    memory_scale, compute_scale = user_scales(slowest.id, r.engine.id)
     layer_us = r.engine.layer_overhead_us or overhead.layer_us
     if r.settings.enforce_eager:  # every kernel launched from Python: no CUDA graph replays them
         layer_us += overhead.eager_layer_us
@@ -166,8 +167,9 @@ def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: 
         ep_hops=ep_hops,
         layer_overhead_s=layer_us * 1e-6,
         moe_layer_overhead_s=(calibration().moe.layer_us + overhead.moe_layer_us) * 1e-6,
-        gemm_efficiency=overhead.gemm_efficiency,
+        gemm_efficiency=overhead.gemm_efficiency * compute_scale,
         custom_allreduce=custom_allreduce_applies(r.engine.id, tp_hops, len(ids)),
+        memory_scale=memory_scale,
     )
 
 
@@ -203,6 +205,7 @@ def _alike(shape: StageShape) -> StageShape:
         shape.moe_layer_overhead_s,
         shape.gemm_efficiency,
         shape.custom_allreduce,
+        shape.memory_scale,
     )
     hit = _SHAPES.get(key)
     if hit is not None and hit.model is shape.model and hit.gpu is shape.gpu:

@@ -190,6 +190,14 @@ class CalibratedOn(ReportPart):
     )
     sources: int = Field(description="distinct publications among those rows")
     summary: str = Field(description="one sentence, e.g. '6 published runs of vLLM on Hopper, 2 of them MoE'")
+    user: str | None = Field(
+        default=None,
+        description="the user's own calibration in use, e.g. 'calibrated on your rig: 3 runs, RTX 4090, llama.cpp'",
+    )
+    user_points: tuple[tuple[int, float], ...] = Field(
+        default=(),
+        description="the user's measured (concurrency, output tokens/s) on this GPU kind and engine",
+    )
 
 
 class Extrapolated(ReportPart):

@@ -62,6 +62,12 @@ def host_label(node: Node) -> str:
 
 
 def short_gpu_name(spec: GpuSpec) -> str:
+    """The short name, keeping the "(user-defined)" mark of a custom GPU (gpuplanner catalog add-gpu)."""
+    short = _short_spec(spec)
+    return f"{short} (user-defined)" if spec.name.endswith("(user-defined)") else short
+
+
+def _short_spec(spec: GpuSpec) -> str:
     """'NVIDIA H100 SXM5 80GB' -> 'H100 SXM5 80GB'; parenthesised notes dropped."""
     name = spec.name.split(" (")[0]
     for prefix in _VENDOR_PREFIXES:

@@ -60,6 +60,12 @@ class Figure:
 
 
 def short_gpu_name(name: str) -> str:
+    """The short name, keeping the "(user-defined)" mark of a custom GPU (gpuplanner catalog add-gpu)."""
+    short = _short_name(name)
+    return f"{short} (user-defined)" if name.endswith("(user-defined)") else short
+
+
+def _short_name(name: str) -> str:
     """'NVIDIA H100 SXM5 80GB' -> 'H100 SXM5 80GB' (the vendor is on the spec sheet, not in tables)."""
     name = name.split(" (")[0]
     for prefix in ("NVIDIA GeForce ", "NVIDIA ", "AMD Instinct ", "AMD ", "Intel "):

@@ -13,6 +13,8 @@ from gpuplanner.export import formats as fmt
 from gpuplanner.export.drawing import legend, nice_ticks, tick_label
 from gpuplanner.export.theme import ACCENT, FAINT, HAIRLINE, INK, MUTED, RULE, Ink
 
+MEASURED = QColor("#009E73")  # the user's own runs, as in the window's chart
+
 
 def throughput_chart(perf: PerformanceReport):
     """A painter for total output tokens/s against concurrency (log scale), with its low-high band,
@@ -22,9 +24,12 @@ def throughput_chart(perf: PerformanceReport):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         items = [("Total output tokens/s", ACCENT, "line"), ("Low – high band", QColor(47, 111, 237, 60), "box"),
                  ("Tokens/s per user (right axis)", MUTED, "dash")]  # fmt: skip
+        measured = perf.calibrated_on.user_points if perf.calibrated_on is not None else ()
+        if measured:  # the user's own runs (gpuplanner calibrate), beside the curve
+            items.append(("Your measured runs", MEASURED, "box"))
         legend_h = legend(painter, ink, rect.left(), rect.top(), rect.width(), items) + ink.pt(8)
         curve = perf.curve
-        top_total = max(p.high_output_tokens_per_s for p in curve)
+        top_total = max([p.high_output_tokens_per_s for p in curve] + [v for _, v in measured])
         top_user = max(p.tokens_per_s_per_user for p in curve)
         left_ticks, right_ticks = nice_ticks(top_total), nice_ticks(top_user)
         label_w = max(ink.width(tick_label(t), "small") for t in left_ticks) + ink.pt(6)
@@ -113,6 +118,16 @@ def throughput_chart(perf: PerformanceReport):
             sat.setStyle(Qt.PenStyle.DotLine)
             painter.setPen(sat)
             painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
+        for concurrency, value in measured:
+            at = QPointF(
+                min(max(x_of(max(concurrency, 1)), plot.left()), plot.right()), y_of(value, left_ticks)
+            )
+            r = ink.pt(3.2)
+            painter.setPen(QPen(QColor("#ffffff"), ink.pt(0.8)))
+            painter.setBrush(MEASURED)
+            painter.drawPolygon(
+                QPolygonF([at + QPointF(0, -r), at + QPointF(r, 0), at + QPointF(0, r), at + QPointF(-r, 0)])
+            )
         _mark_plan(
             painter,
             ink,

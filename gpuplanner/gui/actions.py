@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QStyle, QToolBar, QToolButton,
 
 from gpuplanner.gui import edits, files
 from gpuplanner.gui.import_model import import_model_interactive
+from gpuplanner.gui.own_rig import install_import_menu
 from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.recent import clear_recent_files, recent_files
 
@@ -39,6 +40,7 @@ class WindowActions:
         self._view()
         self._rig()
         self._help()
+        self.import_menu = install_import_menu(window, self.add, self.help_menu)
         self._toolbar()
         self.refresh_recent()
 

@@ -156,6 +156,12 @@ class CatalogPalette(QWidget):
             group.setExpanded(cls == "datacenter" and vendor == "NVIDIA")
         servers.setExpanded(True)
 
+    def refill(self) -> None:
+        """Show the catalog again (a custom GPU was added), keeping the search."""
+        self.tree.clear()
+        self._fill()
+        self.filter(self.search.text())
+
     def leaves(self) -> list[QTreeWidgetItem]:
         found: list[QTreeWidgetItem] = []
         stack = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]

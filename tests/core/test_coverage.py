@@ -223,7 +223,8 @@ def test_without_a_measurements_file_everything_is_extrapolated(cat, tmp_path):
 def test_json_report_carries_calibrated_on_and_extrapolated(cat, frozen_rows):
     report = evaluate(quick_plan(catalog=cat, **GEFORCE_MOE), cat)
     perf = report.to_json_dict()["performance"]
-    assert set(perf["calibrated_on"]) == {"rows", "sources", "summary"}
+    assert set(perf["calibrated_on"]) == {"rows", "sources", "summary", "user", "user_points"}
+    assert perf["calibrated_on"]["user"] is None  # no calibration of the user's own (gpuplanner calibrate)
     assert perf["calibrated_on"]["rows"] == list(report.performance.calibrated_on.rows)
     assert perf["extrapolated"]["value"] is True and perf["extrapolated"]["reasons"]
     assert {"low", "high", "curve", "bottleneck"} <= set(perf)  # the old keys stay

@@ -36,7 +36,8 @@ USER_COLOUR = "#D55E00"
 NOW_COLOUR = "#6B7280"
 SATURATION_COLOUR = "#CC79A7"
 BAND_COLOUR = (0, 114, 178, 60)
-SLO_COLOUR = "#009E73"
+SLO_COLOUR = "#E69F00"  # orange: apart from the measured points' green
+MEASURED_COLOUR = "#009E73"
 
 
 def no_estimate_reason(report: Report | None) -> str:
@@ -66,7 +67,19 @@ class ThroughputChart(QWidget):
         self._now_label = pg.TextItem("", color=colours.foreground, anchor=(0, 1))
         self._saturation = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(SATURATION_COLOUR), pen=pg.mkPen("w"))
         self._sat_label = pg.TextItem("", color=SATURATION_COLOUR, anchor=(1, 1))
-        for extra in (self._now, self._now_label, self._saturation, self._sat_label):
+        # the user's own measured runs (gpuplanner calibrate) beside the curve
+        self._measured = pg.ScatterPlotItem(
+            size=10, symbol="d", brush=pg.mkBrush(MEASURED_COLOUR), pen=pg.mkPen(colours.foreground)
+        )
+        self._measured_label = pg.TextItem("", color=MEASURED_COLOUR, anchor=(0, 0.5))
+        for extra in (
+            self._now,
+            self._now_label,
+            self._saturation,
+            self._sat_label,
+            self._measured,
+            self._measured_label,
+        ):
             item.addItem(extra)
         # tokens/s per user on a right-hand axis with its own view box sharing x
         self._user_view = pg.ViewBox(enableMouse=False)
@@ -124,6 +137,7 @@ class ThroughputChart(QWidget):
             set_range(self._user_view, y=(0, 1))
             self._now.hide()
             set_curve(self._saturation, [], [])
+            self._set_measured(None)
             self._now_label.setText("")
             self._sat_label.setText("")
             self.readout.set_summary(f"TTFT – · TPOT – · {no_estimate_reason(report)}")
@@ -133,7 +147,10 @@ class ThroughputChart(QWidget):
         self._show_values(True)
         self._message.setText("")
         x_max = max(float(x.max()), 1.0)
-        y_max = nice_top(float(max(total.max(), max(p.high_output_tokens_per_s for p in curve))) * 1.05)
+        measured = self._set_measured(perf)
+        y_max = nice_top(
+            float(max(total.max(), max(p.high_output_tokens_per_s for p in curve), *measured)) * 1.05
+        )
         set_range(item.getViewBox(), x=(-0.15, x_max + 0.25), y=(0, y_max))
         set_range(self._user_view, y=(0, nice_top(max(p.tokens_per_s_per_user for p in curve) * 1.05)))
         self._set_ticks(2**x_max)
@@ -160,6 +177,23 @@ class ThroughputChart(QWidget):
             "<b>At the plan's workload</b> (TTFT: time to first token; TPOT: time per output token)<br>"
             + "<br>".join(f"• {a}" for a in (*perf.assumptions, *(host.assumptions if host else ())))
         )
+
+    def _set_measured(self, perf: PerformanceReport | None) -> list[float]:
+        """Mark the user's measured (concurrency, tokens/s) on the curve; returns their tokens/s."""
+        points = perf.calibrated_on.user_points if perf is not None and perf.calibrated_on else ()
+        xs = [math.log2(max(c, 1)) for c, _ in points]
+        ys = [float(v) for _, v in points]
+        set_curve(self._measured, xs, ys)
+        if points:
+            self._measured_label.setText(f" your runs ({len(points)})")
+            self._measured_label.setPos(xs[-1], ys[-1])
+            self._measured.setToolTip(
+                "Measured on your rig (gpuplanner calibrate):<br>"
+                + "<br>".join(f"• {v:,.1f} tok/s at {c:,} users" for c, v in points)
+            )
+        else:
+            self._measured_label.setText("")
+        return ys
 
     def _show_values(self, show: bool) -> None:
         show_axis_values(self.plot, show, ("left", "right", "bottom"))
