@@ -9,6 +9,7 @@ from gpuplanner.core.coverage import coverage_line
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report, Speeds
 from gpuplanner.core.units import gib
+from gpuplanner.core.verdict import verdict_of
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int] | None = None) -> str:
@@ -52,7 +53,7 @@ def report_text(report: Report, plan: Plan) -> str:
         f"  layout   TP {plan.layout.tp} × PP {plan.layout.pp} × DP {plan.layout.dp}"
         + (f" · EP {plan.layout.ep}" if plan.layout.ep > 1 else ""),
         "",
-        ("FITS  " if report.fits else "DOES NOT FIT  ") + report.verdict,
+        f"{verdict_of(report).label}  {verdict_of(report).headline}",
         "",
         "Memory per GPU (GiB)",
     ]

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
+from gpuplanner.core.verdict import ICONS, LABELS
 from gpuplanner.export.content import Figure
-from gpuplanner.export.theme import ACCENT, BAD, GOOD, HAIRLINE, INK, MUTED, PANEL, TONE_COLOURS, Ink
+from gpuplanner.export.theme import ACCENT, BAD, GOOD, HAIRLINE, INK, MUTED, PANEL, TONE_COLOURS, WARN, Ink
 
 
 class Block:
@@ -104,13 +105,16 @@ class Paragraph(Block):
 
 @dataclass
 class Verdict(Block):
-    """The verdict sentence in a tinted panel with a green (fits) or red (does not fit) edge."""
+    """The verdict sentence in a tinted panel with a green (fits), amber (fits, with warnings) or red
+    (does not fit) edge; ``level`` is ``core.verdict``'s, the window's banner and status bar's."""
 
     fits: bool
     text: str
+    level: str = ""
 
     def _label(self) -> str:
-        return "FITS" if self.fits else "DOES NOT FIT"
+        level = self.level or ("fits" if self.fits else "fails")
+        return f"{ICONS[level]} {LABELS[level]}"
 
     def height(self, ink: Ink, width: float) -> float:
         inner = width - ink.pt(24)
@@ -118,7 +122,8 @@ class Verdict(Block):
 
     def draw(self, ink: Ink, painter: QPainter, x: float, y: float, width: float) -> None:
         h = self.height(ink, width) - ink.pt(6)
-        edge = GOOD if self.fits else BAD
+        level = self.level or ("fits" if self.fits else "fails")
+        edge = {"fits": GOOD, "warn": WARN}.get(level, BAD)
         tint = QColor(edge)
         tint.setAlpha(22)
         painter.setPen(Qt.PenStyle.NoPen)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QRectF
 
 from gpuplanner import __version__
 from gpuplanner.core.coverage import coverage_line
+from gpuplanner.core.verdict import verdict_of
 from gpuplanner.export import charts, curve, layermap, references, sections, sources
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 from gpuplanner.export.flow import (
@@ -54,7 +55,7 @@ def summary(facts: PlanFacts, ink: Ink) -> list[Block]:
         blocks.append(Paragraph(plan.description, tone="muted", space_after_pt=3))
     blocks += [
         Paragraph(meta_line(), size="small", tone="muted", space_after_pt=12),
-        Verdict(report.fits, report.verdict),
+        Verdict(report.fits, verdict_of(report).headline, verdict_of(report).level),
         Spacer(8),
         FigureGrid(sections.summary_figures(facts)),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import PerformanceReport
 from gpuplanner.core.units import gib
 from gpuplanner.export import formats as fmt
@@ -20,7 +21,6 @@ def summary_figures(facts: PlanFacts) -> list[Figure]:
     params = fmt.params_b(report.total_params)
     if report.active_params and report.active_params < report.total_params * 0.9:
         params += f" ({fmt.params_b(report.active_params)} active)"
-    workload = plan.workload
     figures = [
         Figure(
             "GPUs",
@@ -34,11 +34,7 @@ def summary_figures(facts: PlanFacts) -> list[Figure]:
             f"{facts.precision_name(report.weights)} / {facts.precision_name(report.kv_cache_precision)}",
         ),
         Figure("Engine", report.engine_name, facts.layout_text),
-        Figure(
-            "Workload",
-            f"{perf.concurrency if perf else workload.concurrency} concurrent requests",
-            f"{fmt.count(workload.input_tokens)} tokens in · {fmt.count(workload.output_tokens)} tokens out",
-        ),
+        Figure("Workload", *workload_figure(plan, perf)),
     ]
     if perf is not None:
         figures += [
@@ -216,3 +212,19 @@ def link_table(perf: PerformanceReport, facts: PlanFacts) -> TableData:
 
 def gpu_list(ids: tuple[str, ...] | list[str]) -> str:
     return ", ".join(ids)
+
+
+def workload_figure(plan: Plan, perf: PerformanceReport | None) -> tuple[str, str]:
+    """The concurrency the plan asks for (what the person typed), and how many run at once when the KV
+    cache or the engine holds fewer."""
+    workload = plan.workload
+    asked = workload.concurrency
+    tokens = f"{fmt.count(workload.input_tokens)} tokens in · {fmt.count(workload.output_tokens)} tokens out"
+    if asked == "max":
+        running = perf.concurrency if perf else None
+        value = "As many as fit" + (f" ({fmt.count(running)} at once)" if running else "")
+        return value, tokens
+    value = f"{fmt.count(asked)} concurrent request{'s' if asked != 1 else ''}"
+    if perf is not None and perf.concurrency < asked:
+        tokens = f"{fmt.count(perf.concurrency)} run at once, the rest queue · " + tokens
+    return value, tokens

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
+from gpuplanner.core.verdict import verdict_of
 from gpuplanner.document.document import Change, PlanDocument
 from gpuplanner.drawing.labels import Labels
 from gpuplanner.drawing.scene import RackScene, Selection
@@ -178,8 +179,9 @@ class MainWindow(QMainWindow):
     def _on_report(self, report: Report) -> None:
         self.latest_report = report
         self.scene.set_report(report)
-        self.verdict_label.setText(("✔ " if report.fits else "✖ ") + report.verdict)
-        style = "" if report.fits else "color: #e5484d;"
+        verdict = verdict_of(report)  # the banner's verdict, icon and colour: never a second opinion
+        self.verdict_label.setText(verdict.line)
+        style = "" if verdict.level == "fits" else f"color: {verdict.colour};"
         if self.verdict_label.styleSheet() != style:  # a style sheet re-polishes the label: only on change
             self.verdict_label.setStyleSheet(style)
         self.verdict_label.setToolTip(

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from gpuplanner.core.report import FixAction, Problem, Report
 from gpuplanner.core.specs import GIB
+from gpuplanner.core.verdict import ICONS, verdict_of
 
 SEVERITY_COLOURS = {"error": "#D62728", "warning": "#E69F00", "info": "#0072B2"}
 SEVERITY_WORDS = {"error": "Error", "warning": "Warning", "info": "Note"}
@@ -29,10 +30,10 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 VISIBLE_ROWS = 2  # the banner keeps one height while there are problems: more scroll inside it
 MAX_ROWS = 12  # past this many, the last row sums up the rest
 ROW_HEIGHT = 28
-STATE_STYLES = {
-    "fits": ("#E8F5EC", "#1E7A46", "✔"),
-    "warn": ("#FFF4E0", "#8A5A00", "▲"),
-    "fails": ("#FDECEC", "#B42318", "✖"),
+STATE_STYLES = {  # icons from core.verdict: the status bar, the command line and the PDF use the same
+    "fits": ("#E8F5EC", "#1E7A46", ICONS["fits"]),
+    "warn": ("#FFF4E0", "#8A5A00", ICONS["warn"]),
+    "fails": ("#FDECEC", "#B42318", ICONS["fails"]),
     "none": ("#EEF0F3", "#4B5563", "…"),
 }
 
@@ -187,15 +188,8 @@ class VerdictBanner(QFrame):
         if report is None:
             self._show("none", "No plan evaluated yet.", (), ["Edit the rig or open a plan."])
             return
-        errors = sum(p.severity == "error" for p in report.problems)
-        warnings = any(p.severity == "warning" for p in report.problems)
-        state = "fails" if errors or not report.fits else "warn" if warnings else "fits"
-        if state == "fails":
-            s = "s" if errors != 1 else ""
-            headline = f"Does not fit: {errors} problem{s} stop{'' if s else 's'} it from starting"
-        else:
-            headline = report.verdict
-        self._show(state, headline, report.problems, key_figures(report))
+        verdict = verdict_of(report)  # the one verdict: the status bar and the PDF say the same
+        self._show(verdict.level, verdict.headline, report.problems, key_figures(report))
 
     def set_error(self, message: str, fix: str = "") -> None:
         """The plan cannot be evaluated at all (e.g. a TP degree the model cannot be split by)."""
