@@ -35,6 +35,9 @@ from gpuplanner.gui.rack.controller import RackController
 from gpuplanner.gui.rack.view import RackView
 
 
+FRAME_GUESS = (4, 32)  # a window manager's border and title bar, pixels, until the real frame is known
+
+
 class MainWindow(QMainWindow):
     report_changed = Signal(object)  # the latest Report, after every evaluation that succeeds
     evaluation_failed = Signal(str)  # why the current plan cannot be evaluated
@@ -106,15 +109,37 @@ class MainWindow(QMainWindow):
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))
         self.resize(1440, 900)
+        self.fit_frame_to_screen()
 
-    def _soon(self, slot: Callable[[], object]) -> None:
+    def fit_frame_to_screen(self) -> None:
+        """Keep the whole frame (title bar and status bar included) inside the screen's available
+        geometry: a window asking for 1440×900 on a 1440×900 screen hides its status bar under the
+        task bar. Before the window manager has framed the window its frame is guessed."""
+        screen = self.screen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        available = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w = frame.width() - self.width() or 2 * FRAME_GUESS[0]
+        extra_h = frame.height() - self.height() or FRAME_GUESS[1] + FRAME_GUESS[0]
+        width = min(self.width(), available.width() - extra_w)
+        height = min(self.height(), available.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(max(width, 400), max(height, 300))
+        frame = self.frameGeometry()
+        if not available.contains(frame):
+            x = min(max(frame.x(), available.x()), available.right() + 1 - frame.width())
+            y = min(max(frame.y(), available.y()), available.bottom() + 1 - frame.height())
+            self.move(max(x, available.x()), max(y, available.y()))
+
+    def _soon(self, slot: Callable[[], object], delay_ms: int = 0) -> None:
         """Run ``slot`` when the event loop is back, unless the window is gone by then: a child timer,
         where ``QTimer.singleShot`` would hold the slot, and the window with it, until it fired."""
         timer = QTimer(self)
         timer.setSingleShot(True)
         timer.timeout.connect(slot)
         timer.timeout.connect(timer.deleteLater)
-        timer.start(0)
+        timer.start(delay_ms)
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -231,6 +256,14 @@ class MainWindow(QMainWindow):
         if not self._shown_once:  # whoever shows the window first sees the whole rig, not a corner of it
             self._shown_once = True
             self._soon(self.view.fit_all)
+            self._soon(self.fit_frame_to_screen)  # framed by now, or at the next resize
+            self._soon(self._settle_frame, 400)
+
+    def _settle_frame(self) -> None:
+        """The window manager frames a window some time after it is shown: once it has, the frame goes
+        inside the screen (the canvas refits itself on the resize)."""
+        if self.isVisible():
+            self.fit_frame_to_screen()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_dirty():
