@@ -56,6 +56,7 @@ def templates() -> list[Path]:
 
 def _load_into(window: PlanWindow, plan: Plan, path: Path | None) -> None:
     window.path = path
+    window.document.reset_ids()  # the undo history goes too: ids restart from the new plan's own
     window.document.replace_plan(plan, Change("plan"))
     arranged = arrange_if_overlapping(window)
     window.undo_stack.clear()

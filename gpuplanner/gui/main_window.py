@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self._shown_once = False
+        self._was_empty = False
         self.catalog = catalog or default_catalog()
         self.labels = Labels(self.catalog)
         self.document = PlanDocument(plan)
@@ -192,8 +193,10 @@ class MainWindow(QMainWindow):
         plan = self.document.plan
         self.scene.sync(plan)
         self.view.ensure_scene_margin()
-        if not plan.rig.nodes:
-            self.view.viewport().update()  # the whole empty-canvas hint, not only the exposed part
+        if not plan.rig.nodes or self._was_empty:
+            # the whole empty-canvas hint, not only the exposed part: drawn, or wiped once a server came
+            self.view.viewport().update()
+        self._was_empty = not plan.rig.nodes
         self.inspector.refresh()
         self.update_title()
         if self.is_dirty():

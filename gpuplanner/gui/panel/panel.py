@@ -222,7 +222,10 @@ class LivePanel(QDockWidget):
 
     def set_plan(self, plan: Plan) -> None:
         self.plan = plan
-        data, message = try_strip_data(plan, self.catalog)
+        if plan.rig.gpu_ids():
+            data, message = try_strip_data(plan, self.catalog)
+        else:  # an empty rig: no stage of the last model's layout lingers
+            data, message = None, "No GPUs yet: the layers appear here once the rig has a GPU."
         self.layer_map.set_data(data, message, gpu_roles(plan))
         self.layer_title.setText(self.layer_map.title_text())
         rows = self.layer_map.row_top(LAYER_ROWS_SHOWN) - self.layer_map.row_top(0)
