@@ -35,3 +35,15 @@ def test_ctrl_n_is_new_empty_rig_in_the_menu_and_the_readme(main_window):
     assert "Empty" in action.text()
     row = next(line for line in README.read_text(encoding="utf-8").splitlines() if "| Ctrl+N |" in line)
     assert "empty rig" in row
+
+
+def test_a_dropped_card_gets_its_own_pcie_generation(main_window):
+    """An RTX 4090 is a PCIe 4.0 x16 card (NVIDIA's RTX 4090 specifications) in a desktop board without
+    a PCIe switch: its new server is wired through the CPU at PCIe 4.0, as the wiring menu offers; an
+    H100 PCIe card is PCIe 5.0 (NVIDIA H100 datasheet) behind a server's switch."""
+    window = main_window
+    files.new_plan(window, None)
+    window.controller.drop(CatalogItemRef("gpu", "rtx-4090"), QPointF(0, 0))
+    assert window.document.plan.rig.nodes[0].host_link == "pcie4-x16-cpu"
+    window.controller.drop(CatalogItemRef("gpu", "h100-pcie"), QPointF(3000, 0))
+    assert window.document.plan.rig.nodes[1].host_link == "pcie5-x16-switch"
