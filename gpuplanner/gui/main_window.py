@@ -34,7 +34,6 @@ from gpuplanner.gui.panel.panel import LivePanel
 from gpuplanner.gui.rack.controller import RackController
 from gpuplanner.gui.rack.view import RackView
 
-
 FRAME_GUESS = (4, 32)  # a window manager's border and title bar, pixels, until the real frame is known
 
 

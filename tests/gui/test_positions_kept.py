@@ -4,8 +4,8 @@ with its servers where the file puts them (issue 14: the 2× DGX sample opened m
 from __future__ import annotations
 
 import pytest
-
 from export.conftest import sample_plan_paths
+
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.document.planfile import load_plan, save_plan
 from gpuplanner.drawing import geometry as geo
@@ -21,7 +21,9 @@ def test_samples_open_unmodified_with_their_positions(open_window, path):
 
 def test_quick_servers_sit_side_by_side_without_overlap(open_window, tmp_path):
     for slots in (2, 4, 8):
-        plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", gpus_per_node=slots, nodes=3)
+        plan = quick_plan(
+            model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", gpus_per_node=slots, nodes=3
+        )
         assert not geo.overlapping([(n.x, n.y, n.slots) for n in plan.rig.nodes]), slots
     path = tmp_path / "quick.gpuplan"
     save_plan(plan, path)
