@@ -65,7 +65,7 @@ def report_text(report: Report, plan: Plan) -> str:
                 g.id,
                 g.gpu,
                 g.node,
-                f"{g.replica}/{g.stage}/{g.tp_rank}",
+                f"{g.replica + 1}/{g.stage + 1}/{g.tp_rank + 1}",  # people count from 1; the JSON from 0
                 f"{g.layers[0]}–{g.layers[1] - 1}",
                 gib(g.capacity_bytes, unit=False),
                 gib(m.weights, unit=False),

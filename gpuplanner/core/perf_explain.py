@@ -62,7 +62,9 @@ def bottleneck(
     notes = []
     if rep.pp > 1:
         if cycle.micro_batches < rep.pp:
-            notes.append(f"pipeline bubbles: {cycle.micro_batches} micro-batch(es) for {rep.pp} stages")
+            notes.append(
+                f"pipeline bubbles: {cycle.micro_batches} micro-batch{'es' if cycle.micro_batches != 1 else ''} for {rep.pp} stages"
+            )
         else:
             notes.append(f"pipeline stage {slow + 1} is the slowest")
     # the cap is the engine's sequence limit when every replica reaches it, the KV cache otherwise

@@ -83,7 +83,7 @@ class GpuItem(QGraphicsItem):
         super().__init__()
         self.gpu_id = placement.id
         self.placement = placement
-        self.role = ""  # 'stage 0 · rank 3' or 'unused'
+        self.role = ""  # 'stage 1 · TP 4/8' or 'unused' (counted from 1)
         self.report: GpuReport | None = None
         self._labels = labels
         self._style = style

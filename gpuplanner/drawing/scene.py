@@ -33,13 +33,16 @@ class Selection:
 
 
 def layout_roles(plan: Plan) -> dict[str, str]:
-    """'stage 0 · tp 3' per GPU id in the layout (with the replica when there are several)."""
+    """'stage 1 · TP 4/8' per GPU id in the layout (with the replica when there are several).
+    People count from 1 everywhere (window, command line, PDF); only the JSON keeps 0-based indices."""
     roles: dict[str, str] = {}
     several = len(plan.layout.replicas) > 1
     for r, replica in enumerate(plan.layout.replicas):
         for s, stage in enumerate(replica.stages):
+            n = len(stage.gpus)
             for k, gpu in enumerate(stage.gpus):
-                roles[gpu] = f"r{r} · s{s} · tp{k}" if several else f"stage {s} · tp {k}"
+                tp = f" · TP {k + 1}/{n}" if n > 1 else ""
+                roles[gpu] = f"R{r + 1} · S{s + 1}{tp}" if several else f"stage {s + 1}{tp}"
     return roles
 
 

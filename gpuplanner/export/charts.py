@@ -98,7 +98,8 @@ def layer_map(report: Report, num_layers: int):
             stages.setdefault((g.replica, g.stage), []).append(g)
         several = len({r for r, _ in stages}) > 1
         labels = {
-            key: (f"Replica {key[0]} · stage {key[1]}" if several else f"Stage {key[1]}") for key in stages
+            key: (f"Replica {key[0] + 1} · stage {key[1] + 1}" if several else f"Stage {key[1] + 1}")
+            for key in stages
         }
         label_w = max(ink.width(t, "small", True) for t in labels.values()) + ink.pt(10)
         axis_h = ink.line_height("small") + ink.pt(4)

@@ -80,7 +80,7 @@ def gpu_tooltip(g: GpuReport) -> str:
     """Exact bytes of every ledger line with the inputs of its formula."""
     m = g.memory_bytes
     rows = [
-        f"<b>{g.id}</b> · {g.gpu_name}<br>replica {g.replica} · stage {g.stage} · TP rank {g.tp_rank} · "
+        f"<b>{g.id}</b> · {g.gpu_name}<br>replica {g.replica + 1} · stage {g.stage + 1} · TP #{g.tp_rank + 1} · "
         f"layers {g.layers[0]}–{g.layers[1] - 1}"
         + (" · embeddings" if g.has_embeddings else "")
         + (" · lm_head" if g.has_lm_head else "")

@@ -85,7 +85,7 @@ class StepTimeChart(QWidget):
     def set_report(self, report: Report | None) -> None:
         perf = report.performance if report is not None else None
         self.splits = list(perf.step_split) if perf is not None else []
-        self._stages = {g.id: f" · stage {g.stage}" for g in report.gpus} if report is not None else {}
+        self._stages = {g.id: f" · stage {g.stage + 1}" for g in report.gpus} if report is not None else {}
         fields = [field for field, _, _ in STEP_PARTS]
         bottoms, tops = stack_fields(self.splits, fields, 1e3)  # milliseconds
         self.bars.set_stacks(
