@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.layout_ops import default_layout
 from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_TOKENS
+from gpuplanner.core.verdict import plural
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import DEFAULT_TEXT, blocked, error_label, fill_combo, hint, show_error
 
@@ -98,6 +99,7 @@ class PlanSection(QGroupBox):
             "Spread the model over the rig's GPUs in order: TP groups, then stages, then replicas"
         )
         self.layout_info = hint()
+        self.layout_info.setWordWrap(False)  # "16 of 16 GPUs used" on one line, not wrapped and cut
         self.error = error_label("planError")
         form.addRow("Name", self.name)
         form.addRow("Model", self.model)
@@ -240,7 +242,7 @@ class PlanSection(QGroupBox):
             self.pp.setValue(plan.layout.pp)
             self.dp.setValue(plan.layout.dp)
         used = sum(len(s.gpus) for r in plan.layout.replicas for s in r.stages) if plan.rig.gpu_ids() else 0
-        self.layout_info.setText(f"{used} of {len(plan.rig.gpu_ids())} GPUs in use")
+        self.layout_info.setText(f"{used} of {plural(len(plan.rig.gpu_ids()), 'GPU')} used")
         problems = []
         if engine is not None and plan.weights not in engine.weight_precisions:
             problems.append(f"{engine.name} does not load {plan.weights} weights")

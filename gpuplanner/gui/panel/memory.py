@@ -14,12 +14,12 @@ from typing import NamedTuple
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QApplication, QToolTip, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from gpuplanner.core.budget import budgets
 from gpuplanner.core.report import GpuReport, Report
 from gpuplanner.core.specs import GIB
+from gpuplanner.core.verdict import plural
 from gpuplanner.gui.panel.bars import StackedBars
 from gpuplanner.gui.panel.style import (
     CAPACITY_COLOUR,
@@ -29,6 +29,7 @@ from gpuplanner.gui.panel.style import (
     SELECTION_COLOUR,
     STRANDED_COLOUR,
     ChartColours,
+    HeldTip,
     chart_column,
     fmt_bytes,
     header_label,
@@ -110,7 +111,7 @@ def memory_summary(report: Report | None) -> str:
     weights = sum(g.memory_bytes.weights for g in report.gpus)
     over = [g for g in report.gpus if g.memory_bytes.free < 0]
     kv = report.kv_cache
-    text = f"<b>{fmt_bytes(weights)}</b> of weights on {len(report.gpus)} GPUs · "
+    text = f"<b>{fmt_bytes(weights)}</b> of weights on {plural(len(report.gpus), 'GPU')} · "
     if kv.capacity_tokens:
         text += (
             f"KV cache for <b>{kv.capacity_tokens:,}</b> tokens per replica "
@@ -168,6 +169,7 @@ class MemoryChart(QWidget):
         chart_column(self, self.header, self.plot, self.legend)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._hover)
+        self.tip = HeldTip(self.plot)  # stays while the pointer rests on a bar
         scene.sigMouseClicked.connect(self._clicked)
         self.set_report(None)
 
@@ -265,9 +267,9 @@ class MemoryChart(QWidget):
     def _hover(self, scene_pos: QPointF) -> None:
         i = self.bars.index_at(scene_pos)
         if i is None or self.report is None:
-            QToolTip.hideText()
+            self.tip.hide()
             return
-        QToolTip.showText(QCursor.pos(), self.tooltip_for(self.gpu_ids[i]), self.plot)
+        self.tip.show(self.tooltip_for(self.gpu_ids[i]))
 
     def _clicked(self, event: object) -> None:
         if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]

@@ -180,7 +180,8 @@ class LivePanel(QDockWidget):
             self.report = report
         self.verdict.set_report(report)
         self.memory.set_report(report, self._idle_gpus(report))
-        self.throughput.set_report(report)
+        asked = self.plan.workload.concurrency if self.plan is not None else None
+        self.throughput.set_report(report, asked if isinstance(asked, int) else None)
         self.steptime.set_report(report)
         seconds = time.perf_counter() - started
         self.last_seconds = seconds  # for the benchmark (benchmarks/panel_speed.py), not shown

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QApplication, QToolTip, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from gpuplanner.core.budget import stack_fields
 from gpuplanner.core.report import Report, StepSplit
@@ -18,6 +17,7 @@ from gpuplanner.gui.panel.bars import StackedBars
 from gpuplanner.gui.panel.style import (
     STEP_PARTS,
     ChartColours,
+    HeldTip,
     chart_column,
     fmt_seconds,
     header_label,
@@ -75,6 +75,7 @@ class StepTimeChart(QWidget):
         chart_column(self, self.header, self.plot, self.legend)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._hover)
+        self.tip = HeldTip(self.plot)  # stays while the pointer rests on a bar
         scene.sigMouseClicked.connect(self._clicked)
         self.set_report(None)
 
@@ -117,10 +118,10 @@ class StepTimeChart(QWidget):
     def _hover(self, scene_pos: QPointF) -> None:
         i = self.bars.index_at(scene_pos)
         if i is None:
-            QToolTip.hideText()
+            self.tip.hide()
             return
         split = self.splits[i]
-        QToolTip.showText(QCursor.pos(), step_tooltip(split, self._stages.get(split.gpu, "")), self.plot)
+        self.tip.show(step_tooltip(split, self._stages.get(split.gpu, "")))
 
     def _clicked(self, event: object) -> None:
         if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QRect, Qt
+from PySide6.QtGui import QColor, QCursor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from gpuplanner.core.specs import GIB
 from gpuplanner.core.units import gib
@@ -225,3 +225,38 @@ def short_name(gpu_name: str) -> str:
         if gpu_name.startswith(prefix):
             return gpu_name[len(prefix) :]
     return gpu_name
+
+
+class HeldTip(QObject):
+    """A chart's hover tooltip that stays while the pointer rests on what it describes.
+
+    ``QToolTip.showText`` from a mouse-move alone vanishes about a second later: the view then gets
+    its own tool-tip event, finds no item with a tooltip in the scene and hides the text. This filter
+    answers that event with the text shown last, and ``hide`` clears it when the pointer leaves."""
+
+    HOLD_MS = 60_000
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        super().__init__(plot)
+        self.plot = plot
+        self.text = ""
+        plot.viewport().installEventFilter(self)
+        plot.installEventFilter(self)
+
+    def show(self, text: str) -> None:
+        self.text = text
+        QToolTip.showText(QCursor.pos(), text, self.plot, QRect(), self.HOLD_MS)
+
+    def hide(self) -> None:
+        if self.text:
+            self.text = ""
+            QToolTip.hideText()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            if self.text:
+                QToolTip.showText(QCursor.pos(), self.text, self.plot, QRect(), self.HOLD_MS)
+            return True  # never the scene's own (empty) tooltip, which would hide ours
+        if event.type() == QEvent.Type.Leave:
+            self.hide()
+        return False
