@@ -30,7 +30,7 @@ from gpuplanner.gui.export_action import PdfExporter, install_export_action
 from gpuplanner.gui.inspector import Inspector
 from gpuplanner.gui.palette import CatalogPalette
 from gpuplanner.gui.panel.controller import PanelController, leave_room_for_canvas
-from gpuplanner.gui.panel.panel import LivePanel
+from gpuplanner.gui.panel.panel import PANEL_HEIGHT, LivePanel
 from gpuplanner.gui.rack.controller import RackController
 from gpuplanner.gui.rack.view import RackView
 
@@ -99,7 +99,8 @@ class MainWindow(QMainWindow):
 
         self.panel = LivePanel(self.catalog, self)
         self.add_panel_dock(self.panel)
-        self._soon(lambda: leave_room_for_canvas(self, self.panel))
+        self._soon(self.adapt_layout)
+        self.panel.charts_toggled.connect(self._on_charts_toggled)
         self.panel_controller = PanelController(self.editor, self.panel, self.view, self.latest_report)
         self.report_changed.connect(self.panel_controller.show_report)
         self.evaluation_failed.connect(self.panel_controller.show_failure)
@@ -110,6 +111,29 @@ class MainWindow(QMainWindow):
         self._on_document_changed(Change("plan"))
         self.resize(1440, 900)
         self.fit_frame_to_screen()
+
+    def adapt_layout(self) -> None:
+        """Dock sizes that suit the window's size, unless the person's own are remembered: the
+        inspector a fifth of the width (300–440 px), the catalog a sixth, the live panel at most
+        half the height, so the canvas keeps room at 1280×720 and the inspector grows at 1920×1080."""
+        if files.has_saved_layout():
+            leave_room_for_canvas(self, self.panel)
+            return
+        width, height = self.width(), self.height()
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        side = max(300, min(440, width // 5))
+        catalog = max(210, min(300, width // 6))
+        self.resizeDocks([self.catalog_dock, self.inspector_dock], [catalog, side], horizontal)
+        if self.panel.isVisible() and not self.panel.isFloating():
+            self.resizeDocks([self.panel], [max(300, min(PANEL_HEIGHT, height // 2))], vertical)
+        self.panel.set_compact(height < 800)
+
+    def _on_charts_toggled(self, shown: bool) -> None:
+        """Folded charts give their height to the canvas; shown again, they take it back."""
+        if self.panel.isFloating():
+            return
+        height = min(PANEL_HEIGHT, self.height() // 2) if shown else self.panel.minimumSizeHint().height()
+        self.resizeDocks([self.panel], [height], Qt.Orientation.Vertical)
 
     def fit_frame_to_screen(self) -> None:
         """Keep the whole frame (title bar and status bar included) inside the screen's available
@@ -235,6 +259,9 @@ class MainWindow(QMainWindow):
     def _on_selection_changed(self) -> None:
         selection = self.scene.selection()
         self.inspector.refresh()
+        if selection:  # what was selected shows its properties, not the plan's settings further down
+            self.inspector.verticalScrollBar().setValue(0)
+            self.inspector.ensureWidgetVisible(self.inspector.selection_section)
         self.actions.update_enabled(selection)
         self.selection_changed.emit(selection)
 
@@ -266,6 +293,7 @@ class MainWindow(QMainWindow):
         inside the screen (the canvas refits itself on the resize)."""
         if self.isVisible():
             self.fit_frame_to_screen()
+            self.adapt_layout()  # the window manager's size, not the one asked for
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_dirty():

@@ -53,3 +53,44 @@ def test_no_developer_readouts_in_the_panel(main_window):
     texts = [label.text() for label in main_window.findChildren(QLabel)]
     assert not any("charts" in t and " ms" in t for t in texts)
     assert not any("preview" in t.lower() for t in texts)
+
+
+def test_the_layout_adapts_to_a_1280x720_and_a_1920x1080_window(main_window, qtbot):
+    window = main_window
+    window.resize(1280, 660)  # 1280×720 less a title bar and a task bar
+    qtbot.wait(20)
+    window.adapt_layout()
+    qtbot.wait(50)
+    assert window.panel.height() <= window.height() // 2 + 40
+    assert window.view.height() >= 0.25 * window.height()
+    assert window.panel.verdict.rows_shown == 1  # a short window: one problem row, the rest scroll
+    window.resize(1920, 1020)
+    qtbot.wait(20)
+    window.adapt_layout()
+    qtbot.wait(50)
+    assert window.inspector_dock.width() >= 360
+    assert window.panel.verdict.rows_shown == 2
+
+
+def test_folding_the_charts_gives_the_canvas_room_and_splitters_are_remembered(main_window, qtbot):
+    from gpuplanner.gui import files
+    from gpuplanner.gui.recent import app_settings
+
+    window = main_window
+    window.resize(1280, 660)
+    qtbot.wait(20)
+    before = window.view.height()
+    window.panel.charts_button.click()
+    qtbot.wait(50)
+    assert not window.panel.charts.isVisible()
+    assert window.view.height() > before
+    window.panel.charts_button.click()
+    assert window.panel.charts.isVisible()
+    window.panel.charts.setSizes([500, 300, 300])
+    wanted = window.panel.charts.sizes()
+    files.remember_geometry(window)
+    assert app_settings().value("panel/charts") is not None
+    window.panel.charts.setSizes([300, 300, 500])
+    files.restore_geometry(window)
+    sizes = window.panel.charts.sizes()  # in proportion: the restored window may be another width
+    assert abs(sizes[0] / sum(sizes) - wanted[0] / sum(wanted)) < 0.02

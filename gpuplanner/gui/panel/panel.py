@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,6 +62,7 @@ class LivePanel(QDockWidget):
     make_tp_requested = Signal()
     split_requested = Signal()
     updated = Signal(float)  # seconds the charts took to follow the last report
+    charts_toggled = Signal(bool)  # the charts were shown (True) or folded away (False)
 
     def __init__(self, catalog: Catalog | None = None, parent: QWidget | None = None) -> None:
         super().__init__("Live panel", parent)
@@ -114,6 +116,17 @@ class LivePanel(QDockWidget):
         tools.addSpacing(12)
         tools.addWidget(self.make_tp_button)
         tools.addWidget(self.split_button)
+        tools.addSpacing(12)
+        self.charts_button = QToolButton()
+        self.charts_button.setObjectName("chartsToggle")
+        self.charts_button.setCheckable(True)
+        self.charts_button.setChecked(True)
+        self.charts_button.setText("Charts")
+        self.charts_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.charts_button.setArrowType(Qt.ArrowType.DownArrow)
+        self.charts_button.setToolTip("Fold the charts away to give the canvas the room, or show them again")
+        self.charts_button.toggled.connect(self.set_charts_shown)
+        tools.addWidget(self.charts_button)
         charts = self.charts = QSplitter(Qt.Orientation.Horizontal)
         charts.setObjectName("panelCharts")
         charts.setChildrenCollapsible(False)
@@ -159,6 +172,22 @@ class LivePanel(QDockWidget):
         super().resizeEvent(event)
         if self.isFloating():
             self._arrange_for(None)
+
+    def set_charts_shown(self, shown: bool) -> None:
+        """Show or fold away the three charts (the verdict and the layer map stay)."""
+        if self.charts_button.isChecked() != shown:
+            self.charts_button.setChecked(shown)  # comes back here through toggled
+            return
+        self.charts.setVisible(shown)
+        self.charts_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.UpArrow)
+        self.charts_toggled.emit(shown)
+
+    def set_compact(self, compact: bool) -> None:
+        """A short window (under 800 px): the charts drop their legends (their tooltips still name every
+        colour) so the plots keep their height."""
+        for chart in (self.memory, self.throughput, self.steptime):
+            chart.legend.setVisible(not compact)
+        self.verdict.set_rows_shown(1 if compact else 2)
 
     def sizeHint(self) -> QSize:
         # the main window gives a dock its size hint at first: leave the canvas most of the height

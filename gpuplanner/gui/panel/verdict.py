@@ -79,6 +79,8 @@ class ProblemRow(QWidget):
         self.fix.setTextFormat(Qt.TextFormat.PlainText)
         self.button = QPushButton()
         self.button.setObjectName("applyFixButton")
+        # inside its row: a taller button (a style's default) would spill onto the next row's button
+        self.button.setFixedHeight(ROW_HEIGHT - 4)
         self.button.clicked.connect(lambda: self.action and banner.fix_requested.emit(self.action))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
@@ -160,6 +162,7 @@ class VerdictBanner(QFrame):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self._box)
+        self.rows_shown = VISIBLE_ROWS
         self.scroll.setFixedHeight(VISIBLE_ROWS * ROW_HEIGHT + 2)
         # always there (disabled when all rows fit): a scroll bar that came and went with the problems
         # would change the rows' width, and every row would lay itself out again on such an edit
@@ -174,6 +177,12 @@ class VerdictBanner(QFrame):
         layout.addWidget(self.scroll)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.set_report(None)
+
+    def set_rows_shown(self, rows: int) -> None:
+        """How many problem rows show at once (more scroll): one in a short window, two otherwise."""
+        if rows != self.rows_shown:
+            self.rows_shown = rows
+            self.scroll.setFixedHeight(rows * ROW_HEIGHT + 2)
 
     @property
     def visible_rows(self) -> list[ProblemRow]:
@@ -227,7 +236,7 @@ class VerdictBanner(QFrame):
             )
         else:
             self._rest_tooltip = ""
-        lines = [] if ordered else (notes or [])[:VISIBLE_ROWS]
+        lines = [] if ordered else (notes or [])[: self.rows_shown]
         while len(self._rows) < max(len(ordered), len(lines)):
             row = ProblemRow(self)
             self._rows.append(row)
@@ -244,7 +253,7 @@ class VerdictBanner(QFrame):
             self._rows[len(ordered) - 1].setToolTip(self._rest_tooltip)
         self._box.setFixedHeight(max(len(ordered), len(lines), 1) * ROW_HEIGHT)
         total = len(problems)
-        self.count.setText(f"{total} problems · scroll for all" if total > VISIBLE_ROWS else "")
+        self.count.setText(f"{total} problems · scroll for all" if total > self.rows_shown else "")
 
 
 def key_figures(report: Report) -> list[str]:

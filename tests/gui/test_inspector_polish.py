@@ -1,0 +1,36 @@
+"""The inspector as issue 14 asks: a sorted, searchable model picker with sizes, a width that shows the
+plan's name, and a selection that brings its properties into view."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox
+
+
+def test_model_picker_is_sorted_searchable_and_shows_sizes(main_window):
+    combo = main_window.inspector.findChild(QComboBox, "modelCombo")
+    texts = [combo.itemText(i) for i in range(combo.count())]
+    assert texts == sorted(texts, key=str.casefold)
+    # Llama 3.1 70B: 70.6 B parameters (its model card); the picker shows the size after the name
+    llama = next(t for t in texts if t.startswith("Llama 3.1 70B Instruct"))
+    assert llama.endswith(" B") and "70.6 B" in llama
+    assert combo.isEditable()
+    finder = combo.completer()
+    assert finder.filterMode() == Qt.MatchFlag.MatchContains
+    assert finder.caseSensitivity() == Qt.CaseSensitivity.CaseInsensitive
+    finder.setCompletionPrefix("405b")
+    assert finder.completionCount() >= 1
+    assert "405B" in finder.currentCompletion()
+
+
+def test_selecting_a_gpu_scrolls_its_properties_into_view(main_window, qtbot):
+    from gpuplanner.drawing.scene import Selection
+
+    inspector = main_window.inspector
+    inspector.verticalScrollBar().setValue(inspector.verticalScrollBar().maximum())
+    gpu = main_window.document.plan.rig.gpu_ids()[0]
+    main_window.select(Selection(gpus=(gpu,)))
+    qtbot.wait(10)
+    section = inspector.selection_section
+    top = section.mapTo(inspector.widget(), section.rect().topLeft()).y()
+    assert inspector.verticalScrollBar().value() <= top
