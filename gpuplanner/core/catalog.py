@@ -98,7 +98,7 @@ class Catalog:
         object.__setattr__(self, "_index", index)
 
     # -- lookup -------------------------------------------------------------------------------------
-    def _find(self, kind: str, ref: str) -> Any:
+    def _find(self, kind: str, ref: str, suggest: bool = True) -> Any:
         specs: Mapping[str, Any] = getattr(self, kind)
         if ref in specs:
             return specs[ref]
@@ -115,7 +115,8 @@ class Catalog:
                 fix="use the full id",
             )
         raise CatalogError(
-            f"unknown {singular} '{ref}'{self._closest(kind, ref)}",
+            # the closest names cost a fuzzy match over the whole table: only for a message people read
+            f"unknown {singular} '{ref}'{self._closest(kind, ref) if suggest else ''}",
             fix=_FILES[kind][4],
         )
 
@@ -141,7 +142,7 @@ class Catalog:
         if not ref:
             return None
         try:
-            return self._find(kind, ref)
+            return self._find(kind, ref, suggest=False)
         except CatalogError:
             return None
 

@@ -79,14 +79,20 @@ def _words(name: str) -> str:
     return " ".join(re.sub(r"\(.*?\)|[-_.,/]", " ", name.lower()).split())
 
 
-def match_gpu(name: str, catalog: Catalog) -> str | None:
-    """The catalog id of a GPU as the measurements name it ('H100 80GB HBM3 SXM (Azure ...)'), by the
-    longest catalog name or alias its words start with; None when nothing matches."""
-    words = re.sub(r"^(nvidia|amd|intel|geforce|instinct)\s+", "", _words(name))
+def _known_gpus(catalog: Catalog) -> dict[str, str]:
     known = {
         _words(n): ident for ident, spec in catalog.gpus.items() for n in (ident, spec.name, *spec.aliases)
     }
     known |= {n: ident for n, ident in _GPU_NAMES.items() if ident in catalog.gpus}
+    return known
+
+
+def match_gpu(name: str, catalog: Catalog, known: dict[str, str] | None = None) -> str | None:
+    """The catalog id of a GPU as the measurements name it ('H100 80GB HBM3 SXM (Azure ...)'), by the
+    longest catalog name or alias its words start with; None when nothing matches. ``known`` is
+    ``_known_gpus(catalog)`` when the caller matches many rows (built once, not once a row)."""
+    words = re.sub(r"^(nvidia|amd|intel|geforce|instinct)\s+", "", _words(name))
+    known = known if known is not None else _known_gpus(catalog)
     hits = [n for n in known if n and (words == n or words.startswith(n + " "))]
     return known[max(hits, key=len)] if hits else None
 
@@ -125,12 +131,14 @@ def _row_regime(row: dict[str, str]) -> str:
     return UNKNOWN if batch is None else "single-stream" if batch == 1 else "batched"
 
 
-def classify_row(row: dict[str, str], catalog: Catalog) -> SpeedRow | None:
+def classify_row(
+    row: dict[str, str], catalog: Catalog, known: dict[str, str] | None = None
+) -> SpeedRow | None:
     """A speed row of the measurements file, classified; None for a memory or microbenchmark row."""
     metric = (row.get("metric") or "").lower()
     if not _SPEED_METRIC.search(metric) or _NOT_SPEED.search(metric):
         return None
-    gpu_id = match_gpu(row.get("gpu") or "", catalog)
+    gpu_id = match_gpu(row.get("gpu") or "", catalog, known)
     profile = Profile(
         family=frozenset({gpu_family(catalog.gpus[gpu_id]) if gpu_id else UNKNOWN}),
         engine=_first_match((row.get("engine") or "").lower(), _ENGINES),
@@ -151,4 +159,5 @@ def speed_rows(path: Path) -> tuple[SpeedRow, ...]:
     except OSError:
         return ()
     catalog = default_catalog()
-    return tuple(r for row in rows if (r := classify_row(row, catalog)) is not None)
+    known = _known_gpus(catalog)
+    return tuple(r for row in rows if (r := classify_row(row, catalog, known)) is not None)

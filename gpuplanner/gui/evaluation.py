@@ -59,6 +59,11 @@ class Evaluator(QObject):
         else:
             self._timer.start(DEBOUNCE_MS)
 
+    def defer(self, plan: Plan) -> None:
+        """Evaluate ``plan`` once the event loop runs (a window not shown yet shows first)."""
+        self._plan = plan
+        self._timer.start(0)
+
     def pending(self) -> bool:
         return self._timer.isActive()
 

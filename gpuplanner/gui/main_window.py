@@ -225,7 +225,10 @@ class MainWindow(QMainWindow):
         if self.is_dirty():
             self.autosave.schedule()
         self.plan_changed.emit(plan)
-        self.evaluator.schedule(plan)  # last: the panel has the new plan when its report comes
+        if self._shown_once:
+            self.evaluator.schedule(plan)  # last: the panel has the new plan when its report comes
+        else:  # starting: the window shows first, the first evaluation follows at once
+            self.evaluator.defer(plan)
 
     def _on_report(self, report: Report) -> None:
         self.latest_report = report
