@@ -320,6 +320,6 @@ def verdict(r: ResolvedPlan, fit: FitResult, problems: list[Problem]) -> str:
         return f"Does not fit: {errors[0].message}."
     return (
         f"Fits on {n} GPU{'s' if n > 1 else ''}: KV cache for {fit.capacity_tokens:,} tokens per replica, "
-        f"up to {fit.max_concurrency} concurrent request{'s' if fit.max_concurrency != 1 else ''} "
+        f"up to {fit.max_concurrency:,} concurrent request{'s' if fit.max_concurrency != 1 else ''} "
         f"of {fit.context_tokens:,} tokens."
     )

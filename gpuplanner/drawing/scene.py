@@ -46,6 +46,13 @@ def layout_roles(plan: Plan) -> dict[str, str]:
     return roles
 
 
+def layout_stages(plan: Plan) -> dict[str, int]:
+    """The 0-based pipeline stage of each GPU id in the layout (its badge's colour on the canvas)."""
+    return {
+        g: s for replica in plan.layout.replicas for s, stage in enumerate(replica.stages) for g in stage.gpus
+    }
+
+
 def full_meshes(plan: Plan) -> dict[str, str]:
     """Servers of three or more GPUs in which one link kind joins every pair: node id -> link kind.
     The drawing shows such a mesh as one bar instead of n·(n-1)/2 arcs."""
@@ -121,6 +128,7 @@ class RackScene(QGraphicsScene):
 
     def _sync_nodes(self, plan: Plan) -> None:
         roles = layout_roles(plan)
+        stages = layout_stages(plan)
         for node in plan.rig.nodes:
             item = self.nodes.get(node.id)
             if item is None:
@@ -138,6 +146,7 @@ class RackScene(QGraphicsScene):
                         card.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 if card.parentItem() is not item:
                     card.setParentItem(item)
+                card.stage = stages.get(placement.id)  # its role (below) names the stage: repainted with it
                 card.update_from(placement, node.slots, roles.get(placement.id, "unused"), self.style)
                 card.set_report(self._report_gpus.get(placement.id))  # type: ignore[arg-type]
 

@@ -236,6 +236,7 @@ class PlanSection(QGroupBox):
         plan, catalog = editor.document.plan, editor.catalog
         engine = catalog.engines.get(plan.engine.engine)
         fill_combo(self.model, self._model_entries(), plan.model)
+        self.model.lineEdit().setCursorPosition(0)  # the name's start, not its size, when it is cut
         weights = [p for p in catalog.precisions.values() if p.for_weights]
         kv = [p for p in catalog.precisions.values() if p.for_kv_cache]
         fill_combo(self.weights, [(p.name, p.id) for p in weights], plan.weights)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QToolTip, QVBoxLayout, QWid
 
 from gpuplanner.core.specs import GIB
 from gpuplanner.core.units import gib
+from gpuplanner.drawing.style import STAGE_COLOURS  # the canvas's stage badges use the same colours
 
 # (ledger field, legend text, colour)
 MEMORY_PARTS: tuple[tuple[str, str, str], ...] = (
@@ -38,9 +39,6 @@ STEP_PARTS: tuple[tuple[str, str, str], ...] = (
     ("communication_s", "Communication", "#CC79A7"),
     ("waiting_s", "Waiting (bubble)", "#BFC7D5"),
 )
-
-# One colour per pipeline stage, repeated past eight stages.
-STAGE_COLOURS = ("#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1", "#FF9DA7")
 
 
 def stage_colour(stage: int) -> QColor:
