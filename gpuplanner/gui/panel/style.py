@@ -36,8 +36,9 @@ SELECTION_COLOUR = "#4C8DFF"
 STEP_PARTS: tuple[tuple[str, str, str], ...] = (
     ("compute_s", "Compute", "#0072B2"),
     ("memory_s", "Memory reads", "#009E73"),
-    ("communication_s", "Communication", "#CC79A7"),
-    ("waiting_s", "Waiting (bubble)", "#BFC7D5"),
+    ("communication_inside_s", "Comm. inside servers", "#CC79A7"),
+    ("communication_between_s", "Comm. between servers", "#882255"),
+    ("waiting_s", "Waiting (bubbles, scheduling)", "#BFC7D5"),
 )
 
 
