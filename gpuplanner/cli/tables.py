@@ -44,7 +44,7 @@ def report_text(report: Report, plan: Plan) -> str:
         f"{report.plan_name}",
         f"  model    {report.model_name} ({report.total_params / 1e9:.2f} B parameters"
         + (
-            f", {report.active_params / 1e9:.2f} B active"
+            f", {report.active_params / 1e9:.2f} B active (embedding table excluded)"
             if report.active_params < report.total_params * 0.9
             else ""
         )

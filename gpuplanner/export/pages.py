@@ -95,7 +95,7 @@ def rig(facts: PlanFacts, ink: Ink, width: float) -> list[Block]:
     zoom = min(width / area.width(), ink.pt(height_pt) / area.height()) * SCREEN_DPI / ink.dpi
     if zoom < READABLE_ZOOM and nodes > 1:
         for name, rect in node_areas(scene):
-            node_paint, node_area = scene_painter(scene, rect.adjusted(0, -24, 0, 0))
+            node_paint, node_area = scene_painter(scene, rect.adjusted(0, -24, 0, 0), one_server=True)
             h = min(RIG_MAX_HEIGHT_PT, width * node_area.height() / node_area.width() / ink.pt(1))
             blocks += [Heading(name, 2), Graphic(h, node_paint)]
     blocks += [Heading("Interconnects", 2), TableBlock(link_table(facts))]

@@ -1,0 +1,40 @@
+"""PDF details from issue 14: the text layer holds what the page shows (no hidden "slot N" under cards,
+stages counted from 1), ranges low to high, keys broken at their hyphens, no one-word last line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from export.conftest import pdf_text
+from gpuplanner.document.planfile import load_plan
+from gpuplanner.paths import examples_dir
+
+
+@pytest.mark.usefixtures("poppler")
+def test_two_server_pdf_text_layer_and_ranges(export):
+    plan = load_plan(examples_dir() / "2x-dgx-h100-llama-3.1-405b-tp8-pp2.gpuplan")
+    text = pdf_text(export(plan))
+    assert "slot " not in text  # every slot holds a card: no empty-slot labels hidden under them
+    assert "g0_0 · stage 1 · TP 1/8" in text and "g1_0 · stage 2 · TP 1/8" in text
+    assert "stage 0" not in text.lower()
+    for low, high in re.findall(r"range ([\d.,]+) ms – ([\d.,]+) ms", text):
+        assert float(low.replace(",", "")) <= float(high.replace(",", ""))
+    assert "bf16 / bf16" not in text  # the formats' names, then what they cost, not the ids twice
+
+
+def test_wrap_breaks_keys_at_hyphens_and_keeps_no_lone_short_word(qapp, tmp_path):
+    from PySide6.QtGui import QPdfWriter
+
+    from gpuplanner.export.theme import Ink
+
+    writer = QPdfWriter(str(tmp_path / "measure.pdf"))
+    writer.setResolution(300)
+    ink = Ink(writer, 300.0)
+    width = ink.width("VLLM-QUANT") * 0.8
+    assert ink.wrap("VLLM-QUANTIZATION", width)[0].endswith("-")
+    title = "2× DGX H100 · Llama 3.1 405B · TP 8 × PP 2"
+    for w in (ink.width(title) * f for f in (0.6, 0.8, 0.95)):
+        lines = ink.wrap(title, w)
+        assert len(lines[-1]) > 3 or len(lines) == 1, lines
