@@ -111,11 +111,11 @@ def layer_map(report: Report, num_layers: int):
             x = plot.left() + tick * scale
             painter.setPen(QPen(HAIRLINE, ink.pt(0.5)))
             painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
-            w = ink.width(str(tick), "small") + ink.pt(4)
+            w = ink.width(str(tick), "small") + ink.pt(8)
             ink.draw_lines(
                 painter,
                 [str(tick)],
-                x - w / 2,
+                min(x - w / 2, rect.right() - w),  # the last tick ends inside the drawing, not cut off
                 plot.bottom() + ink.pt(2),
                 w,
                 size="small",
