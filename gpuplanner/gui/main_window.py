@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         files.arrange_if_overlapping(self)
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))
-        self.resize(1440, 900)
+        self.resize(*first_size(self))
         self.fit_frame_to_screen()
 
     def adapt_layout(self) -> None:
@@ -307,6 +307,17 @@ class MainWindow(QMainWindow):
         self.autosave.discard()
         files.remember_geometry(self)
         event.accept()
+
+
+def first_size(window: QWidget) -> tuple[int, int]:
+    """The window's size before any is remembered: 1440×900, or most of a larger screen (a 1920×1080
+    screen gets a window wide enough for a roomy inspector); a smaller screen is handled by
+    ``fit_frame_to_screen``."""
+    screen = window.screen()
+    if screen is None:
+        return 1440, 900
+    available = screen.availableGeometry()
+    return max(1440, int(available.width() * 0.92)), max(900, int(available.height() * 0.92))
 
 
 def default_plan_path() -> Path | None:

@@ -80,7 +80,7 @@ def step_summary(report: Report | None, totals_ms: list[float]) -> str:
         text += f" · bottleneck: {perf.bottleneck_detail.what}"
     tpot_ms = perf.tpot_s * 1e3
     if tpot_ms > 1.05 * slowest:  # say why TPOT is longer than the step drawn here
-        text += f" · TPOT {tpot_ms:.1f} ms also holds the prompt chunks prefilled between decode steps"
+        text += f" · TPOT {tpot_ms:.1f} ms adds prefill chunks"
     return text
 
 
@@ -146,7 +146,14 @@ class StepTimeChart(QWidget):
             self.links.setText(line)
             self.links.setToolTip(table)
         self.header.set_summary(step_summary(report, [float(t) for t in totals]))
-        self.header.setToolTip(perf.bottleneck if perf is not None else "")
+        tip = perf.bottleneck if perf is not None else ""
+        if perf is not None and self.splits and perf.tpot_s > 1.05 * float(totals.max()) / 1e3:
+            tip += (
+                f"<br>TPOT ({perf.tpot_s * 1e3:.1f} ms) is longer than the decode step drawn here: the prompt "
+                "chunks of newly arrived requests are prefilled between decode steps, and every user waits "
+                "for them too."
+            )
+        self.header.setToolTip(tip)
         self._message.setPos(max(len(self.splits), 1) / 2 - 0.5, top / 2)
         show_axis_values(self.plot, bool(self.splits))
 
