@@ -34,3 +34,14 @@ def test_selecting_a_gpu_scrolls_its_properties_into_view(main_window, qtbot):
     section = inspector.selection_section
     top = section.mapTo(inspector.widget(), section.rect().topLeft()).y()
     assert inspector.verticalScrollBar().value() <= top
+
+
+def test_several_selected_items_keep_the_inspector_inside_its_dock(main_window, qtbot):
+    from gpuplanner.drawing.scene import Selection
+
+    plan = main_window.document.plan
+    main_window.select(Selection(nodes=(plan.rig.nodes[0].id,), gpus=tuple(plan.rig.gpu_ids()[:3])))
+    qtbot.wait(10)
+    inspector = main_window.inspector
+    assert inspector.widget().minimumSizeHint().width() <= inspector.minimumWidth()
+    assert inspector.widget().width() <= inspector.viewport().width()
