@@ -67,3 +67,14 @@ def test_rates_read_right_for_one_user_and_many():
     assert "1 user" in one and "1 users" not in one and "per user" not in one
     many = rates_text(20, 640, 32)
     assert "per user" in many and "32 users" in many
+
+
+def test_two_apply_buttons_do_not_cover_each_other(open_window, qtbot):
+    from gpuplanner.paths import examples_dir
+
+    window = open_window(examples_dir() / "2x-l40s-llama-3.1-70b-bf16-does-not-fit.gpuplan")
+    buttons = window.panel.verdict.fix_buttons()
+    assert len(buttons) == 2
+    qtbot.wait(10)
+    first, second = (b.mapTo(window, b.rect().topLeft()) for b in buttons)
+    assert second.y() >= first.y() + buttons[0].height()  # the second starts below the first's bottom
