@@ -45,3 +45,13 @@ def test_several_selected_items_keep_the_inspector_inside_its_dock(main_window, 
     inspector = main_window.inspector
     assert inspector.widget().minimumSizeHint().width() <= inspector.minimumWidth()
     assert inspector.widget().width() <= inspector.viewport().width()
+
+
+def test_name_and_model_are_not_cut_in_a_narrow_inspector(main_window, qtbot):
+    """At 1280×720 the inspector is about 300 px wide: the name and model rows put their field under the
+    label with the whole width, not a field too narrow for its text."""
+    main_window.resize(1280, 660)
+    main_window.adapt_layout()
+    qtbot.wait(50)
+    section = main_window.inspector.plan_section
+    assert section.name.width() >= 210 and section.model.width() >= 210

@@ -115,6 +115,10 @@ class PlanSection(QGroupBox):
         self.layout_info = hint()
         self.layout_info.setWordWrap(False)  # "16 of 16 GPUs used" on one line, not wrapped and cut
         self.error = error_label("planError")
+        # the plan's name and model need width: in a narrow inspector their rows put the field under its
+        # label (the form wraps rows whose field is wider than the room left), never a cut-off name
+        for wide in (self.name, self.model):
+            wide.setMinimumWidth(210)
         form.addRow("Name", self.name)
         form.addRow("Model", self.model)
         form.addRow("Weights", self.weights)
