@@ -10,6 +10,7 @@ from PySide6.QtCore import QRectF
 from gpuplanner import __version__
 from gpuplanner.core.coverage import coverage_line
 from gpuplanner.core.verdict import verdict_of
+from gpuplanner.drawing import geometry as geo
 from gpuplanner.export import charts, curve, layermap, references, sections, sources
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 from gpuplanner.export.flow import (
@@ -91,8 +92,25 @@ def rig(facts: PlanFacts, ink: Ink, width: float) -> list[Block]:
     scene = build_rack_scene(plan, facts.report, facts.catalog)
     paint, area = scene_painter(scene)
     height_pt = min(RIG_MAX_HEIGHT_PT, width * area.height() / area.width() / ink.pt(1))
-    blocks.append(Graphic(height_pt, paint))
     zoom = min(width / area.width(), ink.pt(height_pt) / area.height()) * SCREEN_DPI / ink.dpi
+    if zoom < READABLE_ZOOM and nodes > 1:
+        # side by side the servers print too small to read: fewer per row, if that makes them readable
+        for per_row in range(min(nodes, 4) - 1, 0, -1):
+            spots = geo.arranged([n.slots for n in plan.rig.nodes], per_row=per_row)
+            moved = tuple(
+                n.model_copy(update={"x": x, "y": y}) for n, (x, y) in zip(plan.rig.nodes, spots, strict=True)
+            )
+            stacked = plan.model_copy(update={"rig": plan.rig.model_copy(update={"nodes": moved})})
+            other = build_rack_scene(stacked, facts.report, facts.catalog)
+            other_paint, other_area = scene_painter(other)
+            other_h = min(RIG_MAX_HEIGHT_PT, width * other_area.height() / other_area.width() / ink.pt(1))
+            other_zoom = (
+                min(width / other_area.width(), ink.pt(other_h) / other_area.height()) * SCREEN_DPI / ink.dpi
+            )
+            if other_zoom >= READABLE_ZOOM:
+                scene, paint, area, height_pt, zoom = other, other_paint, other_area, other_h, other_zoom
+                break
+    blocks.append(Graphic(height_pt, paint))
     if zoom < READABLE_ZOOM and nodes > 1:
         for name, rect in node_areas(scene):
             node_paint, node_area = scene_painter(scene, rect.adjusted(0, -24, 0, 0), one_server=True)

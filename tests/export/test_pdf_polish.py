@@ -38,3 +38,13 @@ def test_wrap_breaks_keys_at_hyphens_and_keeps_no_lone_short_word(qapp, tmp_path
     for w in (ink.width(title) * f for f in (0.6, 0.8, 0.95)):
         lines = ink.wrap(title, w)
         assert len(lines[-1]) > 3 or len(lines) == 1, lines
+
+
+@pytest.mark.usefixtures("poppler")
+def test_two_server_overview_is_readable_without_close_ups(export):
+    """Two DGX side by side print their 9-point labels under 6 points; stacked, they read at full size,
+    so the rig page needs no per-server close-ups (each server's name is then a heading no more)."""
+    plan = load_plan(examples_dir() / "2x-dgx-h100-llama-3.1-405b-tp8-pp2.gpuplan")
+    pages = pdf_text(export(plan)).split("\f")
+    rig_page = next(p for p in pages if "The rig" in p and "Interconnects" in p)
+    assert rig_page.count("g0_0 · stage 1") == 1  # one drawing of server 1, not an overview plus a close-up
