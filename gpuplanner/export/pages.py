@@ -38,6 +38,7 @@ SECTION_TITLES = (
 )
 READABLE_ZOOM = 0.62  # below this the rig's 9-point labels print under 6 points: add one drawing per server
 RIG_MAX_HEIGHT_PT = 430.0
+SHORT_SECTION_ROWS = 6  # a problems table this short does not start a page of its own
 
 
 def meta_line(today: date | None = None) -> str:
@@ -205,7 +206,9 @@ def layer_map(facts: PlanFacts, ink: Ink) -> list[Block]:
 
 
 def problems(facts: PlanFacts, ink: Ink) -> list[Block]:
-    blocks: list[Block] = [PageBreak(), Heading("Problems and fixes")]
+    # a short section follows the layer map on its page: a page of its own would hold one sentence
+    short = len(facts.report.problems) <= SHORT_SECTION_ROWS
+    blocks: list[Block] = [*([] if short else [PageBreak()]), Heading("Problems and fixes")]
     if not facts.report.problems:
         return [*blocks, Paragraph("No problems: every GPU's memory fits within the engine's budget.")]
     return [*blocks, TableBlock(layermap.problem_table(facts))]

@@ -48,3 +48,13 @@ def test_two_server_overview_is_readable_without_close_ups(export):
     pages = pdf_text(export(plan)).split("\f")
     rig_page = next(p for p in pages if "The rig" in p and "Interconnects" in p)
     assert rig_page.count("g0_0 · stage 1") == 1  # one drawing of server 1, not an overview plus a close-up
+
+
+@pytest.mark.usefixtures("poppler")
+def test_no_page_holds_only_a_sentence(export):
+    """A plan with no problems: 'Problems and fixes' follows the layer map on its page."""
+    plan = load_plan(examples_dir() / "dgx-h100-llama-3.1-70b-tp8.gpuplan")
+    pages = pdf_text(export(plan)).split("\f")[:-1]
+    for number, page in enumerate(pages, start=1):
+        body = [line for line in page.splitlines()[1:-1] if line.strip()]  # less header and footer
+        assert len(body) > 3, f"page {number} holds only: {body}"
