@@ -9,6 +9,7 @@ from PySide6.QtCore import QRectF
 
 from gpuplanner import __version__
 from gpuplanner.core.coverage import coverage_line
+from gpuplanner.core.report import PerformanceReport
 from gpuplanner.core.verdict import verdict_of
 from gpuplanner.drawing import geometry as geo
 from gpuplanner.export import charts, curve, layermap, references, sections, sources
@@ -171,7 +172,10 @@ def performance(facts: PlanFacts, ink: Ink) -> list[Block]:
     if perf.step_split:
         blocks += [
             Heading("One decode step", 2),
-            Paragraph("Where one decode step's time goes on each GPU, in milliseconds.", tone="muted"),
+            Paragraph(
+                "Where one decode step's time goes on each GPU, in milliseconds." + step_note(perf),
+                tone="muted",
+            ),
             Graphic(charts.step_rows(perf) * 13.0 + 40.0, charts.step_chart(perf)),
         ]
     blocks += [Heading("Bottleneck", 2), Paragraph(f"Decode: {perf.bottleneck}.")]
@@ -264,3 +268,17 @@ def all_blocks(facts: PlanFacts, ink: Ink, content: QRectF) -> list[Block]:
         *problems(facts, ink),
         *assumptions(facts, ink),
     ]
+
+
+def step_note(perf: PerformanceReport) -> str:
+    """Why TPOT can be longer than the decode step drawn (prompt chunks prefilled between steps), and
+    what 'waiting' is on a plan without a pipeline (scheduling, not a bubble)."""
+    steps = [s.compute_s + s.memory_s + s.communication_s + s.waiting_s for s in perf.step_split]
+    note = ""
+    if steps and perf.tpot_s > 1.05 * max(steps):
+        note += (
+            f" TPOT ({perf.tpot_s * 1e3:,.1f} ms) is longer than these steps: the prompt chunks of newly"
+            " arrived requests are prefilled between decode steps, and every user waits for them too."
+        )
+    note += " Waiting is a pipeline bubble or the engine's scheduling between steps."
+    return note

@@ -58,3 +58,14 @@ def test_no_page_holds_only_a_sentence(export):
     for number, page in enumerate(pages, start=1):
         body = [line for line in page.splitlines()[1:-1] if line.strip()]  # less header and footer
         assert len(body) > 3, f"page {number} holds only: {body}"
+
+
+def test_step_note_says_why_tpot_exceeds_the_step():
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.export.pages import step_note
+
+    perf = evaluate(load_plan(examples_dir() / "2x-dgx-h100-llama-3.1-405b-tp8-pp2.gpuplan")).performance
+    longest = max(s.compute_s + s.memory_s + s.communication_s + s.waiting_s for s in perf.step_split)
+    note = step_note(perf)
+    assert ("prefilled between decode steps" in note) == (perf.tpot_s > 1.05 * longest)
+    assert "scheduling" in note
