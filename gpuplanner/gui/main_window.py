@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self._shown_once = False
         self._was_empty = False
+        self._shown_size = self.size()
         self.catalog = catalog or default_catalog()
         self.labels = Labels(self.catalog)
         self.document = PlanDocument(plan)
@@ -287,6 +288,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:  # whoever shows the window first sees the whole rig, not a corner of it
             self._shown_once = True
+            self._shown_size = self.size()
             self._soon(self.view.fit_all)
             self._soon(self.fit_frame_to_screen)  # framed by now, or at the next resize
             self._soon(self._settle_frame, 400)
@@ -294,7 +296,7 @@ class MainWindow(QMainWindow):
     def _settle_frame(self) -> None:
         """The window manager frames a window some time after it is shown: once it has, the frame goes
         inside the screen (the canvas refits itself on the resize)."""
-        if self.isVisible():
+        if self.isVisible() and self.size() == self._shown_size:  # nobody resized it meanwhile
             self.fit_frame_to_screen()
             self.adapt_layout()  # the window manager's size, not the one asked for
 
