@@ -138,6 +138,14 @@ class Verdict(Block):
         ink.draw_text(painter, self.text, left, top + ink.pt(1), width - ink.pt(24), size="h2", colour=INK)
 
 
+def _value_size(ink: Ink, value: str, width: float) -> str:
+    """A tile's value in its large size, or one size smaller when that keeps it on one line (a GPU
+    name broken before its memory size reads as two things)."""
+    if ink.width(value, "figure", True) <= width or ink.width(value, "h2", True) > width:
+        return "figure"
+    return "h2"
+
+
 @dataclass
 class FigureGrid(Block):
     """Key figures in tiles: a small label, the value large, a line of context."""
@@ -149,7 +157,9 @@ class FigureGrid(Block):
         inner = width - ink.pt(16)
         tallest = 0.0
         for f in figures:
-            h = ink.line_height("small") + ink.text_height(f.value, inner, "figure", True)
+            h = ink.line_height("small") + ink.text_height(
+                f.value, inner, _value_size(ink, f.value, inner), True
+            )
             h += ink.text_height(f.note, inner, "small") if f.note else 0.0
             tallest = max(tallest, h)
         return tallest + ink.pt(16)
@@ -185,8 +195,9 @@ class FigureGrid(Block):
                     colour=MUTED,
                 )
                 colour = TONE_COLOURS.get(f.tone, INK)
+                size = _value_size(ink, f.value, inner_w)
                 top = ink.draw_text(
-                    painter, f.value, inner_x, top, inner_w, size="figure", bold=True, colour=colour
+                    painter, f.value, inner_x, top, inner_w, size=size, bold=True, colour=colour
                 )
                 if f.note:
                     ink.draw_text(painter, f.note, inner_x, top, inner_w, size="small", colour=MUTED)

@@ -69,3 +69,15 @@ def test_step_note_says_why_tpot_exceeds_the_step():
     note = step_note(perf)
     assert ("prefilled between decode steps" in note) == (perf.tpot_s > 1.05 * longest)
     assert "scheduling" in note
+
+
+@pytest.mark.usefixtures("poppler")
+def test_summary_tiles_keep_a_gpu_name_on_one_line(export):
+    import subprocess
+
+    plan = load_plan(examples_dir() / "2x-dgx-h100-llama-3.1-405b-tp8-pp2.gpuplan")
+    path = export(plan)
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-l", "1", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "16 × H100 SXM5 80GB" in text  # one line, not "16 × H100 SXM5" above "80GB"
