@@ -60,9 +60,10 @@ class Evaluator(QObject):
             self._timer.start(DEBOUNCE_MS)
 
     def defer(self, plan: Plan) -> None:
-        """Evaluate ``plan`` once the event loop runs (a window not shown yet shows first)."""
+        """Evaluate ``plan`` just after the event loop starts: a window not shown yet paints first
+        (frame, canvas, empty charts), and its first report follows a debounce interval later."""
         self._plan = plan
-        self._timer.start(0)
+        self._timer.start(DEBOUNCE_MS)
 
     def pending(self) -> bool:
         return self._timer.isActive()
