@@ -31,6 +31,46 @@ w.undo_stack.setClean()
 """
 
 
+BARE = """
+import time, sys
+t0 = time.perf_counter()
+from PySide6.QtWidgets import QApplication, QMainWindow
+import pyqtgraph as pg
+app = QApplication(sys.argv[:1])
+w = QMainWindow()
+w.setCentralWidget(pg.PlotWidget())
+w.resize(1440, 900)
+w.show()
+app.processEvents()
+print(time.perf_counter() - t0)
+"""
+
+SHOWN = """
+import time, sys
+t0 = time.perf_counter()
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from gpuplanner.gui import create_main_window
+w = create_main_window(None)
+w.show()
+app.processEvents()
+print(time.perf_counter() - t0)
+w.undo_stack.setClean()
+"""
+
+
+def against_bare_window(runs: int = 5) -> tuple[list[float], list[float]]:
+    """Start-up to a shown window against a bare PySide6 + pyqtgraph window (one plot in a main
+    window), each a fresh interpreter, runs interleaved so a busy machine slows both alike. The
+    seconds each child reports from its first line to its shown window."""
+    ours, bare = [], []
+    for _ in range(runs):
+        for script, out in ((SHOWN, ours), (BARE, bare)):
+            done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+            out.append(float(done.stdout.strip().splitlines()[-1]))
+    return ours, bare
+
+
 def process_to_window(runs: int = 5) -> list[float]:
     times = []
     for _ in range(runs):
@@ -77,6 +117,12 @@ def main() -> None:
     print(
         f"process start to shown, evaluated window: median {statistics.median(wall):.2f} s "
         f"(min {min(wall):.2f}, max {max(wall):.2f}, {len(wall)} runs)"
+    )
+    ours, bare = against_bare_window()
+    print(
+        f"shown window vs bare PySide6 + pyqtgraph window: median {statistics.median(ours):.2f} s vs "
+        f"{statistics.median(bare):.2f} s ({statistics.median(ours) / statistics.median(bare):.2f}×, "
+        f"{len(ours)} runs each, interleaved)"
     )
     in_process()
 

@@ -9,6 +9,7 @@ from gpuplanner.core.coverage import coverage_line
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report, Speeds
 from gpuplanner.core.units import gib
+from gpuplanner.core.verdict import verdict_of
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int] | None = None) -> str:
@@ -43,7 +44,7 @@ def report_text(report: Report, plan: Plan) -> str:
         f"{report.plan_name}",
         f"  model    {report.model_name} ({report.total_params / 1e9:.2f} B parameters"
         + (
-            f", {report.active_params / 1e9:.2f} B active"
+            f", {report.active_params / 1e9:.2f} B active (embedding table excluded)"
             if report.active_params < report.total_params * 0.9
             else ""
         )
@@ -52,7 +53,7 @@ def report_text(report: Report, plan: Plan) -> str:
         f"  layout   TP {plan.layout.tp} × PP {plan.layout.pp} × DP {plan.layout.dp}"
         + (f" · EP {plan.layout.ep}" if plan.layout.ep > 1 else ""),
         "",
-        ("FITS  " if report.fits else "DOES NOT FIT  ") + report.verdict,
+        f"{verdict_of(report).label}  {verdict_of(report).headline}",
         "",
         "Memory per GPU (GiB)",
     ]
@@ -64,7 +65,7 @@ def report_text(report: Report, plan: Plan) -> str:
                 g.id,
                 g.gpu,
                 g.node,
-                f"{g.replica}/{g.stage}/{g.tp_rank}",
+                f"{g.replica + 1}/{g.stage + 1}/{g.tp_rank + 1}",  # people count from 1; the JSON from 0
                 f"{g.layers[0]}–{g.layers[1] - 1}",
                 gib(g.capacity_bytes, unit=False),
                 gib(m.weights, unit=False),

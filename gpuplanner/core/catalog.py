@@ -125,6 +125,7 @@ class Catalog:
             return spec
         singular = _FILES[kind][1]
         raise CatalogError(
+            # the closest names cost a fuzzy match over the whole table: only for a message people read
             f"unknown {singular} '{ref}'{self._closest(kind, ref)}",
             fix=_FILES[kind][4],
         )

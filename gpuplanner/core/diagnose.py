@@ -214,7 +214,9 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
                 gpu=ids[0],
                 message=f"{who}: {amount} of KV memory{each} strands: {r.engine.name} gives every rank "
                 "the smallest rank's number of KV blocks",
-                fix="put more layers on the bigger GPUs (Auto-balance ▸ fit)",
+                fix="put more layers on the bigger GPUs (Auto-balance ▸ fit)"
+                if len({x.spec.id for x in r.gpus}) > 1
+                else "give every stage the same number of layers (Auto-balance)",
             )
         )
     if not any(p.severity == "error" for p in problems):
@@ -318,6 +320,6 @@ def verdict(r: ResolvedPlan, fit: FitResult, problems: list[Problem]) -> str:
         return f"Does not fit: {errors[0].message}."
     return (
         f"Fits on {n} GPU{'s' if n > 1 else ''}: KV cache for {fit.capacity_tokens:,} tokens per replica, "
-        f"up to {fit.max_concurrency} concurrent request{'s' if fit.max_concurrency != 1 else ''} "
+        f"up to {fit.max_concurrency:,} concurrent request{'s' if fit.max_concurrency != 1 else ''} "
         f"of {fit.context_tokens:,} tokens."
     )

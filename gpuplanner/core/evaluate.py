@@ -8,6 +8,7 @@ from gpuplanner.core.coverage import with_coverage
 from gpuplanner.core.diagnose import diagnose, verdict
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.fit import FitResult, fit_memory
+from gpuplanner.core.fixcheck import check_fixes
 from gpuplanner.core.host import HostOffload, evaluate_host, with_offload
 from gpuplanner.core.perf import estimate_performance
 from gpuplanner.core.plan import Plan
@@ -114,7 +115,10 @@ def evaluate(plan: Plan, catalog: Catalog | None = None) -> Report:
     cannot be evaluated at all: an unknown id, a layout naming a GPU the rig lacks, layer ranges
     with gaps, a TP degree the model cannot be split by.
     """
-    return evaluate_resolved(resolve_plan(plan, catalog or default_catalog()))
+    cat = catalog or default_catalog()
+    report = evaluate_resolved(resolve_plan(plan, cat))
+    # a one-click fix is offered only when the same model says the fixed plan no longer has the problem
+    return check_fixes(plan, report, lambda fixed: evaluate_resolved(resolve_plan(fixed, cat)))
 
 
 def evaluate_with_host(plan: Plan, offload: HostOffload, catalog: Catalog | None = None) -> Report:

@@ -235,7 +235,7 @@ def validate_layout(layout: Layout, rig: Rig) -> str | None:
     for r, replica in enumerate(layout.replicas):
         for s, (a, b) in enumerate(zip(replica.stages, replica.stages[1:], strict=False)):
             if a.layers[1] != b.layers[0]:
-                return f"replica {r}: stage {s} ends at layer {a.layers[1]} but stage {s + 1} starts at {b.layers[0]}"
+                return f"replica {r + 1}: stage {s + 1} ends at layer {a.layers[1]} but stage {s + 2} starts at {b.layers[0]}"
     return None
 
 

@@ -23,9 +23,7 @@ from gpuplanner.core.efficiency import gpu_family
 UNKNOWN = "unknown"
 DIMENSIONS = ("family", "engine", "moe", "parallel", "regime", "precision")
 _SPEED_METRIC = re.compile(r"throughput|tokens_per_s|tok_s|tpot|ttft|itl|e2e|latency")
-_NOT_SPEED = re.compile(
-    r"^(nccl|p2p|nvbandwidth|hbm|gemm|host_offload)|memory|kv_cache|weights"
-)  # host_offload: core.host
+_NOT_SPEED = re.compile(r"^(nccl|p2p|nvbandwidth|hbm|gemm)|memory|kv_cache|weights")
 _ENGINES = {  # engine id -> pattern of the file's engine column; the earliest match in the text wins
     "trtllm": r"tensorrt|trt-?llm",
     "vllm": r"vllm",
@@ -81,20 +79,20 @@ def _words(name: str) -> str:
     return " ".join(re.sub(r"\(.*?\)|[-_.,/]", " ", name.lower()).split())
 
 
-def _gpu_names(catalog: Catalog) -> dict[str, str]:
+def _known_gpus(catalog: Catalog) -> dict[str, str]:
     known = {
         _words(n): ident for ident, spec in catalog.gpus.items() for n in (ident, spec.name, *spec.aliases)
     }
-    return known | {n: ident for n, ident in _GPU_NAMES.items() if ident in catalog.gpus}
+    known |= {n: ident for n, ident in _GPU_NAMES.items() if ident in catalog.gpus}
+    return known
 
 
 def match_gpu(name: str, catalog: Catalog, known: dict[str, str] | None = None) -> str | None:
     """The catalog id of a GPU as the measurements name it ('H100 80GB HBM3 SXM (Azure ...)'), by the
-    longest catalog name or alias its words start with; None when nothing matches. ``known``: the
-    catalog's names as ``_gpu_names`` gives them, when matching many rows."""
+    longest catalog name or alias its words start with; None when nothing matches. ``known`` is
+    ``_known_gpus(catalog)`` when the caller matches many rows (built once, not once a row)."""
     words = re.sub(r"^(nvidia|amd|intel|geforce|instinct)\s+", "", _words(name))
-    if known is None:
-        known = _gpu_names(catalog)
+    known = known if known is not None else _known_gpus(catalog)
     hits = [n for n in known if n and (words == n or words.startswith(n + " "))]
     return known[max(hits, key=len)] if hits else None
 
@@ -161,5 +159,5 @@ def speed_rows(path: Path) -> tuple[SpeedRow, ...]:
     except OSError:
         return ()
     catalog = default_catalog()
-    known = _gpu_names(catalog)
+    known = _known_gpus(catalog)
     return tuple(r for row in rows if (r := classify_row(row, catalog, known)) is not None)

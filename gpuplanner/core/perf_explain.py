@@ -62,7 +62,9 @@ def bottleneck(
     notes = []
     if rep.pp > 1:
         if cycle.micro_batches < rep.pp:
-            notes.append(f"pipeline bubbles: {cycle.micro_batches} micro-batch(es) for {rep.pp} stages")
+            notes.append(
+                f"pipeline bubbles: {cycle.micro_batches} micro-batch{'es' if cycle.micro_batches != 1 else ''} for {rep.pp} stages"
+            )
         else:
             notes.append(f"pipeline stage {slow + 1} is the slowest")
     # the cap is the engine's sequence limit when every replica reaches it, the KV cache otherwise
@@ -109,6 +111,12 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             # the hand-off to the next stage overlaps the next micro-batch's work: once per cycle
             hand_off = cycle.boundary_s[s] if s < len(cycle.boundary_s) else 0.0
             comm = m * (step.tp_comm_s + step.ep_comm_s) + hand_off
+            # which of it crosses servers: a TP/EP group spread over servers, a hand-off to another server
+            group_spans = len({g.node.id for g in gpus}) > 1
+            hop_crosses = s + 1 < len(rep.stage_gpus) and rep.stage_gpus[s + 1][0].node.id != gpus[0].node.id
+            between = (m * (step.tp_comm_s + step.ep_comm_s) if group_spans else 0.0) + (
+                hand_off if hop_crosses else 0.0
+            )
             weights_bound, kv_bound = step.weights_s >= step.gemm_s, step.kv_s >= step.attention_s
             memory = m * ((step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0))
             # the engine's per-step work (scheduling, sampling) holds every GPU: overhead, not a bubble
@@ -123,6 +131,7 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
                         memory_s=memory,
                         communication_s=comm,
                         waiting_s=waiting,
+                        communication_between_s=between,
                     )
                 )
     return tuple(out)

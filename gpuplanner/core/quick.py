@@ -26,6 +26,16 @@ def default_intra_link(gpu: GpuSpec, gpus_per_node: int, catalog: Catalog) -> st
     return f"pcie{gpu.pcie_gen}-x16-{where}"
 
 
+def node_pitch(slots: int) -> float:
+    """How far apart quick servers sit, side by side: the width the canvas draws a server with
+    ``slots`` slots (up to four cards a row, eight-slot boards as two rows of four, 150-unit cards,
+    14-unit gaps, at least three cards wide) plus a 60-unit gap, so no server covers another and a
+    plan opens where it was saved."""
+    cols = slots if slots <= 4 else 4 if slots <= 8 else 8
+    width = max(32.0 + cols * 150.0 + (cols - 1) * 14.0, 32.0 + 3 * 150.0 + 2 * 14.0)
+    return width + 60.0
+
+
 def default_fabric(gpu: GpuSpec) -> str:
     return "ib-ndr" if gpu.gpu_class == "datacenter" else "eth-100g"
 
@@ -43,7 +53,7 @@ def build_node(
         host_link=f"pcie{gpu.pcie_gen}-x16-switch" if count > 2 else f"pcie{gpu.pcie_gen}-x16-cpu",
         nic=nic,
         nics=count if gpu.gpu_class == "datacenter" else 1,
-        x=index * 40.0,
+        x=index * node_pitch(max(slots or count, count)),
     )
     links: list[Link] = []
     if link.kind == "nvswitch":

@@ -123,6 +123,15 @@ class StepSplit(ReportPart):
     memory_s: float
     communication_s: float
     waiting_s: float
+    communication_between_s: float = Field(
+        default=0.0,
+        description="of communication_s, the part over links between servers (the rest is inside one)",
+    )
+
+    @property
+    def communication_inside_s(self) -> float:
+        """Communication over links inside one server (NVLink, NVSwitch, PCIe)."""
+        return max(self.communication_s - self.communication_between_s, 0.0)
 
 
 class LinkTraffic(ReportPart):

@@ -110,6 +110,11 @@ class PlanDocument:
             callback(self.last_change)
         return previous
 
+    def reset_ids(self) -> None:
+        """Forget the ids handed out so far: a new or opened plan (with a cleared undo history) numbers
+        its servers and GPUs from its own ids, not from the plan it replaced."""
+        self._counters.clear()
+
     def new_id(self, prefix: str) -> str:
         existing = [n.id for n in self._plan.rig.nodes] + self._plan.rig.gpu_ids()
         existing += [k.id for k in self._plan.rig.links]

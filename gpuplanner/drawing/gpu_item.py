@@ -12,7 +12,14 @@ from gpuplanner.core.report import GpuReport
 from gpuplanner.core.specs import GIB
 from gpuplanner.drawing import geometry as geo
 from gpuplanner.drawing.labels import Labels, gpu_tooltip, short_gpu_name
-from gpuplanner.drawing.style import VENDOR_COLOURS, RackStyle, fill_colour, fill_level, link_colour
+from gpuplanner.drawing.style import (
+    STAGE_COLOURS,
+    VENDOR_COLOURS,
+    RackStyle,
+    fill_colour,
+    fill_level,
+    link_colour,
+)
 
 READABLE_SCALE = 0.4  # below this zoom a card's 7-9 pt text is under 4 px high: drawn without it
 
@@ -83,7 +90,8 @@ class GpuItem(QGraphicsItem):
         super().__init__()
         self.gpu_id = placement.id
         self.placement = placement
-        self.role = ""  # 'stage 0 · rank 3' or 'unused'
+        self.role = ""  # 'stage 1 · TP 4/8' or 'unused' (counted from 1)
+        self.stage: int | None = None  # 0-based stage in the layout: the badge 'S1' in its colour
         self.report: GpuReport | None = None
         self._labels = labels
         self._style = style
@@ -212,8 +220,20 @@ class GpuItem(QGraphicsItem):
         painter.setPen(style.text if spec else QColor("#e5484d"))
         name = short_gpu_name(spec) if spec else f"{self.placement.gpu}?"  # type: ignore[arg-type]
         metrics = painter.fontMetrics()
-        name = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(geo.CARD_W - 18))
-        painter.drawText(QRectF(11, 7, geo.CARD_W - 16, 16), Qt.AlignmentFlag.AlignLeft, name)
+        badge = 30 if self.stage is not None else 0
+        name = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(geo.CARD_W - 18 - badge))
+        painter.drawText(QRectF(11, 7, geo.CARD_W - 16 - badge, 16), Qt.AlignmentFlag.AlignLeft, name)
+        if self.stage is not None:  # the stage as a badge in the layer map's colour for it
+            box = QRectF(geo.CARD_W - 36, 7, 28, 15)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(STAGE_COLOURS[self.stage % len(STAGE_COLOURS)]))
+            painter.drawRoundedRect(box, 4, 4)
+            painter.setPen(QColor("white"))
+            small = QFont(font)
+            small.setPointSizeF(7.5)
+            painter.setFont(small)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, f"S{self.stage + 1}")
+            painter.setFont(font)
         font.setBold(False)
         font.setPointSizeF(8)
         painter.setFont(font)

@@ -89,8 +89,9 @@ class NodeItem(QGraphicsItem):
         self._paint_header(painter, rect)
         for row in range(geo.rows(node.slots)):
             self._paint_bus(painter, row)
+        taken = {g.slot for g in node.gpus}
         for slot in range(node.slots):
-            self._paint_slot(painter, slot)
+            self._paint_slot(painter, slot, empty=slot not in taken)
         self._paint_footer(painter)
 
     # -- drawing parts -------------------------------------------------------------------------------
@@ -176,7 +177,7 @@ class NodeItem(QGraphicsItem):
             name = f"{compact_link_name(spec)} all-to-all"
         return f"{name} · {spec.bandwidth_gbps_per_direction:g} GB/s"
 
-    def _paint_slot(self, painter: QPainter, slot: int) -> None:
+    def _paint_slot(self, painter: QPainter, slot: int, empty: bool = True) -> None:
         rect = geo.slot_rect(self.node.slots, slot)
         highlighted = slot == self.highlight_slot
         pen = QPen(self._style.selection if highlighted else self._style.node_border, 2 if highlighted else 1)
@@ -187,6 +188,8 @@ class NodeItem(QGraphicsItem):
             fill.setAlpha(40)
         painter.setBrush(QBrush(fill))
         painter.drawRoundedRect(rect, 7, 7)
+        if not empty:  # under a card: no hidden words for a PDF's text layer to pick up
+            return
         font = QFont(painter.font())
         font.setPointSizeF(8)
         font.setBold(False)

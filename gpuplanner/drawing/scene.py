@@ -33,14 +33,24 @@ class Selection:
 
 
 def layout_roles(plan: Plan) -> dict[str, str]:
-    """'stage 0 · tp 3' per GPU id in the layout (with the replica when there are several)."""
+    """'stage 1 · TP 4/8' per GPU id in the layout (with the replica when there are several).
+    People count from 1 everywhere (window, command line, PDF); only the JSON keeps 0-based indices."""
     roles: dict[str, str] = {}
     several = len(plan.layout.replicas) > 1
     for r, replica in enumerate(plan.layout.replicas):
         for s, stage in enumerate(replica.stages):
+            n = len(stage.gpus)
             for k, gpu in enumerate(stage.gpus):
-                roles[gpu] = f"r{r} · s{s} · tp{k}" if several else f"stage {s} · tp {k}"
+                tp = f" · TP {k + 1}/{n}" if n > 1 else ""
+                roles[gpu] = f"R{r + 1} · S{s + 1}{tp}" if several else f"stage {s + 1}{tp}"
     return roles
+
+
+def layout_stages(plan: Plan) -> dict[str, int]:
+    """The 0-based pipeline stage of each GPU id in the layout (its badge's colour on the canvas)."""
+    return {
+        g: s for replica in plan.layout.replicas for s, stage in enumerate(replica.stages) for g in stage.gpus
+    }
 
 
 def full_meshes(plan: Plan) -> dict[str, str]:
@@ -118,6 +128,7 @@ class RackScene(QGraphicsScene):
 
     def _sync_nodes(self, plan: Plan) -> None:
         roles = layout_roles(plan)
+        stages = layout_stages(plan)
         for node in plan.rig.nodes:
             item = self.nodes.get(node.id)
             if item is None:
@@ -135,6 +146,7 @@ class RackScene(QGraphicsScene):
                         card.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 if card.parentItem() is not item:
                     card.setParentItem(item)
+                card.stage = stages.get(placement.id)  # its role (below) names the stage: repainted with it
                 card.update_from(placement, node.slots, roles.get(placement.id, "unused"), self.style)
                 card.set_report(self._report_gpus.get(placement.id))  # type: ignore[arg-type]
 

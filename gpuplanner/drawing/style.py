@@ -28,6 +28,9 @@ LINK_KIND_NAMES = {
     "infiniband": "InfiniBand",
     "ethernet": "Ethernet",
 }
+# One colour per pipeline stage, repeated past eight stages: the layer map's, the canvas's stage badges.
+STAGE_COLOURS = ("#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1", "#FF9DA7")
+
 VENDOR_COLOURS = {"NVIDIA": "#76b900", "AMD": "#e4572e", "Intel": "#0071c5"}
 
 

@@ -106,7 +106,8 @@ def layer_map(report: Report, num_layers: int):
             stages.setdefault((g.replica, g.stage), []).append(g)
         several = len({r for r, _ in stages}) > 1
         labels = {
-            key: (f"Replica {key[0]} · stage {key[1]}" if several else f"Stage {key[1]}") for key in stages
+            key: (f"Replica {key[0] + 1} · stage {key[1] + 1}" if several else f"Stage {key[1] + 1}")
+            for key in stages
         }
         label_w = max(ink.width(t, "small", True) for t in labels.values()) + ink.pt(10)
         axis_h = ink.line_height("small") + ink.pt(4)
@@ -118,11 +119,11 @@ def layer_map(report: Report, num_layers: int):
             x = plot.left() + tick * scale
             painter.setPen(QPen(HAIRLINE, ink.pt(0.5)))
             painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
-            w = ink.width(str(tick), "small") + ink.pt(4)
+            w = ink.width(str(tick), "small") + ink.pt(8)
             ink.draw_lines(
                 painter,
                 [str(tick)],
-                x - w / 2,
+                min(x - w / 2, rect.right() - w),  # the last tick ends inside the drawing, not cut off
                 plot.bottom() + ink.pt(2),
                 w,
                 size="small",

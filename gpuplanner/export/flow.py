@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
+from gpuplanner.core.verdict import ICONS, LABELS
 from gpuplanner.export.content import Figure
-from gpuplanner.export.theme import ACCENT, BAD, GOOD, HAIRLINE, INK, MUTED, PANEL, TONE_COLOURS, Ink
+from gpuplanner.export.theme import ACCENT, BAD, GOOD, HAIRLINE, INK, MUTED, PANEL, TONE_COLOURS, WARN, Ink
 
 
 class Block:
@@ -104,13 +105,16 @@ class Paragraph(Block):
 
 @dataclass
 class Verdict(Block):
-    """The verdict sentence in a tinted panel with a green (fits) or red (does not fit) edge."""
+    """The verdict sentence in a tinted panel with a green (fits), amber (fits, with warnings) or red
+    (does not fit) edge; ``level`` is ``core.verdict``'s, the window's banner and status bar's."""
 
     fits: bool
     text: str
+    level: str = ""
 
     def _label(self) -> str:
-        return "FITS" if self.fits else "DOES NOT FIT"
+        level = self.level or ("fits" if self.fits else "fails")
+        return f"{ICONS[level]} {LABELS[level]}"
 
     def height(self, ink: Ink, width: float) -> float:
         inner = width - ink.pt(24)
@@ -118,7 +122,8 @@ class Verdict(Block):
 
     def draw(self, ink: Ink, painter: QPainter, x: float, y: float, width: float) -> None:
         h = self.height(ink, width) - ink.pt(6)
-        edge = GOOD if self.fits else BAD
+        level = self.level or ("fits" if self.fits else "fails")
+        edge = {"fits": GOOD, "warn": WARN}.get(level, BAD)
         tint = QColor(edge)
         tint.setAlpha(22)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -133,6 +138,14 @@ class Verdict(Block):
         ink.draw_text(painter, self.text, left, top + ink.pt(1), width - ink.pt(24), size="h2", colour=INK)
 
 
+def _value_size(ink: Ink, value: str, width: float) -> str:
+    """A tile's value in its large size, or one size smaller when that keeps it on one line (a GPU
+    name broken before its memory size reads as two things)."""
+    if ink.width(value, "figure", True) <= width or ink.width(value, "h2", True) > width:
+        return "figure"
+    return "h2"
+
+
 @dataclass
 class FigureGrid(Block):
     """Key figures in tiles: a small label, the value large, a line of context."""
@@ -144,7 +157,9 @@ class FigureGrid(Block):
         inner = width - ink.pt(16)
         tallest = 0.0
         for f in figures:
-            h = ink.line_height("small") + ink.text_height(f.value, inner, "figure", True)
+            h = ink.line_height("small") + ink.text_height(
+                f.value, inner, _value_size(ink, f.value, inner), True
+            )
             h += ink.text_height(f.note, inner, "small") if f.note else 0.0
             tallest = max(tallest, h)
         return tallest + ink.pt(16)
@@ -180,8 +195,9 @@ class FigureGrid(Block):
                     colour=MUTED,
                 )
                 colour = TONE_COLOURS.get(f.tone, INK)
+                size = _value_size(ink, f.value, inner_w)
                 top = ink.draw_text(
-                    painter, f.value, inner_x, top, inner_w, size="figure", bold=True, colour=colour
+                    painter, f.value, inner_x, top, inner_w, size=size, bold=True, colour=colour
                 )
                 if f.note:
                     ink.draw_text(painter, f.note, inner_x, top, inner_w, size="small", colour=MUTED)

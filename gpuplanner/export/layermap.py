@@ -16,7 +16,7 @@ def layer_table(facts: PlanFacts) -> TableData:
         Column("Model", 1.8),
         Column("Replica", 0.8, "right"),
         Column("Stage", 0.7, "right"),
-        Column("TP rank", 0.8, "right"),
+        Column("TP #", 0.8, "right"),
         Column("Layers", 1, "right"),
         Column("Also holds", 1.6),
         Column("Parameters", 1.1, "right"),
@@ -30,9 +30,9 @@ def layer_table(facts: PlanFacts) -> TableData:
                 Cell(g.id, "strong"),
                 nodes.get(g.node, g.node),
                 short_gpu_name(g.gpu_name),
-                str(g.replica),
-                str(g.stage),
-                str(g.tp_rank),
+                str(g.replica + 1),  # people count from 1; the JSON keeps 0-based indices
+                str(g.stage + 1),
+                str(g.tp_rank + 1),
                 fmt.layer_range(g.layers),
                 ", ".join(extra) or fmt.DASH,
                 fmt.params_b(g.weight_params) if g.weight_params else fmt.DASH,
@@ -63,8 +63,8 @@ def stage_table(facts: PlanFacts) -> TableData:
             servers = sorted({where.get(g, "?") for g in stage.gpus})
             rows.append(
                 [
-                    str(r),
-                    str(s),
+                    str(r + 1),
+                    str(s + 1),
                     fmt.layer_range(stage.layers),
                     str(stage.num_layers),
                     str(stage.tp),

@@ -9,6 +9,9 @@ from PySide6.QtCore import QRectF
 
 from gpuplanner import __version__
 from gpuplanner.core.coverage import coverage_line
+from gpuplanner.core.report import PerformanceReport
+from gpuplanner.core.verdict import verdict_of
+from gpuplanner.drawing import geometry as geo
 from gpuplanner.export import charts, curve, decision, layermap, references, sections, sources
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 from gpuplanner.export.flow import (
@@ -36,6 +39,7 @@ SECTION_TITLES = (
 )
 READABLE_ZOOM = 0.62  # below this the rig's 9-point labels print under 6 points: add one drawing per server
 RIG_MAX_HEIGHT_PT = 430.0
+SHORT_SECTION_ROWS = 6  # a problems table this short does not start a page of its own
 
 
 def meta_line(today: date | None = None) -> str:
@@ -54,7 +58,7 @@ def summary(facts: PlanFacts, ink: Ink) -> list[Block]:
         blocks.append(Paragraph(plan.description, tone="muted", space_after_pt=3))
     blocks += [
         Paragraph(meta_line(), size="small", tone="muted", space_after_pt=12),
-        Verdict(report.fits, report.verdict),
+        Verdict(report.fits, verdict_of(report).headline, verdict_of(report).level),
         *decision.decision_blocks(facts),
         Spacer(8),
         FigureGrid(sections.summary_figures(facts)),
@@ -91,11 +95,28 @@ def rig(facts: PlanFacts, ink: Ink, width: float) -> list[Block]:
     scene = build_rack_scene(plan, facts.report, facts.catalog)
     paint, area = scene_painter(scene)
     height_pt = min(RIG_MAX_HEIGHT_PT, width * area.height() / area.width() / ink.pt(1))
-    blocks.append(Graphic(height_pt, paint))
     zoom = min(width / area.width(), ink.pt(height_pt) / area.height()) * SCREEN_DPI / ink.dpi
     if zoom < READABLE_ZOOM and nodes > 1:
+        # side by side the servers print too small to read: fewer per row, if that makes them readable
+        for per_row in range(min(nodes, 4) - 1, 0, -1):
+            spots = geo.arranged([n.slots for n in plan.rig.nodes], per_row=per_row)
+            moved = tuple(
+                n.model_copy(update={"x": x, "y": y}) for n, (x, y) in zip(plan.rig.nodes, spots, strict=True)
+            )
+            stacked = plan.model_copy(update={"rig": plan.rig.model_copy(update={"nodes": moved})})
+            other = build_rack_scene(stacked, facts.report, facts.catalog)
+            other_paint, other_area = scene_painter(other)
+            other_h = min(RIG_MAX_HEIGHT_PT, width * other_area.height() / other_area.width() / ink.pt(1))
+            other_zoom = (
+                min(width / other_area.width(), ink.pt(other_h) / other_area.height()) * SCREEN_DPI / ink.dpi
+            )
+            if other_zoom >= READABLE_ZOOM:
+                scene, paint, area, height_pt, zoom = other, other_paint, other_area, other_h, other_zoom
+                break
+    blocks.append(Graphic(height_pt, paint))
+    if zoom < READABLE_ZOOM and nodes > 1:
         for name, rect in node_areas(scene):
-            node_paint, node_area = scene_painter(scene, rect.adjusted(0, -24, 0, 0))
+            node_paint, node_area = scene_painter(scene, rect.adjusted(0, -24, 0, 0), one_server=True)
             h = min(RIG_MAX_HEIGHT_PT, width * node_area.height() / node_area.width() / ink.pt(1))
             blocks += [Heading(name, 2), Graphic(h, node_paint)]
     blocks += [Heading("Interconnects", 2), TableBlock(link_table(facts))]
@@ -170,7 +191,10 @@ def performance(facts: PlanFacts, ink: Ink) -> list[Block]:
     if perf.step_split:
         blocks += [
             Heading("One decode step", 2),
-            Paragraph("Where one decode step's time goes on each GPU, in milliseconds.", tone="muted"),
+            Paragraph(
+                "Where one decode step's time goes on each GPU, in milliseconds." + step_note(perf),
+                tone="muted",
+            ),
             Graphic(charts.step_rows(perf) * 13.0 + 40.0, charts.step_chart(perf)),
         ]
     blocks += [Heading("Bottleneck", 2), Paragraph(f"Decode: {perf.bottleneck}.")]
@@ -205,7 +229,9 @@ def layer_map(facts: PlanFacts, ink: Ink) -> list[Block]:
 
 
 def problems(facts: PlanFacts, ink: Ink) -> list[Block]:
-    blocks: list[Block] = [PageBreak(), Heading("Problems and fixes")]
+    # a short section follows the layer map on its page: a page of its own would hold one sentence
+    short = len(facts.report.problems) <= SHORT_SECTION_ROWS
+    blocks: list[Block] = [*([] if short else [PageBreak()]), Heading("Problems and fixes")]
     if not facts.report.problems:
         return [*blocks, Paragraph("No problems: every GPU's memory fits within the engine's budget.")]
     return [*blocks, TableBlock(layermap.problem_table(facts))]
@@ -261,3 +287,17 @@ def all_blocks(facts: PlanFacts, ink: Ink, content: QRectF) -> list[Block]:
         *problems(facts, ink),
         *assumptions(facts, ink),
     ]
+
+
+def step_note(perf: PerformanceReport) -> str:
+    """Why TPOT can be longer than the decode step drawn (prompt chunks prefilled between steps), and
+    what 'waiting' is on a plan without a pipeline (scheduling, not a bubble)."""
+    steps = [s.compute_s + s.memory_s + s.communication_s + s.waiting_s for s in perf.step_split]
+    note = ""
+    if steps and perf.tpot_s > 1.05 * max(steps):
+        note += (
+            f" TPOT ({perf.tpot_s * 1e3:,.1f} ms) is longer than these steps: the prompt chunks of newly"
+            " arrived requests are prefilled between decode steps, and every user waits for them too."
+        )
+    note += " Waiting is a pipeline bubble or the engine's scheduling between steps."
+    return note

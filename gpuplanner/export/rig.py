@@ -19,6 +19,7 @@ from gpuplanner.core.report import Report
 from gpuplanner.core.specs import LinkSpec
 from gpuplanner.drawing import geometry as geo
 from gpuplanner.drawing.labels import Labels
+from gpuplanner.drawing.link_item import FabricItem
 from gpuplanner.drawing.scene import RackScene
 from gpuplanner.drawing.style import LINK_KIND_NAMES, RackStyle, link_colour
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
@@ -105,10 +106,19 @@ def _record(scene: QGraphicsScene, source: QRectF) -> QPicture:
     return picture
 
 
-def scene_painter(scene: QGraphicsScene, source: QRectF | None = None):
-    """A painter for a ``Graphic`` block: ``source`` (scene units; default everything) scaled to fit."""
+def scene_painter(scene: QGraphicsScene, source: QRectF | None = None, *, one_server: bool = False):
+    """A painter for a ``Graphic`` block: ``source`` (scene units; default everything) scaled to fit.
+    ``one_server``: a close-up of one server, drawn without the network between servers (its arc would
+    hang cut off below the server, and its label would sit outside the page's drawing)."""
     area = (source or scene.itemsBoundingRect()).adjusted(-10, -10, 10, 10)
-    picture = _record(scene, area)
+    hidden = [i for i in scene.items() if isinstance(i, FabricItem) and i.isVisible()] if one_server else []
+    for item in hidden:
+        item.hide()
+    try:
+        picture = _record(scene, area)
+    finally:
+        for item in hidden:
+            item.show()
 
     def paint(painter: QPainter, rect: QRectF, ink: Ink) -> None:
         device_per_unit = min(rect.width() / area.width(), rect.height() / area.height())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import HostReport, PerformanceReport
 from gpuplanner.core.units import gib
 from gpuplanner.export import formats as fmt
@@ -19,8 +21,7 @@ def summary_figures(facts: PlanFacts) -> list[Figure]:
     idle = f" · {len(facts.idle_gpus)} idle" if facts.idle_gpus else ""
     params = fmt.params_b(report.total_params)
     if report.active_params and report.active_params < report.total_params * 0.9:
-        params += f" ({fmt.params_b(report.active_params)} active)"
-    workload = plan.workload
+        params += f" ({fmt.params_b(report.active_params)} active, embedding table excluded)"
     figures = [
         Figure(
             "GPUs",
@@ -30,15 +31,11 @@ def summary_figures(facts: PlanFacts) -> list[Figure]:
         Figure("Model", report.model_name, f"{params} parameters · {report.model}"),
         Figure(
             "Weights / KV cache",
-            f"{report.weights} / {report.kv_cache_precision}",
             f"{facts.precision_name(report.weights)} / {facts.precision_name(report.kv_cache_precision)}",
+            precision_context(facts, report.weights, report.kv_cache_precision),
         ),
         Figure("Engine", report.engine_name, facts.layout_text),
-        Figure(
-            "Workload",
-            f"{perf.concurrency if perf else workload.concurrency} concurrent requests",
-            f"{fmt.count(workload.input_tokens)} tokens in · {fmt.count(workload.output_tokens)} tokens out",
-        ),
+        Figure("Workload", *workload_figure(plan, perf)),
     ]
     host = report.host
     if perf is not None and host is not None and host.tpot_s and host.ttft_s:
@@ -67,7 +64,12 @@ def summary_figures(facts: PlanFacts) -> list[Figure]:
             Figure(
                 "Time to first token",
                 fmt.ttft(perf.ttft_s),
-                f"range {fmt.band(fmt.ttft(perf.low.ttft_s), fmt.ttft(perf.high.ttft_s))}",
+                # low to high, whichever bound the slow and fast estimates give
+                "range "
+                + fmt.band(
+                    fmt.ttft(min(perf.low.ttft_s, perf.high.ttft_s)),
+                    fmt.ttft(max(perf.low.ttft_s, perf.high.ttft_s)),
+                ),
             ),
             Figure(
                 "Time per output token",
@@ -295,3 +297,29 @@ def link_table(perf: PerformanceReport, facts: PlanFacts) -> TableData:
 
 def gpu_list(ids: tuple[str, ...] | list[str]) -> str:
     return ", ".join(ids)
+
+
+def workload_figure(plan: Plan, perf: PerformanceReport | None) -> tuple[str, str]:
+    """The concurrency the plan asks for (what the person typed), and how many run at once when the KV
+    cache or the engine holds fewer."""
+    workload = plan.workload
+    asked = workload.concurrency
+    tokens = f"{fmt.count(workload.input_tokens)} tokens in · {fmt.count(workload.output_tokens)} tokens out"
+    if asked == "max":
+        running = perf.concurrency if perf else None
+        value = "As many as fit" + (f" ({fmt.count(running)} at once)" if running else "")
+        return value, tokens
+    value = f"{fmt.count(asked)} concurrent request{'s' if asked != 1 else ''}"
+    if perf is not None and perf.concurrency < asked:
+        tokens = f"{fmt.count(perf.concurrency)} run at once, the rest queue · " + tokens
+    return value, tokens
+
+
+def precision_context(facts: PlanFacts, weights: str, kv: str) -> str:
+    """The formats' storage cost in words ('16 bits per weight · 16-bit KV cache'): the tile's value
+    already names them, so the line under it says what they cost instead of repeating the ids."""
+    try:
+        w, k = facts.catalog.precision(weights), facts.catalog.precision(kv)
+    except CatalogError:
+        return f"{weights} / {kv}"
+    return f"{w.bits_per_weight:g} bits per weight · {k.bits_per_weight:g}-bit KV cache"

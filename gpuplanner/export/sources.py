@@ -71,6 +71,8 @@ def engine_rules_table(facts: PlanFacts) -> TableData:
         for name, label, unit in _PROFILE_FIGURES:
             if name in fields:
                 value = getattr(engine, name)
+                if name.endswith("_overhead_us") and not value:
+                    continue  # 0 here: the speed model's calibrated launch cost applies (performance model)
                 text = ("yes" if value else "no") if isinstance(value, bool) else f"{value:g}{unit}"
                 rows.append([label, text, Cell("engine profile", "muted")])
     return TableData.build([Column("Rule", 3), Column("Value", 1.6), Column("From", 1.6)], rows)

@@ -58,8 +58,11 @@ class TableBlock(Block):
             widths = self._widths(ink, width)
             line = ink.line_height(self.size)
             pad = 2 * ink.pt(PAD_Y_PT)
+            # measured as drawn: the first title of a continued table carries " (cont.)", which may wrap
+            # onto one more line; the header must not print over the first row
+            first = self.data.columns[0] if self.data.columns else None
             header = max(
-                len(self._lines(ink, Cell(c.title), w, True))
+                len(self._lines(ink, Cell(c.title + (" (cont.)" if c is first and c.title else "")), w, True))
                 for c, w in zip(self.data.columns, widths, strict=True)
             )
             rows = [

@@ -43,8 +43,9 @@ MEMORY_PARTS = (
 STEP_PARTS = (
     ("compute_s", "Compute", QColor("#0072B2")),
     ("memory_s", "Memory reads", QColor("#009E73")),
-    ("communication_s", "Communication", QColor("#CC79A7")),
-    ("waiting_s", "Waiting (bubble)", QColor("#BFC7D5")),
+    ("communication_inside_s", "Comm. inside servers", QColor("#CC79A7")),
+    ("communication_between_s", "Comm. between servers", QColor("#882255")),
+    ("waiting_s", "Waiting (bubbles, scheduling)", QColor("#BFC7D5")),
 )
 STAGE_COLOURS = tuple(
     QColor(c)
@@ -101,10 +102,13 @@ class Ink:
         return self.metrics(size, bold).horizontalAdvance(text)
 
     def wrap(self, text: str, width: float, size: str = "body", bold: bool = False) -> list[str]:
-        """Greedy word wrap; a word wider than the column is broken between characters."""
+        """Greedy word wrap; a word wider than the column is broken after a hyphen, underscore or slash
+        when it has one that fits, else between characters; a last line of one short word ('2') takes
+        the word before it along."""
         metrics = self.metrics(size, bold)
         lines: list[str] = []
         for paragraph in text.split("\n"):
+            start = len(lines)
             line = ""
             for word in paragraph.split(" "):
                 candidate = f"{line} {word}" if line else word
@@ -118,9 +122,16 @@ class Ink:
                     cut = len(line) - 1
                     while cut > 1 and metrics.horizontalAdvance(line[:cut]) > width:
                         cut -= 1
+                    joint = max(line.rfind(c, 0, cut) for c in "-_/")
+                    if joint > 0:  # 'VLLM-' / 'QUANT', not 'VLLM-QUAN' / 'T'
+                        cut = joint + 1
                     lines.append(line[:cut])
                     line = line[cut:]
             lines.append(line)
+            if len(lines) - start >= 2 and " " not in lines[-1] and len(lines[-1]) <= 3 and " " in lines[-2]:
+                head, _, last_word = lines[-2].rpartition(" ")
+                if metrics.horizontalAdvance(f"{last_word} {lines[-1]}") <= width:
+                    lines[-2], lines[-1] = head, f"{last_word} {lines[-1]}"
         return lines
 
     def text_height(self, text: str, width: float, size: str = "body", bold: bool = False) -> float:

@@ -90,15 +90,9 @@ def run(plan_path: str | None = None, export_pdf: PdfExporter | None = None) -> 
     opener = _FileOpenFilter(window, window)  # macOS Finder sends double-clicked plans as events
     app.installEventFilter(opener)
     restore_geometry(window)
-    screen = window.screen().availableGeometry()
-    if window.width() > screen.width() or window.height() > screen.height():
-        # a small screen: use all of it rather than hang off its edges (also without a window manager)
-        window.resize(min(window.width(), screen.width()), min(window.height(), screen.height()))
-        window.move(screen.topLeft())
-        window.showMaximized()
-    else:
-        window.show()
-    window.view.fit_all()
+    window.fit_frame_to_screen()  # the frame inside the screen's available geometry, status bar included
+    window.show()
+    window.view.fit_all()  # and again on each resize (the window manager's) until the person zooms or pans
     QTimer.singleShot(0, settle_garbage_collector)  # after the first paint: the window shows 40 ms sooner
     return app.exec()
 

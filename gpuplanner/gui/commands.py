@@ -116,10 +116,19 @@ def add_template_command(document: PlanDocument, template: NodeTemplate, x: floa
 
 
 def add_gpu_in_new_node_command(
-    document: PlanDocument, gpu: str, x: float, y: float, slots: int = 8, name: str = "Server"
+    document: PlanDocument,
+    gpu: str,
+    x: float,
+    y: float,
+    slots: int = 8,
+    name: str = "Server",
+    host_link: str | None = None,
 ) -> PlanCommand:
+    """A new server holding ``gpu``; ``host_link`` (its PCIe path) when given, else the plan's default."""
+    props = {"host_link": host_link} if host_link else {}
+
     def edit(d: PlanDocument) -> str:
-        return d.add_gpu(d.add_node(name=name, slots=slots, x=x, y=y), gpu, 0)
+        return d.add_gpu(d.add_node(name=name, slots=slots, x=x, y=y, **props), gpu, 0)
 
     return PlanCommand(document, "Add GPU in a new server", edit)
 

@@ -59,6 +59,12 @@ class Evaluator(QObject):
         else:
             self._timer.start(DEBOUNCE_MS)
 
+    def defer(self, plan: Plan) -> None:
+        """Evaluate ``plan`` just after the event loop starts: a window not shown yet paints first
+        (frame, canvas, empty charts), and its first report follows a debounce interval later."""
+        self._plan = plan
+        self._timer.start(DEBOUNCE_MS)
+
     def pending(self) -> bool:
         return self._timer.isActive()
 

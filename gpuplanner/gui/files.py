@@ -56,6 +56,7 @@ def templates() -> list[Path]:
 
 def _load_into(window: PlanWindow, plan: Plan, path: Path | None) -> None:
     window.path = path
+    window.document.reset_ids()  # the undo history goes too: ids restart from the new plan's own
     window.document.replace_plan(plan, Change("plan"))
     arranged = arrange_if_overlapping(window)
     window.undo_stack.clear()
@@ -180,10 +181,18 @@ def offer_autosave(window: PlanWindow) -> None:
 
 
 def remember_geometry(window: PlanWindow) -> None:
+    """The window's size and place, its docks' sizes and the live panel's chart splitter, in the
+    settings file of the user folder."""
     settings = app_settings()
     settings.setValue("window/geometry", window.saveGeometry())
     settings.setValue("window/state", window.saveState())
+    settings.setValue("panel/charts", window.panel_controller.panel.charts.saveState())
     settings.sync()
+
+
+def has_saved_layout() -> bool:
+    """Whether the person's own dock sizes are remembered (then the window does not re-proportion them)."""
+    return isinstance(app_settings().value("window/state"), QByteArray)
 
 
 def restore_geometry(window: PlanWindow) -> None:
@@ -193,3 +202,6 @@ def restore_geometry(window: PlanWindow) -> None:
         window.restoreGeometry(geometry)
     if isinstance(state, QByteArray):
         window.restoreState(state)
+    charts = settings.value("panel/charts")
+    if isinstance(charts, QByteArray):
+        window.panel_controller.panel.charts.restoreState(charts)

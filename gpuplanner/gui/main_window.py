@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
+from gpuplanner.core.verdict import verdict_of
 from gpuplanner.document.document import Change, PlanDocument
 from gpuplanner.drawing.labels import Labels
 from gpuplanner.drawing.scene import RackScene, Selection
@@ -30,9 +31,11 @@ from gpuplanner.gui.inspector import Inspector
 from gpuplanner.gui.launch_panel import install_launch_dock
 from gpuplanner.gui.palette import CatalogPalette
 from gpuplanner.gui.panel.controller import PanelController, leave_room_for_canvas
-from gpuplanner.gui.panel.panel import LivePanel
+from gpuplanner.gui.panel.panel import PANEL_HEIGHT, LivePanel
 from gpuplanner.gui.rack.controller import RackController
 from gpuplanner.gui.rack.view import RackView
+
+FRAME_GUESS = (4, 32)  # a window manager's border and title bar, pixels, until the real frame is known
 
 
 class MainWindow(QMainWindow):
@@ -47,6 +50,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self._shown_once = False
+        self._was_empty = False
+        self._shown_size = self.size()
         self.catalog = catalog or default_catalog()
         self.labels = Labels(self.catalog)
         self.document = PlanDocument(plan)
@@ -96,7 +101,8 @@ class MainWindow(QMainWindow):
 
         self.panel = LivePanel(self.catalog, self)
         self.add_panel_dock(self.panel)
-        self._soon(lambda: leave_room_for_canvas(self, self.panel))
+        self._soon(self.adapt_layout)
+        self.panel.charts_toggled.connect(self._on_charts_toggled)
         self.panel_controller = PanelController(self.editor, self.panel, self.view, self.latest_report)
         self.report_changed.connect(self.panel_controller.show_report)
         self.evaluation_failed.connect(self.panel_controller.show_failure)
@@ -106,16 +112,61 @@ class MainWindow(QMainWindow):
         files.arrange_if_overlapping(self)
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))
-        self.resize(1440, 900)
+        self.resize(*first_size(self))
+        self.fit_frame_to_screen()
 
-    def _soon(self, slot: Callable[[], object]) -> None:
+    def adapt_layout(self) -> None:
+        """Dock sizes that suit the window's size, unless the person's own are remembered: the
+        inspector a fifth of the width (300–440 px), the catalog a sixth, the live panel at most
+        half the height, so the canvas keeps room at 1280×720 and the inspector grows at 1920×1080."""
+        if files.has_saved_layout():
+            leave_room_for_canvas(self, self.panel)
+            return
+        width, height = self.width(), self.height()
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        side = max(300, min(440, width // 5))
+        catalog = max(210, min(300, width // 6))
+        self.resizeDocks([self.catalog_dock, self.inspector_dock], [catalog, side], horizontal)
+        if self.panel.isVisible() and not self.panel.isFloating():
+            self.resizeDocks([self.panel], [max(300, min(PANEL_HEIGHT, height // 2))], vertical)
+        self.panel.set_compact(height < 800)
+
+    def _on_charts_toggled(self, shown: bool) -> None:
+        """Folded charts give their height to the canvas; shown again, they take it back."""
+        if self.panel.isFloating():
+            return
+        height = min(PANEL_HEIGHT, self.height() // 2) if shown else self.panel.minimumSizeHint().height()
+        self.resizeDocks([self.panel], [height], Qt.Orientation.Vertical)
+
+    def fit_frame_to_screen(self) -> None:
+        """Keep the whole frame (title bar and status bar included) inside the screen's available
+        geometry: a window asking for 1440×900 on a 1440×900 screen hides its status bar under the
+        task bar. Before the window manager has framed the window its frame is guessed."""
+        screen = self.screen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        available = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w = frame.width() - self.width() or 2 * FRAME_GUESS[0]
+        extra_h = frame.height() - self.height() or FRAME_GUESS[1] + FRAME_GUESS[0]
+        width = min(self.width(), available.width() - extra_w)
+        height = min(self.height(), available.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(max(width, 400), max(height, 300))
+        frame = self.frameGeometry()
+        if not available.contains(frame):
+            x = min(max(frame.x(), available.x()), available.right() + 1 - frame.width())
+            y = min(max(frame.y(), available.y()), available.bottom() + 1 - frame.height())
+            self.move(max(x, available.x()), max(y, available.y()))
+
+    def _soon(self, slot: Callable[[], object], delay_ms: int = 0) -> None:
         """Run ``slot`` when the event loop is back, unless the window is gone by then: a child timer,
         where ``QTimer.singleShot`` would hold the slot, and the window with it, until it fired."""
         timer = QTimer(self)
         timer.setSingleShot(True)
         timer.timeout.connect(slot)
         timer.timeout.connect(timer.deleteLater)
-        timer.start(0)
+        timer.start(delay_ms)
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -168,20 +219,26 @@ class MainWindow(QMainWindow):
         plan = self.document.plan
         self.scene.sync(plan)
         self.view.ensure_scene_margin()
-        if not plan.rig.nodes:
-            self.view.viewport().update()  # the whole empty-canvas hint, not only the exposed part
+        if not plan.rig.nodes or self._was_empty:
+            # the whole empty-canvas hint, not only the exposed part: drawn, or wiped once a server came
+            self.view.viewport().update()
+        self._was_empty = not plan.rig.nodes
         self.inspector.refresh()
         self.update_title()
         if self.is_dirty():
             self.autosave.schedule()
         self.plan_changed.emit(plan)
-        self.evaluator.schedule(plan)  # last: the panel has the new plan when its report comes
+        if self._shown_once:
+            self.evaluator.schedule(plan)  # last: the panel has the new plan when its report comes
+        else:  # starting: the window shows first, the first evaluation follows at once
+            self.evaluator.defer(plan)
 
     def _on_report(self, report: Report) -> None:
         self.latest_report = report
         self.scene.set_report(report)
-        self.verdict_label.setText(("✔ " if report.fits else "✖ ") + report.verdict)
-        style = "" if report.fits else "color: #e5484d;"
+        verdict = verdict_of(report)  # the banner's verdict, icon and colour: never a second opinion
+        self.verdict_label.setText(verdict.line)
+        style = "" if verdict.level == "fits" else f"color: {verdict.colour};"
         if self.verdict_label.styleSheet() != style:  # a style sheet re-polishes the label: only on change
             self.verdict_label.setStyleSheet(style)
         self.verdict_label.setToolTip(
@@ -208,6 +265,9 @@ class MainWindow(QMainWindow):
     def _on_selection_changed(self) -> None:
         selection = self.scene.selection()
         self.inspector.refresh()
+        if selection:  # what was selected shows its properties, not the plan's settings further down
+            self.inspector.verticalScrollBar().setValue(0)
+            self.inspector.ensureWidgetVisible(self.inspector.selection_section)
         self.actions.update_enabled(selection)
         self.selection_changed.emit(selection)
 
@@ -230,7 +290,17 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:  # whoever shows the window first sees the whole rig, not a corner of it
             self._shown_once = True
+            self._shown_size = self.size()
             self._soon(self.view.fit_all)
+            self._soon(self.fit_frame_to_screen)  # framed by now, or at the next resize
+            self._soon(self._settle_frame, 400)
+
+    def _settle_frame(self) -> None:
+        """The window manager frames a window some time after it is shown: once it has, the frame goes
+        inside the screen (the canvas refits itself on the resize)."""
+        if self.isVisible() and self.size() == self._shown_size:  # nobody resized it meanwhile
+            self.fit_frame_to_screen()
+            self.adapt_layout()  # the window manager's size, not the one asked for
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_dirty():
@@ -241,6 +311,17 @@ class MainWindow(QMainWindow):
         self.autosave.discard()
         files.remember_geometry(self)
         event.accept()
+
+
+def first_size(window: QWidget) -> tuple[int, int]:
+    """The window's size before any is remembered: 1440×900, or most of a larger screen (a 1920×1080
+    screen gets a window wide enough for a roomy inspector); a smaller screen is handled by
+    ``fit_frame_to_screen``."""
+    screen = window.screen()
+    if screen is None:
+        return 1440, 900
+    available = screen.availableGeometry()
+    return max(1440, int(available.width() * 0.92)), max(900, int(available.height() * 0.92))
 
 
 def default_plan_path() -> Path | None:

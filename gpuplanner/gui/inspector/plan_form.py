@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -17,10 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gpuplanner.core.architecture import total_params
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.host import HOST_ENGINES
 from gpuplanner.core.layout_ops import default_layout
 from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_LAYERS, MAX_TOKENS
+from gpuplanner.core.verdict import plural
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui.inspector.widgets import DEFAULT_TEXT, blocked, error_label, fill_combo, hint, show_error
 
@@ -52,7 +56,18 @@ class PlanSection(QGroupBox):
         self.name.setObjectName("planNameEdit")
         self.model = QComboBox()
         self.model.setObjectName("modelCombo")
-        self.model.setToolTip("The model to serve (architecture from its Hugging Face config)")
+        self.model.setToolTip(
+            "The model to serve (architecture from its Hugging Face config). Type to search by name or size."
+        )
+        # searchable: typing filters the list (any part of the name, any case); Enter or a click picks
+        self.model.setEditable(True)
+        self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.model.lineEdit().setPlaceholderText("Search models…")
+        finder = self.model.completer()
+        finder.setFilterMode(Qt.MatchFlag.MatchContains)
+        finder.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        finder.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self._model_names: dict[str, str] = {}  # model id -> "name · 70.6 B", computed once per model
         self.weights = QComboBox()
         self.weights.setObjectName("weightsCombo")
         self.weights.setToolTip("How the weights are stored (bits per weight, scales included)")
@@ -120,7 +135,12 @@ class PlanSection(QGroupBox):
             "Spread the model over the rig's GPUs in order: TP groups, then stages, then replicas"
         )
         self.layout_info = hint()
+        self.layout_info.setWordWrap(False)  # "16 of 16 GPUs used" on one line, not wrapped and cut
         self.error = error_label("planError")
+        # the plan's name and model need width: in a narrow inspector their rows put the field under its
+        # label (the form wraps rows whose field is wider than the room left), never a cut-off name
+        for wide in (self.name, self.model):
+            wide.setMinimumWidth(210)
         form.addRow("Name", self.name)
         form.addRow("Model", self.model)
         form.addRow("Weights", self.weights)
@@ -159,6 +179,10 @@ class PlanSection(QGroupBox):
             )
         )
         self.model.currentIndexChanged.connect(lambda _: self._model_changed())
+        # a search that picked nothing goes back to the plan's model's name
+        self.model.lineEdit().editingFinished.connect(
+            lambda: self.model.lineEdit().setText(self.model.itemText(self.model.currentIndex()))
+        )
         self.weights.currentIndexChanged.connect(
             lambda _: push(lambda: cmd.set_precisions_command(doc(), weights=self.weights.currentData()))
         )
@@ -207,8 +231,19 @@ class PlanSection(QGroupBox):
         )
         self.apply_layout.clicked.connect(self._apply_layout)
 
+    def _model_entries(self) -> list[tuple[str, str]]:
+        """Every catalog model as 'name · size', sorted by name whatever its case."""
+        models = self.editor.catalog.models
+        if len(self._model_names) != len(models) or any(m not in self._model_names for m in models):
+            self._model_names = {
+                mid: f"{m.name} · {total_params(m) / 1e9:,.1f} B" for mid, m in models.items()
+            }
+        return sorted(((text, mid) for mid, text in self._model_names.items()), key=lambda e: e[0].casefold())
+
     def _model_changed(self) -> None:
         model = self.model.currentData()
+        if model == self.editor.document.plan.model:
+            return
         spec = self.editor.catalog.models.get(model)
         self.inspector.push(
             lambda: cmd.set_model_command(self.editor.document, model, spec.num_layers if spec else None)
@@ -238,11 +273,8 @@ class PlanSection(QGroupBox):
         editor = self.editor
         plan, catalog = editor.document.plan, editor.catalog
         engine = catalog.engines.get(plan.engine.engine)
-        fill_combo(
-            self.model,
-            [(m.name, m.id) for m in sorted(catalog.models.values(), key=lambda m: m.name)],
-            plan.model,
-        )
+        fill_combo(self.model, self._model_entries(), plan.model)
+        self.model.lineEdit().setCursorPosition(0)  # the name's start, not its size, when it is cut
         weights = [p for p in catalog.precisions.values() if p.for_weights]
         kv = [p for p in catalog.precisions.values() if p.for_kv_cache]
         fill_combo(self.weights, [(p.name, p.id) for p in weights], plan.weights)
@@ -288,7 +320,7 @@ class PlanSection(QGroupBox):
             self.pp.setValue(plan.layout.pp)
             self.dp.setValue(plan.layout.dp)
         used = sum(len(s.gpus) for r in plan.layout.replicas for s in r.stages) if plan.rig.gpu_ids() else 0
-        self.layout_info.setText(f"{used} of {len(plan.rig.gpu_ids())} GPUs in use")
+        self.layout_info.setText(f"{used} of {plural(len(plan.rig.gpu_ids()), 'GPU')} used")
         problems = []
         if engine is not None and plan.weights not in engine.weight_precisions:
             problems.append(f"{engine.name} does not load {plan.weights} weights")

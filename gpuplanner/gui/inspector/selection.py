@@ -58,6 +58,8 @@ class SelectionSection(QGroupBox):
         layout.addWidget(self.stack)
         self.empty = hint("Select a server, a GPU or a link on the canvas to edit it here.")
         self.multi = QLabel()
+        # wrapped: one long line would widen the inspector past its dock and cut every field
+        self.multi.setWordWrap(True)
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.multi)
         self.stack.addWidget(self._gpu_page())

@@ -97,7 +97,7 @@ def paint_layer_map(widget: Any, p: QPainter, colours: ChartColours, exposed: QR
         r, b, layer = drag
         before = data.replicas[r][b].layers[1]
         moved = layer - before
-        text = f"boundary at layer {layer}: {abs(moved)} layer{'s' if abs(moved) != 1 else ''} to stage {b + 1 if moved < 0 else b + 2}"
+        text = boundary_text(b, layer, moved)
         p.setPen(colours.foreground)
         p.drawText(
             QRectF(MARGIN, widget.row_top(r) + STRIP_H + 1, width, GAP + 4), Qt.AlignmentFlag.AlignRight, text
@@ -136,3 +136,10 @@ def _paint_ends(
         if rect.width() > metrics.horizontalAdvance(text) + 4:
             p.setPen(QColor("#111827"))
             p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def boundary_text(boundary: int, layer: int, moved: int) -> str:
+    """What a boundary drag does, stages counted from 1: the boundary between stage ``boundary + 1`` and
+    ``boundary + 2`` moved left (``moved`` < 0) hands layers to the later stage, right to the earlier."""
+    to = boundary + 2 if moved < 0 else boundary + 1
+    return f"boundary at layer {layer}: {abs(moved)} layer{'s' if abs(moved) != 1 else ''} to stage {to}"

@@ -14,13 +14,13 @@ from typing import NamedTuple
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QApplication, QToolTip, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from gpuplanner.core.budget import budgets
 from gpuplanner.core.host import experts_text
 from gpuplanner.core.report import GpuReport, HostReport, Report
 from gpuplanner.core.specs import GIB
+from gpuplanner.core.verdict import plural
 from gpuplanner.gui.panel.bars import StackedBars
 from gpuplanner.gui.panel.style import (
     CAPACITY_COLOUR,
@@ -30,6 +30,7 @@ from gpuplanner.gui.panel.style import (
     SELECTION_COLOUR,
     STRANDED_COLOUR,
     ChartColours,
+    HeldTip,
     chart_column,
     fmt_bytes,
     header_label,
@@ -120,7 +121,7 @@ def gpu_tooltip(g: GpuReport) -> str:
     """Exact bytes of every ledger line with the inputs of its formula."""
     m = g.memory_bytes
     rows = [
-        f"<b>{g.id}</b> · {g.gpu_name}<br>replica {g.replica} · stage {g.stage} · TP rank {g.tp_rank} · "
+        f"<b>{g.id}</b> · {g.gpu_name}<br>replica {g.replica + 1} · stage {g.stage + 1} · TP #{g.tp_rank + 1} · "
         f"layers {g.layers[0]}–{g.layers[1] - 1}"
         + (" · embeddings" if g.has_embeddings else "")
         + (" · lm_head" if g.has_lm_head else "")
@@ -150,7 +151,7 @@ def memory_summary(report: Report | None) -> str:
     weights = sum(g.memory_bytes.weights for g in report.gpus)
     over = [g for g in report.gpus if g.memory_bytes.free < 0]
     kv = report.kv_cache
-    text = f"<b>{fmt_bytes(weights)}</b> of weights on {len(report.gpus)} GPUs · "
+    text = f"<b>{fmt_bytes(weights)}</b> of weights on {plural(len(report.gpus), 'GPU')} · "
     if kv.capacity_tokens:
         text += (
             f"KV cache for <b>{kv.capacity_tokens:,}</b> tokens per replica "
@@ -210,6 +211,7 @@ class MemoryChart(QWidget):
         chart_column(self, self.header, self.plot, self.legend)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._hover)
+        self.tip = HeldTip(self.plot)  # stays while the pointer rests on a bar
         scene.sigMouseClicked.connect(self._clicked)
         self.set_report(None)
 
@@ -326,9 +328,9 @@ class MemoryChart(QWidget):
     def _hover(self, scene_pos: QPointF) -> None:
         i = self.bars.index_at(scene_pos)
         if i is None or self.report is None:
-            QToolTip.hideText()
+            self.tip.hide()
             return
-        QToolTip.showText(QCursor.pos(), self.tooltip_for(self.gpu_ids[i]), self.plot)
+        self.tip.show(self.tooltip_for(self.gpu_ids[i]))
 
     def _clicked(self, event: object) -> None:
         if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,6 +62,7 @@ class LivePanel(QDockWidget):
     make_tp_requested = Signal()
     split_requested = Signal()
     updated = Signal(float)  # seconds the charts took to follow the last report
+    charts_toggled = Signal(bool)  # the charts were shown (True) or folded away (False)
 
     def __init__(self, catalog: Catalog | None = None, parent: QWidget | None = None) -> None:
         super().__init__("Live panel", parent)
@@ -69,6 +71,7 @@ class LivePanel(QDockWidget):
         self.report: Report | None = None
         self.plan: Plan | None = None
         self.previewing = False
+        self.last_seconds = 0.0
         self.verdict = VerdictBanner()
         self.memory = MemoryChart()
         self.throughput = ThroughputChart()
@@ -99,9 +102,6 @@ class LivePanel(QDockWidget):
             "The selected GPU's TP group becomes one pipeline stage per GPU",
         )
         self.split_button.clicked.connect(self.split_requested)
-        self.timing = QLabel()
-        self.timing.setObjectName("panelTiming")
-        self.timing.setStyleSheet("color: gray;")
         self.layer_title = QLabel()
         self.layer_title.setObjectName("layerMapTitle")
         self.layer_title.setTextFormat(Qt.TextFormat.RichText)
@@ -116,7 +116,17 @@ class LivePanel(QDockWidget):
         tools.addSpacing(12)
         tools.addWidget(self.make_tp_button)
         tools.addWidget(self.split_button)
-        tools.addWidget(self.timing)
+        tools.addSpacing(12)
+        self.charts_button = QToolButton()
+        self.charts_button.setObjectName("chartsToggle")
+        self.charts_button.setCheckable(True)
+        self.charts_button.setChecked(True)
+        self.charts_button.setText("Charts")
+        self.charts_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.charts_button.setArrowType(Qt.ArrowType.DownArrow)
+        self.charts_button.setToolTip("Fold the charts away to give the canvas the room, or show them again")
+        self.charts_button.toggled.connect(self.set_charts_shown)
+        tools.addWidget(self.charts_button)
         charts = self.charts = QSplitter(Qt.Orientation.Horizontal)
         charts.setObjectName("panelCharts")
         charts.setChildrenCollapsible(False)
@@ -163,6 +173,22 @@ class LivePanel(QDockWidget):
         if self.isFloating():
             self._arrange_for(None)
 
+    def set_charts_shown(self, shown: bool) -> None:
+        """Show or fold away the three charts (the verdict and the layer map stay)."""
+        if self.charts_button.isChecked() != shown:
+            self.charts_button.setChecked(shown)  # comes back here through toggled
+            return
+        self.charts.setVisible(shown)
+        self.charts_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.UpArrow)
+        self.charts_toggled.emit(shown)
+
+    def set_compact(self, compact: bool) -> None:
+        """A short window (under 800 px): the charts drop their legends (their tooltips still name every
+        colour) so the plots keep their height."""
+        for chart in (self.memory, self.throughput, self.steptime):
+            chart.legend.setVisible(not compact)
+        self.verdict.set_rows_shown(1 if compact else 2)
+
     def sizeHint(self) -> QSize:
         # the main window gives a dock its size hint at first: leave the canvas most of the height
         return QSize(1200, PANEL_HEIGHT)
@@ -183,10 +209,11 @@ class LivePanel(QDockWidget):
             self.report = report
         self.verdict.set_report(report)
         self.memory.set_report(report, self._idle_gpus(report))
-        self.throughput.set_report(report)
+        asked = self.plan.workload.concurrency if self.plan is not None else None
+        self.throughput.set_report(report, asked if isinstance(asked, int) else None)
         self.steptime.set_report(report)
         seconds = time.perf_counter() - started
-        self.timing.setText(("preview · " if preview else "") + f"charts {seconds * 1e3:.1f} ms")
+        self.last_seconds = seconds  # for the benchmark (benchmarks/panel_speed.py), not shown
         self.updated.emit(seconds)
         return seconds
 
@@ -225,7 +252,10 @@ class LivePanel(QDockWidget):
 
     def set_plan(self, plan: Plan) -> None:
         self.plan = plan
-        data, message = try_strip_data(plan, self.catalog)
+        if plan.rig.gpu_ids():
+            data, message = try_strip_data(plan, self.catalog)
+        else:  # an empty rig: no stage of the last model's layout lingers
+            data, message = None, "No GPUs yet: the layers appear here once the rig has a GPU."
         self.layer_map.set_data(data, message, gpu_roles(plan))
         self.layer_title.setText(self.layer_map.title_text())
         rows = self.layer_map.row_top(LAYER_ROWS_SHOWN) - self.layer_map.row_top(0)

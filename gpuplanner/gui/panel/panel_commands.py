@@ -17,6 +17,7 @@ from gpuplanner.core.layout_ops import move_layers, set_stage_boundary
 from gpuplanner.core.plan import Layout
 from gpuplanner.core.report import FixAction
 from gpuplanner.core.resolve import resolve_plan
+from gpuplanner.core.verdict import plural
 from gpuplanner.document.document import PlanDocument
 from gpuplanner.gui import commands as cmd
 
@@ -90,7 +91,7 @@ def assign_range_command(
 def make_tp_group_command(document: PlanDocument, gpu_ids: list[str]) -> cmd.PlanCommand:
     order = {g: i for i, g in enumerate(document.plan.rig.gpu_ids())}
     ranked = sorted(dict.fromkeys(gpu_ids), key=lambda g: order.get(g, len(order)))
-    text = f"Make TP group of {len(ranked)} GPUs"
+    text = f"Make TP group of {plural(len(ranked), 'GPU')}"
     return cmd.edit_command(
         document, text, lambda d: set_checked_layout(d, grouping.make_tp_group(d.plan.layout, ranked))
     )

@@ -6,19 +6,22 @@ not read. Same GPU order as the memory chart; hover shows the exact times; a cli
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QApplication, QToolTip, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QSizePolicy, QWidget
 
 from gpuplanner.core.budget import stack_fields
-from gpuplanner.core.report import Report, StepSplit
+from gpuplanner.core.report import LinkTraffic, Report, StepSplit
 from gpuplanner.gui.panel.bars import StackedBars
 from gpuplanner.gui.panel.style import (
     STEP_PARTS,
     ChartColours,
+    HeldTip,
     chart_column,
+    fmt_bytes,
     fmt_seconds,
     header_label,
     legend_label,
@@ -28,6 +31,7 @@ from gpuplanner.gui.panel.style import (
     show_axis_values,
 )
 from gpuplanner.gui.panel.throughput import no_estimate_reason
+from gpuplanner.gui.panel.traffic import traffic_colour
 
 
 def step_tooltip(split: StepSplit, stage: str = "") -> str:
@@ -45,6 +49,27 @@ def step_tooltip(split: StepSplit, stage: str = "") -> str:
     return "<br>".join(rows)
 
 
+def link_lines(links: Sequence[LinkTraffic]) -> tuple[str, str]:
+    """One line naming the busiest links with the share of their bandwidth the plan uses, and a
+    tooltip table of every link (bytes per token, share), busiest first."""
+    if not links:
+        return "", ""
+    ranked = sorted(links, key=lambda t: t.share_of_bandwidth, reverse=True)
+    shown = " · ".join(
+        f"<span style='color:{traffic_colour(t.share_of_bandwidth).name()}'>■</span> {t.name} "
+        f"<b>{t.share_of_bandwidth:.0%}</b>"
+        for t in ranked[:3]
+    )
+    more = f" · {len(ranked) - 3} more" if len(ranked) > 3 else ""
+    rows = "".join(
+        f"<tr><td>{t.name}</td><td>{t.purpose}</td><td align='right'>{fmt_bytes(t.bytes_per_token)}/token</td>"
+        f"<td align='right'><b>{t.share_of_bandwidth:.1%}</b></td></tr>"
+        for t in ranked
+    )
+    table = f"<b>Link utilisation at the plan's throughput</b><table cellspacing='4'>{rows}</table>"
+    return f"Links: {shown}{more}", table
+
+
 def step_summary(report: Report | None, totals_ms: list[float]) -> str:
     perf = report.performance if report is not None else None
     if perf is None or not totals_ms:
@@ -53,6 +78,9 @@ def step_summary(report: Report | None, totals_ms: list[float]) -> str:
     text = f"slowest GPU <b>{slowest:.2f} ms</b>"
     if perf.bottleneck_detail is not None:
         text += f" · bottleneck: {perf.bottleneck_detail.what}"
+    tpot_ms = perf.tpot_s * 1e3
+    if tpot_ms > 1.05 * slowest:  # say why TPOT is longer than the step drawn here
+        text += f" · TPOT {tpot_ms:.1f} ms adds prefill chunks"
     return text
 
 
@@ -73,8 +101,16 @@ class StepTimeChart(QWidget):
         self.plot.getPlotItem().addItem(self._message)
         self.legend = legend_label([(t, c) for _, t, c in STEP_PARTS])
         chart_column(self, self.header, self.plot, self.legend)
+        # the links' utilisation, busiest first (the PDF's "Traffic per link"); all of them in its tooltip
+        self.links = QLabel()
+        self.links.setObjectName("linkUtilisation")
+        self.links.setTextFormat(Qt.TextFormat.RichText)
+        self.links.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.links.setFixedHeight(self.links.fontMetrics().lineSpacing() + 2)
+        self.layout().addWidget(self.links)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._hover)
+        self.tip = HeldTip(self.plot)  # stays while the pointer rests on a bar
         scene.sigMouseClicked.connect(self._clicked)
         self.set_report(None)
 
@@ -85,7 +121,7 @@ class StepTimeChart(QWidget):
     def set_report(self, report: Report | None) -> None:
         perf = report.performance if report is not None else None
         self.splits = list(perf.step_split) if perf is not None else []
-        self._stages = {g.id: f" · stage {g.stage}" for g in report.gpus} if report is not None else {}
+        self._stages = {g.id: f" · stage {g.stage + 1}" for g in report.gpus} if report is not None else {}
         fields = [field for field, _, _ in STEP_PARTS]
         bottoms, tops = stack_fields(self.splits, fields, 1e3)  # milliseconds
         self.bars.set_stacks(
@@ -105,8 +141,19 @@ class StepTimeChart(QWidget):
         else:
             text = ""
         self._message.setText(text)
+        line, table = link_lines(perf.links if perf is not None else ())
+        if line != self.links.text():
+            self.links.setText(line)
+            self.links.setToolTip(table)
         self.header.set_summary(step_summary(report, [float(t) for t in totals]))
-        self.header.setToolTip(perf.bottleneck if perf is not None else "")
+        tip = perf.bottleneck if perf is not None else ""
+        if perf is not None and self.splits and perf.tpot_s > 1.05 * float(totals.max()) / 1e3:
+            tip += (
+                f"<br>TPOT ({perf.tpot_s * 1e3:.1f} ms) is longer than the decode step drawn here: the prompt "
+                "chunks of newly arrived requests are prefilled between decode steps, and every user waits "
+                "for them too."
+            )
+        self.header.setToolTip(tip)
         self._message.setPos(max(len(self.splits), 1) / 2 - 0.5, top / 2)
         show_axis_values(self.plot, bool(self.splits))
 
@@ -117,10 +164,10 @@ class StepTimeChart(QWidget):
     def _hover(self, scene_pos: QPointF) -> None:
         i = self.bars.index_at(scene_pos)
         if i is None:
-            QToolTip.hideText()
+            self.tip.hide()
             return
         split = self.splits[i]
-        QToolTip.showText(QCursor.pos(), step_tooltip(split, self._stages.get(split.gpu, "")), self.plot)
+        self.tip.show(step_tooltip(split, self._stages.get(split.gpu, "")))
 
     def _clicked(self, event: object) -> None:
         if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QRect, Qt
+from PySide6.QtGui import QColor, QCursor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from gpuplanner.core.specs import GIB
 from gpuplanner.core.units import gib
+from gpuplanner.drawing.style import STAGE_COLOURS  # the canvas's stage badges use the same colours
 
 # (ledger field, legend text, colour)
 MEMORY_PARTS: tuple[tuple[str, str, str], ...] = (
@@ -35,12 +36,10 @@ SELECTION_COLOUR = "#4C8DFF"
 STEP_PARTS: tuple[tuple[str, str, str], ...] = (
     ("compute_s", "Compute", "#0072B2"),
     ("memory_s", "Memory reads", "#009E73"),
-    ("communication_s", "Communication", "#CC79A7"),
-    ("waiting_s", "Waiting (bubble)", "#BFC7D5"),
+    ("communication_inside_s", "Comm. inside servers", "#CC79A7"),
+    ("communication_between_s", "Comm. between servers", "#882255"),
+    ("waiting_s", "Waiting (bubbles, scheduling)", "#BFC7D5"),
 )
-
-# One colour per pipeline stage, repeated past eight stages.
-STAGE_COLOURS = ("#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1", "#FF9DA7")
 
 
 def stage_colour(stage: int) -> QColor:
@@ -225,3 +224,38 @@ def short_name(gpu_name: str) -> str:
         if gpu_name.startswith(prefix):
             return gpu_name[len(prefix) :]
     return gpu_name
+
+
+class HeldTip(QObject):
+    """A chart's hover tooltip that stays while the pointer rests on what it describes.
+
+    ``QToolTip.showText`` from a mouse-move alone vanishes about a second later: the view then gets
+    its own tool-tip event, finds no item with a tooltip in the scene and hides the text. This filter
+    answers that event with the text shown last, and ``hide`` clears it when the pointer leaves."""
+
+    HOLD_MS = 60_000
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        super().__init__(plot)
+        self.plot = plot
+        self.text = ""
+        plot.viewport().installEventFilter(self)
+        plot.installEventFilter(self)
+
+    def show(self, text: str) -> None:
+        self.text = text
+        QToolTip.showText(QCursor.pos(), text, self.plot, QRect(), self.HOLD_MS)
+
+    def hide(self) -> None:
+        if self.text:
+            self.text = ""
+            QToolTip.hideText()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            if self.text:
+                QToolTip.showText(QCursor.pos(), self.text, self.plot, QRect(), self.HOLD_MS)
+            return True  # never the scene's own (empty) tooltip, which would hide ours
+        if event.type() == QEvent.Type.Leave:
+            self.hide()
+        return False

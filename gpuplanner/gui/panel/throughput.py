@@ -17,8 +17,10 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from gpuplanner.core.coverage import coverage_line
 from gpuplanner.core.report import HostReport, PerformanceReport, Report
+from gpuplanner.core.verdict import plural
 from gpuplanner.gui.panel.style import (
     ChartColours,
+    HeldTip,
     chart_column,
     fmt_seconds,
     header_label,
@@ -72,15 +74,20 @@ class ThroughputChart(QWidget):
             size=10, symbol="d", brush=pg.mkBrush(MEASURED_COLOUR), pen=pg.mkPen(colours.foreground)
         )
         self._measured_label = pg.TextItem("", color=MEASURED_COLOUR, anchor=(0, 0.5))
+        self._asked = pg.InfiniteLine(angle=90, pen=pg.mkPen("#B42318", width=1.5, style=Qt.PenStyle.DotLine))
+        self._asked_label = pg.TextItem("", color="#B42318", anchor=(1, 0))
+        # the crosshair: a line under the pointer and the curve's figures at that concurrency
+        self._cross = pg.InfiniteLine(angle=90, pen=pg.mkPen(colours.muted, width=1))
+        self._cross_dot = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(TOTAL_COLOUR), pen=pg.mkPen("w"))
         for extra in (
-            self._now,
-            self._now_label,
-            self._saturation,
-            self._sat_label,
-            self._measured,
-            self._measured_label,
-        ):
+            self._now, self._now_label, self._saturation, self._sat_label, self._asked, self._asked_label,
+            self._cross, self._cross_dot, self._measured, self._measured_label,
+        ):  # fmt: skip
             item.addItem(extra)
+        self._cross.hide()
+        self._asked.hide()
+        self.asked: int | None = None  # the concurrency the plan asks for, when the KV cache holds fewer
+        self.crosshair_text = ""
         # tokens/s per user on a right-hand axis with its own view box sharing x
         self._user_view = pg.ViewBox(enableMouse=False)
         item.showAxis("right")
@@ -92,6 +99,8 @@ class ThroughputChart(QWidget):
         self._user = pg.PlotDataItem(pen=pg.mkPen(USER_COLOUR, width=2, style=Qt.PenStyle.DashLine))
         self._user_view.addItem(self._user)
         item.getViewBox().sigResized.connect(self._sync_views)
+        item.scene().sigMouseMoved.connect(self._hover)
+        self.tip = HeldTip(self.plot)
         self._message = pg.TextItem("", color=colours.muted, anchor=(0.5, 0.5))
         item.addItem(self._message)
         self.legend = legend_label(
@@ -112,8 +121,11 @@ class ThroughputChart(QWidget):
         self._user_view.setGeometry(vb.sceneBoundingRect())
         self._user_view.linkedViewChanged(vb, self._user_view.XAxis)
 
-    def set_report(self, report: Report | None) -> None:
+    def set_report(self, report: Report | None, asked: int | None = None) -> None:
+        """Show ``report``'s curve; ``asked`` is the concurrency the plan asks for (None: 'max'), drawn
+        on the axis even past the KV-cache limit where the curve stops."""
         perf = report.performance if report is not None else None
+        self.asked = asked
         self.performance = perf
         line = coverage_line(perf, compact=True) if perf is not None else ""
         if line != self.calibration.text():
@@ -136,6 +148,8 @@ class ThroughputChart(QWidget):
             set_range(item.getViewBox(), x=(0, 3), y=(0, 1))
             set_range(self._user_view, y=(0, 1))
             self._now.hide()
+            self._asked.hide()
+            self._asked_label.setText("")
             set_curve(self._saturation, [], [])
             self._set_measured(None)
             self._now_label.setText("")
@@ -148,6 +162,10 @@ class ThroughputChart(QWidget):
         self._message.setText("")
         x_max = max(float(x.max()), 1.0)
         measured = self._set_measured(perf)
+        beyond = asked is not None and asked > perf.concurrency
+        if beyond:
+            assert asked is not None
+            x_max = max(x_max, math.log2(asked))
         y_max = nice_top(
             float(max(total.max(), max(p.high_output_tokens_per_s for p in curve), *measured)) * 1.05
         )
@@ -157,8 +175,19 @@ class ThroughputChart(QWidget):
         now = math.log2(max(perf.concurrency, 1))
         self._now.setPos(now)
         self._now.show()
-        self._now_label.setText(f" now: {perf.concurrency}")
+        self._now_label.setText(f" now: {perf.concurrency:,} ")
+        # near the right edge the label goes to the left of its line instead of off the plot
+        self._now_label.setAnchor((1, 1) if now > 0.6 * (x_max + 0.25) else (0, 1))
         self._now_label.setPos(now, 0)
+        if beyond:
+            assert asked is not None
+            self._asked.setPos(math.log2(asked))
+            self._asked.show()
+            self._asked_label.setText(f"asked: {asked:,} ")
+            self._asked_label.setPos(math.log2(asked), y_max)
+        else:
+            self._asked.hide()
+            self._asked_label.setText("")
         if perf.saturation_concurrency:
             sat_x = math.log2(max(perf.saturation_concurrency, 1))
             sat_y = float(np.interp(sat_x, x, total))
@@ -167,7 +196,7 @@ class ThroughputChart(QWidget):
             self._sat_label.setPos(sat_x, sat_y)
         else:
             set_curve(self._saturation, [], [])
-            self._sat_label.setText(f"no plateau up to {curve[-1].concurrency:,} users ")
+            self._sat_label.setText(f"no plateau up to {plural(curve[-1].concurrency, 'user')} ")
             self._sat_label.setPos(float(x[-1]), float(total[-1]))
         host = report.host
         self.readout.set_summary(
@@ -194,6 +223,47 @@ class ThroughputChart(QWidget):
         else:
             self._measured_label.setText("")
         return ys
+
+    def _hover(self, scene_pos: object) -> None:
+        """The crosshair readout: total and per-user tokens/s, and TPOT, at the concurrency under the
+        pointer (the nearest point of the report's curve)."""
+        perf = self.performance
+        vb = self.plot.getPlotItem().getViewBox()
+        if perf is None or not perf.curve or not vb.sceneBoundingRect().contains(scene_pos):
+            self._cross.hide()
+            set_curve(self._cross_dot, [], [])
+            self.crosshair_text = ""
+            self.tip.hide()
+            return
+        x = vb.mapSceneToView(scene_pos).x()
+        point = min(perf.curve, key=lambda p: abs(math.log2(max(p.concurrency, 1)) - x))
+        self.show_crosshair(point.concurrency)
+
+    def show_crosshair(self, concurrency: int) -> str:
+        """Put the crosshair on the curve's point nearest ``concurrency`` and show its figures."""
+        perf = self.performance
+        if perf is None or not perf.curve:
+            return ""
+        point = min(perf.curve, key=lambda p: abs(p.concurrency - concurrency))
+        at = math.log2(max(point.concurrency, 1))
+        self._cross.setPos(at)
+        self._cross.show()
+        set_curve(self._cross_dot, [at], [point.output_tokens_per_s])
+        per_user = point.tokens_per_s_per_user
+        tpot = fmt_seconds(1 / per_user) if per_user > 0 else "–"
+        ttft = (
+            f"<br>TTFT {fmt_seconds(perf.ttft_s)} (at the plan's {perf.concurrency:,})"
+            if point.concurrency == perf.concurrency
+            else ""
+        )
+        self.crosshair_text = (
+            f"<b>{plural(point.concurrency, 'concurrent request')}</b>"
+            f"<br>{point.output_tokens_per_s:,.0f} tok/s total"
+            f" ({point.low_output_tokens_per_s:,.0f}–{point.high_output_tokens_per_s:,.0f})"
+            f"<br>{per_user:,.1f} tok/s per user · TPOT {tpot}" + ttft
+        )
+        self.tip.show(self.crosshair_text)
+        return self.crosshair_text
 
     def _show_values(self, show: bool) -> None:
         show_axis_values(self.plot, show, ("left", "right", "bottom"))
@@ -253,8 +323,7 @@ class ThroughputChart(QWidget):
         return (
             f"<b>TTFT</b> {fmt_seconds(perf.ttft_s)} {span(perf.low.ttft_s, perf.high.ttft_s)}"
             f" · <b>TPOT</b> {fmt_seconds(perf.tpot_s)} {span(perf.low.tpot_s, perf.high.tpot_s)}"
-            f" · <b>{perf.tokens_per_s_per_user:,.0f}</b> tok/s per user"
-            f" · <b>{perf.output_tokens_per_s:,.0f}</b> tok/s total at {perf.concurrency} users"
+            + rates_text(perf.tokens_per_s_per_user, perf.output_tokens_per_s, perf.concurrency)
         )
 
     @staticmethod
@@ -268,6 +337,17 @@ class ThroughputChart(QWidget):
             f" · <b>~{h.tokens_per_s_per_user or 0:,.1f}</b> tok/s per user"
             " · <span style='color:gray'>curve: the GPUs' part</span>"
         )
+
+
+def rates_text(per_user: float, total: float, users: int) -> str:
+    """Per-user and total rates in words that agree: for one user the total is lower than the decode
+    rate (the prompt's time is in it), so it says so instead of showing "per user" above "total"."""
+    if users == 1:
+        return (
+            f" · <b>{per_user:,.0f}</b> tok/s while decoding"
+            f" · <b>{total:,.0f}</b> tok/s with the prompt's time, for 1 user"
+        )
+    return f" · <b>{per_user:,.0f}</b> tok/s per user · <b>{total:,.0f}</b> tok/s total at {users:,} users"
 
 
 def main() -> None:  # pragma: no cover - a manual look

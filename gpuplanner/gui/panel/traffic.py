@@ -12,12 +12,14 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from gpuplanner.core.report import LinkTraffic, Report
 from gpuplanner.gui.panel.style import fmt_bytes
+
+PAD = 4.0  # an outline's distance from its cards: under half the gap between two cards
 
 
 def traffic_colour(share: float) -> QColor:
@@ -112,17 +114,14 @@ class TrafficOverlay:
                 return QPainterPath(link.path())
         nodes = {g.parentItem() for g in gpus}
         if len(nodes) == 1:
-            # one server: outline the GPUs sharing it, a little wider for each further use of that server
-            node = next(iter(nodes))
-            key = getattr(node, "node_id", "")
-            pad = 5.0 + 7.0 * seen.get(key, 0)
-            seen[key] = seen.get(key, 0) + 1
-            rect = QRectF()
-            for g in gpus:
-                rect = rect.united(g.sceneBoundingRect())
+            # one server: outline exactly the GPUs sharing it (each card's own frame, merged), never a
+            # box that takes in other cards between them nor one that spills past the server's frame
             path = QPainterPath()
-            path.addRoundedRect(rect.adjusted(-pad, -pad, pad, pad), 8, 8)
-            return path
+            for g in gpus:
+                card = QPainterPath()
+                card.addRoundedRect(g.sceneBoundingRect().adjusted(-PAD, -PAD, PAD, PAD), 8, 8)
+                path = path.united(card)
+            return path.simplified()
         ports = [n.nic_port() for n in nodes if hasattr(n, "nic_port")]
         if len(ports) < 2:
             return None

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from gpuplanner.core.report import FixAction, Problem, Report
 from gpuplanner.core.specs import GIB
+from gpuplanner.core.verdict import ICONS, verdict_of
 
 SEVERITY_COLOURS = {"error": "#D62728", "warning": "#E69F00", "info": "#0072B2"}
 SEVERITY_WORDS = {"error": "Error", "warning": "Warning", "info": "Note"}
@@ -29,10 +30,10 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 VISIBLE_ROWS = 2  # the banner keeps one height while there are problems: more scroll inside it
 MAX_ROWS = 12  # past this many, the last row sums up the rest
 ROW_HEIGHT = 28
-STATE_STYLES = {
-    "fits": ("#E8F5EC", "#1E7A46", "✔"),
-    "warn": ("#FFF4E0", "#8A5A00", "▲"),
-    "fails": ("#FDECEC", "#B42318", "✖"),
+STATE_STYLES = {  # icons from core.verdict: the status bar, the command line and the PDF use the same
+    "fits": ("#E8F5EC", "#1E7A46", ICONS["fits"]),
+    "warn": ("#FFF4E0", "#8A5A00", ICONS["warn"]),
+    "fails": ("#FDECEC", "#B42318", ICONS["fails"]),
     "none": ("#EEF0F3", "#4B5563", "…"),
 }
 
@@ -78,6 +79,8 @@ class ProblemRow(QWidget):
         self.fix.setTextFormat(Qt.TextFormat.PlainText)
         self.button = QPushButton()
         self.button.setObjectName("applyFixButton")
+        # inside its row: a taller button (a style's default) would spill onto the next row's button
+        self.button.setFixedHeight(ROW_HEIGHT - 4)
         self.button.clicked.connect(lambda: self.action and banner.fix_requested.emit(self.action))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
@@ -159,6 +162,7 @@ class VerdictBanner(QFrame):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self._box)
+        self.rows_shown = VISIBLE_ROWS
         self.scroll.setFixedHeight(VISIBLE_ROWS * ROW_HEIGHT + 2)
         # always there (disabled when all rows fit): a scroll bar that came and went with the problems
         # would change the rows' width, and every row would lay itself out again on such an edit
@@ -174,6 +178,12 @@ class VerdictBanner(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.set_report(None)
 
+    def set_rows_shown(self, rows: int) -> None:
+        """How many problem rows show at once (more scroll): one in a short window, two otherwise."""
+        if rows != self.rows_shown:
+            self.rows_shown = rows
+            self.scroll.setFixedHeight(rows * ROW_HEIGHT + 2)
+
     @property
     def visible_rows(self) -> list[ProblemRow]:
         """Rows showing a problem (the pool may hold more, emptied)."""
@@ -187,15 +197,8 @@ class VerdictBanner(QFrame):
         if report is None:
             self._show("none", "No plan evaluated yet.", (), ["Edit the rig or open a plan."])
             return
-        errors = sum(p.severity == "error" for p in report.problems)
-        warnings = any(p.severity == "warning" for p in report.problems)
-        state = "fails" if errors or not report.fits else "warn" if warnings else "fits"
-        if state == "fails":
-            s = "s" if errors != 1 else ""
-            headline = f"Does not fit: {errors} problem{s} stop{'' if s else 's'} it from starting"
-        else:
-            headline = report.verdict
-        self._show(state, headline, report.problems, key_figures(report))
+        verdict = verdict_of(report)  # the one verdict: the status bar and the PDF say the same
+        self._show(verdict.level, verdict.headline, report.problems, key_figures(report))
 
     def set_error(self, message: str, fix: str = "") -> None:
         """The plan cannot be evaluated at all (e.g. a TP degree the model cannot be split by)."""
@@ -233,7 +236,7 @@ class VerdictBanner(QFrame):
             )
         else:
             self._rest_tooltip = ""
-        lines = [] if ordered else (notes or [])[:VISIBLE_ROWS]
+        lines = [] if ordered else (notes or [])[: self.rows_shown]
         while len(self._rows) < max(len(ordered), len(lines)):
             row = ProblemRow(self)
             self._rows.append(row)
@@ -250,7 +253,7 @@ class VerdictBanner(QFrame):
             self._rows[len(ordered) - 1].setToolTip(self._rest_tooltip)
         self._box.setFixedHeight(max(len(ordered), len(lines), 1) * ROW_HEIGHT)
         total = len(problems)
-        self.count.setText(f"{total} problems · scroll for all" if total > VISIBLE_ROWS else "")
+        self.count.setText(f"{total} problems · scroll for all" if total > self.rows_shown else "")
 
 
 def key_figures(report: Report) -> list[str]:

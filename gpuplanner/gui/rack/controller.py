@@ -6,10 +6,12 @@ wire these GPUs); the controller builds the command, pushes it, and reports refu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import QPointF
 
 from gpuplanner.core.errors import PlannerError
-from gpuplanner.core.specs import LinkSpec
+from gpuplanner.core.specs import GpuSpec, LinkSpec
 from gpuplanner.document.document import PlanDocument
 from gpuplanner.drawing import geometry as geo
 from gpuplanner.drawing.labels import Labels
@@ -53,12 +55,18 @@ class RackController:
         return round(pos.x() - first.center().x()), round(pos.y() - first.center().y())
 
     def _drop_gpu(self, gpu: str, pos: QPointF) -> cmd.PlanCommand | None:
-        if self.labels.gpu(gpu) is None:
+        spec = self.labels.gpu(gpu)
+        if spec is None:
             self.notify(f"unknown GPU '{gpu}'")
             return None
         node = self.scene.node_at(pos)
         if node is None:
-            return self.push(lambda: cmd.add_gpu_in_new_node_command(self.document, gpu, *self._corner(pos)))
+            host_link = default_host_link(spec, self.labels.catalog.links)
+            return self.push(
+                lambda: cmd.add_gpu_in_new_node_command(
+                    self.document, gpu, *self._corner(pos), host_link=host_link
+                )
+            )
         target = self.scene.slot_at(pos)
         slot = target[1] if target else None
         if slot is not None and any(g.slot == slot for g in node.node.gpus):
@@ -170,3 +178,12 @@ class RackController:
 
         text = "Move server" if nodes and not gpus else "Move GPU" if len(gpus) == 1 else "Move"
         return self.push(lambda: cmd.edit_command(self.document, text, edit))
+
+
+def default_host_link(spec: GpuSpec, links: Mapping[str, object]) -> str | None:
+    """The PCIe path of a new server around ``spec``: the GPU's own PCIe generation, through the CPU's
+    lanes for a workstation or consumer card (a desktop board has no PCIe switch), through a switch
+    for a data-centre card. None when the catalog has no such link."""
+    where = "switch" if spec.gpu_class == "datacenter" else "cpu"
+    link = f"pcie{spec.pcie_gen}-x16-{where}"
+    return link if link in links else None

@@ -13,6 +13,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
@@ -54,24 +55,33 @@ class RackView(QGraphicsView):
         self.setToolTip("")
         self.interaction: Gesture | None = None
         self._space = False
+        # the rig is fitted again whenever the canvas changes size (the window manager's final size, a
+        # dock resized) until the person zooms or pans: then the view is theirs
+        self.auto_fit = True
 
     # -- zoom and pan --------------------------------------------------------------------------------
     def zoom(self) -> float:
         return self.transform().m11()
 
     def zoom_by(self, factor: float) -> None:
+        self.auto_fit = False
         factor = max(MIN_ZOOM / self.zoom(), min(MAX_ZOOM / self.zoom(), factor))
         self.scale(factor, factor)
         self.zoom_changed.emit(self.zoom())
 
     def reset_zoom(self) -> None:
+        self.auto_fit = False
         self.resetTransform()
         self.zoom_changed.emit(1.0)
 
     def fit_all(self) -> None:
+        """Fit the whole rig in view, and keep it fitted when the canvas is resized until the person
+        zooms or pans."""
+        self.auto_fit = True
         rect = self.controller.scene.content_rect()
         if rect.isNull():
-            self.reset_zoom()
+            self.resetTransform()
+            self.zoom_changed.emit(1.0)
             return
         self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.25:
@@ -88,12 +98,18 @@ class RackView(QGraphicsView):
             else QRectF(-800, -600, 1600, 1200)
         )
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.auto_fit and event.size() != event.oldSize():
+            self.fit_all()
+
     # -- Qt overrides: mouse -------------------------------------------------------------------------
     def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.zoom_by(1.0015 ** event.angleDelta().y())
             event.accept()
             return
+        self.auto_fit = False  # the wheel scrolls: the person is looking somewhere
         super().wheelEvent(event)
 
     def _pointer(self, event: QMouseEvent | QDragMoveEvent | QDropEvent) -> Pointer:
@@ -109,6 +125,7 @@ class RackView(QGraphicsView):
         if event.button() == Qt.MouseButton.MiddleButton or (
             event.button() == Qt.MouseButton.LeftButton and self._space
         ):
+            self.auto_fit = False
             self._begin(PanInteraction(self), at)
             event.accept()
             return
