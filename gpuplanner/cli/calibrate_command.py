@@ -12,6 +12,7 @@ from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.limits import read_text_limited
 from gpuplanner.core.user_fit import calibrated_line, fit_runs, reset_user_calibration, rig_kind, save_fit
+from gpuplanner.core.verdict import plural
 from gpuplanner.document.planfile import load_plan
 
 
@@ -36,7 +37,7 @@ def calibrate(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"reset": removed}))
         else:
-            print(f"removed {removed} calibration(s): the catalog's figures apply again")
+            print(f"removed {plural(removed, 'calibration')}: the catalog's figures apply again")
         if not args.files:
             return 0
     if not args.files:

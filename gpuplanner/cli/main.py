@@ -26,6 +26,7 @@ from gpuplanner.core.hf_fetch import looks_like_repo_id
 from gpuplanner.core.hf_import import import_model_file, import_model_from_hub
 from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_NODES, MAX_SLOTS, MAX_TOKENS
 from gpuplanner.core.quick import quick_plan
+from gpuplanner.core.verdict import plural
 from gpuplanner.crash import EXIT_INTERNAL_ERROR, crash_message, write_crash_report
 from gpuplanner.document.planfile import describe_validation, load_plan
 
@@ -203,7 +204,7 @@ def _check_quick_sizes(args: argparse.Namespace) -> None:
         per_node = -(-(args.tp or 1) * args.pp * args.dp // args.nodes)
         if per_node > MAX_SLOTS:
             raise PlanError(
-                f"TP × PP × DP needs {per_node:,} GPUs per node on {args.nodes} node(s); a server holds "
+                f"TP × PP × DP needs {per_node:,} GPUs per node on {plural(args.nodes, 'node')}; a server holds "
                 f"up to {MAX_SLOTS}",
                 fix="pass --nodes to spread the GPUs over more servers",
             )

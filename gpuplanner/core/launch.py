@@ -24,6 +24,7 @@ from gpuplanner.core.engine_rules import nearest_format
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.resolve import ResolvedGpu, ResolvedPlan, resolve_plan
+from gpuplanner.core.verdict import plural
 
 Format = Literal["shell", "docker", "kubernetes"]
 FORMATS: tuple[Format, ...] = ("shell", "docker", "kubernetes")
@@ -720,7 +721,8 @@ def render(launch: Launch, fmt: Format = "shell") -> str:
 
 
 def _header(launch: Launch) -> list[str]:
-    out = [f"# {launch.engine_name} {launch.version}: {launch.nodes} server(s) x {launch.gpus_per_node} GPU(s)"]
+    out = [f"# {launch.engine_name} {launch.version}: {plural(launch.nodes, 'server')} x "
+           f"{plural(launch.gpus_per_node, 'GPU')}"]
     if launch.docs:
         out.append(f"# flags: {launch.docs}")
     out += [f"# note: {n}" for n in launch.notes]

@@ -28,6 +28,7 @@ from gpuplanner.core.layout_ops import default_layout
 from gpuplanner.core.limits import MAX_SLOTS
 from gpuplanner.core.plan import EngineSettings, GpuPlacement, Link, Node, Plan, Rig, Workload
 from gpuplanner.core.specs import GpuSpec
+from gpuplanner.core.verdict import plural
 
 PCIE_CODES = {"PIX": "switch", "PXB": "switch", "PHB": "cpu", "NODE": "cpu", "SYS": "sys", "SOC": "sys"}
 _NV = re.compile(r"^NV(\d+)$")
@@ -416,7 +417,7 @@ def rig_from_topology(
             + ", ".join(f"{code} × {count}" for code, count in sorted(codes.items()))
             + f" → {host_link}"
             + (
-                f", {len(links) - len(nv_pairs)} pair(s) with their own PCIe path"
+                f", {plural(len(links) - len(nv_pairs), 'pair')} with their own PCIe path"
                 if nvswitch is None and len(links) > len(nv_pairs)
                 else ""
             )

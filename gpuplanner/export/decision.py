@@ -11,6 +11,7 @@ from PySide6.QtGui import QPainter
 from gpuplanner.core.decision import Decision, decide
 from gpuplanner.core.errors import PlannerError
 from gpuplanner.core.launch import launches, render
+from gpuplanner.core.verdict import plural
 from gpuplanner.export.content import Cell, Column, PlanFacts, TableData
 from gpuplanner.export.flow import Block, Heading, Paragraph
 from gpuplanner.export.table import TableBlock
@@ -70,9 +71,9 @@ def decision_rows(facts: PlanFacts, d: Decision) -> list[list[Cell | str]]:
     launch = d.launch
     if launch.runnable:
         first = launch.steps[-1] if launch.steps else None
-        how = f"{launch.engine_name} {launch.version} on {launch.nodes} server(s)"
+        how = f"{launch.engine_name} {launch.version} on {plural(launch.nodes, 'server')}"
         if first is not None:
-            how += f": {' '.join(first.argv[:2])} … ({len(launch.steps)} command(s) below)"
+            how += f": {' '.join(first.argv[:2])} … ({plural(len(launch.steps), 'command')} below)"
     else:
         how = f"{launch.engine_name} cannot run it as drawn: {launch.reason}. Closest: {launch.closest}"
     rows.append([Cell("Launch", "strong"), how])

@@ -41,6 +41,7 @@ from gpuplanner.core.launch import FORMATS, Launch, launch_for, render
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.prices import CloudRate, Price, PriceList, load_prices, save_user_prices
 from gpuplanner.core.report import Report
+from gpuplanner.core.verdict import plural
 from gpuplanner.gui.recent import app_settings
 
 PLAN_ENGINE = ""  # the engine combo's first entry: whatever the plan uses
@@ -278,8 +279,8 @@ class LaunchPanel(QWidget):
             self.status.setText("Open or draw a plan to see its launch command.")
         elif launch.runnable:
             self.text.setPlainText(render(launch, self.format.currentData()))
-            self.status.setText(f"{launch.engine_name} {launch.version}: {len(launch.steps)} command(s) on "
-                                f"{launch.nodes} server(s)")
+            self.status.setText(f"{launch.engine_name} {launch.version}: {plural(len(launch.steps), 'command')} on "
+                                f"{plural(launch.nodes, 'server')}")
             self.status.setToolTip(f"Flags as the engine documents them: {launch.docs}")
             self.status.setStyleSheet("")
         else:

@@ -54,6 +54,7 @@ from gpuplanner.core.limits import read_text_limited
 from gpuplanner.core.topo_import import default_parallel, plan_from_topology
 from gpuplanner.core.user_fit import FitResult, calibrated_line, fit_runs, reset_user_calibration, save_fit
 from gpuplanner.core.user_gpus import gpu_from_entry, save_user_gpu
+from gpuplanner.core.verdict import plural
 from gpuplanner.gui import commands as cmd
 from gpuplanner.gui import dialogs
 from gpuplanner.gui.palette import CatalogPalette
@@ -463,7 +464,7 @@ def remove_calibration(window: PlanWindow) -> int:
     removed = reset_user_calibration()
     window.evaluate_now()
     window.editor.notify(
-        f"Removed {removed} calibration(s): the catalog's figures apply again"
+        f"Removed {plural(removed, 'calibration')}: the catalog's figures apply again"
         if removed
         else "No calibration to remove"
     )
