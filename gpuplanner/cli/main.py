@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from gpuplanner import __version__
+from gpuplanner.cli import recommend as recommend_cli
 from gpuplanner.cli.tables import catalog_table, report_text
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.errors import PlanError, PlannerError
@@ -37,6 +38,7 @@ Plan how a large language model runs on several GPUs.
   gpuplanner catalog KIND         list GPUs, models, links, precisions or engines
   gpuplanner import-model FILE    add a model from its Hugging Face config.json
   gpuplanner export PLAN -o PDF   export a plan as a PDF report
+  gpuplanner recommend ...        the best layout for a rig, or the best rig for a goal
   gpuplanner --selftest           check the installation (window, model, PDF)
 """
 
@@ -115,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-model", help="add a model from its Hugging Face config.json")
     imp.add_argument("config", help="path to config.json")
     imp.add_argument("--name", help="display name / id for the model")
+
+    recommend_cli.add_parser(sub)
     return parser
 
 
@@ -233,6 +237,8 @@ def _run(args: argparse.Namespace) -> int:
         return _evaluate(args)
     if args.command == "catalog":
         return _catalog(args)
+    if args.command == "recommend":
+        return recommend_cli.run(args)
     return _import(args)
 
 
