@@ -99,6 +99,7 @@ class Space:
     include_own: bool = True  # the plan's own layout competes too
     pp_powers_of_two: bool = False  # PP 1, 2, 4, 8 ... only (the rig search)
     min_replica_gpus: int = 1  # only replicas of at least this many GPUs (the rig search's probes)
+    only: frozenset[tuple[int, int, int]] = frozenset()  # only these (TP, PP, EP); empty: all
 
 
 @dataclass(frozen=True)
@@ -267,11 +268,32 @@ def _slo_users(r: ResolvedPlan, fit: FitResult, target: Target) -> int:
         s = speeds(replicas, n, isl, osl, "mid", request_s, static)
         return target.slo_met(s.ttft_s, s.tpot_s)
 
+    # TTFT and TPOT rise with the users, but not strictly (pipeline micro-batches, prefill chunks):
+    # bisect a geometric ladder, look a few rungs past the edge and at the plan's own users, then
+    # refine between the best passing rung and the next
+    own = w.concurrency if isinstance(w.concurrency, int) else limit
+    ladder = sorted({min(limit, max(1, round(1.25**k))) for k in range(64)} | {limit})
     if meets(limit):
         return limit
-    if not meets(1):
+    first, last = 0, len(ladder) - 1  # ladder[last] fails
+    if not meets(ladder[0]):
+        last = 0
+    else:
+        while last - first > 1:
+            mid = (first + last) // 2
+            if meets(ladder[mid]):
+                first = mid
+            else:
+                last = mid
+    passing = [ladder[first]] if last > 0 else []
+    passing += [n for n in ladder[last + 1 : last + 4] if meets(n)]
+    if own <= limit and own not in passing and meets(own):
+        passing.append(own)
+    if not passing:
         return 0
-    lo, hi = 1, limit  # meets(lo), not meets(hi)
+    lo = max(passing)
+    above = [n for n in ladder if n > lo]
+    hi = above[0] if above else lo + 1  # not meets(hi), or beyond the limit
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if meets(mid):
@@ -385,6 +407,8 @@ def _shapes(
             if not _tp_groups_in_nodes(order, tp, tp * pp * dp):
                 continue
             for ep in _ep_degrees(model, tp, dp, engine.supports_ep):
+                if space.only and (tp, pp, ep) not in space.only:
+                    continue
                 for w, k in formats:
                     out.append(_Shape(tp, pp, dp, ep, w, k))
     return out
@@ -750,10 +774,10 @@ def recommend_rigs(
         probe = Space(include_own=False, pp_powers_of_two=True, min_replica_gpus=smaller + 1)
         for key, u in _probe_users(base, probe, goal, cat).items():
             seen[key] = max(seen.get(key, 0), u)
-        reach = max((count // (tp * pp) * u for (tp, pp, _), u in seen.items()), default=0)
-        if reach < users:
+        reaching = frozenset(k for k, u in seen.items() if count // (k[0] * k[1]) * u >= users)
+        if not reaching:
             continue
-        full = Space(include_own=False, pp_powers_of_two=True)
+        full = Space(include_own=False, pp_powers_of_two=True, only=reaching)
         best = recommend_layouts(base, "users", goal, space=full, top=1, catalog=cat).best
         if best is not None and best.meets:
             search.rigs.append(best)
