@@ -30,6 +30,7 @@ from gpuplanner.gui.inspector import Inspector
 from gpuplanner.gui.palette import CatalogPalette
 from gpuplanner.gui.panel.controller import PanelController, leave_room_for_canvas
 from gpuplanner.gui.panel.panel import LivePanel
+from gpuplanner.gui.plan_for_me import install_plan_for_me
 from gpuplanner.gui.rack.controller import RackController
 from gpuplanner.gui.rack.view import RackView
 
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.evaluation_failed.connect(self.panel_controller.show_failure)
         self.plan_changed.connect(self.panel_controller.show_plan)
         self.selection_changed.connect(self.panel_controller.show_selection)
+        install_plan_for_me(self)  # Plan for me dock, and the offer when GPUs join the rig unused
         files.arrange_if_overlapping(self)
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))
