@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDockWidget,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QStackedWidget,
@@ -289,10 +291,13 @@ class PlanForMePanel(QWidget):
         self.table.itemDoubleClicked.connect(lambda item, _col: self.apply(self._row_of(item)))
         self.table.viewport().installEventFilter(self)
         self.table.setMinimumHeight(110)
+        self.table.setHeaderLabels(["#", "Layout", "Objective", "tok/s", "Users", "TTFT", "TPOT", "GPUs"])
         self.reason = QLabel("", self)
         self.reason.setObjectName("planForMeReason")
         self.reason.setWordWrap(True)
         self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reason.setFixedHeight(self.reason.fontMetrics().lineSpacing() * 4 + 4)
+        self.reason.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
         self.plot = make_plot("total tok/s", "tok/s per user")
         self.plot.setObjectName("planForMePlot")
@@ -311,17 +316,13 @@ class PlanForMePanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
-        results = QWidget(self)
-        column = QVBoxLayout(results)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.table, 1)
-        column.addWidget(self.reason)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.setObjectName("planForMeSplitter")
-        self.splitter.addWidget(results)
+        self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.plot_stack)
         self.splitter.setChildrenCollapsible(False)
         layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.reason)
         self.mode.currentIndexChanged.connect(self._on_mode)
         self._on_mode()
 
@@ -512,15 +513,14 @@ class PlanForMePanel(QWidget):
             self.hover_mark.setData([x], [y])
         self.reason.setText(c.reason)
         window = self.host
-        if c.plan.rig == window.document.plan.rig:
-            scene = getattr(window, "scene", None)
-            if scene is not None:
-                scene.sync(c.plan)  # the cards' stage and TP labels of the candidate
-                scene.set_report(c.report)
-            panel = getattr(window, "panel", None)
-            if panel is not None:
-                panel.set_plan(c.plan)
-                panel.set_report(c.report, preview=True)
+        scene = getattr(window, "scene", None)
+        if scene is not None:
+            scene.sync(c.plan)  # the candidate's rig, stages and TP ranks on the cards
+            scene.set_report(c.report)
+        panel = getattr(window, "panel", None)
+        if panel is not None:
+            panel.set_plan(c.plan)
+            panel.set_report(c.report, preview=True)
 
     def end_preview(self) -> None:
         """Back to the plan as it is."""
@@ -636,7 +636,12 @@ def install_plan_for_me(window: Any) -> QDockWidget:
     panel = PlanForMePanel(window)
     dock = QDockWidget("Plan for me", window)
     dock.setObjectName("planForMeDock")
-    dock.setWidget(panel)
+    scroll = QScrollArea(dock)  # a short window scrolls the dock instead of growing to fit it
+    scroll.setObjectName("planForMeScroll")
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(panel)
+    dock.setWidget(scroll)
     dock.setFeatures(
         QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
     )

@@ -22,7 +22,7 @@ def _search(qtbot, panel):
 
 def test_the_dock_is_in_the_window_and_the_view_menu(main_window):
     dock = main_window.findChild(QDockWidget, "planForMeDock")
-    assert dock is not None and dock.widget() is main_window.plan_for_me
+    assert dock is not None and dock.widget().widget() is main_window.plan_for_me
     assert dock.toggleViewAction() in main_window.actions.view_menu.actions()
     assert main_window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
 
