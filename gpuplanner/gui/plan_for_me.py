@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -100,84 +100,81 @@ def layout_only_command(document: PlanDocument, candidate: Candidate, text: str)
     return cmd.edit_command(document, text, lambda d: d.set_layout(candidate.plan.layout))
 
 
-class Worker(QObject):
-    """Runs one search off the window's thread; ``cancel()`` stops it between candidates."""
-
-    progress = Signal(int, int)
-    done = Signal(object)  # Search | RigSearch | Candidate | None
-    failed = Signal(str)
-
-    def __init__(self, job: Callable[[Callable[[int, int], None], Callable[[], bool]], object]) -> None:
-        super().__init__()
-        self._job = job
-        self._stop = threading.Event()
-
-    def cancel(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        try:
-            result = self._job(self.progress.emit, self._stop.is_set)
-        except PlannerError as exc:
-            self.failed.emit(exc.message + (f" — {exc.fix}" if exc.fix else ""))
-            return
-        except Exception as exc:  # a bug must not kill the thread silently: say it
-            self.failed.emit(f"the search failed: {exc}")
-            return
-        self.done.emit(result)
+Job = Callable[[Callable[[int, int], None], Callable[[], bool]], object]
 
 
 class Runner(QObject):
-    """One worker thread at a time; a new run cancels and replaces the old one."""
+    """Runs one search at a time on a worker thread (a plain Python thread: no Qt object lives there).
+
+    The worker reports through this object's signals, which Qt queues to the window's thread; each
+    run has a number, and reports of a run that was replaced or cancelled are dropped. ``stop()``
+    cancels and waits (a search stops within one candidate, milliseconds)."""
 
     progress = Signal(int, int)
-    done = Signal(object)
+    done = Signal(object)  # Search | RigSearch | Candidate | None | whatever the job returns
     failed = Signal(str)
+    _report = Signal(int, str, object)  # run number, kind, payload: from the worker thread
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: Worker | None = None
+        self._run = 0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._report.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
+        return self._thread is not None and self._thread.is_alive()
 
-    def start(self, job: Callable[[Callable[[int, int], None], Callable[[], bool]], object]) -> None:
+    def start(self, job: Job) -> None:
         self.stop()
-        thread = QThread()
-        worker = Worker(job)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.progress.connect(self.progress)
-        worker.done.connect(self._finish)
-        worker.failed.connect(self._fail)
-        self._thread, self._worker = thread, worker
-        thread.start()
+        self._run += 1
+        run, stop = self._run, threading.Event()
+        self._stop = stop
 
-    def _finish(self, result: object) -> None:
-        if self.sender() is self._worker:
-            self._end()
-            self.done.emit(result)
+        def report(kind: str, payload: object) -> None:
+            try:
+                self._report.emit(run, kind, payload)
+            except RuntimeError:  # the window is gone: nobody to tell
+                stop.set()
 
-    def _fail(self, message: str) -> None:
-        if self.sender() is self._worker:
-            self._end()
-            self.failed.emit(message)
+        def work() -> None:
+            try:
+                result = job(lambda done, total: report("progress", (done, total)), stop.is_set)
+            except PlannerError as exc:
+                report("failed", exc.message + (f" — {exc.fix}" if exc.fix else ""))
+                return
+            except Exception as exc:  # a bug must not end the thread silently: say it
+                report("failed", f"the search failed: {exc}")
+                return
+            report("done", result)
 
-    def _end(self) -> None:
-        thread, self._thread, self._worker = self._thread, None, None
-        if thread is not None:
-            thread.quit()
-            thread.wait()
+        self._thread = threading.Thread(target=work, name=f"gpuplanner-search-{run}", daemon=True)
+        self._thread.start()
+
+    def _deliver(self, run: int, kind: str, payload: object) -> None:
+        if run != self._run:
+            return  # a replaced run
+        if kind == "progress":
+            done, total = payload  # type: ignore[misc]
+            self.progress.emit(done, total)
+        elif kind == "failed":
+            self._thread = None
+            self.failed.emit(payload)
+        else:
+            self._thread = None
+            self.done.emit(payload)
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        """Ask the search to stop; it reports what it found so far (``done``, cancelled)."""
+        self._stop.set()
 
     def stop(self) -> None:
-        """Cancel and wait: a search stops within one candidate (milliseconds)."""
-        self.cancel()
-        self._end()
+        """Cancel, wait for the thread, and drop its reports."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=10)
+        self._run += 1
 
 
 def _fmt(value: float) -> str:
