@@ -64,6 +64,23 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
+def _fractions(text: str) -> tuple[float, ...]:
+    out = []
+    for part in _names(text):
+        try:
+            value = float(part)
+        except ValueError:
+            value = math.nan
+        if not 0 < value <= 1:
+            raise argparse.ArgumentTypeError(f"'{part[:40]}' is not a fraction above 0 and at most 1")
+        out.append(value)
+    return tuple(out)
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(_whole(MAX_TOKENS)(part) for part in _names(text))
+
+
 def add_parser(sub: Any) -> None:
     """The ``recommend`` subcommand on the main parser's subparsers."""
     rec = sub.add_parser(
@@ -88,6 +105,10 @@ def add_parser(sub: Any) -> None:
     rec.add_argument("--input-tokens", type=_whole(MAX_TOKENS), help="prompt tokens")
     rec.add_argument("--output-tokens", type=_whole(MAX_TOKENS), help="generated tokens")
     rec.add_argument("--use-all", action="store_true", help="only layouts that use every GPU")
+    rec.add_argument(
+        "--memory-fraction", type=_fractions, help="gpu_memory_utilization values to try, e.g. 0.9,0.95"
+    )
+    rec.add_argument("--batched-tokens", type=_counts, help="max_num_batched_tokens to try, e.g. 2048,8192")
     rec.add_argument("--gpus-from", type=_names, help="rig search: GPU ids to build rigs from")
     rec.add_argument("--max-gpus", type=_whole(MAX_GPUS), default=64, help="rig search: GPUs at most")
     rec.add_argument("--rank", choices=RIG_RANKS, default="capex", help="rig search: capex or cost per token")
@@ -263,7 +284,13 @@ def run(args: argparse.Namespace) -> int:
     if args.gpus_from:
         raise PlannerError("--gpus-from is for the rig search", fix="give --model and --users without --gpu")
     plan = _base_plan(args)
-    space = Space(weights=args.weights or (), kv_cache=args.kv_cache or (), use_all=args.use_all)
+    space = Space(
+        weights=args.weights or (),
+        kv_cache=args.kv_cache or (),
+        use_all=args.use_all,
+        memory_fractions=args.memory_fraction or (),
+        batched_tokens=args.batched_tokens or (),
+    )
     search = recommend_layouts(plan, args.objective, target, space=space, top=args.top)
     print(json.dumps(search.to_json_dict(_plan_json), indent=2) if args.json else _layout_text(search))
     best = search.best

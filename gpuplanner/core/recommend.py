@@ -33,7 +33,7 @@ from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.evaluate import evaluate_resolved
 from gpuplanner.core.fit import FitResult, fit_memory
 from gpuplanner.core.layout_ops import layout_from_order, layout_gpu_ids
-from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS
+from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_TOKENS
 from gpuplanner.core.perf import speeds
 from gpuplanner.core.perf_replica import build_replicas
 from gpuplanner.core.plan import Plan, Workload
@@ -100,6 +100,8 @@ class Space:
     pp_powers_of_two: bool = False  # PP 1, 2, 4, 8 ... only (the rig search)
     min_replica_gpus: int = 1  # only replicas of at least this many GPUs (the rig search's probes)
     only: frozenset[tuple[int, int, int]] = frozenset()  # only these (TP, PP, EP); empty: all
+    memory_fractions: tuple[float, ...] = ()  # gpu_memory_utilization values to try on the best few
+    batched_tokens: tuple[int, ...] = ()  # max_num_batched_tokens values to try on the best few
 
 
 @dataclass(frozen=True)
@@ -341,8 +343,13 @@ def _shape(plan: Plan, base: Plan) -> str:
         text += f", {plan.weights} weights"
     if plan.kv_cache != base.kv_cache:
         text += f", {plan.kv_cache} KV cache"
-    if plan.engine.max_num_seqs != base.engine.max_num_seqs and plan.engine.max_num_seqs:
-        text += f", max_num_seqs {plan.engine.max_num_seqs}"
+    e, b = plan.engine, base.engine
+    if e.max_num_seqs != b.max_num_seqs and e.max_num_seqs:
+        text += f", max_num_seqs {e.max_num_seqs}"
+    if e.gpu_memory_utilization != b.gpu_memory_utilization and e.gpu_memory_utilization:
+        text += f", memory fraction {e.gpu_memory_utilization:g}"
+    if e.max_num_batched_tokens != b.max_num_batched_tokens and e.max_num_batched_tokens:
+        text += f", max_num_batched_tokens {e.max_num_batched_tokens}"
     return text
 
 
@@ -546,6 +553,12 @@ def recommend_layouts(
     model = plan.model_spec or cat.model(plan.model)
     for ref in (*space.weights, *space.kv_cache):
         cat.precision(ref)  # an unknown format is bad input, named here
+    for fraction in space.memory_fractions:
+        if not 0 < fraction <= 1:
+            raise PlanError(f"a memory fraction of {fraction:g} is not in (0, 1]", fix="use e.g. 0.9 or 0.95")
+    for tokens in space.batched_tokens:
+        if not 0 < tokens <= MAX_TOKENS:
+            raise PlanError(f"max_num_batched_tokens {tokens} is out of range", fix="use e.g. 2048 or 8192")
     search = Search(objective=objective, target=target)
     shapes = _shapes(plan, cat, order, space)
     search.tried = len(shapes)
@@ -562,7 +575,7 @@ def recommend_layouts(
             search.pruned += 1
             return
         search.evaluated += 1
-        key = p.layout.model_dump_json() + p.weights + p.kv_cache + str(p.engine.max_num_seqs)
+        key = p.layout.model_dump_json() + p.weights + p.kv_cache + p.engine.model_dump_json()
         if key not in found or _rank_key(c) > _rank_key(found[key]):
             found[key] = c
             assert fit is not None
@@ -595,6 +608,22 @@ def recommend_layouts(
             more = _more_seqs(c.plan, fits[key], r.settings.max_num_seqs)
             if more is not None:
                 consider(more)
+    # the memory fraction and the prefill chunk asked for, on the best few
+    if (space.memory_fractions or space.batched_tokens) and not search.cancelled:
+        ranked = sorted(found, key=lambda k: _rank_key(found[k]), reverse=True)[:4]
+        for key in ranked:
+            base_plan = found[key].plan
+            for share in (None, *space.memory_fractions):
+                for chunk in (None, *space.batched_tokens):
+                    if share is None and chunk is None:
+                        continue
+                    update: dict[str, Any] = {}
+                    if share is not None:
+                        update["gpu_memory_utilization"] = share
+                    if chunk is not None:
+                        update["max_num_batched_tokens"] = chunk
+                    engine_settings = base_plan.engine.model_copy(update=update)
+                    consider(base_plan.model_copy(update={"engine": engine_settings}))
     if progress is not None:
         progress(len(shapes), len(shapes))
     ranked_all = sorted(found.values(), key=_rank_key, reverse=True)

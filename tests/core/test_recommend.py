@@ -126,6 +126,22 @@ def test_fp8_weights_are_tried_only_when_asked():
     assert best is not None and best.plan.weights == "fp8"  # half the bytes read per token: faster
 
 
+def test_engine_settings_asked_for_are_tried():
+    # vLLM's --gpu-memory-utilization is the share of each GPU's memory it may use: 0.95 leaves more
+    # for the KV cache than its default 0.9, so at least as many users fit
+    plan = _plan_on(_rig_of("h100-sxm", 2), LLAMA_70B)
+    plain = recommend_layouts(plan, "users").best
+    tuned = recommend_layouts(
+        plan, "users", space=Space(memory_fractions=(0.95,), batched_tokens=(4096,))
+    ).best
+    assert plain is not None and tuned is not None
+    assert tuned.plan.engine.gpu_memory_utilization == 0.95
+    assert tuned.report.performance.concurrency > plain.report.performance.concurrency
+    assert "memory fraction 0.95" in tuned.shape
+    with pytest.raises(PlanError, match="memory fraction"):
+        recommend_layouts(plan, space=Space(memory_fractions=(1.5,)))
+
+
 def test_pareto_front_is_not_dominated():
     plan = _plan_on(_rig_of("h100-sxm", 8), LLAMA_70B)
     found = recommend_layouts(plan, "throughput", top=20)
