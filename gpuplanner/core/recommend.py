@@ -820,8 +820,12 @@ def recommend_rigs(
     return search
 
 
-def layout_using_all(plan: Plan, catalog: Catalog | None = None) -> Candidate | None:
-    """The best throughput layout that uses every GPU of the rig (None when none fits): what the window
-    offers when GPUs join a rig the layout leaves unused."""
-    found = recommend_layouts(plan, "throughput", space=Space(use_all=True), top=1, catalog=catalog)
-    return found.best
+def layout_using_all(
+    plan: Plan, catalog: Catalog | None = None, cancelled: Cancelled | None = None
+) -> Candidate | None:
+    """The best throughput layout that uses every GPU of the rig (None when none fits, or cancelled):
+    what the window offers when GPUs join a rig the layout leaves unused."""
+    found = recommend_layouts(
+        plan, "throughput", space=Space(use_all=True), top=1, catalog=catalog, cancelled=cancelled
+    )
+    return None if found.cancelled else found.best

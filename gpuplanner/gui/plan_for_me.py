@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -63,6 +63,7 @@ from gpuplanner.gui.panel.style import make_plot
 POINT_COLOUR = "#0072B2"
 FRONT_COLOUR = "#D55E00"
 HOVER_COLOUR = "#009E73"
+OFFER_DELAY_MS = 250
 
 
 class Host(Protocol):
@@ -575,6 +576,10 @@ class UnusedGpuOffer(QObject):
         self._asked_for: Plan | None = None
         self.runner = Runner(self)
         self.runner.done.connect(self._on_found)
+        self._timer = QTimer(self)  # a burst of drops asks once, when it pauses
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(OFFER_DELAY_MS)
+        self._timer.timeout.connect(self._search)
 
     def plan_changed(self, plan: Plan) -> None:
         count = len(plan.rig.gpu_ids())
@@ -585,10 +590,17 @@ class UnusedGpuOffer(QObject):
         # only an edit of the rig adds GPUs (opening a file or undoing is not an offer's moment)
         change = self.host.document.last_change
         if not grew or unused == 0 or change is None or change.kind != "rig":
+            if self._timer.isActive() and not grew:
+                self._timer.stop()
             return
-        catalog = self.host.catalog
-        self.runner.start(lambda _p, _s: layout_using_all(plan, catalog))
         self._asked_for = plan
+        self._timer.start()
+
+    def _search(self) -> None:
+        plan, catalog = self._asked_for, self.host.catalog
+        if plan is None or self.host.document.plan is not plan:
+            return
+        self.runner.start(lambda _progress, stop: layout_using_all(plan, catalog, cancelled=stop))
 
     def _on_found(self, candidate: object) -> None:
         if not isinstance(candidate, Candidate) or self.host.document.plan is not self._asked_for:
