@@ -649,15 +649,26 @@ def _per_node(gpu: GpuSpec, catalog: Catalog) -> int:
 
 
 def _probe_users(
-    plan: Plan, space: Space, target: Target, catalog: Catalog
+    plan: Plan,
+    space: Space,
+    target: Target,
+    catalog: Catalog,
+    fitted: set[tuple[int, int]],
+    most_replicas: Callable[[int], int],
 ) -> dict[tuple[int, int, int], int]:
     """Users per replica within the target, for each replica shape the space allows: the rig search's
-    cheap first look (fit and ``speeds`` only; every rig it reports is searched and evaluated in full)."""
+    cheap first look (fit and ``speeds`` only; every rig it reports is searched and evaluated in full).
+
+    ``fitted`` holds the (TP, EP) whose replica already fitted with fewer stages: a deeper pipeline of
+    them is not probed (more replicas serve more users than more stages). ``most_replicas(k)``: how
+    many replicas of ``k`` GPUs the largest rig holds; a replica whose KV cache cannot reach the target
+    even then gets no speed estimate."""
     order = _ordered_gpus(plan, catalog)
     model = plan.model_spec or catalog.model(plan.model)
     out: dict[tuple[int, int, int], int] = {}
+    added: set[tuple[int, int]] = set()
     for shape in _shapes(plan, catalog, order, space):
-        if not _memory_bound_ok(shape, model, catalog, order):
+        if (shape.tp, shape.ep) in fitted or not _memory_bound_ok(shape, model, catalog, order):
             continue
         try:
             built = _build(plan, shape, order, catalog)
@@ -665,11 +676,15 @@ def _probe_users(
         except PlannerError:
             continue
         fit = fit_memory(r)
-        if any(f.fixed > f.budget for f in fit.gpus):
+        if any(f.fixed > f.budget for f in fit.gpus) or fit.max_concurrency < 1:
             continue
-        users = _slo_users(r, fit, target)
+        added.add((shape.tp, shape.ep))
+        per_replica = fit.max_concurrency // shape.dp
+        wanted = target.users or 1
+        users = 0 if per_replica * most_replicas(shape.tp * shape.pp) < wanted else _slo_users(r, fit, target)
         key = (shape.tp, shape.pp, shape.ep)
         out[key] = max(out.get(key, 0), users // shape.dp)
+    fitted |= added
     return out
 
 
@@ -780,6 +795,7 @@ def recommend_rigs(
     jobs = [(g, n) for g in kinds for n in counts]
     done_kinds: set[str] = set()
     per_replica: dict[str, dict[tuple[int, int, int], int]] = {}  # kind -> (tp, pp, ep) -> users
+    fitted_shapes: dict[str, set[tuple[int, int]]] = {}  # kind -> (tp, ep) that fitted
     for i, (gpu, count) in enumerate(jobs):
         if cancelled is not None and cancelled():
             search.cancelled = True
@@ -801,7 +817,8 @@ def recommend_rigs(
         seen = per_replica.setdefault(gpu.id, {})
         smaller = max((c for c in counts if c < count), default=0)
         probe = Space(include_own=False, pp_powers_of_two=True, min_replica_gpus=smaller + 1)
-        for key, u in _probe_users(base, probe, goal, cat).items():
+        fitted = fitted_shapes.setdefault(gpu.id, set())
+        for key, u in _probe_users(base, probe, goal, cat, fitted, lambda k: max(counts) // k).items():
             seen[key] = max(seen.get(key, 0), u)
         reaching = frozenset(k for k, u in seen.items() if count // (k[0] * k[1]) * u >= users)
         if not reaching:
