@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
-    QSplitter,
-    QStackedWidget,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -202,6 +201,9 @@ class PlanForMePanel(QWidget):
         self.mode.addItem("Best layout for this rig", "layouts")
         self.mode.addItem("Best rig for a number of users", "rigs")
         self.mode.setToolTip("Search the layouts of the rig on the canvas, or rigs built from the catalog")
+        for combo in (self.mode,):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         self.objective = QComboBox(self)
         self.objective.setObjectName("planForMeObjective")
         for key in OBJECTIVES:
@@ -271,6 +273,7 @@ class PlanForMePanel(QWidget):
         self.progress.setObjectName("planForMeProgress")
         self.progress.setTextVisible(True)
         self.progress.setFormat("%v of %m")
+        self.progress.setFixedWidth(90)
         self.progress.setValue(0)
         buttons = QHBoxLayout()
         for w in (self.search_button, self.cancel_button, self.apply_button):
@@ -288,48 +291,57 @@ class PlanForMePanel(QWidget):
         self.table.currentItemChanged.connect(self._on_current)
         self.table.itemDoubleClicked.connect(lambda item, _col: self.apply(self._row_of(item)))
         self.table.viewport().installEventFilter(self)
-        self.table.setMinimumHeight(110)
+        self.table.setMinimumHeight(90)
         self.table.setHeaderLabels(["#", "Layout", "Objective", "tok/s", "Users", "TTFT", "TPOT", "GPUs"])
         self.reason = QLabel("", self)
         self.reason.setObjectName("planForMeReason")
         self.reason.setWordWrap(True)
         self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.reason.setFixedHeight(self.reason.fontMetrics().lineSpacing() * 4 + 4)
+        self.reason.setFixedHeight(self.reason.fontMetrics().lineSpacing() * 3 + 4)
         self.reason.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
         self.plot = make_plot("total tok/s", "tok/s per user")
         self.plot.setObjectName("planForMePlot")
-        self.plot.setMinimumHeight(140)
+        self.plot.setMinimumHeight(90)
         self.scatter = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(POINT_COLOUR), pen=None)
         self.front = pg.PlotDataItem(pen=pg.mkPen(FRONT_COLOUR, width=2), symbol="o", symbolSize=5,
                                      symbolBrush=FRONT_COLOUR, symbolPen=None)  # fmt: skip
         self.hover_mark = pg.ScatterPlotItem(size=14, brush=pg.mkBrush(HOVER_COLOUR), pen=pg.mkPen("w"))
         for item in (self.scatter, self.front, self.hover_mark):
             self.plot.addItem(item)
-        self.plot_stack = QStackedWidget(self)
-        self.plot_stack.addWidget(self.plot)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(4)
         layout.addLayout(form)
         layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.splitter.setObjectName("planForMeSplitter")
-        self.splitter.addWidget(self.table)
-        self.splitter.addWidget(self.plot_stack)
-        self.splitter.setChildrenCollapsible(False)
-        layout.addWidget(self.splitter, 1)
+        state = QHBoxLayout()
+        state.addWidget(self.progress)
+        state.addWidget(self.status, 1)
+        layout.addLayout(state)
+        self.tabs = QTabWidget(self)  # the list and the plot share the dock's height
+        self.tabs.setObjectName("planForMeTabs")
+        self.tabs.addTab(self.table, "Candidates")
+        self.tabs.addTab(self.plot, "Trade-off")
+        self.tabs.setTabToolTip(
+            1, "Total tok/s against tok/s per user, with the Pareto front (rigs: power against tok/s)"
+        )
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.reason)
         self.mode.currentIndexChanged.connect(self._on_mode)
         self._on_mode()
+
+    def heightForWidth(self, _width: int) -> int:
+        # the wrapped labels would make the dock's scroll area give the panel its preferred height;
+        # without it the panel takes the dock's height (scrolling only below its minimum)
+        return -1
 
     def _ms_box(self, name: str, tip: str) -> QSpinBox:
         box = QSpinBox(self)
         box.setObjectName(name)
         box.setRange(0, 600_000)
         box.setSuffix(" ms")
-        box.setSpecialValueText("no limit")
+        box.setSpecialValueText("none")
         box.setToolTip(tip)
         return box
 
@@ -512,8 +524,8 @@ class PlanForMePanel(QWidget):
         self.reason.setText(c.reason)
         window = self.host
         scene = getattr(window, "scene", None)
-        if scene is not None:
-            scene.sync(c.plan)  # the candidate's rig, stages and TP ranks on the cards
+        if scene is not None and c.plan.rig == window.document.plan.rig:
+            scene.sync(c.plan)  # the candidate's stages and TP ranks on the cards, their memory
             scene.set_report(c.report)
         panel = getattr(window, "panel", None)
         if panel is not None:
@@ -639,16 +651,24 @@ class _StopOnClose(QObject):
         return False
 
 
+class _DockScroll(QScrollArea):
+    """The dock's scroll area: asks for a dock's usual size, not its content's whole height."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 420)
+
+
 def install_plan_for_me(window: Any) -> QDockWidget:
     """Add the Plan for me dock (View menu, right dock area, tabbed with the inspector) and the offer
     for unused GPUs (status bar) to the main window."""
     panel = PlanForMePanel(window)
     dock = QDockWidget("Plan for me", window)
     dock.setObjectName("planForMeDock")
-    scroll = QScrollArea(dock)  # a short window scrolls the dock instead of growing to fit it
+    scroll = _DockScroll(dock)  # a short window scrolls the dock instead of growing to fit it
     scroll.setObjectName("planForMeScroll")
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setWidget(panel)
     dock.setWidget(scroll)
     dock.setFeatures(
