@@ -699,9 +699,10 @@ def _rig_plan(
     users: int,
     input_tokens: int,
     output_tokens: int,
+    link: str | None = None,
 ) -> Plan | None:
-    """``count`` of ``gpu`` in servers of its template's size, with its default links (None: the
-    engine cannot run it)."""
+    """``count`` of ``gpu`` in servers of its template's size, with its default links or ``link``
+    between its GPUs (None: the engine cannot run it)."""
     per_node = _per_node(gpu, catalog)
     nodes = math.ceil(count / per_node)
     per = min(count, per_node)
@@ -719,11 +720,30 @@ def _rig_plan(
             concurrency=min(users, MAX_CONCURRENCY),
             input_tokens=input_tokens,
             output_tokens=output_tokens,
+            link=link,
             catalog=catalog,
         )
     except PlannerError:
         return None
-    return plan.model_copy(update={"name": f"{model.name} on {per * nodes}× {gpu.name}"})
+    joined = f" with {catalog.link(link).name}" if link else ""
+    return plan.model_copy(update={"name": f"{model.name} on {per * nodes}× {gpu.name}{joined}"})
+
+
+def rig_links(gpu: GpuSpec, catalog: Catalog) -> list[str | None]:
+    """The interconnects a rig of ``gpu`` is tried with: its default (None: NVSwitch on SXM boards, its
+    own fabric on OAM, PCIe otherwise) and, for cards with a bridge or direct links of their own
+    (NVLink bridges, xGMI, NVLink between PCIe cards), those too."""
+    out: list[str | None] = [None]
+    native = gpu.native_link
+    direct = ("nvlink-bridge", "nvlink", "infinity-fabric")
+    if (
+        native
+        and native in catalog.links
+        and gpu.form_factor == "pcie"
+        and catalog.links[native].kind in direct
+    ):
+        out.append(native)
+    return out
 
 
 @dataclass
@@ -792,32 +812,35 @@ def recommend_rigs(
     counts = [n for n in RIG_COUNTS if n <= max_gpus]
     if max_gpus not in counts and max_gpus < RIG_COUNTS[-1]:
         counts.append(max_gpus)
-    jobs = [(g, n) for g in kinds for n in counts]
-    done_kinds: set[str] = set()
+    jobs = [(g, link, n) for g in kinds for link in rig_links(g, cat) for n in counts]
+    done_kinds: set[str] = set()  # GPU kind and link
     per_replica: dict[str, dict[tuple[int, int, int], int]] = {}  # kind -> (tp, pp, ep) -> users
     fitted_shapes: dict[str, set[tuple[int, int]]] = {}  # kind -> (tp, ep) that fitted
-    for i, (gpu, count) in enumerate(jobs):
+    for i, (gpu, link, count) in enumerate(jobs):
         if cancelled is not None and cancelled():
             search.cancelled = True
             break
         if progress is not None:
             progress(i, len(jobs))
-        if gpu.id in done_kinds:
+        kind = f"{gpu.id}|{link or ''}"
+        if kind in done_kinds or (link is not None and count < 2):
             continue
         search.tried += 1
         if count * gpu.capacity_bytes <= need:
             search.pruned += 1
             continue
-        base = _rig_plan(spec, gpu, count, cat, engine, weights, kv_cache, users, input_tokens, output_tokens)
+        base = _rig_plan(
+            spec, gpu, count, cat, engine, weights, kv_cache, users, input_tokens, output_tokens, link
+        )
         if base is None:
             search.pruned += 1
             continue
         # Probe the replicas this count makes possible (dp = 1); a replica shape seen at a smaller count
         # serves count // its GPUs times its users. Only a count that can reach the target is searched.
-        seen = per_replica.setdefault(gpu.id, {})
+        seen = per_replica.setdefault(kind, {})
         smaller = max((c for c in counts if c < count), default=0)
         probe = Space(include_own=False, pp_powers_of_two=True, min_replica_gpus=smaller + 1)
-        fitted = fitted_shapes.setdefault(gpu.id, set())
+        fitted = fitted_shapes.setdefault(kind, set())
         for key, u in _probe_users(base, probe, goal, cat, fitted, lambda k: max(counts) // k).items():
             seen[key] = max(seen.get(key, 0), u)
         reaching = frozenset(k for k, u in seen.items() if count // (k[0] * k[1]) * u >= users)
@@ -827,7 +850,7 @@ def recommend_rigs(
         best = recommend_layouts(base, "users", goal, space=full, top=1, catalog=cat).best
         if best is not None and best.meets:
             search.rigs.append(best)
-            done_kinds.add(gpu.id)
+            done_kinds.add(kind)
     if progress is not None:
         progress(len(jobs), len(jobs))
     search.rigs.sort(key=_rig_key(rank))

@@ -235,6 +235,16 @@ def test_rig_search_finds_the_smallest_rig_per_gpu_and_ranks_by_count():
         assert c.meets and evaluate(c.plan).to_json_dict() == c.report.to_json_dict()
 
 
+def test_rig_search_tries_a_cards_own_bridge():
+    # the RTX 3090 has an NVLink bridge port (NVIDIA's product page): a bridged pair is a rig of its own
+    # (one card has nothing to bridge, so the bridged rigs start at two)
+    found = recommend_rigs(LLAMA_8B, 16, gpus_from=["rtx-3090"], max_gpus=2, top=10)
+    names = [c.plan.name for c in found.rigs]
+    assert any("bridge" in n.lower() for n in names), names
+    bridged = next(c for c in found.rigs if "bridge" in c.plan.name.lower())
+    assert bridged.price.gpus == 2 and bridged.plan.rig.links
+
+
 def test_rig_search_reports_when_nothing_serves_the_target():
     found = recommend_rigs(LLAMA_70B, 1, gpus_from=["rtx-3060-12gb"], max_gpus=2)
     assert found.rigs == [] and "no rig" in found.message
