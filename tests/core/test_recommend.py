@@ -221,6 +221,21 @@ def test_a_looser_slo_never_gives_fewer_users(gpus, tight, looser, ttft):
     assert loose_users >= strict_users
 
 
+@SLOW
+@given(
+    model=st.sampled_from([LLAMA_8B, LLAMA_70B, "Qwen/Qwen3-30B-A3B"]),
+    gpu=st.sampled_from(["h100-sxm", "l40s", "rtx-4090"]),
+    n=st.integers(1, 10),
+    objective=st.sampled_from(OBJECTIVES),
+    tpot=st.sampled_from([None, 30.0, 80.0]),
+)
+def test_every_candidate_evaluates_to_its_reported_numbers(model, gpu, n, objective, tpot):
+    found = recommend_layouts(_plan_on(_rig_of(gpu, n), model), objective, Target(slo_tpot_ms=tpot), top=5)
+    for c in found.candidates:
+        assert evaluate(c.plan).to_json_dict() == c.report.to_json_dict()
+        assert c.meets == (c.report.fits and (tpot is None or c.report.performance.tpot_s * 1000 <= tpot))
+
+
 # -- the rig search ------------------------------------------------------------------------------------
 def test_rig_search_finds_the_smallest_rig_per_gpu_and_ranks_by_count():
     found = recommend_rigs(
