@@ -303,7 +303,11 @@ class PlanForMePanel(QWidget):
         self.plot = make_plot("total tok/s", "tok/s per user")
         self.plot.setObjectName("planForMePlot")
         self.plot.setMinimumHeight(90)
-        self.scatter = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(POINT_COLOUR), pen=None)
+        self.scatter = pg.ScatterPlotItem(
+            size=9, brush=pg.mkBrush(POINT_COLOUR), pen=None, hoverable=True, hoverSize=12
+        )
+        self.scatter.sigHovered.connect(self._on_point_hovered)
+        self.scatter.sigClicked.connect(self._on_point_clicked)
         self.front = pg.PlotDataItem(pen=pg.mkPen(FRONT_COLOUR, width=2), symbol="o", symbolSize=5,
                                      symbolBrush=FRONT_COLOUR, symbolPen=None)  # fmt: skip
         self.hover_mark = pg.ScatterPlotItem(size=14, brush=pg.mkBrush(HOVER_COLOUR), pen=pg.mkPen("w"))
@@ -446,13 +450,14 @@ class PlanForMePanel(QWidget):
         )
         self.plot.getPlotItem().setLabel("bottom", "tok/s per user")
         self.plot.getPlotItem().setLabel("left", "total tok/s")
-        xs, ys = [], []
-        for c in self.candidates:
+        xs, ys, rows = [], [], []
+        for row, c in enumerate(self.candidates):
             perf = c.report.performance
             if perf is not None:
                 xs.append(perf.tokens_per_s_per_user)
                 ys.append(perf.output_tokens_per_s)
-        self.scatter.setData(xs, ys)
+                rows.append(row)
+        self.scatter.setData(xs, ys, data=rows)
         self.front.setData(
             [p.tokens_per_s_per_user for p in search.pareto], [p.output_tokens_per_s for p in search.pareto]
         )
@@ -474,7 +479,7 @@ class PlanForMePanel(QWidget):
             c.report.performance.output_tokens_per_s if c.report.performance else 0.0 for c in self.candidates
         ]
         ys = [c.price.watts / 1000 for c in self.candidates]
-        self.scatter.setData(xs, ys)
+        self.scatter.setData(xs, ys, data=list(range(len(self.candidates))))
         self.front.setData([], [])
         self.hover_mark.setData([], [])
 
@@ -498,6 +503,19 @@ class PlanForMePanel(QWidget):
         if self.candidates:
             self.table.setCurrentItem(self.table.topLevelItem(0))
         self.apply_button.setEnabled(bool(self.candidates))
+
+    def _on_point_hovered(self, _item: object, points: Any, _event: object) -> None:
+        """Hovering a point of the plot previews its candidate, as hovering its row does."""
+        if len(points):
+            self.preview(int(points[0].data()))
+        else:
+            self.end_preview()
+
+    def _on_point_clicked(self, _item: object, points: Any, _event: object) -> None:
+        """Clicking a point selects its candidate in the list (Apply then applies it)."""
+        if len(points):
+            row = int(points[0].data())
+            self.table.setCurrentItem(self.table.topLevelItem(row))
 
     def _row_of(self, item: QTreeWidgetItem | None) -> int:
         return int(item.data(0, Qt.ItemDataRole.UserRole)) if item is not None else -1

@@ -124,3 +124,17 @@ def test_gpus_added_unused_are_offered_a_layout_in_one_click(main_window, qtbot)
     assert len(layout_gpu_ids(doc.plan.layout)) == 16 and not button.isVisible()
     main_window.undo_stack.undo()
     assert doc.plan == before
+
+
+def test_points_of_the_plot_preview_and_select_their_candidates(main_window, qtbot):
+    panel = main_window.plan_for_me
+    _search(qtbot, panel)
+    points = panel.scatter.points()
+    assert len(points) == len(panel.candidates)
+    second = next(p for p in points if p.data() == 1)
+    panel._on_point_hovered(panel.scatter, [second], None)
+    assert panel.previewing is panel.candidates[1] and main_window.panel.previewing
+    panel._on_point_clicked(panel.scatter, [second], None)
+    assert panel.table.currentItem() is panel.table.topLevelItem(1)
+    panel._on_point_hovered(panel.scatter, [], None)
+    assert panel.previewing is None and not main_window.panel.previewing
