@@ -2,7 +2,7 @@
 
 gpuplanner                      the window on the built-in sample plan
 gpuplanner PLAN.gpuplan         the window on that plan
-gpuplanner evaluate|catalog|import-model|import-topology|calibrate|launch ...   the Qt-free command line
+gpuplanner evaluate|catalog|import-model|import-topology|calibrate|launch|recommend ...   the Qt-free command line
 gpuplanner export PLAN -o OUT.pdf               a PDF, with no window
 gpuplanner --selftest                           window + model + PDF check, exit code 0 when healthy
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-CLI_COMMANDS = {"evaluate", "catalog", "import-model", "import-topology", "calibrate", "launch"}
+CLI_COMMANDS = {"evaluate", "catalog", "import-model", "import-topology", "calibrate", "launch", "recommend"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from gpuplanner import __version__
+from gpuplanner.cli import recommend as recommend_cli
 from gpuplanner.cli import rig_commands
 from gpuplanner.cli.tables import catalog_table, report_text
 from gpuplanner.core.catalog import default_catalog
@@ -45,6 +46,7 @@ Plan how a large language model runs on several GPUs.
   gpuplanner calibrate FILE...    fit the speed model to your own benchmark results
   gpuplanner export PLAN -o PDF   export a plan as a PDF report
   gpuplanner launch PLAN          the engine's launch command for a plan (shell, docker, kubernetes)
+  gpuplanner recommend ...        the best layout for a rig, or the best rig for a goal
   gpuplanner --selftest           check the installation (window, model, PDF)
 """
 
@@ -147,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--name", help="display name / id for the model")
     imp.add_argument("--token", help="Hugging Face token for gated repos (default: HF_TOKEN or your login)")
     rig_commands.add_parsers(sub)
+
+    recommend_cli.add_parser(sub)
     return parser
 
 
@@ -348,6 +352,8 @@ def _run(args: argparse.Namespace) -> int:
         return _catalog(args)
     if args.command in rig_commands.COMMANDS:
         return rig_commands.run(args)
+    if args.command == "recommend":
+        return recommend_cli.run(args)
     return _import(args)
 
 

@@ -1,7 +1,8 @@
 """Every layout edit: pure functions that build, edit and repair layouts (which layers run on which
 GPUs), on frozen ``Layout``s.
 
-- building: ``even_layer_split``, ``weighted_layer_split``, ``default_layout``, ``single_gpu_layout``;
+- building: ``even_layer_split``, ``weighted_layer_split``, ``default_layout``, ``layout_from_order``,
+  ``single_gpu_layout``;
 - the panel's gestures: ``move_layers``, ``set_stage_boundary``, ``assign_range`` (give a range of
   layers to a GPU's stage), ``make_tp_group``, ``split_into_stages``;
 - keeping a layout valid while the rig is edited: ``remove_gpus_from_layout``, ``repair_layout``,
@@ -16,7 +17,7 @@ the reason in words.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.plan import Layout, Replica, Rig, Stage
@@ -85,6 +86,30 @@ def default_layout(rig: Rig, num_layers: int, tp: int, pp: int = 1, dp: int = 1,
             stages.append(Stage(layers=ranges[s], gpus=tuple(gpus[start : start + tp])))
         replicas.append(Replica(stages=tuple(stages)))
     return Layout(replicas=tuple(replicas), ep=ep)
+
+
+def layout_from_order(
+    gpus: Sequence[str], num_layers: int, tp: int, pp: int = 1, dp: int = 1, ep: int = 1
+) -> Layout:
+    """Like ``default_layout``, over ``gpus`` in the order given (a search's own GPU order): TP groups
+    of consecutive GPUs, then PP stages, then DP replicas; GPUs beyond ``tp·pp·dp`` stay unused."""
+    need = tp * pp * dp
+    if need > len(gpus):
+        raise PlanError(
+            f"TP {tp} × PP {pp} × DP {dp} needs {need} GPUs but {len(gpus)} were given",
+            fix="add GPUs or lower the parallel degrees",
+        )
+    ranges = even_layer_split(num_layers, pp)
+    replicas = tuple(
+        Replica(
+            stages=tuple(
+                Stage(layers=ranges[s], gpus=tuple(gpus[(r * pp + s) * tp : (r * pp + s + 1) * tp]))
+                for s in range(pp)
+            )
+        )
+        for r in range(dp)
+    )
+    return Layout(replicas=replicas, ep=ep)
 
 
 def move_layers(layout: Layout, replica: int, from_stage: int, to_stage: int, amount: int) -> Layout:

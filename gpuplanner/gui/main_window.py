@@ -32,6 +32,7 @@ from gpuplanner.gui.launch_panel import install_launch_dock
 from gpuplanner.gui.palette import CatalogPalette
 from gpuplanner.gui.panel.controller import PanelController, leave_room_for_canvas
 from gpuplanner.gui.panel.panel import PANEL_HEIGHT, LivePanel
+from gpuplanner.gui.plan_for_me import install_plan_for_me
 from gpuplanner.gui.rack.controller import RackController
 from gpuplanner.gui.rack.view import RackView
 
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.plan_changed.connect(self.panel_controller.show_plan)
         self.selection_changed.connect(self.panel_controller.show_selection)
         self.launch_dock = install_launch_dock(self)  # launch command, bill of materials, cost, service level
+        install_plan_for_me(self)  # Plan for me dock, and the offer when GPUs join the rig unused
         files.arrange_if_overlapping(self)
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))
