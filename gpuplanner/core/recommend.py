@@ -307,27 +307,32 @@ def _slo_users(r: ResolvedPlan, fit: FitResult, target: Target) -> int:
 
 def _score(objective: Objective, report: Report, price: Price) -> tuple[float, float, str]:
     """(score, value, unit): higher score is better."""
-    perf = report.performance
-    assert perf is not None
+    perf, rig = report.performance, report.rig_speed()  # rig: host included when it takes part
+    assert perf is not None and rig is not None
     if objective == "throughput":
-        return perf.output_tokens_per_s, perf.output_tokens_per_s, "tok/s"
+        return rig.output_tokens_per_s, rig.output_tokens_per_s, "tok/s"
     if objective == "latency":
-        seconds = perf.ttft_s + max(perf.output_tokens - 1, 0) * perf.tpot_s
+        seconds = rig.ttft_s + max(perf.output_tokens - 1, 0) * rig.tpot_s
         return -seconds, seconds, "s per answer"
     if objective == "users":
         return float(perf.concurrency), float(perf.concurrency), "users"
     if objective == "context":
         ctx = float(report.kv_cache.max_context_at_concurrency)
         return ctx, ctx, "tokens"
-    joules = price.watts / max(perf.output_tokens_per_s, 1e-9)
+    joules = price.watts / max(rig.output_tokens_per_s, 1e-9)
     return -joules, joules, "J/token"
 
 
+def _slo_met(report: Report, target: Target) -> bool:
+    rig = report.rig_speed()
+    return rig is not None and target.slo_met(rig.ttft_s, rig.tpot_s)
+
+
 def _meets(report: Report, target: Target) -> bool:
-    perf = report.performance
-    if not report.fits or perf is None:
+    perf, rig = report.performance, report.rig_speed()
+    if not report.fits or perf is None or rig is None:
         return False
-    if not target.slo_met(perf.ttft_s, perf.tpot_s):
+    if not target.slo_met(rig.ttft_s, rig.tpot_s):
         return False
     if target.users is not None and perf.concurrency < target.users:
         return False
@@ -354,24 +359,25 @@ def _shape(plan: Plan, base: Plan) -> str:
 
 
 def _reason(objective: Objective, c_report: Report, shape: str, price: Price, rig_gpus: int) -> str:
-    perf = c_report.performance
-    assert perf is not None
+    perf, rig = c_report.performance, c_report.rig_speed()
+    assert perf is not None and rig is not None
     speed = (
-        f"{perf.output_tokens_per_s:,.0f} tok/s at {perf.concurrency:,} user{'s' if perf.concurrency != 1 else ''}, "
-        f"TTFT {perf.ttft_s * 1000:,.0f} ms, TPOT {perf.tpot_s * 1000:,.1f} ms"
+        f"{rig.output_tokens_per_s:,.0f} tok/s at {perf.concurrency:,} user{'s' if perf.concurrency != 1 else ''}, "
+        f"TTFT {rig.ttft_s * 1000:,.0f} ms, TPOT {rig.tpot_s * 1000:,.1f} ms"
+        + (" (GPUs and system RAM together)" if rig.with_host else "")
     )
     used = "" if price.gpus == rig_gpus else f" on {price.gpus} of {rig_gpus} GPUs"
     if objective == "latency":
-        seconds = perf.ttft_s + max(perf.output_tokens - 1, 0) * perf.tpot_s
+        seconds = rig.ttft_s + max(perf.output_tokens - 1, 0) * rig.tpot_s
         lead = f"a {perf.output_tokens:,}-token answer in {seconds:,.1f} s"
     elif objective == "context":
         lead = f"{c_report.kv_cache.max_context_at_concurrency:,} tokens per sequence"
     elif objective == "cost":
-        lead = f"{price.watts / max(perf.output_tokens_per_s, 1e-9):.2f} J per token"
+        lead = f"{price.watts / max(rig.output_tokens_per_s, 1e-9):.2f} J per token"
     elif objective == "users":
         lead = f"{perf.concurrency:,} users"
     else:
-        lead = f"{perf.output_tokens_per_s:,.0f} tok/s"
+        lead = f"{rig.output_tokens_per_s:,.0f} tok/s"
     limit = c_report.performance.bottleneck_detail if c_report.performance else None
     why = f"; limited by {limit.what}" if limit is not None else ""
     return f"{shape}{used}: {lead} ({speed}){why}"
@@ -482,10 +488,15 @@ def _candidate(
 ) -> tuple[Candidate | None, FitResult | None]:
     resolved = resolve_plan(plan, catalog)
     fit = fit_memory(resolved)
-    if any(f.fixed > f.budget for f in fit.gpus) or _concurrency_limit(fit) < 1:
-        return None, fit
-    n = _operating_point(resolved, fit, objective, target)
-    final = _at(plan, min(n, MAX_CONCURRENCY))
+    if plan.engine.offloads:
+        # layers or experts in system RAM: the plan as drawn, at its own users (the host's share is
+        # evaluate's to work out; the search keeps the model where the plan puts it)
+        final = plan
+    else:
+        if any(f.fixed > f.budget for f in fit.gpus) or _concurrency_limit(fit) < 1:
+            return None, fit
+        n = _operating_point(resolved, fit, objective, target)
+        final = _at(plan, min(n, MAX_CONCURRENCY))
     report = evaluate_resolved(resolve_plan(final, catalog))
     if not report.fits or report.performance is None:
         return None, fit
@@ -504,7 +515,7 @@ def _candidate(
             meets=_meets(report, target),
             shape=shape,
             price=price,
-            slo_met=target.slo_met(report.performance.ttft_s, report.performance.tpot_s),
+            slo_met=_slo_met(report, target),
         ),
         fit,
     )
