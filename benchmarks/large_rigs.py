@@ -78,8 +78,7 @@ def measure(gpus: int, edits: int, folder: Path) -> None:
         window.push(
             lambda i=i: cmd.set_workload_field_command(window.document, "concurrency", gpus + 8 * (i + 1))
         )
-        window.evaluate_now()
-        window.repaint()
+        settle(app, window)  # the window's own evaluation of the edit (evaluate_now would add a second)
         concurrency.append(time.perf_counter() - t0)
         app.processEvents()
         node = window.document.node(nodes[i % len(nodes)])

@@ -134,19 +134,22 @@ def _curve_levels(limit: int) -> list[int]:
     return levels
 
 
-def _curve(replicas: list[Replica], limit: int, isl: int, osl: int, static: bool) -> list[CurvePoint]:
+def _curve(
+    replicas: list[Replica], limit: int, isl: int, osl: int, static: bool, request_s: float
+) -> list[CurvePoint]:
     points = []
     for n in _curve_levels(max(1, limit)):
-        tpot, mid = decode_speed(replicas, n, isl, osl, "mid", static)
+        mid = speeds(replicas, n, isl, osl, "mid", request_s, static)  # the report's own speeds at n
         _, low = decode_speed(replicas, n, isl, osl, "low", static)
         _, high = decode_speed(replicas, n, isl, osl, "high", static)
         points.append(
             CurvePoint(
                 concurrency=n,
-                output_tokens_per_s=mid,
-                tokens_per_s_per_user=1 / tpot,
+                output_tokens_per_s=mid.output_tokens_per_s,
+                tokens_per_s_per_user=mid.tokens_per_s_per_user,
                 low_output_tokens_per_s=low,
                 high_output_tokens_per_s=high,
+                ttft_s=mid.ttft_s,
             )
         )
     return points
@@ -176,7 +179,7 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
     mid = speeds(replicas, n_total, isl, osl, "mid", request_s, static)
     low = speeds(replicas, n_total, isl, osl, "low", request_s, static)
     high = speeds(replicas, n_total, isl, osl, "high", request_s, static)
-    curve = _curve(replicas, limit, isl, osl, static)
+    curve = _curve(replicas, limit, isl, osl, static, request_s)
     shares = spread_over(n_total, len(replicas))
     decode_limit = bottleneck(resolved, replicas, shares, isl, osl, wanted, limit)
     prefill_limit = prefill_bottleneck(replicas[0], isl)

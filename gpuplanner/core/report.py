@@ -189,6 +189,7 @@ class CurvePoint(ReportPart):
     tokens_per_s_per_user: float
     low_output_tokens_per_s: float
     high_output_tokens_per_s: float
+    ttft_s: float | None = Field(default=None, description="time to first token at this concurrency")
 
 
 class CalibratedOn(ReportPart):

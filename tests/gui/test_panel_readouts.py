@@ -47,6 +47,19 @@ def test_crosshair_reads_the_curve_at_the_pointer(qtbot):
     assert f"{point.output_tokens_per_s:,.0f} tok/s total" in text
     assert f"{point.tokens_per_s_per_user:,.1f} tok/s per user" in text
     assert "TPOT" in text and chart._cross.isVisible()
+    assert point.ttft_s is not None and "TTFT" in text  # every point of the curve has its own TTFT
+
+
+def test_curve_points_carry_the_reports_own_speeds():
+    """The curve's point at the plan's concurrency is the report's own TTFT, TPOT and throughput
+    ('max': the last point is the concurrency the report is at)."""
+    from gpuplanner.core.quick import quick_plan
+
+    perf = evaluate(quick_plan(model="llama-3.1-70b", gpu="h100-sxm", tp=8, concurrency="max")).performance
+    last = perf.curve[-1]
+    assert last.concurrency == perf.concurrency
+    assert last.ttft_s == perf.ttft_s and last.output_tokens_per_s == perf.output_tokens_per_s
+    assert [p.ttft_s for p in perf.curve] == sorted(p.ttft_s for p in perf.curve)  # more users wait longer
 
 
 def test_a_chart_tooltip_survives_the_views_own_tooltip_event(main_window, qtbot):

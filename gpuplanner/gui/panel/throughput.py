@@ -251,11 +251,7 @@ class ThroughputChart(QWidget):
         set_curve(self._cross_dot, [at], [point.output_tokens_per_s])
         per_user = point.tokens_per_s_per_user
         tpot = fmt_seconds(1 / per_user) if per_user > 0 else "–"
-        ttft = (
-            f"<br>TTFT {fmt_seconds(perf.ttft_s)} (at the plan's {perf.concurrency:,})"
-            if point.concurrency == perf.concurrency
-            else ""
-        )
+        ttft = f"<br>TTFT {fmt_seconds(point.ttft_s)}" if point.ttft_s is not None else ""
         self.crosshair_text = (
             f"<b>{plural(point.concurrency, 'concurrent request')}</b>"
             f"<br>{point.output_tokens_per_s:,.0f} tok/s total"
