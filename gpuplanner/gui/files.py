@@ -154,12 +154,13 @@ def open_interactive(window: PlanWindow) -> None:
 
 
 def arrange_if_overlapping(window: PlanWindow) -> bool:
-    """Servers stacked on top of each other (a plan written by a script) are laid out side by side,
-    in one change. Part of opening a file, not an undo step; returns whether anything moved, and the
-    caller then marks the plan modified, since it no longer matches its file."""
+    """Servers all at one spot (a plan written by a script that gave no positions) are laid out side
+    by side, in one change. Part of opening a file, not an undo step; returns whether anything moved,
+    and the caller then marks the plan modified, since it no longer matches its file. Positions the
+    user chose, overlapping or not, are kept as saved."""
     plan = window.document.plan
     nodes = plan.rig.nodes
-    if not geo.overlapping([(n.x, n.y, n.slots) for n in nodes]):
+    if len(nodes) < 2 or len({(n.x, n.y) for n in nodes}) > 1:
         return False
     placed = geo.arranged([n.slots for n in nodes])
     moved = tuple(rebuild(n, x=float(x), y=float(y)) for n, (x, y) in zip(nodes, placed, strict=True))

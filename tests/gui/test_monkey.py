@@ -57,6 +57,19 @@ def test_opening_a_plan_whose_servers_overlap_arranges_them_and_marks_it_modifie
     assert rig_window.is_dirty()
 
 
+def test_servers_the_user_overlapped_reopen_where_they_were_saved(rig_window, tmp_path):
+    plan = rig_window.document.plan
+    first, *rest = plan.rig.nodes
+    assert rest, "the rig fixture has two servers or more"
+    # the second server dragged half over the first: the user's choice, kept on reopening
+    moved = (first, rest[0].model_copy(update={"x": first.x + 30.0, "y": first.y + 10.0}), *rest[1:])
+    overlapped = plan.model_copy(update={"rig": plan.rig.model_copy(update={"nodes": moved})})
+    path = save_plan(overlapped, tmp_path / "overlapped.gpuplan")
+    assert rig_window.open_plan(path)
+    assert [(n.x, n.y) for n in rig_window.document.plan.rig.nodes] == [(n.x, n.y) for n in moved]
+    assert not rig_window.is_dirty()
+
+
 def test_a_saved_plan_reopens_exactly_and_unmodified(rig_window, tmp_path):
     path = tmp_path / "again.gpuplan"
     assert rig_window.save_plan(path)
