@@ -28,8 +28,9 @@ NODE_PROPS = frozenset(
 
 @dataclass(frozen=True)
 class Change:
-    """What a change touched. ``kind``: 'rig', 'model', 'precisions', 'engine', 'workload', 'layout',
-    'name' or 'plan' (anything may have changed); ``ids``: node, GPU or link ids involved."""
+    """What a change touched. ``kind``: 'rig', 'position' (where a server is drawn, nothing else),
+    'model', 'precisions', 'engine', 'workload', 'layout', 'name' or 'plan' (anything may have
+    changed); ``ids``: node, GPU or link ids involved."""
 
     kind: str
     ids: frozenset[str] = field(default_factory=frozenset)
@@ -171,7 +172,9 @@ class PlanDocument:
         self._set_rig(rebuild(self._plan.rig, nodes=nodes, links=links), {node_id, *gone})
 
     def move_node(self, node_id: str, x: float, y: float) -> None:
-        self._set_rig(self._replace_node(rebuild(self.node(node_id), x=float(x), y=float(y))), {node_id})
+        # a position is not part of any estimate: the change says so, and the layout stays as it is
+        rig = self._replace_node(rebuild(self.node(node_id), x=float(x), y=float(y)))
+        self.replace_plan(rebuild(self._plan, rig=rig), Change("position", frozenset({node_id})))
 
     def set_node_props(self, node_id: str, **props: Any) -> None:
         """Change a server's name, host_link, nvswitch, nic, nics, slots, template, host or host_ram_gib."""

@@ -230,6 +230,8 @@ class MainWindow(QMainWindow):
         if self.is_dirty():
             self.autosave.schedule()
         self.plan_changed.emit(plan)
+        if change.kind == "position" and self.evaluator.report is not None and not self.evaluator.pending():
+            return  # where a server is drawn is in no estimate: the report stands (a 1,024-GPU rig moves fast)
         if self._shown_once:
             self.evaluator.schedule(plan)  # last: the panel has the new plan when its report comes
         else:  # starting: the window shows first, the first evaluation follows at once

@@ -113,3 +113,23 @@ def test_a_damaged_autosave_note_is_no_crash(rig_window, note, offered):
     assert (pending is not None) == offered
     if offered:
         assert pending[0] == rig_window.document.plan and "hand-made" not in pending[2]
+
+
+def test_moving_a_server_keeps_the_report_and_evaluates_nothing(rig_window, qtbot):
+    """Where a server is drawn is in no estimate: moving one (and undoing the move) is an undo step
+    that leaves the report as it is, without evaluating the plan again (a 1,024-GPU rig moves fast)."""
+    node = rig_window.document.plan.rig.nodes[0]
+    layout = rig_window.document.plan.layout
+    before, report = rig_window.evaluator.evaluations, rig_window.latest_report
+    assert report is not None
+    rig_window.push(lambda: cmd.move_node_command(rig_window.document, node.id, node.x + 40, node.y + 5))
+    assert rig_window.document.node(node.id).x == node.x + 40
+    assert rig_window.document.last_change.kind == "position"
+    assert rig_window.document.plan.layout == layout
+    rig_window.undo_stack.undo()
+    qtbot.wait(60)  # past the debounce: nothing was scheduled
+    assert rig_window.document.node(node.id).x == node.x
+    assert rig_window.evaluator.evaluations == before and rig_window.latest_report is report
+    # any other edit is evaluated as before
+    rig_window.push(lambda: cmd.set_workload_field_command(rig_window.document, "concurrency", 3))
+    qtbot.waitUntil(lambda: rig_window.evaluator.evaluations > before, timeout=2000)
