@@ -118,14 +118,17 @@ class NodeItem(QGraphicsItem):
         painter.drawText(
             QRectF(geo.PAD, 25, rect.width() - 2 * geo.PAD, 16), Qt.AlignmentFlag.AlignLeft, subtitle
         )
-        # the host: CPU platform and system RAM (what holds layers kept off the GPUs)
-        room = rect.width() - 2 * geo.PAD - painter.fontMetrics().horizontalAdvance(subtitle) - 12
-        host = painter.fontMetrics().elidedText(
-            f"Host: {host_label(node)}", Qt.TextElideMode.ElideRight, int(max(room, 0))
-        )
-        painter.drawText(
-            QRectF(geo.PAD, 25, rect.width() - 2 * geo.PAD, 16), Qt.AlignmentFlag.AlignRight, host
-        )
+        # the host: CPU platform and system RAM (what holds layers kept off the GPUs), once the user set
+        # it; an unset host is only the default the offload model assumes (a desktop), so the header
+        # of a DGX does not claim one (the tooltip says which is assumed)
+        if node.host or node.host_ram_gib:
+            room = rect.width() - 2 * geo.PAD - painter.fontMetrics().horizontalAdvance(subtitle) - 12
+            host = painter.fontMetrics().elidedText(
+                f"Host: {host_label(node)}", Qt.TextElideMode.ElideRight, int(max(room, 0))
+            )
+            painter.drawText(
+                QRectF(geo.PAD, 25, rect.width() - 2 * geo.PAD, 16), Qt.AlignmentFlag.AlignRight, host
+            )
         painter.drawText(
             QRectF(geo.PAD, 8, rect.width() - 2 * geo.PAD, 18),
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
