@@ -36,14 +36,38 @@ def node_pitch(slots: int) -> float:
     return width + 60.0
 
 
+def node_height(slots: int) -> float:
+    """The height the canvas draws a server with ``slots`` slots (a 46-unit header, rows of 130-unit
+    card lanes, a 40-unit footer), as ``node_pitch`` has its width."""
+    cols = slots if slots <= 4 else 4 if slots <= 8 else 8
+    return 46.0 + math.ceil(slots / max(cols, 1)) * 130.0 + 40.0
+
+
+def servers_per_row(nodes: int, slots: int) -> int:
+    """How many quick servers sit side by side before the next row starts: about as many rows as
+    columns on a 16:10 screen, so a 128-server plan opens as a grid rather than one endless row."""
+    ratio = (node_height(slots) + 60.0) / node_pitch(slots)
+    return max(2, math.ceil(math.sqrt(nodes * ratio * 1.6)))
+
+
 def default_fabric(gpu: GpuSpec) -> str:
     return "ib-ndr" if gpu.gpu_class == "datacenter" else "eth-100g"
 
 
 def build_node(
-    index: int, gpu: GpuSpec, count: int, link: LinkSpec, *, slots: int | None = None, nic: str | None = None
+    index: int,
+    gpu: GpuSpec,
+    count: int,
+    link: LinkSpec,
+    *,
+    slots: int | None = None,
+    nic: str | None = None,
+    per_row: int | None = None,
 ) -> tuple[Node, list[Link]]:
-    """A node holding ``count`` GPUs joined by ``link`` (a PCIe path, an NVSwitch, or direct links)."""
+    """A node holding ``count`` GPUs joined by ``link`` (a PCIe path, an NVSwitch, or direct links),
+    placed at ``index`` in rows of ``per_row`` servers (None: one row)."""
+    size = max(slots or count, count)
+    row, col = divmod(index, per_row) if per_row else (0, index)
     gpus = tuple(GpuPlacement(id=f"g{index}_{i}", gpu=gpu.id, slot=i) for i in range(count))
     node = Node(
         id=f"n{index}",
@@ -53,7 +77,8 @@ def build_node(
         host_link=f"pcie{gpu.pcie_gen}-x16-switch" if count > 2 else f"pcie{gpu.pcie_gen}-x16-cpu",
         nic=nic,
         nics=count if gpu.gpu_class == "datacenter" else 1,
-        x=index * node_pitch(max(slots or count, count)),
+        x=col * node_pitch(size),
+        y=row * (node_height(size) + 60.0),
     )
     links: list[Link] = []
     if link.kind == "nvswitch":
@@ -155,7 +180,9 @@ def quick_plan(
         raise PlanError(f"'{fabric_spec.id}' is not a link between nodes", fix="use e.g. ib-ndr or eth-100g")
     rig_nodes, rig_links = [], []
     for n in range(nodes):
-        node, links = build_node(n, gpu_spec, gpus_per_node, link_spec)
+        node, links = build_node(
+            n, gpu_spec, gpus_per_node, link_spec, per_row=servers_per_row(nodes, gpus_per_node)
+        )
         rig_nodes.append(node)
         rig_links.extend(links)
     rig = Rig(nodes=tuple(rig_nodes), links=tuple(rig_links), fabric=fabric_spec.id if nodes > 1 else None)
