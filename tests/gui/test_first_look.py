@@ -49,6 +49,22 @@ def test_after_the_person_zooms_a_resize_keeps_their_zoom(main_window, qtbot):
     assert view.zoom() != zoom and view.auto_fit
 
 
+def test_a_fitted_rig_shows_no_scroll_bars_so_fitting_cannot_oscillate(main_window, qtbot):
+    """A fit that showed a scroll bar shrank the canvas, which refitted it and hid the bar, for ever:
+    a 4,096-GPU rig hung the window that way. While fitted, the bars stay off; once the person zooms,
+    they are back."""
+    from PySide6.QtCore import Qt
+
+    settled(main_window, qtbot)
+    view = main_window.view
+    off, needed = Qt.ScrollBarPolicy.ScrollBarAlwaysOff, Qt.ScrollBarPolicy.ScrollBarAsNeeded
+    assert view.auto_fit and view.horizontalScrollBarPolicy() == off == view.verticalScrollBarPolicy()
+    view.zoom_by(1.5)
+    assert view.horizontalScrollBarPolicy() == needed == view.verticalScrollBarPolicy()
+    view.fit_all()
+    assert view.horizontalScrollBarPolicy() == off
+
+
 def test_the_frame_stays_inside_the_available_screen(main_window, qtbot):
     available = main_window.screen().availableGeometry()
     main_window.resize(available.width() + 200, available.height() + 200)

@@ -57,7 +57,23 @@ class RackView(QGraphicsView):
         self._space = False
         # the rig is fitted again whenever the canvas changes size (the window manager's final size, a
         # dock resized) until the person zooms or pans: then the view is theirs
+        self._auto_fit = False
         self.auto_fit = True
+
+    @property
+    def auto_fit(self) -> bool:
+        return self._auto_fit
+
+    @auto_fit.setter
+    def auto_fit(self, on: bool) -> None:
+        """While the rig is kept fitted, the whole of it is in view and the scroll bars stay off: a fit
+        that showed or hid a scroll bar would resize the canvas, refit it, and hide or show the bar
+        again, for ever (a 4,096-GPU rig did)."""
+        self._auto_fit = on
+        policy = Qt.ScrollBarPolicy.ScrollBarAlwaysOff if on else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        if self.horizontalScrollBarPolicy() != policy:
+            self.setHorizontalScrollBarPolicy(policy)
+            self.setVerticalScrollBarPolicy(policy)
 
     # -- zoom and pan --------------------------------------------------------------------------------
     def zoom(self) -> float:
