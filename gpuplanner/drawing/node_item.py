@@ -38,7 +38,12 @@ class NodeItem(QGraphicsItem):
     def update_from(self, node: Node, style: RackStyle) -> None:
         self.setPos(node.x, node.y)
         scene = self.scene()
-        key = (node, style, getattr(scene, "fabric_link", None) if scene is not None else None)
+        key = (
+            node,
+            style,
+            getattr(scene, "fabric_link", None) if scene is not None else None,
+            getattr(scene, "offloads", False) if scene is not None else False,
+        )
         if key == self._drawn_key:
             return  # an edit elsewhere in the plan: keep the cached drawing
         self._drawn_key = key
@@ -119,9 +124,10 @@ class NodeItem(QGraphicsItem):
             QRectF(geo.PAD, 25, rect.width() - 2 * geo.PAD, 16), Qt.AlignmentFlag.AlignLeft, subtitle
         )
         # the host: CPU platform and system RAM (what holds layers kept off the GPUs), once the user set
-        # it; an unset host is only the default the offload model assumes (a desktop), so the header
-        # of a DGX does not claim one (the tooltip says which is assumed)
-        if node.host or node.host_ram_gib:
+        # it or the plan keeps layers there; otherwise an unset host is only the default the offload
+        # model would assume (a desktop), so the header of a DGX does not claim one (the tooltip does)
+        scene = self.scene()
+        if node.host or node.host_ram_gib or getattr(scene, "offloads", False):
             room = rect.width() - 2 * geo.PAD - painter.fontMetrics().horizontalAdvance(subtitle) - 12
             host = painter.fontMetrics().elidedText(
                 f"Host: {host_label(node)}", Qt.TextElideMode.ElideRight, int(max(room, 0))

@@ -96,6 +96,7 @@ class RackScene(QGraphicsScene):
         self.gpus: dict[str, GpuItem] = {}
         self.links: dict[str, LinkItem] = {}
         self.fabric_link: str | None = None
+        self.offloads = False  # whether the plan keeps layers or experts in system RAM
         self.fabric = FabricItem(labels, self.style)
         self.addItem(self.fabric)
         self._report_gpus: dict[str, object] = {}
@@ -109,6 +110,7 @@ class RackScene(QGraphicsScene):
         it leaves: a server deleted with children still in the maps would take their C++ side along.
         """
         self.fabric_link = plan.rig.fabric
+        self.offloads = plan.engine.offloads  # servers then name the host the model puts layers in
         live_links = {k.id for k in plan.rig.links}
         live_gpus = set(plan.rig.gpu_ids())
         live_nodes = {n.id for n in plan.rig.nodes}

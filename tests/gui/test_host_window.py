@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
+from gpuplanner.core.catalog import default_catalog
+from gpuplanner.core.host import HostOffload, with_offload
 from gpuplanner.core.quick import quick_plan
 from gpuplanner.core.specs import GIB
 from gpuplanner.document.planfile import load_plan, save_plan
@@ -128,3 +130,38 @@ def test_expert_layers_in_ram_for_a_moe_model_under_llama_cpp(open_window, tmp_p
     window.undo_stack.undo()
     window.evaluate_now()
     assert window.latest_report.host is None and spin.value() == 0
+
+
+def test_a_server_names_its_host_only_when_set_or_when_the_plan_keeps_layers_there():
+    """A DGX with no host set does not claim the offload model's default desktop on its header; once
+    the plan keeps layers in system RAM, or the user sets the host, the header names it."""
+    from gpuplanner.drawing.labels import Labels
+    from gpuplanner.drawing.scene import RackScene
+
+    plan = quick_plan(model="llama-3.1-8b", gpu="rtx-4090", weights="gguf-q4_k_m", engine="llamacpp")
+    scene = RackScene(Labels(default_catalog()))
+    scene.sync(plan)
+    item = scene.nodes[plan.rig.nodes[0].id]
+    drawn: list[str] = []
+
+    def texts() -> list[str]:
+        from PySide6.QtGui import QImage, QPainter
+
+        image = QImage(800, 600, QImage.Format.Format_ARGB32)
+        painter = QPainter(image)
+        original = painter.drawText
+        drawn.clear()
+
+        def record(*args):
+            drawn.extend(a for a in args if isinstance(a, str))
+            return original(*args)
+
+        painter.drawText = record  # type: ignore[method-assign]
+        item.paint(painter, None, None)
+        painter.end()
+        return [t for t in drawn if t.startswith("Host:")]
+
+    assert texts() == []
+    offloading = with_offload(plan, HostOffload(layers=4, host="am5-ddr5-5200"))
+    scene.sync(offloading)
+    assert texts() and texts()[0].startswith("Host: AM5")
