@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from gpuplanner import __version__
 from gpuplanner.cli import recommend as recommend_cli
 from gpuplanner.cli import rig_commands
+from gpuplanner.cli.args import count, milliseconds
 from gpuplanner.cli.tables import catalog_table, report_text
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.decision import Decision
@@ -51,43 +52,13 @@ Plan how a large language model runs on several GPUs.
 """
 
 
-def _count(limit: int) -> Callable[[str], int]:
-    """An argparse type: a whole number from 1 to ``limit``."""
-
-    def parse(text: str) -> int:
-        digits = text.strip()
-        try:
-            value = int(digits) if len(digits) <= 20 else None
-        except ValueError:
-            value = None
-        if value is None:
-            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number from 1 to {limit:,}")
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-        if value > limit:
-            raise argparse.ArgumentTypeError(f"must be at most {limit:,}, not {value:,}")
-        return value
-
-    return parse
-
-
-_tokens = _count(MAX_TOKENS)
+_tokens = count(MAX_TOKENS)
 
 
 def _concurrency(text: str) -> int | Literal["max"]:
     if text.lower() == "max":
         return "max"
-    return _count(MAX_CONCURRENCY)(text)
-
-
-def _milliseconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= 3_600_000:
-        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a time in milliseconds above 0")
-    return value
+    return count(MAX_CONCURRENCY)(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,12 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("plan", nargs="?", help="a .gpuplan file (or give --model and --gpu)")
     ev.add_argument("--model", help="model id, e.g. meta-llama/Llama-3.1-70B-Instruct")
     ev.add_argument("--gpu", help="GPU id, e.g. h100-sxm")
-    ev.add_argument("--gpus", type=_count(MAX_SLOTS), help=f"GPUs per node (up to {MAX_SLOTS})")
-    ev.add_argument("--nodes", type=_count(MAX_NODES), default=1, help=f"nodes (up to {MAX_NODES:,})")
-    ev.add_argument("--tp", type=_count(MAX_GPUS), help="tensor-parallel degree")
-    ev.add_argument("--pp", type=_count(MAX_GPUS), default=1, help="pipeline stages")
-    ev.add_argument("--dp", type=_count(MAX_GPUS), default=1, help="data-parallel replicas")
-    ev.add_argument("--ep", type=_count(MAX_GPUS), default=1, help="expert-parallel degree (MoE)")
+    ev.add_argument("--gpus", type=count(MAX_SLOTS), help=f"GPUs per node (up to {MAX_SLOTS})")
+    ev.add_argument("--nodes", type=count(MAX_NODES), default=1, help=f"nodes (up to {MAX_NODES:,})")
+    ev.add_argument("--tp", type=count(MAX_GPUS), help="tensor-parallel degree")
+    ev.add_argument("--pp", type=count(MAX_GPUS), default=1, help="pipeline stages")
+    ev.add_argument("--dp", type=count(MAX_GPUS), default=1, help="data-parallel replicas")
+    ev.add_argument("--ep", type=count(MAX_GPUS), default=1, help="expert-parallel degree (MoE)")
     ev.add_argument("--link", help="link between GPUs in a node, e.g. nvswitch-nvlink4, pcie4-x16-cpu")
     ev.add_argument("--fabric", help="link between nodes, e.g. ib-ndr")
     ev.add_argument("--weights", default="bf16", help="weight precision, e.g. bf16, fp8, awq-int4")
@@ -120,9 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-tokens", type=_tokens, default=None, help=f"generated tokens (up to {MAX_TOKENS:,})"
     )
     ev.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    ev.add_argument("--slo-ttft-ms", type=_milliseconds, default=None, metavar="X",
+    ev.add_argument("--slo-ttft-ms", type=milliseconds, default=None, metavar="X",
                     help="service level: time to first token at most X ms")
-    ev.add_argument("--slo-tpot-ms", type=_milliseconds, default=None, metavar="Y",
+    ev.add_argument("--slo-tpot-ms", type=milliseconds, default=None, metavar="Y",
                     help="service level: time per output token at most Y ms")
     # the host as part of the rig (llama.cpp and Ollama): see gpuplanner.core.host
     ev.add_argument(

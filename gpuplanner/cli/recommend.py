@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Callable
 from typing import Any
 
+from gpuplanner.cli.args import count, milliseconds
 from gpuplanner.cli.tables import table
 from gpuplanner.core.catalog import default_catalog
 from gpuplanner.core.errors import PlannerError
@@ -32,29 +32,6 @@ from gpuplanner.core.recommend import (
     recommend_rigs,
 )
 from gpuplanner.document.planfile import load_plan, plan_to_json
-
-
-def _milliseconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0 or value > 3_600_000:
-        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a time in milliseconds above 0")
-    return value
-
-
-def _whole(limit: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text) if len(text) <= 20 else 0
-        except ValueError:
-            value = 0
-        if not 1 <= value <= limit:
-            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number from 1 to {limit:,}")
-        return value
-
-    return parse
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -78,7 +55,7 @@ def _fractions(text: str) -> tuple[float, ...]:
 
 
 def _counts(text: str) -> tuple[int, ...]:
-    return tuple(_whole(MAX_TOKENS)(part) for part in _names(text))
+    return tuple(count(MAX_TOKENS)(part) for part in _names(text))
 
 
 def add_parser(sub: Any) -> None:
@@ -92,27 +69,27 @@ def add_parser(sub: Any) -> None:
     rec.add_argument("plan", nargs="?", help="a .gpuplan file whose rig is searched")
     rec.add_argument("--model", help="model id, e.g. meta-llama/Llama-3.1-70B-Instruct")
     rec.add_argument("--gpu", help="GPU id of the rig, e.g. h100-sxm")
-    rec.add_argument("--gpus", type=_whole(MAX_SLOTS), help="GPUs per node of the rig")
-    rec.add_argument("--nodes", type=_whole(MAX_NODES), default=1, help="nodes of the rig")
+    rec.add_argument("--gpus", type=count(MAX_SLOTS), help="GPUs per node of the rig")
+    rec.add_argument("--nodes", type=count(MAX_NODES), default=1, help="nodes of the rig")
     rec.add_argument("--objective", choices=OBJECTIVES, default="throughput", help="what 'best' means")
-    rec.add_argument("--slo-ttft-ms", type=_milliseconds, help="time to first token at most this")
-    rec.add_argument("--slo-tpot-ms", type=_milliseconds, help="time per output token at most this")
-    rec.add_argument("--users", type=_whole(MAX_CONCURRENCY), help="concurrent users to serve")
-    rec.add_argument("--context", type=_whole(MAX_TOKENS), help="tokens each sequence needs at least")
+    rec.add_argument("--slo-ttft-ms", type=milliseconds, help="time to first token at most this")
+    rec.add_argument("--slo-tpot-ms", type=milliseconds, help="time per output token at most this")
+    rec.add_argument("--users", type=count(MAX_CONCURRENCY), help="concurrent users to serve")
+    rec.add_argument("--context", type=count(MAX_TOKENS), help="tokens each sequence needs at least")
     rec.add_argument("--weights", type=_names, help="weight formats to try, e.g. bf16,fp8")
     rec.add_argument("--kv-cache", type=_names, help="KV-cache formats to try, e.g. bf16,fp8")
     rec.add_argument("--engine", default=None, help="vllm, sglang, trtllm, llamacpp, exllamav2")
-    rec.add_argument("--input-tokens", type=_whole(MAX_TOKENS), help="prompt tokens")
-    rec.add_argument("--output-tokens", type=_whole(MAX_TOKENS), help="generated tokens")
+    rec.add_argument("--input-tokens", type=count(MAX_TOKENS), help="prompt tokens")
+    rec.add_argument("--output-tokens", type=count(MAX_TOKENS), help="generated tokens")
     rec.add_argument("--use-all", action="store_true", help="only layouts that use every GPU")
     rec.add_argument(
         "--memory-fraction", type=_fractions, help="gpu_memory_utilization values to try, e.g. 0.9,0.95"
     )
     rec.add_argument("--batched-tokens", type=_counts, help="max_num_batched_tokens to try, e.g. 2048,8192")
     rec.add_argument("--gpus-from", type=_names, help="rig search: GPU ids to build rigs from")
-    rec.add_argument("--max-gpus", type=_whole(MAX_GPUS), default=64, help="rig search: GPUs at most")
+    rec.add_argument("--max-gpus", type=count(MAX_GPUS), default=64, help="rig search: GPUs at most")
     rec.add_argument("--rank", choices=RIG_RANKS, default="capex", help="rig search: capex or cost per token")
-    rec.add_argument("--top", type=_whole(100), default=5, help="candidates to show")
+    rec.add_argument("--top", type=count(100), default=5, help="candidates to show")
     rec.add_argument("--json", action="store_true", help=f"print {'gpuplanner.recommendation/1'} JSON")
 
 
