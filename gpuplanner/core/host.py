@@ -271,7 +271,7 @@ def _head_bytes(r: ResolvedPlan) -> tuple[float, float]:
     """(output head and final norm, token embeddings) as the fit model stores them (a tied head is
     the embedding matrix, read at the end of every step)."""
     m = r.model
-    eb = r.weights.bytes_per_element if r.weights.quantizes_embeddings else 2.0
+    eb = r.weights.embedding_bytes_per_element
     head = architecture.lm_head_params(m) or architecture.embedding_params(m)
     embeddings = architecture.embedding_params(m) * eb
     return head * eb + architecture.final_norm_params(m) * NORM_BYTES, embeddings
