@@ -77,15 +77,7 @@ def default_layout(rig: Rig, num_layers: int, tp: int, pp: int = 1, dp: int = 1,
             f"TP {tp} × PP {pp} × DP {dp} needs {need} GPUs but the rig has {len(gpus)}",
             fix="add GPUs or lower the parallel degrees",
         )
-    ranges = even_layer_split(num_layers, pp)
-    replicas = []
-    for r in range(dp):
-        stages = []
-        for s in range(pp):
-            start = (r * pp + s) * tp
-            stages.append(Stage(layers=ranges[s], gpus=tuple(gpus[start : start + tp])))
-        replicas.append(Replica(stages=tuple(stages)))
-    return Layout(replicas=tuple(replicas), ep=ep)
+    return layout_from_order(gpus, num_layers, tp, pp, dp, ep)
 
 
 def layout_from_order(
