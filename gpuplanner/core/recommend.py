@@ -41,6 +41,7 @@ from gpuplanner.core.quick import quick_plan
 from gpuplanner.core.report import Report
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 from gpuplanner.core.specs import GpuSpec, ModelSpec
+from gpuplanner.core.verdict import plural
 
 SCHEMA = "gpuplanner.recommendation/1"
 
@@ -362,7 +363,7 @@ def _reason(objective: Objective, c_report: Report, shape: str, price: Price, ri
     perf, rig = c_report.performance, c_report.rig_speed()
     assert perf is not None and rig is not None
     speed = (
-        f"{rig.output_tokens_per_s:,.0f} tok/s at {perf.concurrency:,} user{'s' if perf.concurrency != 1 else ''}, "
+        f"{rig.output_tokens_per_s:,.0f} tok/s at {plural(perf.concurrency, 'user')}, "
         f"TTFT {rig.ttft_s * 1000:,.0f} ms, TPOT {rig.tpot_s * 1000:,.1f} ms"
         + (" (GPUs and system RAM together)" if rig.with_host else "")
     )
