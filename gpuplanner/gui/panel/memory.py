@@ -155,7 +155,7 @@ def memory_summary(report: Report | None) -> str:
     if kv.capacity_tokens:
         text += (
             f"KV cache for <b>{kv.capacity_tokens:,}</b> tokens per replica "
-            f"({kv.max_concurrency:,} requests of {kv.context_tokens:,})"
+            f"({plural(kv.max_concurrency, 'request')} of {kv.context_tokens:,})"
         )
     else:
         text += "no room left for the KV cache"

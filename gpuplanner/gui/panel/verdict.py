@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from gpuplanner.core.report import FixAction, Problem, Report
 from gpuplanner.core.specs import GIB
-from gpuplanner.core.verdict import ICONS, verdict_of
+from gpuplanner.core.verdict import ICONS, plural, verdict_of
 
 SEVERITY_COLOURS = {"error": "#D62728", "warning": "#E69F00", "info": "#0072B2"}
 SEVERITY_WORDS = {"error": "Error", "warning": "Warning", "info": "Note"}
@@ -265,8 +265,8 @@ def key_figures(report: Report) -> list[str]:
         kv = report.kv_cache
         lines.append(
             f"Tightest GPU: {tight.id} ({tight.gpu_name}), {tight.memory_bytes.free / GIB:.1f} GiB free"
-            f" of {tight.capacity_bytes / GIB:.0f} GiB · KV cache holds {kv.max_concurrency:,}"
-            f" sequences of {kv.context_tokens:,} tokens"
+            f" of {tight.capacity_bytes / GIB:.0f} GiB · KV cache holds {plural(kv.max_concurrency, 'sequence')}"
+            f" of {kv.context_tokens:,} tokens"
         )
     perf = report.performance
     if perf is not None:
