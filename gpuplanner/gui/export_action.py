@@ -21,11 +21,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog, QWidget
 
 from gpuplanner.core.errors import PlannerError
-from gpuplanner.core.plan import Plan
-from gpuplanner.core.report import Report
 from gpuplanner.gui import dialogs
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # File ▸ Export PDF… is installed with the window's first frame: no model import
+    from gpuplanner.core.plan import Plan
+    from gpuplanner.core.report import Report
     from gpuplanner.gui.window_api import PlanWindow
 
 ACTION_NAME = "actionExportPdf"
