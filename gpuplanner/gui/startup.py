@@ -171,8 +171,11 @@ def after_paint(watched: QWidget, then: Callable[[], object]) -> None:
 def cannot_start(window: QWidget, message: str) -> None:
     """The window cannot be built (a broken catalog): say why, close it, and end the application with
     exit code 1."""
+    import gc
+
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    gc.enable()  # off while the window was being built (``gui.app.run``)
     QMessageBox.critical(window, "gpuplanner cannot start", message)
     window.close()
     QApplication.exit(1)
