@@ -89,6 +89,8 @@ class MainWindow(QMainWindow):
             self.build_rest()
         self.resize(*first_size(self))
         self.fit_frame_to_screen()
+        if not self.built:
+            self.adapt_layout()  # the first frame's docks at the sizes the built window will give them
 
     def build_contents(self, plan: Plan, catalog: Catalog | None = None) -> None:
         """What the first frame stands in for: the catalog, the canvas, the inspector, the live panel
@@ -183,6 +185,8 @@ class MainWindow(QMainWindow):
         side = max(300, min(440, width // 5))
         catalog = max(210, min(300, width // 6))
         self.resizeDocks([self.catalog_dock, self.inspector_dock], [catalog, side], horizontal)
+        if panel is not None and not panel.isFloating():
+            startup.ask_for_height(panel, max(300, min(PANEL_HEIGHT, height // 2)))
         if panel is not None and panel.isVisible() and not panel.isFloating():
             self.resizeDocks([panel], [max(300, min(PANEL_HEIGHT, height // 2))], vertical)
         if self.built:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
@@ -61,31 +61,46 @@ def when_ready(window: object, slot: Callable[[], object]) -> None:
 class StandIn(QLabel):
     """What a part of the window shows until it is built: nothing, or one line of grey text."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, text: str = "", parent: QWidget | None = None, hint: QSize | None = None) -> None:
         super().__init__(text, parent)
+        self.hint = hint  # the size the real part asks for, so the docks keep their places when it comes
         self.setObjectName("loadingStandIn")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setEnabled(False)  # the palette's grey, no focus
         self.setAutoFillBackground(True)
         self.setBackgroundRole(QPalette.ColorRole.Base)
 
+    def sizeHint(self) -> QSize:
+        return self.hint if self.hint is not None else super().sizeHint()
+
 
 class StandInDock(QDockWidget):
     """A dock that will be replaced by the real one of the same object name (``replace_stand_ins``)."""
 
-    def __init__(self, name: str, title: str, parent: QWidget) -> None:
+    def __init__(self, name: str, title: str, parent: QWidget, hint: QSize | None = None) -> None:
         super().__init__(title, parent)
         self.setObjectName(name)
-        self.setWidget(StandIn())
+        self.setWidget(StandIn(hint=hint))
+
+
+def ask_for_height(dock: QDockWidget, height: int) -> None:
+    """A stand-in dock (before the window is shown) asks for ``height``, as its real dock will be given."""
+    stand_in = dock.widget()
+    if isinstance(stand_in, StandIn) and stand_in.hint is not None:
+        stand_in.hint = QSize(stand_in.hint.width(), height)
+        stand_in.updateGeometry()
 
 
 def add_stand_ins(window: QMainWindow) -> None:
     """The live panel below the canvas, and the Launch and Plan for me tabs behind the inspector (a dock
     object-named ``inspectorDock`` already in place), as stand-ins."""
     inspector = window.findChild(QDockWidget, "inspectorDock")
-    docks = {name: StandInDock(name, title, window) for name, title in STAND_INS}
+    panel_hint = QSize(1200, PANEL_HEIGHT)  # the live panel's own size hint
+    docks = {
+        name: StandInDock(name, title, window, panel_hint if name == LIVE_PANEL else None)
+        for name, title in STAND_INS
+    }
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, docks[LIVE_PANEL])
-    docks[LIVE_PANEL].setMinimumHeight(150)
     for name in (LAUNCH, PLAN_FOR_ME):
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks[name])
         if inspector is not None:
