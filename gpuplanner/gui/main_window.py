@@ -465,7 +465,7 @@ def _load_staged(window: MainWindow, plan_path: str | Path | None) -> None:
     window.evaluate_now()
 
     def rest() -> None:
+        files.offer_autosave(window)  # before what waited for the window (a plan the system asked to open)
         window.build_rest()
-        files.offer_autosave(window)
 
     startup.after_paint(window.view.viewport(), rest)  # once the plan and its charts are on screen

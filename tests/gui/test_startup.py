@@ -255,3 +255,34 @@ def test_the_stand_in_text_names_the_file():
     assert startup.loading_text(None) == "Loading sample plan…"
     assert startup.loading_text("/some/where/rack.gpuplan") == "Loading rack.gpuplan…"
     assert Qt.AlignmentFlag.AlignCenter in startup.StandIn("x").alignment()
+
+
+def test_autosaved_work_is_offered_back_by_the_staged_start(qtbot, rig_window, monkeypatch):
+    from gpuplanner.gui import dialogs
+    from gpuplanner.gui.autosave import pending_autosave
+
+    rig_window.scene.gpus["g0"].setSelected(True)
+    rig_window.delete_selection()
+    rig_window.autosave.write_now()
+    edited = rig_window.document.plan  # the process "dies" here: the next start finds the file
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_restore", lambda parent, description: asked.append(description) or True)
+    window = staged_window(qtbot)
+    qtbot.waitUntil(lambda: window.ready, timeout=20000)
+    assert asked and window.document.plan == edited and window.is_dirty()
+    assert window.path is not None and window.path.name == "hand-made.gpuplan"
+    assert pending_autosave() is None
+
+
+def test_pdf_export_chosen_while_loading_waits_for_the_plan(qtbot, no_dialogs, monkeypatch, tmp_path):
+    from gpuplanner.gui import export_action
+
+    exported = []
+    monkeypatch.setattr(
+        export_action, "export_interactive", lambda window, export_pdf: exported.append(window.document.plan)
+    )
+    window = staged_window(qtbot)
+    window.actions.by_name["actionExportPdf"].trigger()
+    assert not exported
+    qtbot.waitUntil(lambda: window.ready, timeout=20000)
+    assert exported == [window.document.plan]
