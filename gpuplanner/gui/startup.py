@@ -9,9 +9,9 @@
 2. **Populated**, once the first frame is painted: the catalog, the canvas, the inspector and the live
    panel replace their stand-ins, the plan opens and is evaluated, all before the next paint, so the
    window goes from "Loading…" to the right numbers with no frame in between.
-3. **The rest**, one turn later: the docks tabbed behind the inspector (Launch, Plan for me) and the
-   offer to restore autosaved work. Then the window is ``ready``; a menu action or a file-open event
-   that came meanwhile runs now (``when_ready``) instead of reaching parts not built yet.
+3. **The rest**, once that is painted: the offer to restore autosaved work, the docks tabbed behind
+   the inspector (Launch, Plan for me). Then the window is ``ready``; a menu action or a file-open
+   event that came meanwhile runs now (``when_ready``) instead of reaching parts not built yet.
 
 A stand-in dock bears the object name of the dock it stands for, so the remembered dock layout applies
 to the first frame; a real dock takes its stand-in's place and size (``replace_stand_ins``).
