@@ -52,11 +52,12 @@ def _slo_targets() -> tuple[float | None, float | None]:
     return values[0], values[1]
 
 
-def create_main_window(plan_path: str | Path | None = None) -> MainWindow:
-    """The main window on ``plan_path`` (or the built-in sample plan), File ▸ Export PDF… included."""
+def create_main_window(plan_path: str | Path | None = None, *, staged: bool = False) -> MainWindow:
+    """The main window on ``plan_path`` (or the built-in sample plan), File ▸ Export PDF… included;
+    ``staged``: its first frame at once, the rest once it is painted (``gpuplanner.gui.startup``)."""
     from gpuplanner.gui.main_window import create_main_window as create
 
-    return create(plan_path, export_pdf)
+    return create(plan_path, export_pdf, staged=staged)
 
 
 def run(plan_path: str | None = None) -> int:

@@ -91,10 +91,16 @@ def match_gpu(name: str, catalog: Catalog, known: dict[str, str] | None = None) 
     """The catalog id of a GPU as the measurements name it ('H100 80GB HBM3 SXM (Azure ...)'), by the
     longest catalog name or alias its words start with; None when nothing matches. ``known`` is
     ``_known_gpus(catalog)`` when the caller matches many rows (built once, not once a row)."""
-    words = re.sub(r"^(nvidia|amd|intel|geforce|instinct)\s+", "", _words(name))
+    words = re.sub(r"^(nvidia|amd|intel|geforce|instinct)\s+", "", _words(name)).split(" ")
     known = known if known is not None else _known_gpus(catalog)
-    hits = [n for n in known if n and (words == n or words.startswith(n + " "))]
-    return known[max(hits, key=len)] if hits else None
+    # the names it starts with end at a word boundary: look its word prefixes up, the longest first
+    # (a dictionary look-up per word, not a scan of every name: the window's first evaluation
+    # classifies every published row)
+    for end in range(len(words), 0, -1):
+        prefix = " ".join(words[:end])
+        if prefix and prefix in known:
+            return known[prefix]
+    return None
 
 
 def _model_kind(name: str, catalog: Catalog) -> str:

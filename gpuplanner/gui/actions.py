@@ -1,20 +1,25 @@
-"""Menus, toolbar and keyboard shortcuts of the main window."""
+"""Menus, toolbar and keyboard shortcuts of the main window.
+
+They are part of the window's first frame, so this module imports no model, no file handling and none
+of the dialogs' machinery: each slot imports what it runs when it is first triggered (the Import menu's
+``own_rig`` with its HTTP client, ``files``, ``edits``). While the window is still loading its plan, a
+triggered action waits for it (``when_ready``) instead of reaching parts not built yet.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QStyle, QToolBar, QToolButton, QUndoView
 
-from gpuplanner.gui import edits, files
-from gpuplanner.gui.import_model import import_model_interactive
-from gpuplanner.gui.own_rig import install_import_menu
 from gpuplanner.gui.presets import PRESETS
 from gpuplanner.gui.recent import clear_recent_files, recent_files
+from gpuplanner.gui.startup import sample_plans, when_ready
 
 if TYPE_CHECKING:
     from gpuplanner.drawing.scene import Selection
@@ -52,7 +57,11 @@ class WindowActions:
         slot: Callable[[], object],
         shortcut: object = None,
         tip: str = "",
+        *,
+        wait: bool = True,
     ) -> QAction:
+        """A menu action; with ``wait`` (all but Quit) triggered while the window loads, it runs once
+        the window is ready."""
         action = QAction(text, self.window)
         action.setObjectName(name)
         if shortcut is not None:
@@ -63,7 +72,10 @@ class WindowActions:
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(f"{tip or text.replace('&', '').rstrip('…')}" + (f" ({keys})" if keys else ""))
         action.setStatusTip(tip)
-        action.triggered.connect(lambda _=False: slot())
+        if wait:
+            action.triggered.connect(lambda _=False: when_ready(self.window, slot))
+        else:
+            action.triggered.connect(lambda _=False: slot())
         menu.addAction(action)
         self.by_name[name] = action
         return action
@@ -74,19 +86,22 @@ class WindowActions:
             m,
             "actionNew",
             "&New Empty Rig",
-            lambda: files.new_plan(w, None),
+            lambda: _files().new_plan(w, None),
             QKeySequence.StandardKey.New,
             "Start a plan with an empty canvas",
         )
         m.addMenu(self.new_menu)
-        for path in files.templates():
-            self.new_menu.addAction(path.stem.replace("-", " "), lambda p=path: files.new_plan(w, p))
-        self.new_menu.setEnabled(bool(files.templates()))
+        samples = sample_plans()
+        for path in samples:
+            self.new_menu.addAction(
+                path.stem.replace("-", " "), lambda p=path: when_ready(w, lambda: _files().new_plan(w, p))
+            )
+        self.new_menu.setEnabled(bool(samples))
         self.add(
             m,
             "actionOpen",
             "&Open…",
-            lambda: files.open_interactive(w),
+            lambda: _files().open_interactive(w),
             QKeySequence.StandardKey.Open,
             "Open a .gpuplan file",
         )
@@ -96,7 +111,7 @@ class WindowActions:
             m,
             "actionSave",
             "&Save",
-            lambda: files.save_interactive(w),
+            lambda: _files().save_interactive(w),
             QKeySequence.StandardKey.Save,
             "Save the plan",
         )
@@ -104,7 +119,7 @@ class WindowActions:
             m,
             "actionSaveAs",
             "Save &As…",
-            lambda: files.save_interactive(w, ask=True),
+            lambda: _files().save_interactive(w, ask=True),
             QKeySequence("Ctrl+Shift+S"),
             "Save the plan to a new file",
         )
@@ -113,12 +128,12 @@ class WindowActions:
             m,
             "actionImportModel",
             "&Import Model…",
-            lambda: import_model_interactive(w, w.editor),
+            lambda: _import_model(w),
             QKeySequence("Ctrl+I"),
             "Add a model from its Hugging Face config.json and use it in this plan",
         )
         m.addSeparator()
-        self.add(m, "actionQuit", "&Quit", w.close, QKeySequence("Ctrl+Q"), "Close the window")
+        self.add(m, "actionQuit", "&Quit", w.close, QKeySequence("Ctrl+Q"), "Close the window", wait=False)
 
     def _edit(self) -> None:
         w, m = self.window, self.edit_menu
@@ -160,7 +175,7 @@ class WindowActions:
             m,
             "actionSelectAll",
             "Select &All",
-            lambda: edits.select_all(w.editor),
+            lambda: _select_all(w),
             QKeySequence.StandardKey.SelectAll,
             "Select every server",
         )
@@ -195,9 +210,16 @@ class WindowActions:
             QKeySequence.StandardKey.ZoomOut,
             "Zoom out",
         )
-        self.add(m, "actionFit", "&Fit to View", w.view.fit_all, QKeySequence("Ctrl+0"), "Show the whole rig")
         self.add(
-            m, "actionActualSize", "&Actual Size", w.view.reset_zoom, QKeySequence("Ctrl+1"), "Zoom to 100%"
+            m, "actionFit", "&Fit to View", lambda: w.view.fit_all(), QKeySequence("Ctrl+0"), "Show the whole rig"
+        )
+        self.add(
+            m,
+            "actionActualSize",
+            "&Actual Size",
+            lambda: w.view.reset_zoom(),
+            QKeySequence("Ctrl+1"),
+            "Zoom to 100%",
         )
         m.addSeparator()
         for dock in (w.catalog_dock, w.inspector_dock, self.history_dock):
@@ -309,8 +331,7 @@ class WindowActions:
         self.recent_menu.setEnabled(bool(paths))
 
     def _open_recent(self, path: str) -> None:
-        if files.confirm_discard(self.window):
-            files.open_plan(self.window, Path(path))
+        when_ready(self.window, lambda: _open_recent(self.window, path))
 
     def _clear_recent(self) -> None:
         clear_recent_files()
@@ -325,3 +346,88 @@ class WindowActions:
 
 def build(window: PlanWindow) -> WindowActions:
     return WindowActions(window)
+
+
+def _files() -> ModuleType:
+    from gpuplanner.gui import files
+
+    return files
+
+
+def _open_recent(window: PlanWindow, path: str) -> None:
+    files = _files()
+    if files.confirm_discard(window):
+        files.open_plan(window, Path(path))
+
+
+def _import_model(window: PlanWindow) -> None:
+    from gpuplanner.gui.import_model import import_model_interactive
+
+    import_model_interactive(window, window.editor)  # type: ignore[arg-type]
+
+
+def _select_all(window: PlanWindow) -> None:
+    from gpuplanner.gui import edits
+
+    edits.select_all(window.editor)
+
+
+def _own_rig(name: str, window: PlanWindow) -> Callable[[], object]:
+    """The Import menu's slot ``own_rig.<name>(window)``; ``own_rig`` (dialogs, the Hub's HTTP client,
+    the topology parser, the benchmark fit) is imported the first time one is chosen."""
+
+    def run() -> object:
+        from gpuplanner.gui import own_rig
+
+        return getattr(own_rig, name)(window)
+
+    return run
+
+
+def install_import_menu(window: PlanWindow, add: Callable[..., Any], before: QMenu) -> QMenu:
+    """The Import menu, placed before ``before`` (Help) in the menu bar."""
+    menu = QMenu("&Import", window)  # type: ignore[arg-type]
+    menu.setObjectName("importMenu")
+    window.menuBar().insertMenu(before.menuAction(), menu)  # type: ignore[attr-defined]
+    add(
+        menu,
+        "actionImportTopology",
+        "&Rig from nvidia-smi…",
+        _own_rig("import_topology_interactive", window),
+        QKeySequence("Ctrl+Shift+I"),
+        "Build the rig from `nvidia-smi topo -m` output (pasted or from a file)",
+    )
+    add(
+        menu,
+        "actionCustomGpu",
+        "&Custom GPU…",
+        _own_rig("add_custom_gpu_interactive", window),
+        None,
+        "Add a GPU the catalog lacks (user-defined)",
+    )
+    add(
+        menu,
+        "actionImportModelByName",
+        "&Model from Hugging Face…",
+        _own_rig("import_model_by_name_interactive", window),
+        None,
+        "Fetch a model's config.json by its repo id (ORG/NAME)",
+    )
+    menu.addSeparator()
+    add(
+        menu,
+        "actionCalibrate",
+        "Calibrate from &Benchmarks…",
+        _own_rig("calibrate_interactive", window),
+        None,
+        "Fit the speed model to llama-bench / vllm bench serve results measured on this plan's machine",
+    )
+    add(
+        menu,
+        "actionRemoveCalibration",
+        "Remove My Calibration",
+        _own_rig("remove_calibration", window),
+        None,
+        "Go back to the catalog's figures",
+    )
+    return menu

@@ -21,11 +21,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog, QWidget
 
 from gpuplanner.core.errors import PlannerError
-from gpuplanner.core.plan import Plan
-from gpuplanner.core.report import Report
 from gpuplanner.gui import dialogs
+from gpuplanner.gui.startup import when_ready
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # File ▸ Export PDF… is installed with the window's first frame: no model import
+    from gpuplanner.core.plan import Plan
+    from gpuplanner.core.report import Report
     from gpuplanner.gui.window_api import PlanWindow
 
 ACTION_NAME = "actionExportPdf"
@@ -141,7 +142,8 @@ def install_export_action(window: PlanWindow, export_pdf: PdfExporter) -> QActio
     keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
     action.setToolTip(f"Export the plan as a PDF report ({keys})")
     action.setStatusTip("Export the plan as a PDF report to hand to a colleague")
-    action.triggered.connect(lambda _=False: export_interactive(window, export_pdf))
+    # while the window loads its plan (``gui.startup``), the export waits for it
+    action.triggered.connect(lambda _=False: when_ready(window, lambda: export_interactive(window, export_pdf)))
     quit_action = actions.by_name.get("actionQuit")
     if quit_action is not None:
         actions.file_menu.insertAction(quit_action, action)

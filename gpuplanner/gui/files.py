@@ -17,6 +17,7 @@ from gpuplanner.drawing import geometry as geo
 from gpuplanner.gui import dialogs
 from gpuplanner.gui.autosave import pending_autosave
 from gpuplanner.gui.recent import add_recent_file, app_settings
+from gpuplanner.gui.startup import sample_plans
 from gpuplanner.paths import examples_dir
 
 if TYPE_CHECKING:
@@ -48,10 +49,7 @@ def fallback_plan(catalog: Catalog) -> Plan:
 
 def templates() -> list[Path]:
     """The sample plans offered by File ▸ New."""
-    try:
-        return sorted(examples_dir().glob("*.gpuplan"))
-    except FileNotFoundError:
-        return []
+    return sample_plans()
 
 
 def _load_into(window: PlanWindow, plan: Plan, path: Path | None) -> None:
@@ -191,11 +189,6 @@ def remember_geometry(window: PlanWindow) -> None:
     settings.sync()
 
 
-def has_saved_layout() -> bool:
-    """Whether the person's own dock sizes are remembered (then the window does not re-proportion them)."""
-    return isinstance(app_settings().value("window/state"), QByteArray)
-
-
 def restore_geometry(window: PlanWindow) -> None:
     settings = app_settings()
     geometry, state = settings.value("window/geometry"), settings.value("window/state")
@@ -203,6 +196,11 @@ def restore_geometry(window: PlanWindow) -> None:
         window.restoreGeometry(geometry)
     if isinstance(state, QByteArray):
         window.restoreState(state)
-    charts = settings.value("panel/charts")
+    restore_chart_sizes(window)
+
+
+def restore_chart_sizes(window: PlanWindow) -> None:
+    """The live panel's chart splitter as the person left it."""
+    charts = app_settings().value("panel/charts")
     if isinstance(charts, QByteArray):
         window.panel_controller.panel.charts.restoreState(charts)

@@ -9,32 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
-from gpuplanner.core.catalog import Catalog, default_catalog
-from gpuplanner.core.plan import Plan
-from gpuplanner.core.report import Report
-from gpuplanner.core.verdict import verdict_of
-from gpuplanner.document.document import Change, PlanDocument
-from gpuplanner.drawing.labels import Labels
-from gpuplanner.drawing.scene import RackScene, Selection
-from gpuplanner.gui import actions, dialogs, edits, files
-from gpuplanner.gui.autosave import Autosave
-from gpuplanner.gui.commands import PlanCommand
-from gpuplanner.gui.editor import Editor
-from gpuplanner.gui.evaluation import Evaluator
+from gpuplanner.gui import actions, startup
 from gpuplanner.gui.export_action import PdfExporter, install_export_action
-from gpuplanner.gui.inspector import Inspector
-from gpuplanner.gui.launch_panel import install_launch_dock
-from gpuplanner.gui.palette import CatalogPalette
-from gpuplanner.gui.panel.controller import PanelController, leave_room_for_canvas
-from gpuplanner.gui.panel.panel import PANEL_HEIGHT, LivePanel
-from gpuplanner.gui.plan_for_me import install_plan_for_me
-from gpuplanner.gui.rack.controller import RackController
-from gpuplanner.gui.rack.view import RackView
+from gpuplanner.gui.startup import PANEL_HEIGHT
+
+if TYPE_CHECKING:  # the rest is imported once the first frame is on screen (``gui.startup``)
+    from gpuplanner.core.catalog import Catalog
+    from gpuplanner.core.plan import Plan
+    from gpuplanner.core.report import Report
+    from gpuplanner.document.document import Change
+    from gpuplanner.drawing.scene import Selection
+    from gpuplanner.gui.commands import PlanCommand
 
 FRAME_GUESS = (4, 32)  # a window manager's border and title bar, pixels, until the real frame is known
 
@@ -46,19 +37,82 @@ class MainWindow(QMainWindow):
     plan_changed = Signal(object)  # the document's new Plan after any change
 
     def __init__(
-        self, plan: Plan, catalog: Catalog | None = None, export_pdf: PdfExporter | None = None
+        self,
+        plan: Plan | None = None,
+        catalog: Catalog | None = None,
+        export_pdf: PdfExporter | None = None,
+        *,
+        loading: str = startup.LOADING_SAMPLE,
     ) -> None:
+        """The window on ``plan``, built in full; with no plan, only its first frame (menus, toolbar,
+        docks holding stand-ins, ``loading`` on the canvas) until :meth:`build_contents`."""
         super().__init__()
         self.setObjectName("mainWindow")
         self._shown_once = False
         self._was_empty = False
         self._shown_size = self.size()
-        self.catalog = catalog or default_catalog()
-        self.labels = Labels(self.catalog)
-        self.document = PlanDocument(plan)
+        self.built = False  # canvas, inspector, live panel and plan in place
+        self.ready = False  # every part built: menu actions run at once (``startup.when_ready``)
+        self.waiting_for_ready: list[Callable[[], object]] = []
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
         self.latest_report: Report | None = None
+
+        self.setCentralWidget(startup.StandIn(loading))
+        self.catalog_dock = self._dock(
+            "catalogDock", "Catalog", startup.StandIn(), Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inspector_dock = self._dock(
+            "inspectorDock", "Inspector", startup.StandIn(), Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.setDockNestingEnabled(True)
+        self.resizeDocks([self.catalog_dock, self.inspector_dock], [250, 320], Qt.Orientation.Horizontal)
+
+        self.verdict_label = QLabel("Evaluating…" if plan is not None else loading, self)
+        self.verdict_label.setObjectName("statusVerdict")
+        self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.verdict_label.setToolTip("The verdict of the fit-and-performance model on the current plan")
+        self.zoom_label = QLabel("100%", self)
+        self.zoom_label.setToolTip("Zoom (Ctrl+wheel, Ctrl++ / Ctrl+-, Ctrl+0 fits the rig)")
+        self.statusBar().addWidget(self.verdict_label, 1)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+
+        self.actions = actions.build(self)
+        if export_pdf is not None:
+            install_export_action(self, export_pdf)  # File ▸ Export PDF… (Ctrl+E)
+        if plan is None:
+            self.setWindowTitle("gpuplanner")
+            startup.add_stand_ins(self)
+            self._soon(self.adapt_layout)
+        else:
+            self.build_contents(plan, catalog)
+            self.build_rest()
+        self.resize(*first_size(self))
+        self.fit_frame_to_screen()
+        if not self.built:
+            self.adapt_layout()  # the first frame's docks at the sizes the built window will give them
+
+    def build_contents(self, plan: Plan, catalog: Catalog | None = None) -> None:
+        """What the first frame stands in for: the catalog, the canvas, the inspector, the live panel
+        (in its stand-in's place), the plan."""
+        from gpuplanner.core.catalog import default_catalog
+        from gpuplanner.document.document import Change, PlanDocument
+        from gpuplanner.drawing.labels import Labels
+        from gpuplanner.drawing.scene import RackScene
+        from gpuplanner.gui import files
+        from gpuplanner.gui.autosave import Autosave
+        from gpuplanner.gui.editor import Editor
+        from gpuplanner.gui.evaluation import Evaluator
+        from gpuplanner.gui.inspector import Inspector
+        from gpuplanner.gui.palette import CatalogPalette
+        from gpuplanner.gui.panel.controller import PanelController
+        from gpuplanner.gui.panel.panel import LivePanel
+        from gpuplanner.gui.rack.controller import RackController
+        from gpuplanner.gui.rack.view import RackView
+
+        self.catalog = catalog or default_catalog()
+        self.labels = Labels(self.catalog)
+        self.document = PlanDocument(plan)
 
         self.scene = RackScene(self.labels, self)
         self.editor = Editor(self.document, self.undo_stack, self.scene, self.catalog, self.show_message)
@@ -68,32 +122,17 @@ class MainWindow(QMainWindow):
         self.palette_widget = CatalogPalette(self.labels, self)
         self.inspector = Inspector(self.editor, self.controller, self)
         self.inspector.arranged.connect(self.view.fit_all)
-        self.catalog_dock = self._dock(
-            "catalogDock", "Catalog", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
-        )
-        self.inspector_dock = self._dock(
-            "inspectorDock", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        self.setDockNestingEnabled(True)
-        self.resizeDocks([self.catalog_dock, self.inspector_dock], [250, 320], Qt.Orientation.Horizontal)
-
-        self.verdict_label = QLabel("Evaluating…", self)
-        self.verdict_label.setObjectName("statusVerdict")
-        self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.verdict_label.setToolTip("The verdict of the fit-and-performance model on the current plan")
-        self.zoom_label = QLabel("100%", self)
-        self.zoom_label.setToolTip("Zoom (Ctrl+wheel, Ctrl++ / Ctrl+-, Ctrl+0 fits the rig)")
-        self.statusBar().addWidget(self.verdict_label, 1)
-        self.statusBar().addPermanentWidget(self.zoom_label)
+        for dock, widget in ((self.catalog_dock, self.palette_widget), (self.inspector_dock, self.inspector)):
+            stand_in = dock.widget()
+            dock.setWidget(widget)
+            if stand_in is not None:
+                stand_in.deleteLater()
 
         self.evaluator = Evaluator(self.catalog, self)
         self.evaluator.report_changed.connect(self._on_report)
         self.evaluator.failed.connect(self._on_failed)
         self.autosave = Autosave(lambda: (self.document.plan, str(self.path) if self.path else None), self)
 
-        self.actions = actions.build(self)
-        if export_pdf is not None:
-            install_export_action(self, export_pdf)  # File ▸ Export PDF… (Ctrl+E)
         self.document.subscribe(self._on_document_changed)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.scene.selectionChanged.connect(self._on_selection_changed)
@@ -101,7 +140,7 @@ class MainWindow(QMainWindow):
         self.view.delete_requested.connect(self.delete_selection)
 
         self.panel = LivePanel(self.catalog, self)
-        self.add_panel_dock(self.panel)
+        startup.replace_stand_ins(self, (startup.LIVE_PANEL,), lambda: self.add_panel_dock(self.panel))
         self._soon(self.adapt_layout)
         self.panel.charts_toggled.connect(self._on_charts_toggled)
         self.panel_controller = PanelController(self.editor, self.panel, self.view, self.latest_report)
@@ -109,29 +148,49 @@ class MainWindow(QMainWindow):
         self.evaluation_failed.connect(self.panel_controller.show_failure)
         self.plan_changed.connect(self.panel_controller.show_plan)
         self.selection_changed.connect(self.panel_controller.show_selection)
-        self.launch_dock = install_launch_dock(self)  # launch command, bill of materials, cost, service level
-        install_plan_for_me(self)  # Plan for me dock, and the offer when GPUs join the rig unused
+        self.built = True
         files.arrange_if_overlapping(self)
         self.undo_stack.setClean()
         self._on_document_changed(Change("plan"))
-        self.resize(*first_size(self))
-        self.fit_frame_to_screen()
+
+    def build_rest(self) -> None:
+        """The docks tabbed behind the inspector, in their stand-ins' places; then the window is ready
+        and runs what waited for it."""
+        from gpuplanner.gui.launch_panel import install_launch_dock
+        from gpuplanner.gui.plan_for_me import install_plan_for_me
+
+        def install() -> None:
+            self.launch_dock = install_launch_dock(self)  # launch command, bill of materials, cost, service level
+            install_plan_for_me(self)  # Plan for me dock, and the offer when GPUs join the rig unused
+
+        startup.replace_stand_ins(self, (startup.LAUNCH, startup.PLAN_FOR_ME), install)
+        self.ready = True
+        waiting, self.waiting_for_ready = self.waiting_for_ready, []
+        for slot in waiting:
+            slot()
 
     def adapt_layout(self) -> None:
         """Dock sizes that suit the window's size, unless the person's own are remembered: the
         inspector a fifth of the width (300–440 px), the catalog a sixth, the live panel at most
         half the height, so the canvas keeps room at 1280×720 and the inspector grows at 1920×1080."""
-        if files.has_saved_layout():
-            leave_room_for_canvas(self, self.panel)
+        panel = self.findChild(QDockWidget, startup.LIVE_PANEL)  # the live panel, or its stand-in
+        if startup.has_saved_layout():
+            if self.built:
+                from gpuplanner.gui.panel.controller import leave_room_for_canvas
+
+                leave_room_for_canvas(self, self.panel)
             return
         width, height = self.width(), self.height()
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
         side = max(300, min(440, width // 5))
         catalog = max(210, min(300, width // 6))
         self.resizeDocks([self.catalog_dock, self.inspector_dock], [catalog, side], horizontal)
-        if self.panel.isVisible() and not self.panel.isFloating():
-            self.resizeDocks([self.panel], [max(300, min(PANEL_HEIGHT, height // 2))], vertical)
-        self.panel.set_compact(height < 800)
+        if panel is not None and not panel.isFloating():
+            startup.ask_for_height(panel, max(300, min(PANEL_HEIGHT, height // 2)))
+        if panel is not None and panel.isVisible() and not panel.isFloating():
+            self.resizeDocks([panel], [max(300, min(PANEL_HEIGHT, height // 2))], vertical)
+        if self.built:
+            self.panel.set_compact(height < 800)
 
     def _on_charts_toggled(self, shown: bool) -> None:
         """Folded charts give their height to the canvas; shown again, they take it back."""
@@ -183,10 +242,14 @@ class MainWindow(QMainWindow):
     # -- the stable API (scripts, tests, the live panel) ---------------------------------------------
     def open_plan(self, path: str | Path) -> bool:
         """Open a plan file in this window (no questions asked); False with a message when it cannot."""
+        from gpuplanner.gui import files
+
         return files.open_plan(self, Path(path))
 
     def save_plan(self, path: str | Path | None = None) -> bool:
         """Save to ``path`` (or the current file); False with a message when it cannot."""
+        from gpuplanner.gui import files
+
         return files.save_plan(self, Path(path) if path else self.path)
 
     def add_panel_dock(
@@ -232,7 +295,7 @@ class MainWindow(QMainWindow):
         self.plan_changed.emit(plan)
         if change.kind == "position" and self.evaluator.report is not None and not self.evaluator.pending():
             return  # where a server is drawn is in no estimate: the report stands (a 1,024-GPU rig moves fast)
-        if self._shown_once:
+        if self._shown_once and self.ready:
             self.evaluator.schedule(plan)  # last: the panel has the new plan when its report comes
         else:  # starting: the window shows first, the first evaluation follows at once
             self.evaluator.defer(plan)
@@ -240,6 +303,8 @@ class MainWindow(QMainWindow):
     def _on_report(self, report: Report) -> None:
         self.latest_report = report
         self.scene.set_report(report)
+        from gpuplanner.core.verdict import verdict_of
+
         verdict = verdict_of(report)  # the banner's verdict, icon and colour: never a second opinion
         self.verdict_label.setText(verdict.line)
         style = "" if verdict.level == "fits" else f"color: {verdict.colour};"
@@ -281,12 +346,18 @@ class MainWindow(QMainWindow):
 
     # -- edit actions -------------------------------------------------------------------------------
     def delete_selection(self) -> None:
+        from gpuplanner.gui import edits
+
         edits.delete_selection(self.editor)
 
     def copy_selection(self) -> bool:
+        from gpuplanner.gui import edits
+
         return edits.copy_selection(self.editor)
 
     def paste(self) -> None:
+        from gpuplanner.gui import edits
+
         edits.paste(self.editor)
 
     # -- Qt override --------------------------------------------------------------------------------
@@ -295,7 +366,7 @@ class MainWindow(QMainWindow):
         if not self._shown_once:  # whoever shows the window first sees the whole rig, not a corner of it
             self._shown_once = True
             self._shown_size = self.size()
-            self._soon(self.view.fit_all)
+            self._soon(lambda: self.view.fit_all() if self.built else None)
             self._soon(self.fit_frame_to_screen)  # framed by now, or at the next resize
             self._soon(self._settle_frame, 400)
 
@@ -307,6 +378,11 @@ class MainWindow(QMainWindow):
             self.adapt_layout()  # the window manager's size, not the one asked for
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.built:  # closed while loading: nothing to save, the remembered layout stays as it was
+            event.accept()
+            return
+        from gpuplanner.gui import dialogs, files
+
         if self.is_dirty():
             answer = dialogs.ask_save_changes(self, self.path.name if self.path else self.document.plan.name)
             if answer == "cancel" or (answer == "save" and not files.save_interactive(self)):
@@ -339,16 +415,57 @@ def default_plan_path() -> Path | None:
 
 
 def create_main_window(
-    plan_path: str | Path | None = None, export_pdf: PdfExporter | None = None
+    plan_path: str | Path | None = None, export_pdf: PdfExporter | None = None, *, staged: bool = False
 ) -> MainWindow:
     """The main window on ``plan_path`` (or the built-in sample plan), with File ▸ Export PDF… when
     given ``export_pdf``. Raises PlannerError when the catalog is broken; a plan that cannot be opened
-    becomes a message and the sample plan opens."""
+    becomes a message and the sample plan opens.
+
+    With ``staged`` (the ``gpuplanner`` command) it returns the window's first frame at once and the
+    rest is built once that frame is painted (``gui.startup``): ``window.ready`` says when; a broken
+    catalog then becomes a message and the application exits with 1."""
+    if staged:
+        window = MainWindow(export_pdf=export_pdf, loading=startup.loading_text(plan_path))
+        startup.after_paint(window.centralWidget(), lambda: _load_staged(window, plan_path))
+        return window
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.gui import files
+
     window = MainWindow(files.fallback_plan(default_catalog()), export_pdf=export_pdf)
+    _open_first_plan(window, plan_path)
+    files.offer_autosave(window)
+    return window
+
+
+def _open_first_plan(window: MainWindow, plan_path: str | Path | None) -> None:
     path = Path(plan_path) if plan_path else default_plan_path()
     if path is not None and not window.open_plan(path) and plan_path:
         sample = default_plan_path()
         if sample is not None:
             window.open_plan(sample)
-    files.offer_autosave(window)
-    return window
+
+
+def _load_staged(window: MainWindow, plan_path: str | Path | None) -> None:
+    """Steps 2 and 3 of the staged start: the plan opened and evaluated before the next paint, then
+    the docks behind the inspector and the autosave offer one turn later."""
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.errors import PlannerError
+    from gpuplanner.gui import files
+
+    if window.built or not window.isVisible():
+        return  # closed while loading
+    try:
+        catalog = default_catalog()
+    except PlannerError as exc:
+        startup.cannot_start(window, str(exc))
+        return
+    window.build_contents(files.fallback_plan(catalog), catalog)
+    _open_first_plan(window, plan_path)
+    files.restore_chart_sizes(window)
+    window.evaluate_now()
+
+    def rest() -> None:
+        files.offer_autosave(window)  # before what waited for the window (a plan the system asked to open)
+        window.build_rest()
+
+    startup.after_paint(window.view.viewport(), rest)  # once the plan and its charts are on screen

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeySequence
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
-    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QProgressDialog,
@@ -469,52 +468,3 @@ def remove_calibration(window: PlanWindow) -> int:
         else "No calibration to remove"
     )
     return removed
-
-
-def install_import_menu(window: PlanWindow, add: Callable[..., Any], before: QMenu) -> QMenu:
-    """The Import menu, placed before ``before`` (Help) in the menu bar."""
-    menu = QMenu("&Import", window)  # type: ignore[arg-type]
-    menu.setObjectName("importMenu")
-    window.menuBar().insertMenu(before.menuAction(), menu)  # type: ignore[attr-defined]
-    add(
-        menu,
-        "actionImportTopology",
-        "&Rig from nvidia-smi…",
-        lambda: import_topology_interactive(window),
-        QKeySequence("Ctrl+Shift+I"),
-        "Build the rig from `nvidia-smi topo -m` output (pasted or from a file)",
-    )
-    add(
-        menu,
-        "actionCustomGpu",
-        "&Custom GPU…",
-        lambda: add_custom_gpu_interactive(window),
-        None,
-        "Add a GPU the catalog lacks (user-defined)",
-    )
-    add(
-        menu,
-        "actionImportModelByName",
-        "&Model from Hugging Face…",
-        lambda: import_model_by_name_interactive(window),
-        None,
-        "Fetch a model's config.json by its repo id (ORG/NAME)",
-    )
-    menu.addSeparator()
-    add(
-        menu,
-        "actionCalibrate",
-        "Calibrate from &Benchmarks…",
-        lambda: calibrate_interactive(window),
-        None,
-        "Fit the speed model to llama-bench / vllm bench serve results measured on this plan's machine",
-    )
-    add(
-        menu,
-        "actionRemoveCalibration",
-        "Remove My Calibration",
-        lambda: remove_calibration(window),
-        None,
-        "Go back to the catalog's figures",
-    )
-    return menu

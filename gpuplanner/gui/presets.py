@@ -7,12 +7,15 @@ wiring; the window wraps it in one undo command.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.errors import CatalogError, PlanError
-from gpuplanner.core.plan import Node
-from gpuplanner.core.specs import GpuSpec, LinkSpec
-from gpuplanner.document.document import PlanDocument
+
+if TYPE_CHECKING:  # the menus read PRESETS while the window's first frame is built: no catalog import
+    from gpuplanner.core.catalog import Catalog
+    from gpuplanner.core.plan import Node
+    from gpuplanner.core.specs import GpuSpec, LinkSpec
+    from gpuplanner.document.document import PlanDocument
 
 PRESETS = {
     "nvswitch": "NVSwitch all-to-all",

@@ -100,6 +100,24 @@ def test_gpu_names_as_the_file_writes_them(cat):
     assert match_gpu("Radeon VII 16GB", cat) is None
 
 
+def test_gpu_matching_is_the_longest_name_the_words_start_with(cat):
+    """match_gpu looks the name's word prefixes up; on every GPU name of the published file it finds
+    what its definition says: the longest catalog name or alias the (normalised) words start with."""
+    from gpuplanner.core.measurements import _known_gpus, _words
+
+    known = _known_gpus(cat)
+    names = {row["gpu"] for row in published().values()} | {"", "NVIDIA", "H100"}
+    for name in names:
+        words = _words(name)
+        for vendor in ("nvidia ", "amd ", "intel ", "geforce ", "instinct "):
+            if words.startswith(vendor):
+                words = words[len(vendor):]
+                break
+        hits = [n for n in known if n and (words == n or words.startswith(n + " "))]
+        expected = known[max(hits, key=len)] if hits else None
+        assert match_gpu(name, cat, known) == expected, name
+
+
 def test_new_metrics_and_missing_fields_are_read_without_guessing(cat, tmp_path):
     lines = [
         COLUMNS,

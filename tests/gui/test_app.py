@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox
 
 from gpuplanner.gui import app as app_module
 
@@ -23,10 +23,14 @@ def test_run_opens_the_sample_plan(qapp, qtbot, no_dialogs, monkeypatch):
     )
     qtbot.addWidget(window)
     assert isinstance(window, QMainWindow) and window.isVisible()
+    # the first frame is on screen before the plan is loaded (gui.startup); the rest follows it
+    assert not window.built and window.windowTitle() == "gpuplanner"
+    assert window.findChild(QLabel, "statusVerdict").text() == "Loading sample plan…"
+    qtbot.waitUntil(lambda: window.ready)
     assert window.windowTitle() == "dgx-h100-llama-3.1-70b-tp8.gpuplan — gpuplanner"
     assert len(window.scene.gpus) == 8
     assert not qapp.windowIcon().isNull()
-    qtbot.waitUntil(lambda: settled == [True])  # after the first paint
+    qtbot.waitUntil(lambda: settled == [True])  # once the window is ready
 
 
 def test_unexpected_error_is_shown_in_words(qapp, monkeypatch):

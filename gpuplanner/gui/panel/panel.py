@@ -38,8 +38,8 @@ from gpuplanner.gui.panel.memory import IdleGpu, MemoryChart
 from gpuplanner.gui.panel.steptime import StepTimeChart
 from gpuplanner.gui.panel.throughput import ThroughputChart
 from gpuplanner.gui.panel.verdict import VerdictBanner
+from gpuplanner.gui.startup import PANEL_HEIGHT
 
-PANEL_HEIGHT = 450
 LAYER_ROWS_SHOWN = 4  # replicas the layer map shows at once; more scroll (a 4,096-GPU plan has 256)
 
 
