@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneHelpE
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
 from gpuplanner.drawing import geometry as geo
-from gpuplanner.drawing.gpu_item import GpuItem
+from gpuplanner.drawing.gpu_item import FLAT_SCALE, GpuItem
 from gpuplanner.drawing.labels import Labels
 from gpuplanner.drawing.link_item import FabricItem, LinkItem
 from gpuplanner.drawing.node_item import NodeItem
@@ -101,6 +101,12 @@ class RackScene(QGraphicsScene):
         self.addItem(self.fabric)
         self._report_gpus: dict[str, object] = {}
         self.setBackgroundBrush(dot_grid(self.style))
+        # zoomed out below FLAT_SCALE on screen: no words, each server draws its cards (GpuItem.set_flat)
+        self.zoomed_out = False
+        self.zoomed_out_pixmaps: dict[tuple[object, ...], QPixmap] = {}  # servers' drawings, by look and zoom
+        self._lifted: set[str] = set()  # cards drawn on their own while dragged
+        self._selected_flat: set[str] = set()  # flat cards selected: their servers show it
+        self.selectionChanged.connect(self._redraw_selected_flat_cards)
 
     # -- following the document --------------------------------------------------------------------
     def sync(self, plan: Plan) -> None:
@@ -135,7 +141,7 @@ class RackScene(QGraphicsScene):
             item = self.nodes.get(node.id)
             if item is None:
                 item = self.nodes[node.id] = NodeItem(node, self.labels, self.style)
-                if self.interactive_hints:
+                if self.interactive_hints:  # on screen: repainted from its pixmap unless it changed
                     item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.addItem(item)
             else:
@@ -146,8 +152,14 @@ class RackScene(QGraphicsScene):
                     card = self.gpus[placement.id] = GpuItem(placement, self.labels, self.style)
                     if self.interactive_hints:  # on screen: redraw a card from its pixmap unless it changed
                         card.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                    card.set_flat(self.zoomed_out)
                 if card.parentItem() is not item:
+                    old = card.parentItem()
                     card.setParentItem(item)
+                    if card.flat:  # drawn by its server: the old one loses it, the new one gains it
+                        item.update()
+                        if old is not None:
+                            old.update()
                 card.stage = stages.get(placement.id)  # its role (below) names the stage: repainted with it
                 card.update_from(placement, node.slots, roles.get(placement.id, "unused"), self.style)
                 card.set_report(self._report_gpus.get(placement.id))  # type: ignore[arg-type]
@@ -206,6 +218,56 @@ class RackScene(QGraphicsScene):
         for item in self.links.values():
             if gpu_id in (item.link.a, item.link.b):
                 self._place_link(item)
+
+    def items_moved(self, nodes: list[str], gpus: list[str]) -> None:
+        """Servers or cards dragged by the mouse (Qt moved them): their links and the fabric follow."""
+        if nodes:
+            self.node_moved(nodes[0])  # every link and the fabric line, once
+            return
+        for gpu_id in gpus:
+            self.gpu_moved(gpu_id)
+
+    # -- level of detail ---------------------------------------------------------------------------
+    def set_view_scale(self, scale: float) -> None:
+        """The view's zoom: below FLAT_SCALE (where a card's words would be under 4 px) each server
+        draws its cards as one cached picture, with no words; above it every card draws itself."""
+        zoomed_out = self.interactive_hints and scale < FLAT_SCALE
+        if zoomed_out == self.zoomed_out:
+            return
+        self.zoomed_out = zoomed_out
+        self.zoomed_out_pixmaps.clear()
+        for ident, card in self.gpus.items():
+            card.set_flat(zoomed_out and ident not in self._lifted)
+        for node in self.nodes.values():
+            node.update()
+
+    def lift_cards(self, gpu_ids: list[str]) -> None:
+        """Cards about to be dragged draw themselves until ``lower_cards`` (a flat card would stay
+        painted in its server while the card itself moved)."""
+        for ident in gpu_ids:
+            card = self.gpus.get(ident)
+            if card is not None:
+                self._lifted.add(ident)
+                card.set_flat(False)
+
+    def lower_cards(self) -> None:
+        lifted, self._lifted = self._lifted, set()
+        for ident in lifted:
+            card = self.gpus.get(ident)
+            if card is not None:
+                card.set_flat(self.zoomed_out)
+
+    def _redraw_selected_flat_cards(self) -> None:
+        """A flat card is drawn by its server: selecting or deselecting it redraws the server."""
+        if not self.zoomed_out and not self._selected_flat:
+            return
+        now = {i.gpu_id for i in self.selectedItems() if isinstance(i, GpuItem) and i.flat}
+        for ident in now ^ self._selected_flat:
+            card = self.gpus.get(ident)
+            parent = card.parentItem() if card is not None else None
+            if parent is not None:
+                parent.update()
+        self._selected_flat = now
 
     # -- questions the view and the interactions ask -------------------------------------------------
     def selection(self) -> Selection:

@@ -206,8 +206,9 @@ class MainWindow(QMainWindow):
 
     def evaluate_now(self) -> Report | None:
         """Run a pending evaluation at once (tests, export) and return the latest report."""
-        self.evaluator.schedule(self.document.plan)
-        self.evaluator.run_now()
+        self.evaluator.schedule(self.document.plan)  # at once after a pause, else pending: run it now
+        if self.evaluator.pending():
+            self.evaluator.run_now()
         return self.latest_report
 
     def show_message(self, text: str, timeout_ms: int = 6000) -> None:
@@ -344,9 +345,12 @@ def create_main_window(
     """The main window on ``plan_path`` (or the built-in sample plan), with File ▸ Export PDF… when
     given ``export_pdf``. Raises PlannerError when the catalog is broken; a plan that cannot be opened
     becomes a message and the sample plan opens."""
-    window = MainWindow(files.fallback_plan(default_catalog()), export_pdf=export_pdf)
     path = Path(plan_path) if plan_path else default_plan_path()
-    if path is not None and not window.open_plan(path) and plan_path:
+    first = files.read_first_plan(path)  # built on the file's plan: no sample drawn and replaced
+    window = MainWindow(first or files.fallback_plan(default_catalog()), export_pdf=export_pdf)
+    if first is not None and path is not None:
+        files.opened_as_built(window, first, path)
+    elif path is not None and not window.open_plan(path) and plan_path:
         sample = default_plan_path()
         if sample is not None:
             window.open_plan(sample)

@@ -55,6 +55,7 @@ class RackView(QGraphicsView):
         self.setToolTip("")
         self.interaction: Gesture | None = None
         self._space = False
+        self.zoom_changed.connect(controller.scene.set_view_scale)  # the canvas's level of detail
         # the rig is fitted again whenever the canvas changes size (the window manager's final size, a
         # dock resized) until the person zooms or pans: then the view is theirs
         self._auto_fit = False
