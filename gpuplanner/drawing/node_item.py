@@ -15,6 +15,8 @@ from gpuplanner.drawing.gpu_item import GpuItem
 from gpuplanner.drawing.labels import Labels, compact_link_name, host_label, host_spec
 from gpuplanner.drawing.style import LINK_KIND_NAMES, RackStyle, link_colour
 
+TITLE_SCALE = 0.2  # zoomed out, a server still shows its name and id above this zoom (10.5 pt: 3 px)
+
 
 class NodeItem(QGraphicsItem):
     """Projection of one ``Node``; ``node_id`` is the key, everything else comes from ``update_from``."""
@@ -150,6 +152,9 @@ class NodeItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         size = QSizeF(pixmap.width() / scale, pixmap.height() / scale)
         painter.drawPixmap(QRectF(bounds.topLeft(), size), pixmap, QRectF(pixmap.rect()))
+        if scale / ratio >= TITLE_SCALE:  # its name still reads (few servers are in view this close)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._paint_header(painter, geo.node_rect(self.node.slots))
 
     def _draw_zoomed_out(self, painter: QPainter, cards: list[GpuItem]) -> None:
         """The server as drawn at full size, less its words: outline, fabric bars, slots, flat cards,

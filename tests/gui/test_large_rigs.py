@@ -4,6 +4,7 @@ map of many replicas scrolls instead of stretching the window."""
 from __future__ import annotations
 
 import random
+import time
 
 from PySide6.QtWidgets import QScrollArea, QWidget
 
@@ -46,3 +47,52 @@ def test_many_replicas_scroll_in_the_layer_map_and_the_window_keeps_its_height(q
     assert layer_map.data is not None and len(layer_map.data.replicas) == 64
     assert scroll.height() < 300 < layer_map.height()
     assert window.height() <= 900
+
+
+def cluster_plan(gpus: int):
+    """The benchmark's rig (benchmarks/large_rigs.py): Llama 3.1 405B FP8, TP 8 × PP 2, HGX H100 servers."""
+    return quick_plan(
+        model="meta-llama/Llama-3.1-405B-Instruct", gpu="h100-sxm", gpus_per_node=8, nodes=gpus // 8, tp=8, pp=2,
+        dp=gpus // 16, weights="fp8", concurrency=gpus,
+    )  # fmt: skip
+
+
+def test_a_1024_gpu_plan_opens_in_one_pass_and_an_edit_repaints_quickly(qtbot, no_dialogs, tmp_path, monkeypatch):
+    """Open to painted: the window is built on the file's plan (the sample plan is never made), the plan
+    is evaluated once, and the canvas starts zoomed out (servers draw their cards). The time bounds are
+    generous for slow, shared machines (a quiet one takes about 0.4 s and 0.1 s; the issue's target is
+    2 s and 150 ms): they catch a return of the old three evaluations and per-card painting at 4x."""
+    from gpuplanner.gui import commands as cmd
+    from gpuplanner.gui import create_main_window, files
+
+    path = save_plan(cluster_plan(1024), tmp_path / "rig-1024.gpuplan")
+
+    def no_sample(catalog):
+        raise AssertionError("the sample plan was built although a file was given")
+
+    monkeypatch.setattr(files, "fallback_plan", no_sample)
+    started = time.perf_counter()
+    window = create_main_window(path)
+    qtbot.addWidget(window)
+    window.resize(1440, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    if window.evaluator.pending():
+        window.evaluator.run_now()  # the window's own first evaluation, deferred until it is shown
+    window.repaint()
+    opened = time.perf_counter() - started
+    assert window.evaluator.evaluations == 1
+    assert window.latest_report is not None and len(window.latest_report.gpus) == 1024
+    assert window.path == path and not window.is_dirty() and window.windowTitle().startswith("rig-1024")
+    assert window.scene.zoomed_out and len(window.scene.zoomed_out_pixmaps) <= 4
+    assert opened < 4.0, f"a 1,024-GPU plan took {opened:.2f} s from open to painted"
+
+    qtbot.wait(60)  # a pause: the next edit is evaluated at once, inside the edit
+    started = time.perf_counter()
+    window.push(lambda: cmd.set_workload_field_command(window.document, "concurrency", 2048))
+    if window.evaluator.pending():
+        window.evaluator.run_now()
+    window.repaint()
+    edited = time.perf_counter() - started
+    assert window.evaluator.evaluations == 2 and window.document.plan.workload.concurrency == 2048
+    assert edited < 1.0, f"an edit of a 1,024-GPU plan took {edited:.2f} s to repaint"
