@@ -252,7 +252,9 @@ class GpuItem(QGraphicsItem):
 
     def flat_key(self) -> tuple[object, ...]:
         """Everything ``paint_flat`` draws: servers whose cards have equal keys share one drawing."""
-        return (self.pos().x(), self.pos().y(), self.colours(), self.isSelected(), self._drawn[:3])
+        # a flat card sits in its slot (a dragged one draws itself): the slot and the GPU model say where
+        # and in which colours
+        return (self.placement.slot, self.placement.gpu, self.isSelected(), self._drawn[:3])
 
     def paint_flat(self, painter: QPainter) -> None:
         """The card as drawn zoomed out (no text), by its server, in the server's coordinates: the

@@ -32,6 +32,7 @@ class NodeItem(QGraphicsItem):
         self.highlight_slot: int | None = None  # a drop or move target
         self._drawn_key: tuple[object, ...] | None = None  # what the cached drawing shows
         self.mesh: str | None = None  # link kind joining every pair of its GPUs (drawn as one bar)
+        self._bounds = geo.node_rect(node.slots).adjusted(-3, -3, 3, 3)  # asked for often: kept
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsMovable
             | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -55,6 +56,7 @@ class NodeItem(QGraphicsItem):
         if node.slots != self.node.slots:
             self.prepareGeometryChange()
         self.node, self._style = node, style
+        self._bounds = geo.node_rect(node.slots).adjusted(-3, -3, 3, 3)
         self.setToolTip(self._tooltip())
         self.update()
 
@@ -70,7 +72,7 @@ class NodeItem(QGraphicsItem):
 
     # -- Qt overrides ------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return geo.node_rect(self.node.slots).adjusted(-3, -3, 3, 3)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()

@@ -1,11 +1,13 @@
-"""Cluster-sized plans in the window: the overlap sweep agrees with comparing every pair, and the layer
-map of many replicas scrolls instead of stretching the window."""
+"""Cluster-sized plans in the window: the overlap sweep agrees with comparing every pair, the layer
+map of many replicas scrolls instead of stretching the window, a 1,024-GPU plan opens in one pass and
+its charts draw identical GPUs as one bar."""
 
 from __future__ import annotations
 
 import random
 import time
 
+import pytest
 from PySide6.QtWidgets import QScrollArea, QWidget
 
 from gpuplanner.core.quick import quick_plan
@@ -96,3 +98,54 @@ def test_a_1024_gpu_plan_opens_in_one_pass_and_an_edit_repaints_quickly(qtbot, n
     edited = time.perf_counter() - started
     assert window.evaluator.evaluations == 2 and window.document.plan.workload.concurrency == 2048
     assert edited < 1.0, f"an edit of a 1,024-GPU plan took {edited:.2f} s to repaint"
+
+
+def test_charts_of_a_cluster_draw_identical_gpus_as_one_bar(qtbot):
+    """1,024 GPUs, TP 8 × PP 2 in 64 identical replicas: the GPUs of one pipeline stage hold the same
+    layers and the same KV cache, so the memory chart shows one bar per stage (512 GPUs each), and the
+    step chart no more bars than that; every GPU is in exactly one bar, and reads its bar's figures."""
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.specs import GIB
+    from gpuplanner.gui.panel.memory import MemoryChart
+    from gpuplanner.gui.panel.steptime import StepTimeChart
+
+    report = evaluate(cluster_plan(1024))
+    memory, step = MemoryChart(), StepTimeChart()
+    qtbot.addWidget(memory)
+    qtbot.addWidget(step)
+    memory.set_report(report)
+    step.set_report(report)
+
+    by_stage: dict[int, set[str]] = {}
+    for g in report.gpus:
+        by_stage.setdefault(g.stage, set()).add(g.id)
+    assert sorted(map(set, memory.members), key=min) == sorted(by_stage.values(), key=min)
+    assert [len(m) for m in memory.members] == [512, 512]
+    for group in memory.members:
+        rep = next(g for g in report.gpus if g.id == group[0])
+        last = group[-1]
+        assert memory.bar_gib(last, "weights") == pytest.approx(rep.memory_bytes.weights / GIB)
+        assert "512 identical GPUs" in memory.tooltip_for(last)
+    assert "2 bars: identical GPUs drawn once" in memory.header.text()
+
+    chosen = memory.members[1][7]
+    memory.set_selected({chosen})
+    assert memory.selected_ids() == {chosen}
+    assert list(memory._selection.opts["x"]) == [1.0]  # the outline is on that GPU's bar
+
+    assert len(step.splits) <= 2 * 8 and sorted(m for g in step.members for m in g) == sorted(
+        g.id for g in report.gpus
+    )
+    assert step.total_ms(report.gpus[-1].id) > 0
+
+
+def test_a_small_rig_keeps_one_bar_per_gpu(qtbot):
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.gui.panel.memory import MemoryChart
+
+    report = evaluate(quick_plan(model="llama-3.1-70b", gpu="h100-sxm", gpus_per_node=8, tp=8))
+    memory = MemoryChart()
+    qtbot.addWidget(memory)
+    memory.set_report(report)
+    assert memory.gpu_ids == [g.id for g in report.gpus] and all(len(m) == 1 for m in memory.members)
+    assert "identical GPUs" not in memory.header.text()

@@ -7,6 +7,8 @@ One ``BarGraphItem`` per segment kind, created once; ``set_stacks`` moves the ki
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
@@ -15,6 +17,30 @@ from PySide6.QtGui import QBrush, QColor
 from gpuplanner.gui.panel.style import set_ticks
 
 Segments = dict[str, tuple[float, float]]
+# More GPUs than this and a bar would be a pixel or two wide: GPUs whose bars are identical (the same
+# stage of every replica) are drawn as one bar, labelled with their number.
+GROUP_ABOVE = 128
+
+
+def group_alike(keys: Sequence[Hashable]) -> list[list[int]]:
+    """Indices with equal keys together, groups in the order their first member comes."""
+    groups: dict[Hashable, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def group_label(ident: str, members: int) -> str:
+    """A bar's tick: its GPU, and how many identical GPUs it stands for."""
+    return ident if members == 1 else f"{ident} ×{members:,}"
+
+
+def group_note(members: Sequence[str]) -> str:
+    """The first line of a grouped bar's tooltip: which GPUs it stands for."""
+    if len(members) == 1:
+        return ""
+    shown = ", ".join(members[:3]) + (f", … {members[-1]}" if len(members) > 3 else "")
+    return f"<b>{len(members):,} identical GPUs</b> ({shown}); this one:<br>"
 
 
 def longest(labels: list[str], keep: int = 64) -> list[str]:
