@@ -126,7 +126,7 @@ def test_charts_of_a_cluster_draw_identical_gpus_as_one_bar(qtbot):
         last = group[-1]
         assert memory.bar_gib(last, "weights") == pytest.approx(rep.memory_bytes.weights / GIB)
         assert "512 identical GPUs" in memory.tooltip_for(last)
-    assert "2 bars: identical GPUs drawn once" in memory.header.text()
+    assert [tick.split(" · ")[0] for tick in memory.bars.labels] == [f"{m[0]} ×512" for m in memory.members]
 
     chosen = memory.members[1][7]
     memory.set_selected({chosen})
@@ -148,4 +148,4 @@ def test_a_small_rig_keeps_one_bar_per_gpu(qtbot):
     qtbot.addWidget(memory)
     memory.set_report(report)
     assert memory.gpu_ids == [g.id for g in report.gpus] and all(len(m) == 1 for m in memory.members)
-    assert "identical GPUs" not in memory.header.text()
+    assert not any("×" in tick for tick in memory.bars.labels)

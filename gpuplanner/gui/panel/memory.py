@@ -297,10 +297,7 @@ class MemoryChart(QWidget):
         self.bars.set_ticks(
             [f"{tick} · {short_name(nm)}" if few else tick for tick, nm in zip(ticks, names, strict=True)]
         )
-        grouped = n < len(self._bar_of)
-        self.header.set_summary(
-            memory_summary(report) + (f" · {plural(n, 'bar')}: identical GPUs drawn once" if grouped else "")
-        )
+        self.header.set_summary(memory_summary(report))  # (a grouped bar's tick says how many it holds)
         self.legend.set_entries(
             self._legend_entries(report) + ([("Unused GPU", UNUSED_COLOUR)] if self.idle else [])
         )
