@@ -97,7 +97,7 @@ class GpuItem(QGraphicsItem):
 
     KIND = "gpu"
 
-    def __init__(self, placement: GpuPlacement, labels: Labels, style: RackStyle) -> None:
+    def __init__(self, placement: GpuPlacement, labels: Labels, style: RackStyle, flat: bool = False) -> None:
         super().__init__()
         self.gpu_id = placement.id
         self.placement = placement
@@ -106,11 +106,11 @@ class GpuItem(QGraphicsItem):
         self.report: GpuReport | None = None
         self._labels = labels
         self._style = style
-        self.setFlags(CARD_FLAGS)
+        self.setFlags(CARD_FLAGS | NO_CONTENTS if flat else CARD_FLAGS)
         self.setZValue(1)
         self.setAcceptHoverEvents(True)
-        self.fill_bar = FillBar(self)
-        self.flat = False  # drawn by its server (zoomed out): no paint, no cached pixmap of its own
+        self.flat = flat  # drawn by its server (zoomed out): no paint, no cached pixmap of its own
+        self._bar: FillBar | None = None if flat else FillBar(self)  # made when first drawn or asked for
         self._synced = False
         self._drawn: tuple[object, ...] = (None,)  # _drawn_figures() of the report shown
         self._tip_stale = True  # the tooltip is written when it is asked for (RackScene.helpEvent)
@@ -123,11 +123,24 @@ class GpuItem(QGraphicsItem):
             return
         self.flat = flat
         self.setFlag(NO_CONTENTS, flat)
-        self.fill_bar.setFlag(NO_CONTENTS, flat)
+        if self._bar is not None:
+            self._bar.setFlag(NO_CONTENTS, flat)
         if not flat:
             self.update()
             self.fill_bar.update()
         self._server_redraw()
+
+    @property
+    def fill_bar(self) -> FillBar:
+        """The fill bar child item; a card drawn flat from the start gets it once it is drawn itself."""
+        if self._bar is None:
+            self._bar = FillBar(self)
+            self._bar.setFlag(NO_CONTENTS, self.flat)
+        return self._bar
+
+    def _bar_changed(self) -> None:
+        if self._bar is not None:
+            self._bar.update()
 
     def _server_redraw(self) -> None:
         parent = self.parentItem()
@@ -143,7 +156,7 @@ class GpuItem(QGraphicsItem):
         self._tip_stale = True
         self._colours = None
         self.update()
-        self.fill_bar.update()
+        self._bar_changed()
         if self.flat:
             self._server_redraw()
 
@@ -157,7 +170,7 @@ class GpuItem(QGraphicsItem):
         if now[:1] != drawn[:1]:  # over budget or back: the card's border changes colour
             self.update()
         if now != drawn:
-            self.fill_bar.update()
+            self._bar_changed()
             if self.flat:
                 self._server_redraw()
 

@@ -85,6 +85,17 @@ def dot_grid(style: RackStyle, step: int = 24) -> QBrush:
     return QBrush(tile)
 
 
+def too_big_to_read(plan: Plan, canvas: tuple[float, float] = (2560.0, 1440.0)) -> bool:
+    """Whether the whole rig, fitted on a large canvas, would still be drawn below FLAT_SCALE: a scene
+    no view has shown yet builds such a rig's cards flat at once (the first paint corrects a guess)."""
+    if len(plan.rig.nodes) < 2:
+        return False
+    corners = [(n.x, n.y, *geo.node_size(n.slots)) for n in plan.rig.nodes]
+    width = max(x + w for x, _, w, _ in corners) - min(x for x, _, _, _ in corners)
+    height = max(y + h for _, y, _, h in corners) - min(y for _, y, _, _ in corners)
+    return min(canvas[0] / max(width, 1.0), canvas[1] / max(height, 1.0)) < FLAT_SCALE
+
+
 class RackScene(QGraphicsScene):
     interactive_hints = True  # "drop a link here" and the like; off when the scene is drawn for paper
 
@@ -104,6 +115,7 @@ class RackScene(QGraphicsScene):
         # zoomed out below FLAT_SCALE on screen: no words, each server draws its cards (GpuItem.set_flat)
         self.zoomed_out = False
         self.zoomed_out_pixmaps: dict[tuple[object, ...], QPixmap] = {}  # servers' drawings, by look and zoom
+        self._scale_known = False  # no view has said its zoom yet
         self._lifted: set[str] = set()  # cards drawn on their own while dragged
         self._selected_flat: set[str] = set()  # flat cards selected: their servers show it
         self.selectionChanged.connect(self._redraw_selected_flat_cards)
@@ -117,6 +129,8 @@ class RackScene(QGraphicsScene):
         """
         self.fabric_link = plan.rig.fabric
         self.offloads = plan.engine.offloads  # servers then name the host the model puts layers in
+        if not self._scale_known and self.interactive_hints:
+            self.zoomed_out = too_big_to_read(plan)  # until a view says: a cluster is built flat at once
         live_links = {k.id for k in plan.rig.links}
         live_gpus = set(plan.rig.gpu_ids())
         live_nodes = {n.id for n in plan.rig.nodes}
@@ -149,10 +163,10 @@ class RackScene(QGraphicsScene):
             for placement in node.gpus:
                 card = self.gpus.get(placement.id)
                 if card is None:
-                    card = self.gpus[placement.id] = GpuItem(placement, self.labels, self.style)
+                    card = GpuItem(placement, self.labels, self.style, flat=self.zoomed_out)
+                    self.gpus[placement.id] = card
                     if self.interactive_hints:  # on screen: redraw a card from its pixmap unless it changed
                         card.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-                    card.set_flat(self.zoomed_out)
                 if card.parentItem() is not item:
                     old = card.parentItem()
                     card.setParentItem(item)
@@ -231,6 +245,7 @@ class RackScene(QGraphicsScene):
     def set_view_scale(self, scale: float) -> None:
         """The view's zoom: below FLAT_SCALE (where a card's words would be under 4 px) each server
         draws its cards as one cached picture, with no words; above it every card draws itself."""
+        self._scale_known = True
         zoomed_out = self.interactive_hints and scale < FLAT_SCALE
         if zoomed_out == self.zoomed_out:
             return

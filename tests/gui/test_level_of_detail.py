@@ -168,3 +168,29 @@ def test_paper_is_never_zoomed_out(monkeypatch):
     finally:
         painter.end()
     assert set(drawn) == set(scene.gpus)  # vector output keeps every word, however small
+
+
+def test_a_cluster_is_built_flat_before_a_view_shows_it(qtbot):
+    """128 servers would be drawn below FLAT_SCALE even on a 2560×1440 canvas: the scene builds their
+    cards flat at once (no fill-bar items, no second pass when the window first fits the rig); the
+    first zoom a view reports corrects the guess either way. Two servers start in full detail."""
+    labels = Labels(default_catalog())
+    cluster = quick_plan(model="llama-3.1-70b", gpu="h100-sxm", gpus_per_node=8, nodes=128, tp=8, dp=128)
+    scene = RackScene(labels)
+    scene.sync(cluster)
+    cards = list(scene.gpus.values())
+    assert scene.zoomed_out and all(c.flat and c._bar is None and c.flags() & NO_CONTENTS for c in cards)
+    scene.set_view_scale(1.0)  # a view close in: every card draws itself, with its fill bar
+    assert not scene.zoomed_out and not any(c.flat or c.flags() & NO_CONTENTS for c in cards)
+    assert all(c._bar is not None and not c.fill_bar.flags() & NO_CONTENTS for c in cards)
+
+    small = RackScene(labels)
+    small.sync(quick_plan(model="llama-3.1-70b", gpu="h100-sxm", gpus_per_node=8, nodes=2, tp=8, dp=2))
+    assert not small.zoomed_out and not any(c.flat for c in small.gpus.values())
+
+    class Paper(RackScene):
+        interactive_hints = False
+
+    paper = Paper(labels)
+    paper.sync(cluster)
+    assert not paper.zoomed_out and not any(c.flat for c in paper.gpus.values())
