@@ -103,7 +103,7 @@ class MoveInteraction:
             grabber.ungrabMouse()  # Escape mid-drag: Qt must stop moving the items too
         self._reset_z()
         scene.clear_highlights()
-        scene.sync(self.controller.document.plan)  # everything back where the document says
+        scene.sync(self.controller.document.plan, force=True)  # everything back where the document says
 
     def _reset_z(self) -> None:
         for item in self.controller.scene.nodes.values():
