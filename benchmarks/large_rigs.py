@@ -3,8 +3,9 @@ replicas across HGX H100 servers).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m benchmarks.large_rigs [--sizes 1024,4096] [--edits 5]
 
-Prints per size: evaluate(plan) alone; open to painted (create the window on the file, show it,
-evaluate, and paint the whole window once, synchronously); and edit to repainted (an edit pushed on
+Prints per size: evaluate(plan) alone; open to painted (create the window on the file, show it, the
+window's own first evaluation, and the whole window painted once, synchronously; the number of
+evaluations the open took is printed: one); and edit to repainted (an edit pushed on
 the undo stack, the window's own evaluation of it, and the window painted), as the median of a few edits of two kinds:
 the workload's concurrency (every chart changes, the canvas's cards keep their shape) and moving one
 server (the canvas changes).
