@@ -116,6 +116,7 @@ class RackScene(QGraphicsScene):
         self.zoomed_out = False
         self.zoomed_out_pixmaps: dict[tuple[object, ...], QPixmap] = {}  # servers' drawings, by look and zoom
         self._scale_known = False  # no view has said its zoom yet
+        self.geometry_version = 0  # counts changes of where items sit (syncs that changed something, drags)
         self._drawn_from: tuple[object, object, bool] | None = None  # rig, layout, offloads last synced
         self._lifted: set[str] = set()  # cards drawn on their own while dragged
         self._selected_flat: set[str] = set()  # flat cards selected: their servers show it
@@ -221,6 +222,7 @@ class RackScene(QGraphicsScene):
             item.set_report(self._report_gpus.get(gpu_id))  # type: ignore[arg-type]
 
     def refresh_geometry(self) -> None:
+        self.geometry_version += 1  # what sits where changed: overlays placed on the items follow
         for item in self.links.values():
             self._place_link(item)
         ports = [(item.nic_port(), item.node.nic, item.node.nics) for item in self.nodes.values()]
@@ -237,6 +239,7 @@ class RackScene(QGraphicsScene):
             self.refresh_geometry()
 
     def gpu_moved(self, gpu_id: str) -> None:
+        self.geometry_version += 1
         for item in self.links.values():
             if gpu_id in (item.link.a, item.link.b):
                 self._place_link(item)

@@ -214,3 +214,25 @@ def test_a_workload_edit_leaves_the_canvas_items_alone(rig_window, monkeypatch):
     calls.clear()
     rig_window.undo_stack.undo()  # back to the plan before: a different rig object, synced
     assert set(calls) == set(rig_window.scene.gpus) and rig_window.scene.nodes["n1"].pos().x() != 900.0
+
+
+def test_link_glows_follow_a_moved_server_and_are_placed_once_per_edit(open_window, tmp_path, monkeypatch):
+    from gpuplanner.document.planfile import save_plan
+    from gpuplanner.gui import commands as cmd
+
+    plan = quick_plan(model="llama-3.1-70b", gpu="h100-sxm", gpus_per_node=8, nodes=2, tp=8, pp=2)
+    window = open_window(save_plan(plan, tmp_path / "two-stages.gpuplan"))
+    overlay = window.panel_controller.traffic
+    assert len(overlay.visible()) == 3  # each server's NVSwitch and the InfiniBand between them
+    placed: list[str] = []
+    original = overlay._path
+    monkeypatch.setattr(overlay, "_path", lambda t, seen: (placed.append(t.name), original(t, seen))[1])
+    window.push(lambda: cmd.set_workload_field_command(window.document, "concurrency", 5))
+    window.evaluate_now()
+    # the plan's change moved nothing: only the new report's traffic is placed, once per link
+    assert sorted(placed) == sorted(t.name for t in overlay.traffic)
+
+    spots = [g.path().boundingRect() for g in overlay.visible()]
+    node = window.document.plan.rig.nodes[1]
+    window.push(lambda: cmd.move_node_command(window.document, node.id, node.x + 900.0, node.y + 600.0))
+    assert [g.path().boundingRect() for g in overlay.visible()] != spots  # they followed the server
