@@ -7,6 +7,7 @@ server's own fabric bar (NVSwitch or PCIe). A footer shows its network cards.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from PySide6.QtCore import QPointF, QRectF
@@ -61,6 +62,14 @@ def slot_rect(slots: int, slot: int) -> QRectF:
     x = left + col * (CARD_W + GAP)
     y = HEADER + row * row_height() + ARC_LANE
     return QRectF(x, y, CARD_W, CARD_H)
+
+
+@functools.lru_cache(maxsize=1024)
+def slot_origin(slots: int, slot: int) -> tuple[float, float]:
+    """The top-left corner of ``slot_rect`` (where a card sits), remembered: a 4,096-GPU rig asks 4,096
+    times for the same eight."""
+    corner = slot_rect(slots, slot).topLeft()
+    return corner.x(), corner.y()
 
 
 def bus_rect(slots: int, row: int) -> QRectF:

@@ -13,6 +13,7 @@ from gpuplanner.core.specs import GIB
 from gpuplanner.drawing import geometry as geo
 from gpuplanner.drawing.labels import Labels, gpu_tooltip, short_gpu_name
 from gpuplanner.drawing.style import (
+    FILL_COLOURS,
     STAGE_COLOURS,
     VENDOR_COLOURS,
     RackStyle,
@@ -22,6 +23,17 @@ from gpuplanner.drawing.style import (
 )
 
 READABLE_SCALE = 0.4  # below this zoom a card's 7-9 pt text is under 4 px high: drawn without it
+# Below READABLE_SCALE a card shows no text, only its outline, stripe, port and fill bar: on screen its
+# server draws that for it ("flat" cards, see GpuItem.set_flat), one paint per server instead of two per
+# card, so a 4,096-GPU rig fitted in view repaints in one pass over 512 servers.
+FLAT_SCALE = READABLE_SCALE
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+CARD_FLAGS = (
+    QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+    | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+    | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+)
+OVER_BORDER = "#e5484d"  # a card whose memory is over its capacity
 
 
 def too_small_to_read(item: QGraphicsItem, painter: QPainter, option: QStyleOptionGraphicsItem) -> bool:
@@ -40,16 +52,15 @@ class FillBar(QGraphicsItem):
 
     KIND = "gpu-fill"
     RECT = QRectF(11, geo.CARD_H - 20, geo.CARD_W - 22, 7)
+    BOUNDS = QRectF(RECT.left() - 1, RECT.top() - 1, RECT.width() + 2, RECT.height() + 14)
 
     def __init__(self, card: GpuItem) -> None:
         super().__init__(card)
         self.card = card
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.setAcceptHoverEvents(False)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # (no hover events either: Qt's default)
 
     def boundingRect(self) -> QRectF:
-        bar = self.RECT
-        return QRectF(bar.left() - 1, bar.top() - 1, bar.width() + 2, bar.height() + 14)
+        return self.BOUNDS
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
@@ -86,7 +97,7 @@ class GpuItem(QGraphicsItem):
 
     KIND = "gpu"
 
-    def __init__(self, placement: GpuPlacement, labels: Labels, style: RackStyle) -> None:
+    def __init__(self, placement: GpuPlacement, labels: Labels, style: RackStyle, flat: bool = False) -> None:
         super().__init__()
         self.gpu_id = placement.id
         self.placement = placement
@@ -95,27 +106,59 @@ class GpuItem(QGraphicsItem):
         self.report: GpuReport | None = None
         self._labels = labels
         self._style = style
-        self.setFlags(
-            QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-            | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
-        )
+        self.setFlags(CARD_FLAGS | NO_CONTENTS if flat else CARD_FLAGS)
         self.setZValue(1)
         self.setAcceptHoverEvents(True)
-        self.fill_bar = FillBar(self)
+        self.flat = flat  # drawn by its server (zoomed out): no paint, no cached pixmap of its own
+        self._bar: FillBar | None = None if flat else FillBar(self)  # made when first drawn or asked for
         self._synced = False
         self._drawn: tuple[object, ...] = (None,)  # _drawn_figures() of the report shown
         self._tip_stale = True  # the tooltip is written when it is asked for (RackScene.helpEvent)
+        self._colours: tuple[str, str] | None = None  # stripe and port colours, from the catalog
+
+    def set_flat(self, flat: bool) -> None:
+        """Let the server draw this card (zoomed out: ``flat``) or draw it itself. A flat card keeps
+        everything else: it is selected, hit, dragged and asked for its tooltip as before."""
+        if flat == self.flat:
+            return
+        self.flat = flat
+        self.setFlag(NO_CONTENTS, flat)
+        if self._bar is not None:
+            self._bar.setFlag(NO_CONTENTS, flat)
+        if not flat:
+            self.update()
+            self.fill_bar.update()
+        self._server_redraw()
+
+    @property
+    def fill_bar(self) -> FillBar:
+        """The fill bar child item; a card drawn flat from the start gets it once it is drawn itself."""
+        if self._bar is None:
+            self._bar = FillBar(self)
+            self._bar.setFlag(NO_CONTENTS, self.flat)
+        return self._bar
+
+    def _bar_changed(self) -> None:
+        if self._bar is not None:
+            self._bar.update()
+
+    def _server_redraw(self) -> None:
+        parent = self.parentItem()
+        if parent is not None:
+            parent.update()
 
     def update_from(self, placement: GpuPlacement, slots: int, role: str, style: RackStyle) -> None:
-        self.setPos(geo.slot_rect(slots, placement.slot).topLeft())
+        self.setPos(*geo.slot_origin(slots, placement.slot))
         if (placement, role, style) == (self.placement, self.role, self._style) and self._synced:
             return  # an edit elsewhere in the plan: keep the cached drawing
         self._synced = True
         self.placement, self.role, self._style = placement, role, style
         self._tip_stale = True
+        self._colours = None
         self.update()
-        self.fill_bar.update()
+        self._bar_changed()
+        if self.flat:
+            self._server_redraw()
 
     def set_report(self, report: GpuReport | None) -> None:
         if report is self.report:
@@ -127,7 +170,9 @@ class GpuItem(QGraphicsItem):
         if now[:1] != drawn[:1]:  # over budget or back: the card's border changes colour
             self.update()
         if now != drawn:
-            self.fill_bar.update()
+            self._bar_changed()
+            if self.flat:
+                self._server_redraw()
 
     def _drawn_figures(self) -> tuple[object, ...]:
         """What the card shows of its report, the over-budget border first: the bar redraws only when
@@ -167,8 +212,10 @@ class GpuItem(QGraphicsItem):
         return self.used_bytes() / self.report.capacity_bytes
 
     # -- Qt overrides ------------------------------------------------------------------------------
+    BOUNDS = QRectF(-3, -geo.PORT_R - 2, geo.CARD_W + 6, geo.CARD_H + geo.PORT_R + 5)
+
     def boundingRect(self) -> QRectF:
-        return QRectF(-3, -geo.PORT_R - 2, geo.CARD_W + 6, geo.CARD_H + geo.PORT_R + 5)
+        return self.BOUNDS
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -177,12 +224,8 @@ class GpuItem(QGraphicsItem):
         path.addEllipse(self.port_rect().adjusted(-3, -3, 3, 3))
         return path
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            scene = self.scene()
-            if scene is not None and hasattr(scene, "gpu_moved"):
-                scene.gpu_moved(self.gpu_id)
-        return super().itemChange(change, value)
+    # (no itemChange override: Qt calls it a dozen times per card as a scene is built, 0.15 s for
+    # 4,096 cards; a dragged card's links follow through RackScene.items_moved, called by the drag)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
@@ -192,24 +235,58 @@ class GpuItem(QGraphicsItem):
         rect = QRectF(0, 0, geo.CARD_W, geo.CARD_H)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         over = (self.fill_fraction() or 0) > 1.0
-        border = style.selection if self.isSelected() else QColor("#e5484d") if over else style.card_border
-        painter.setPen(QPen(border, 2.5 if self.isSelected() or over else 1))
-        painter.setBrush(style.card_fill)
-        painter.drawRoundedRect(rect, 7, 7)
-        stripe = QColor(VENDOR_COLOURS.get(spec.vendor, "#8a94a6") if spec else "#e5484d")
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(stripe)
-        painter.drawRoundedRect(QRectF(1.5, 6, 4, geo.CARD_H - 12), 2, 2)
+        stripe, port = self.colours()
+        self._paint_card(painter, rect, self.isSelected(), over, stripe)
         if not too_small_to_read(self, painter, option):  # the fill bar is a child item: FillBar
             self._paint_text(painter, spec)
-        port_colour = (
-            link_colour(self._labels.link(spec.native_link).kind)
-            if spec and spec.native_link
-            else QColor("#8a94a6")
-        )
         painter.setPen(QPen(style.node_fill, 2))
-        painter.setBrush(port_colour)
+        painter.setBrush(QColor(port))
         painter.drawEllipse(self.port_rect())
+
+    def _paint_card(self, painter: QPainter, rect: QRectF, selected: bool, over: bool, stripe: str) -> None:
+        style = self._style
+        border = style.selection if selected else QColor(OVER_BORDER) if over else style.card_border
+        painter.setPen(QPen(border, 2.5 if selected or over else 1))
+        painter.setBrush(style.card_fill)
+        painter.drawRoundedRect(rect, 7, 7)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(stripe))
+        painter.drawRoundedRect(QRectF(rect.left() + 1.5, rect.top() + 6, 4, geo.CARD_H - 12), 2, 2)
+
+    def colours(self) -> tuple[str, str]:
+        """The vendor stripe's and the port's colours (the GPU's own link kind), as colour names."""
+        if self._colours is None:
+            spec = self._labels.gpu(self.placement.gpu)
+            stripe = VENDOR_COLOURS.get(spec.vendor, "#8a94a6") if spec else OVER_BORDER
+            native = self._labels.link(spec.native_link) if spec and spec.native_link else None
+            port = link_colour(native.kind).name() if native else "#8a94a6"
+            self._colours = (stripe, port)
+        return self._colours
+
+    def flat_key(self) -> tuple[object, ...]:
+        """Everything ``paint_flat`` draws: servers whose cards have equal keys share one drawing."""
+        # a flat card sits in its slot (a dragged one draws itself): the slot and the GPU model say where
+        # and in which colours
+        return (self.placement.slot, self.placement.gpu, self.isSelected(), self._drawn[:3])
+
+    def paint_flat(self, painter: QPainter) -> None:
+        """The card as drawn zoomed out (no text), by its server, in the server's coordinates: the
+        same outline, stripe, port and fill bar as its own paint below READABLE_SCALE."""
+        rect = QRectF(self.pos().x(), self.pos().y(), geo.CARD_W, geo.CARD_H)
+        stripe, port = self.colours()
+        drawn = self._drawn
+        self._paint_card(painter, rect, self.isSelected(), drawn[0] is True, stripe)
+        bar = FillBar.RECT.translated(rect.topLeft())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self._style.grid if not self._style.dark else QColor("#20242b"))
+        painter.drawRoundedRect(bar, 3.5, 3.5)
+        if len(drawn) > 2:
+            painter.setBrush(QColor(FILL_COLOURS[drawn[2]]))  # type: ignore[index]
+            width = drawn[1] / 4  # type: ignore[operator]
+            painter.drawRoundedRect(QRectF(bar.left(), bar.top(), width, bar.height()), 3.5, 3.5)
+        painter.setPen(QPen(self._style.node_fill, 2))
+        painter.setBrush(QColor(port))
+        painter.drawEllipse(self.port_rect().translated(rect.topLeft()))
 
     def _paint_text(self, painter: QPainter, spec: object) -> None:
         style = self._style

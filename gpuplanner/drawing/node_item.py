@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+import math
+
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from gpuplanner.core.plan import Node
 from gpuplanner.core.specs import LinkSpec
 from gpuplanner.drawing import geometry as geo
+from gpuplanner.drawing.gpu_item import GpuItem
 from gpuplanner.drawing.labels import Labels, compact_link_name, host_label, host_spec
 from gpuplanner.drawing.style import LINK_KIND_NAMES, RackStyle, link_colour
+
+TITLE_SCALE = 0.2  # zoomed out, a server still shows its name and id above this zoom (10.5 pt: 3 px)
 
 
 class NodeItem(QGraphicsItem):
@@ -27,6 +32,7 @@ class NodeItem(QGraphicsItem):
         self.highlight_slot: int | None = None  # a drop or move target
         self._drawn_key: tuple[object, ...] | None = None  # what the cached drawing shows
         self.mesh: str | None = None  # link kind joining every pair of its GPUs (drawn as one bar)
+        self._bounds = geo.node_rect(node.slots).adjusted(-3, -3, 3, 3)  # asked for often: kept
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsMovable
             | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -50,6 +56,7 @@ class NodeItem(QGraphicsItem):
         if node.slots != self.node.slots:
             self.prepareGeometryChange()
         self.node, self._style = node, style
+        self._bounds = geo.node_rect(node.slots).adjusted(-3, -3, 3, 3)
         self.setToolTip(self._tooltip())
         self.update()
 
@@ -65,23 +72,22 @@ class NodeItem(QGraphicsItem):
 
     # -- Qt overrides ------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return geo.node_rect(self.node.slots).adjusted(-3, -3, 3, 3)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRoundedRect(geo.node_rect(self.node.slots), 10, 10)
         return path
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            scene = self.scene()
-            if scene is not None and hasattr(scene, "node_moved"):
-                scene.node_moved(self.node_id)
-        return super().itemChange(change, value)
+    # (no itemChange override: Qt calls it for every card added, 8,000 times as a 4,096-GPU rig is
+    # built; a dragged server's links follow through RackScene.items_moved, called by the drag)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
+        if getattr(self.scene(), "zoomed_out", False):
+            self._paint_zoomed_out(painter)
+            return
         style, node = self._style, self.node
         rect = geo.node_rect(node.slots)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -98,6 +104,78 @@ class NodeItem(QGraphicsItem):
         for slot in range(node.slots):
             self._paint_slot(painter, slot, empty=slot not in taken)
         self._paint_footer(painter)
+
+    # -- zoomed out: no text, the cards drawn here, one shared drawing per look ---------------------
+    def _flat_cards(self) -> list[GpuItem]:
+        return [c for c in self.childItems() if isinstance(c, GpuItem) and c.flat]
+
+    def zoomed_out_key(self, cards: list[GpuItem]) -> tuple[object, ...]:
+        """Everything the zoomed-out drawing shows: servers with equal keys share one picture."""
+        node = self.node
+        spec = self._labels.link(self.fabric_link())
+        footer = self._footer_link()
+        return (
+            node.slots,
+            frozenset(g.slot for g in node.gpus),
+            spec.kind if spec else "pcie",
+            bool(node.nvswitch or self.mesh),
+            footer.kind if footer else None,
+            self.isSelected(),
+            self.highlight_slot,
+            self._style.dark,
+            tuple(sorted(c.flat_key() for c in cards)),  # type: ignore[type-var]
+        )
+
+    def _paint_zoomed_out(self, painter: QPainter) -> None:
+        """One picture per look and zoom, drawn once at the screen's resolution and copied to every
+        server that looks the same (a rig of 512 equal servers draws two or three)."""
+        cards = self._flat_cards()
+        device = painter.device()
+        ratio = device.devicePixelRatioF() if device is not None else 1.0
+        scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) * ratio
+        key = (round(scale, 5), *self.zoomed_out_key(cards))
+        pixmaps: dict[tuple[object, ...], QPixmap] = self.scene().zoomed_out_pixmaps  # type: ignore[attr-defined]
+        pixmap = pixmaps.get(key)
+        bounds = self.boundingRect()
+        if pixmap is None:
+            if len(pixmaps) >= 64 or any(k[0] != key[0] for k in pixmaps):  # zoomed, or many looks: anew
+                pixmaps.clear()
+            pixmap = QPixmap(max(1, math.ceil(bounds.width() * scale)), max(1, math.ceil(bounds.height() * scale)))
+            pixmap.fill(Qt.GlobalColor.transparent)
+            recorder = QPainter(pixmap)
+            try:
+                recorder.setRenderHint(QPainter.RenderHint.Antialiasing)
+                recorder.scale(scale, scale)
+                recorder.translate(-bounds.topLeft())
+                self._draw_zoomed_out(recorder, cards)
+            finally:
+                recorder.end()
+            pixmaps[key] = pixmap
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        size = QSizeF(pixmap.width() / scale, pixmap.height() / scale)
+        painter.drawPixmap(QRectF(bounds.topLeft(), size), pixmap, QRectF(pixmap.rect()))
+        if scale / ratio >= TITLE_SCALE:  # its name still reads (few servers are in view this close)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._paint_header(painter, geo.node_rect(self.node.slots))
+
+    def _draw_zoomed_out(self, painter: QPainter, cards: list[GpuItem]) -> None:
+        """The server as drawn at full size, less its words: outline, fabric bars, slots, flat cards,
+        the network chip."""
+        style, node = self._style, self.node
+        rect = geo.node_rect(node.slots)
+        painter.setPen(
+            QPen(style.selection if self.isSelected() else style.node_border, 2.5 if self.isSelected() else 1.2)
+        )
+        painter.setBrush(style.node_fill)
+        painter.drawRoundedRect(rect, 10, 10)
+        for row in range(geo.rows(node.slots)):
+            self._paint_bus(painter, row, label=False)
+        taken = {g.slot for g in node.gpus}
+        for slot in range(node.slots):
+            self._paint_slot(painter, slot, empty=slot not in taken, label=False)
+        for card in cards:
+            card.paint_flat(painter)
+        self._paint_footer(painter, label=False)
 
     # -- drawing parts -------------------------------------------------------------------------------
     def _paint_header(self, painter: QPainter, rect: QRectF) -> None:
@@ -145,7 +223,7 @@ class NodeItem(QGraphicsItem):
         """What joins the GPUs, as drawn on the bar: NVSwitch, else a full mesh, else PCIe."""
         return self.node.nvswitch or self.mesh or self.node.host_link
 
-    def _paint_bus(self, painter: QPainter, row: int) -> None:
+    def _paint_bus(self, painter: QPainter, row: int, label: bool = True) -> None:
         node = self.node
         spec = self._labels.link(self.fabric_link())
         kind = spec.kind if spec else "pcie"
@@ -165,18 +243,20 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)
         painter.drawRoundedRect(bar, 5, 5)
-        label = self._bus_label(spec, kind)
+        if not label:
+            return
+        text = self._bus_label(spec, kind)
         font = QFont(painter.font())
         font.setPointSizeF(7.5)
         font.setBold(True)
         painter.setFont(font)
-        width = painter.fontMetrics().horizontalAdvance(label) + 14
+        width = painter.fontMetrics().horizontalAdvance(text) + 14
         tag = QRectF(bar.center().x() - width / 2, bar.center().y() - 8, width, 16)
         painter.setBrush(self._style.node_fill)
         painter.setPen(QPen(colour, 1.2))
         painter.drawRoundedRect(tag, 8, 8)
         painter.setPen(self._style.text)
-        painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
+        painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
 
     def _bus_label(self, spec: LinkSpec | None, kind: str) -> str:
         if spec is None:
@@ -186,7 +266,7 @@ class NodeItem(QGraphicsItem):
             name = f"{compact_link_name(spec)} all-to-all"
         return f"{name} · {spec.bandwidth_gbps_per_direction:g} GB/s"
 
-    def _paint_slot(self, painter: QPainter, slot: int, empty: bool = True) -> None:
+    def _paint_slot(self, painter: QPainter, slot: int, empty: bool = True, label: bool = True) -> None:
         rect = geo.slot_rect(self.node.slots, slot)
         highlighted = slot == self.highlight_slot
         pen = QPen(self._style.selection if highlighted else self._style.node_border, 2 if highlighted else 1)
@@ -197,7 +277,7 @@ class NodeItem(QGraphicsItem):
             fill.setAlpha(40)
         painter.setBrush(QBrush(fill))
         painter.drawRoundedRect(rect, 7, 7)
-        if not empty:  # under a card: no hidden words for a PDF's text layer to pick up
+        if not empty or not label:  # under a card: no hidden words for a PDF's text layer to pick up
             return
         font = QFont(painter.font())
         font.setPointSizeF(8)
@@ -211,13 +291,19 @@ class NodeItem(QGraphicsItem):
         rect = geo.footer_rect(self.node.slots)
         return self.mapToScene(QPointF(rect.center().x(), rect.bottom()))
 
-    def _paint_footer(self, painter: QPainter) -> None:
+    def _footer_link(self) -> LinkSpec | None:
+        """The server's network cards, else the rig's fabric they would join."""
         node = self.node
-        rect = geo.footer_rect(node.slots)
         nic = self._labels.link(node.nic) if node.nic else None
         scene = self.scene()
         fabric = getattr(scene, "fabric_link", None) if scene is not None else None
-        spec = nic or self._labels.link(fabric)
+        return nic or self._labels.link(fabric)
+
+    def _paint_footer(self, painter: QPainter, label: bool = True) -> None:
+        node = self.node
+        rect = geo.footer_rect(node.slots)
+        nic = self._labels.link(node.nic) if node.nic else None
+        spec = self._footer_link()
         colour = link_colour(spec.kind) if spec else self._style.muted_text
         painter.setPen(QPen(self._style.node_border, 1))
         painter.drawLine(QPointF(rect.left(), rect.top() - 2), QPointF(rect.right(), rect.top() - 2))
@@ -225,6 +311,8 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(colour)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawRoundedRect(chip, 3, 3)
+        if not label:
+            return
         font = QFont(painter.font())
         font.setPointSizeF(8.5)
         painter.setFont(font)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneHelpE
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import Report
 from gpuplanner.drawing import geometry as geo
-from gpuplanner.drawing.gpu_item import GpuItem
+from gpuplanner.drawing.gpu_item import FLAT_SCALE, GpuItem
 from gpuplanner.drawing.labels import Labels
 from gpuplanner.drawing.link_item import FabricItem, LinkItem
 from gpuplanner.drawing.node_item import NodeItem
@@ -85,6 +85,17 @@ def dot_grid(style: RackStyle, step: int = 24) -> QBrush:
     return QBrush(tile)
 
 
+def too_big_to_read(plan: Plan, canvas: tuple[float, float] = (2560.0, 1440.0)) -> bool:
+    """Whether the whole rig, fitted on a large canvas, would still be drawn below FLAT_SCALE: a scene
+    no view has shown yet builds such a rig's cards flat at once (the first paint corrects a guess)."""
+    if len(plan.rig.nodes) < 2:
+        return False
+    corners = [(n.x, n.y, *geo.node_size(n.slots)) for n in plan.rig.nodes]
+    width = max(x + w for x, _, w, _ in corners) - min(x for x, _, _, _ in corners)
+    height = max(y + h for _, y, _, h in corners) - min(y for _, y, _, _ in corners)
+    return min(canvas[0] / max(width, 1.0), canvas[1] / max(height, 1.0)) < FLAT_SCALE
+
+
 class RackScene(QGraphicsScene):
     interactive_hints = True  # "drop a link here" and the like; off when the scene is drawn for paper
 
@@ -101,16 +112,34 @@ class RackScene(QGraphicsScene):
         self.addItem(self.fabric)
         self._report_gpus: dict[str, object] = {}
         self.setBackgroundBrush(dot_grid(self.style))
+        # zoomed out below FLAT_SCALE on screen: no words, each server draws its cards (GpuItem.set_flat)
+        self.zoomed_out = False
+        self.zoomed_out_pixmaps: dict[tuple[object, ...], QPixmap] = {}  # servers' drawings, by look and zoom
+        self._scale_known = False  # no view has said its zoom yet
+        self.geometry_version = 0  # counts changes of where items sit (syncs that changed something, drags)
+        self._drawn_from: tuple[object, object, bool] | None = None  # rig, layout, offloads last synced
+        self._lifted: set[str] = set()  # cards drawn on their own while dragged
+        self._selected_flat: set[str] = set()  # flat cards selected: their servers show it
+        self.selectionChanged.connect(self._redraw_selected_flat_cards)
 
     # -- following the document --------------------------------------------------------------------
-    def sync(self, plan: Plan) -> None:
+    def sync(self, plan: Plan, *, force: bool = False) -> None:
         """Make the items match ``plan``: create, update and remove by id.
 
         Stale items go links first, then cards, then servers, each detached from its parent before
         it leaves: a server deleted with children still in the maps would take their C++ side along.
+        A plan with the very rig and layout drawn last (a workload or engine edit) changes nothing
+        drawn and is skipped, unless ``force`` (items moved by hand are put back).
         """
+        drawn = (plan.rig, plan.layout, plan.engine.offloads)
+        last = self._drawn_from
+        if not force and last is not None and last[0] is drawn[0] and last[1] is drawn[1] and last[2] == drawn[2]:
+            return  # (4,096 cards compared for nothing took 50 ms of every workload edit)
+        self._drawn_from = drawn
         self.fabric_link = plan.rig.fabric
         self.offloads = plan.engine.offloads  # servers then name the host the model puts layers in
+        if not self._scale_known and self.interactive_hints:
+            self.zoomed_out = too_big_to_read(plan)  # until a view says: a cluster is built flat at once
         live_links = {k.id for k in plan.rig.links}
         live_gpus = set(plan.rig.gpu_ids())
         live_nodes = {n.id for n in plan.rig.nodes}
@@ -135,7 +164,7 @@ class RackScene(QGraphicsScene):
             item = self.nodes.get(node.id)
             if item is None:
                 item = self.nodes[node.id] = NodeItem(node, self.labels, self.style)
-                if self.interactive_hints:
+                if self.interactive_hints:  # on screen: repainted from its pixmap unless it changed
                     item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.addItem(item)
             else:
@@ -143,11 +172,17 @@ class RackScene(QGraphicsScene):
             for placement in node.gpus:
                 card = self.gpus.get(placement.id)
                 if card is None:
-                    card = self.gpus[placement.id] = GpuItem(placement, self.labels, self.style)
+                    card = GpuItem(placement, self.labels, self.style, flat=self.zoomed_out)
+                    self.gpus[placement.id] = card
                     if self.interactive_hints:  # on screen: redraw a card from its pixmap unless it changed
                         card.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 if card.parentItem() is not item:
+                    old = card.parentItem()
                     card.setParentItem(item)
+                    if card.flat:  # drawn by its server: the old one loses it, the new one gains it
+                        item.update()
+                        if old is not None:
+                            old.update()
                 card.stage = stages.get(placement.id)  # its role (below) names the stage: repainted with it
                 card.update_from(placement, node.slots, roles.get(placement.id, "unused"), self.style)
                 card.set_report(self._report_gpus.get(placement.id))  # type: ignore[arg-type]
@@ -187,6 +222,7 @@ class RackScene(QGraphicsScene):
             item.set_report(self._report_gpus.get(gpu_id))  # type: ignore[arg-type]
 
     def refresh_geometry(self) -> None:
+        self.geometry_version += 1  # what sits where changed: overlays placed on the items follow
         for item in self.links.values():
             self._place_link(item)
         ports = [(item.nic_port(), item.node.nic, item.node.nics) for item in self.nodes.values()]
@@ -203,9 +239,61 @@ class RackScene(QGraphicsScene):
             self.refresh_geometry()
 
     def gpu_moved(self, gpu_id: str) -> None:
+        self.geometry_version += 1
         for item in self.links.values():
             if gpu_id in (item.link.a, item.link.b):
                 self._place_link(item)
+
+    def items_moved(self, nodes: list[str], gpus: list[str]) -> None:
+        """Servers or cards dragged by the mouse (Qt moved them): their links and the fabric follow."""
+        if nodes:
+            self.node_moved(nodes[0])  # every link and the fabric line, once
+            return
+        for gpu_id in gpus:
+            self.gpu_moved(gpu_id)
+
+    # -- level of detail ---------------------------------------------------------------------------
+    def set_view_scale(self, scale: float) -> None:
+        """The view's zoom: below FLAT_SCALE (where a card's words would be under 4 px) each server
+        draws its cards as one cached picture, with no words; above it every card draws itself."""
+        self._scale_known = True
+        zoomed_out = self.interactive_hints and scale < FLAT_SCALE
+        if zoomed_out == self.zoomed_out:
+            return
+        self.zoomed_out = zoomed_out
+        self.zoomed_out_pixmaps.clear()
+        for ident, card in self.gpus.items():
+            card.set_flat(zoomed_out and ident not in self._lifted)
+        for node in self.nodes.values():
+            node.update()
+
+    def lift_cards(self, gpu_ids: list[str]) -> None:
+        """Cards about to be dragged draw themselves until ``lower_cards`` (a flat card would stay
+        painted in its server while the card itself moved)."""
+        for ident in gpu_ids:
+            card = self.gpus.get(ident)
+            if card is not None:
+                self._lifted.add(ident)
+                card.set_flat(False)
+
+    def lower_cards(self) -> None:
+        lifted, self._lifted = self._lifted, set()
+        for ident in lifted:
+            card = self.gpus.get(ident)
+            if card is not None:
+                card.set_flat(self.zoomed_out)
+
+    def _redraw_selected_flat_cards(self) -> None:
+        """A flat card is drawn by its server: selecting or deselecting it redraws the server."""
+        if not self.zoomed_out and not self._selected_flat:
+            return
+        now = {i.gpu_id for i in self.selectedItems() if isinstance(i, GpuItem) and i.flat}
+        for ident in now ^ self._selected_flat:
+            card = self.gpus.get(ident)
+            parent = card.parentItem() if card is not None else None
+            if parent is not None:
+                parent.update()
+        self._selected_flat = now
 
     # -- questions the view and the interactions ask -------------------------------------------------
     def selection(self) -> Selection:

@@ -75,10 +75,37 @@ def open_plan(window: PlanWindow, path: Path) -> bool:
         dialogs.show_error(window, "Cannot open plan", f"{path}: {exc.strerror or exc}")
         return False
     _load_into(window, plan, path)
+    _remember_opened(window, path)
+    return True
+
+
+def read_first_plan(path: Path | None) -> Plan | None:
+    """The plan a new window opens, read before the window is built so that it is built on it (a
+    cluster-sized file is then drawn once, not after a sample plan). None when there is no file or it
+    cannot be read: the window then starts from the fallback and ``open_plan`` says why."""
+    if path is None:
+        return None
+    try:
+        return load_plan(path)
+    except (PlannerError, OSError):
+        return None
+
+
+def opened_as_built(window: PlanWindow, plan: Plan, path: Path) -> None:
+    """The window was built on ``plan``, read from ``path``: it is that file, opened (what
+    ``open_plan`` does after replacing the plan). Servers moved apart while the window was built make
+    the plan differ from its file: then it is marked modified."""
+    window.path = path
+    if window.document.plan is not plan:
+        window.undo_stack.resetClean()
+    window.update_title()
+    _remember_opened(window, path)
+
+
+def _remember_opened(window: PlanWindow, path: Path) -> None:
     if path.parent.resolve() != _examples_resolved():
         add_recent_file(path)
     window.actions.refresh_recent()
-    return True
 
 
 def _examples_resolved() -> Path | None:

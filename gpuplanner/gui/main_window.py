@@ -269,8 +269,9 @@ class MainWindow(QMainWindow):
 
     def evaluate_now(self) -> Report | None:
         """Run a pending evaluation at once (tests, export) and return the latest report."""
-        self.evaluator.schedule(self.document.plan)
-        self.evaluator.run_now()
+        self.evaluator.schedule(self.document.plan)  # at once after a pause, else pending: run it now
+        if self.evaluator.pending():
+            self.evaluator.run_now()
         return self.latest_report
 
     def show_message(self, text: str, timeout_ms: int = 6000) -> None:
@@ -431,15 +432,34 @@ def create_main_window(
     from gpuplanner.core.catalog import default_catalog
     from gpuplanner.gui import files
 
-    window = MainWindow(files.fallback_plan(default_catalog()), export_pdf=export_pdf)
-    _open_first_plan(window, plan_path)
+    path, first, plan = _first_plan(plan_path, default_catalog())
+    window = MainWindow(plan, export_pdf=export_pdf)
+    _open_first_plan(window, plan_path, path, first)
     files.offer_autosave(window)
     return window
 
 
-def _open_first_plan(window: MainWindow, plan_path: str | Path | None) -> None:
+def _first_plan(plan_path: str | Path | None, catalog: Catalog) -> tuple[Path | None, Plan | None, Plan]:
+    """The file a new window opens, its plan read before the window is built so that the window is
+    built on it (a cluster-sized file is then drawn once, not after a sample plan), and the plan to
+    build on: the file's, or the fallback when there is none or it cannot be read."""
+    from gpuplanner.gui import files
+
     path = Path(plan_path) if plan_path else default_plan_path()
-    if path is not None and not window.open_plan(path) and plan_path:
+    first = files.read_first_plan(path)
+    return path, first, first if first is not None else files.fallback_plan(catalog)
+
+
+def _open_first_plan(
+    window: MainWindow, plan_path: str | Path | None, path: Path | None, first: Plan | None
+) -> None:
+    """The window built on ``first`` (read from ``path``) is that file, opened; a file that could not
+    be read is opened again for its message, and the sample plan opens instead."""
+    from gpuplanner.gui import files
+
+    if first is not None and path is not None:
+        files.opened_as_built(window, first, path)
+    elif path is not None and not window.open_plan(path) and plan_path:
         sample = default_plan_path()
         if sample is not None:
             window.open_plan(sample)
@@ -459,8 +479,9 @@ def _load_staged(window: MainWindow, plan_path: str | Path | None) -> None:
     except PlannerError as exc:
         startup.cannot_start(window, str(exc))
         return
-    window.build_contents(files.fallback_plan(catalog), catalog)
-    _open_first_plan(window, plan_path)
+    path, first, plan = _first_plan(plan_path, catalog)
+    window.build_contents(plan, catalog)
+    _open_first_plan(window, plan_path, path, first)
     files.restore_chart_sizes(window)
     window.evaluate_now()
 

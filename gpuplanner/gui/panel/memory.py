@@ -21,7 +21,7 @@ from gpuplanner.core.host import experts_text
 from gpuplanner.core.report import GpuReport, HostReport, Report
 from gpuplanner.core.specs import GIB
 from gpuplanner.core.verdict import plural
-from gpuplanner.gui.panel.bars import StackedBars
+from gpuplanner.gui.panel.bars import GROUP_ABOVE, StackedBars, group_alike, group_label, group_note
 from gpuplanner.gui.panel.style import (
     CAPACITY_COLOUR,
     FREE_COLOUR,
@@ -169,6 +169,13 @@ def memory_summary(report: Report | None) -> str:
     return text
 
 
+def memory_key(g: GpuReport) -> tuple[object, ...]:
+    """What a GPU's bar shows: GPUs with equal keys draw identical bars."""
+    m = g.memory_bytes
+    ledger = tuple(getattr(m, field) for field, _, _ in MEMORY_PARTS)
+    return (g.gpu_name, g.capacity_bytes, g.budget_bytes, g.stranded_bytes, m.free, ledger)
+
+
 class MemoryChart(QWidget):
     """Stacked memory bars per GPU. ``gpu_clicked(gpu_id, additive)`` on a click on a bar."""
 
@@ -178,7 +185,10 @@ class MemoryChart(QWidget):
         super().__init__(parent)
         self.setObjectName("memoryChart")
         self.report: Report | None = None
-        self.gpu_ids: list[str] = []
+        self.gpu_ids: list[str] = []  # per bar, the GPU it shows (the first of its members)
+        self.members: list[list[str]] = []  # per bar, every GPU it stands for (one, unless grouped)
+        self.shown: list[GpuReport] = []  # the report's GPUs that have a bar
+        self._bar_of: dict[str, int] = {}
         self._selected: set[str] = set()
         self.header = header_label("memorySummary", "Memory per GPU")
         self.plot = make_plot("GiB")
@@ -233,10 +243,22 @@ class MemoryChart(QWidget):
     # -- data ------------------------------------------------------------------------------------------
     def set_report(self, report: Report | None, idle: Sequence[IdleGpu] = ()) -> None:
         """Show ``report``'s ledgers (None: an empty chart with a hint), then the rig's ``idle`` GPUs
-        (in the rig, not in the layout) as empty bars so a GPU just dropped is seen."""
+        (in the rig, not in the layout) as empty bars so a GPU just dropped is seen. Past GROUP_ABOVE
+        GPUs, identical GPUs share one bar (``members``)."""
         self.report = report
-        self.idle = list(idle) if report is not None else []
-        gpus = report.gpus if report is not None else ()
+        every = report.gpus if report is not None else ()
+        every_idle = list(idle) if report is not None else []
+        if len(every) + len(every_idle) > GROUP_ABOVE:
+            used = group_alike([memory_key(g) for g in every])
+            unused = group_alike([(g.gpu_name, g.capacity_bytes) for g in every_idle])
+            gpus: Sequence[GpuReport] = [every[grp[0]] for grp in used]
+            self.idle = [every_idle[grp[0]] for grp in unused]
+            self.members = [[every[i].id for i in grp] for grp in used]
+            self.members += [[every_idle[i].id for i in grp] for grp in unused]
+        else:
+            gpus, self.idle = every, every_idle
+            self.members = [[g.id] for g in (*every, *every_idle)]
+        self.shown = list(gpus)
         self.gpu_ids = [g.id for g in gpus] + [g.id for g in self.idle]
         stacks = memory_stacks(gpus, self.idle)
         host = report.host if report is not None else None
@@ -245,9 +267,11 @@ class MemoryChart(QWidget):
         if host is not None:
             stacks = with_host_bar(*stacks, host)
             self.gpu_ids.append(HOST_BAR)
+            self.members.append([HOST_BAR])
             host_cap = (host.ram_bytes or host.memory_bytes) / GIB
             caps_gib.append(host_cap)
             budget_gib.append(host_cap)
+        self._bar_of = {m: i for i, group in enumerate(self.members) for m in group}
         self.bars.set_stacks(len(self.gpu_ids), *stacks)
         x = np.arange(len(self.gpu_ids), dtype=float)
         caps = np.array(caps_gib, dtype=float)
@@ -269,10 +293,11 @@ class MemoryChart(QWidget):
         if host is not None:
             names.append("system RAM")
         few = n <= 4
+        ticks = [group_label(gid, len(group)) for gid, group in zip(self.gpu_ids, self.members, strict=True)]
         self.bars.set_ticks(
-            [f"{gid} · {short_name(nm)}" if few else gid for gid, nm in zip(self.gpu_ids, names, strict=True)]
+            [f"{tick} · {short_name(nm)}" if few else tick for tick, nm in zip(ticks, names, strict=True)]
         )
-        self.header.set_summary(memory_summary(report))
+        self.header.set_summary(memory_summary(report))  # (a grouped bar's tick says how many it holds)
         self.legend.set_entries(
             self._legend_entries(report) + ([("Unused GPU", UNUSED_COLOUR)] if self.idle else [])
         )
@@ -292,10 +317,11 @@ class MemoryChart(QWidget):
 
     def selected_ids(self) -> set[str]:
         """GPUs whose bars are outlined as selected."""
-        return {gid for gid in self.gpu_ids if gid in self._selected}
+        return {gid for gid in self._bar_of if gid in self._selected}
 
     def _update_selection(self) -> None:
-        idx = [i for i, gid in enumerate(self.gpu_ids) if gid in self._selected]
+        chosen = {self._bar_of[gid] for gid in self._selected if gid in self._bar_of}
+        idx = sorted(chosen)
         heights = [self.bars.top(i) for i in idx]
         self._selection.setOpts(
             x=np.array(idx, dtype=float), y0=np.zeros(len(idx)), height=np.array(heights, dtype=float)
@@ -308,21 +334,23 @@ class MemoryChart(QWidget):
 
     def bar_gib(self, gpu_id: str, field: str) -> float:
         """Height in GiB of one segment of one GPU's bar, as drawn (tests and scripts read this)."""
-        lo, hi = self.segments[self.gpu_ids.index(gpu_id)][field]
+        lo, hi = self.segments[self._bar_of[gpu_id]][field]
         return hi - lo
 
     def tooltip_for(self, gpu_id: str) -> str:
+        """The hover text of the bar that shows ``gpu_id`` (one of its members, when grouped)."""
         assert self.report is not None
-        i = self.gpu_ids.index(gpu_id)
+        i = self._bar_of[gpu_id]
         if self.report.host is not None and i == len(self.gpu_ids) - 1:
             return host_tooltip(self.report.host)
-        if i >= len(self.report.gpus):
-            g = self.idle[i - len(self.report.gpus)]
-            return (
+        note = group_note(self.members[i])
+        if i >= len(self.shown):
+            g = self.idle[i - len(self.shown)]
+            return note + (
                 f"<b>{g.id}</b> · {g.gpu_name}<br>{fmt_bytes(g.capacity_bytes)}, not in the layout: it does no work."
                 "<br>Select it with other GPUs and press <i>Make TP group</i>, or drop layers on it."
             )
-        return gpu_tooltip(self.report.gpus[i])
+        return note + gpu_tooltip(self.shown[i])
 
     # -- mouse -----------------------------------------------------------------------------------------
     def _hover(self, scene_pos: QPointF) -> None:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QSizePolicy, QWidget
 
 from gpuplanner.core.budget import stack_fields
 from gpuplanner.core.report import LinkTraffic, Report, StepSplit
-from gpuplanner.gui.panel.bars import StackedBars
+from gpuplanner.gui.panel.bars import GROUP_ABOVE, StackedBars, group_alike, group_label, group_note
 from gpuplanner.gui.panel.style import (
     STEP_PARTS,
     ChartColours,
@@ -92,7 +92,9 @@ class StepTimeChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("stepTimeChart")
-        self.splits: list[StepSplit] = []
+        self.splits: list[StepSplit] = []  # per bar
+        self.members: list[list[str]] = []  # per bar, every GPU it stands for (one, unless grouped)
+        self._bar_of: dict[str, int] = {}
         self._stages: dict[str, str] = {}
         self.header = header_label("stepSummary", "Time of one decode step")
         self.plot = make_plot("ms per step")
@@ -116,13 +118,22 @@ class StepTimeChart(QWidget):
 
     @property
     def gpu_ids(self) -> list[str]:
+        """Per bar, the GPU it shows (the first of its members when identical GPUs share a bar)."""
         return [s.gpu for s in self.splits]
 
     def set_report(self, report: Report | None) -> None:
         perf = report.performance if report is not None else None
-        self.splits = list(perf.step_split) if perf is not None else []
+        every = list(perf.step_split) if perf is not None else []
         self._stages = {g.id: f" · stage {g.stage + 1}" for g in report.gpus} if report is not None else {}
         fields = [field for field, _, _ in STEP_PARTS]
+        if len(every) > GROUP_ABOVE:  # identical GPUs (one stage of every replica) share a bar
+            keys = [(self._stages.get(s.gpu), *(getattr(s, f) for f in fields)) for s in every]
+            groups = group_alike(keys)
+            self.splits = [every[grp[0]] for grp in groups]
+            self.members = [[every[i].gpu for i in grp] for grp in groups]
+        else:
+            self.splits, self.members = every, [[s.gpu] for s in every]
+        self._bar_of = {m: i for i, group in enumerate(self.members) for m in group}
         bottoms, tops = stack_fields(self.splits, fields, 1e3)  # milliseconds
         self.bars.set_stacks(
             len(self.splits),
@@ -130,7 +141,9 @@ class StepTimeChart(QWidget):
             {f: tops[:, j] for j, f in enumerate(fields)},
         )
         totals = tops[:, -1] if len(self.splits) else np.zeros(0)
-        self.bars.set_ticks(self.gpu_ids)
+        self.bars.set_ticks(
+            [group_label(gid, len(group)) for gid, group in zip(self.gpu_ids, self.members, strict=True)]
+        )
         top = nice_top(float(totals.max(initial=0.0)) * 1.05)
         item = self.plot.getPlotItem()
         set_range(item.getViewBox(), x=(-0.6, max(len(self.splits), 1) - 0.4), y=(0, top))
@@ -158,8 +171,7 @@ class StepTimeChart(QWidget):
         show_axis_values(self.plot, bool(self.splits))
 
     def total_ms(self, gpu_id: str) -> float:
-        i = self.gpu_ids.index(gpu_id)
-        return self.bars.top(i)
+        return self.bars.top(self._bar_of[gpu_id])
 
     def _hover(self, scene_pos: QPointF) -> None:
         i = self.bars.index_at(scene_pos)
@@ -167,7 +179,7 @@ class StepTimeChart(QWidget):
             self.tip.hide()
             return
         split = self.splits[i]
-        self.tip.show(step_tooltip(split, self._stages.get(split.gpu, "")))
+        self.tip.show(group_note(self.members[i]) + step_tooltip(split, self._stages.get(split.gpu, "")))
 
     def _clicked(self, event: object) -> None:
         if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]

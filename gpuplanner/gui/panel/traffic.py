@@ -61,6 +61,7 @@ class TrafficOverlay:
         self.scene = scene
         self.items: list[QGraphicsPathItem] = []
         self.traffic: tuple[LinkTraffic, ...] = ()
+        self._placed: tuple[object, int] | None = None  # the traffic and scene geometry last placed
 
     def set_report(self, report: Report | None) -> None:
         perf = report.performance if report is not None else None
@@ -68,7 +69,12 @@ class TrafficOverlay:
         self.refresh()
 
     def refresh(self) -> None:
-        """Place the glows on the items' current positions (after an edit moved them)."""
+        """Place the glows on the items' current positions (after an edit moved them); nothing to do
+        when neither the traffic nor where the items sit changed (a workload edit, before its report)."""
+        placed = (self.traffic, getattr(self.scene, "geometry_version", -1))
+        if self._placed is not None and placed[0] is self._placed[0] and placed[1] == self._placed[1] != -1:
+            return
+        self._placed = placed
         shown = 0
         seen: dict[str, int] = {}
         for t in self.traffic:

@@ -59,6 +59,7 @@ class MoveInteraction:
         scene = self.controller.scene
         self._nodes = {i.node_id: i.pos() for i in scene.nodes.values() if i.isSelected()}
         self._gpus = {i.gpu_id: i.pos() for i in scene.gpus.values() if i.isSelected()}
+        scene.lift_cards(list(self._gpus))  # zoomed out, a dragged card draws itself, not its server
         for item in scene.gpus.values():
             if item.isSelected() and item.parentItem() is not None:
                 item.parentItem().setZValue(5)  # a card dragged out of its server stays on top
@@ -66,6 +67,10 @@ class MoveInteraction:
 
     def move(self, at: Pointer) -> None:
         scene = self.controller.scene
+        scene.items_moved(  # Qt moved them: their links and the fabric line follow
+            [n for n, pos in self._nodes.items() if n in scene.nodes and scene.nodes[n].pos() != pos],
+            self._moved_gpus(),
+        )
         scene.clear_highlights()
         for gpu_id in self._moved_gpus():
             target = scene.slot_at(scene.gpus[gpu_id].sceneBoundingRect().center())
@@ -98,13 +103,14 @@ class MoveInteraction:
             grabber.ungrabMouse()  # Escape mid-drag: Qt must stop moving the items too
         self._reset_z()
         scene.clear_highlights()
-        scene.sync(self.controller.document.plan)  # everything back where the document says
+        scene.sync(self.controller.document.plan, force=True)  # everything back where the document says
 
     def _reset_z(self) -> None:
         for item in self.controller.scene.nodes.values():
             item.setZValue(0)
         for item in self.controller.scene.gpus.values():
             item.setZValue(1)
+        self.controller.scene.lower_cards()
 
 
 class WireInteraction:

@@ -13,6 +13,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
     QResizeEvent,
     QWheelEvent,
 )
@@ -55,6 +56,7 @@ class RackView(QGraphicsView):
         self.setToolTip("")
         self.interaction: Gesture | None = None
         self._space = False
+        self.zoom_changed.connect(controller.scene.set_view_scale)  # the canvas's level of detail
         # the rig is fitted again whenever the canvas changes size (the window manager's final size, a
         # dock resized) until the person zooms or pans: then the view is theirs
         self._auto_fit = False
@@ -273,6 +275,11 @@ class RackView(QGraphicsView):
             menu.addAction("Delete", self.delete_requested.emit)
         menu.addAction("Fit to view", self.fit_all)
         return menu
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # the level of detail follows the zoom however it was set (zoom, fit, a transform set directly)
+        self.controller.scene.set_view_scale(self.zoom())
+        super().paintEvent(event)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         """An empty canvas says how to start."""
