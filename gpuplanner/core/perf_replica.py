@@ -11,10 +11,16 @@ a few distinct replicas.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
-from gpuplanner.core.calibration import calibration, calibration_generation, user_scales
+from gpuplanner.core.calibration import (
+    UserCalibration,
+    calibration,
+    calibration_generation,
+    scales_for,
+    user_calibration,
+)
 from gpuplanner.core.collectives import Band, custom_allreduce_applies, p2p_time_s
 from gpuplanner.core.perf_model import (
     ACT_BYTES,
@@ -129,46 +135,69 @@ class Replica:
         return seconds
 
 
-def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: int) -> StageShape:
-    rig, catalog = r.plan.rig, r.catalog
-    ids = [g.id for g in gpus]
-    tp_hops = tuple(ring_for_group(rig, catalog, ids))
-    ep = r.ep
-    ep_hops: tuple[Hop, ...] = ()
-    if r.model.moe is not None and ep > 1:
-        if ep <= len(ids):
-            ep_hops = tuple(ring_for_group(rig, catalog, ids[:ep]))
-        else:  # the EP group spans the same stage of neighbouring replicas
-            group: list[str] = []
-            first = replica - replica % max(1, ep // len(ids))
-            for rep in range(first, min(r.dp, first + ep // len(ids))):
-                group += [g.id for g in r.gpus if g.replica == rep and g.stage == stage]
-            ep_hops = tuple(ring_for_group(rig, catalog, group))
+@dataclass(frozen=True)
+class _PlanFigures:
+    """What every stage shape of one evaluation shares: read once per ``build_replicas``, not per stage
+    (the calibration's overheads, the user calibration file)."""
+
+    layer_s: float
+    moe_layer_s: float
+    gemm_efficiency: float
+    user: UserCalibration
+
+    @staticmethod
+    def of(r: ResolvedPlan) -> _PlanFigures:
+        cal = calibration()
+        overhead = cal.overhead_for(r.engine.id, r.settings.version)
+        layer_us = r.engine.layer_overhead_us or overhead.layer_us
+        if r.settings.enforce_eager:  # every kernel launched from Python: no CUDA graph replays them
+            layer_us += overhead.eager_layer_us
+        return _PlanFigures(
+            layer_us * 1e-6,
+            (cal.moe.layer_us + overhead.moe_layer_us) * 1e-6,
+            overhead.gemm_efficiency,
+            user_calibration(),
+        )
+
+
+def _ep_group(
+    r: ResolvedPlan, by_stage: dict[tuple[int, int], list[ResolvedGpu]], replica: int, stage: int, tp: int
+) -> list[str]:
+    """GPU ids of an EP group wider than a stage: the same stage of neighbouring replicas."""
+    group: list[str] = []
+    first = replica - replica % max(1, r.ep // tp)
+    for rep in range(first, min(r.dp, first + r.ep // tp)):
+        group += [g.id for g in by_stage.get((rep, stage), ())]
+    return group
+
+
+def _stage_shape(
+    r: ResolvedPlan,
+    gpus: list[ResolvedGpu],
+    tp_hops: tuple[Hop, ...],
+    ep_hops: tuple[Hop, ...],
+    figures: _PlanFigures,
+) -> StageShape:
     slowest = min((g.spec for g in gpus), key=lambda spec: spec.hbm_bandwidth_gbps)
-    embed_bpe = r.weights.embedding_bytes_per_element
-    overhead = calibration().overhead_for(r.engine.id, r.settings.version)
-    memory_scale, compute_scale = user_scales(slowest.id, r.engine.id)
-    layer_us = r.engine.layer_overhead_us or overhead.layer_us
-    if r.settings.enforce_eager:  # every kernel launched from Python: no CUDA graph replays them
-        layer_us += overhead.eager_layer_us
+    memory_scale, compute_scale = scales_for(figures.user, slowest.id, r.engine.id)
     return StageShape(
         model=r.model,
         gpu=slowest,
         layers=gpus[0].layers,
-        tp=len(ids),
-        ep=ep,
+        tp=len(gpus),
+        ep=r.ep,
         weight_bpe=r.weights.bytes_per_element,
-        embed_bpe=embed_bpe,
+        embed_bpe=r.weights.embedding_bytes_per_element,
         kv_bpe=r.kv.bytes_per_element,
         compute_dtype=r.weights.compute_dtype,
         first=gpus[0].first_stage,
         last=gpus[0].last_stage,
         tp_hops=tp_hops,
         ep_hops=ep_hops,
-        layer_overhead_s=layer_us * 1e-6,
-        moe_layer_overhead_s=(calibration().moe.layer_us + overhead.moe_layer_us) * 1e-6,
-        gemm_efficiency=overhead.gemm_efficiency * compute_scale,
-        custom_allreduce=custom_allreduce_applies(r.engine.id, tp_hops, len(ids)),
+        layer_overhead_s=figures.layer_s,
+        moe_layer_overhead_s=figures.moe_layer_s,
+        gemm_efficiency=figures.gemm_efficiency * compute_scale,
+        custom_allreduce=custom_allreduce_applies(r.engine.id, tp_hops, len(gpus)),
         memory_scale=memory_scale,
     )
 
@@ -177,8 +206,13 @@ _SHAPES: dict[tuple[object, ...], StageShape] = {}
 _SHAPES_KEPT = 128  # with at most 256 step times each (about 450 bytes apiece): 15 MB at worst
 
 
-def _alike(shape: StageShape) -> StageShape:
+def _alike(shape: StageShape, seen: dict[tuple[object, ...], StageShape]) -> StageShape:
     """An earlier shape that times exactly like ``shape``, with its cache of step times, else ``shape``.
+
+    ``seen`` holds this evaluation's shapes: one that times alike is returned as it is (the first
+    stage of its kind stands for the rest, as the report has always listed them). A shape from an
+    earlier evaluation lends only its caches: the hops and layers stay this plan's own, so what an
+    estimate says never depends on which plans were evaluated before it.
 
     Stages that differ only in which layers they hold, not in what those layers weigh, take the same
     time: the middle stages of a uniform model, and - across evaluations - every stage an edit left
@@ -207,40 +241,108 @@ def _alike(shape: StageShape) -> StageShape:
         shape.custom_allreduce,
         shape.memory_scale,
     )
+    mine = seen.get(key)
+    if mine is not None:
+        return mine
     hit = _SHAPES.get(key)
     if hit is not None and hit.model is shape.model and hit.gpu is shape.gpu:
-        return hit
-    if len(_SHAPES) >= _SHAPES_KEPT:
-        _SHAPES.clear()
-    _SHAPES[key] = shape
+        shape = replace(shape, bands=hit.bands, steps=hit.steps)
+    else:
+        if len(_SHAPES) >= _SHAPES_KEPT:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    seen[key] = shape
     return shape
 
 
-def build_replicas(r: ResolvedPlan) -> list[Replica]:
-    """Every replica of ``r``; replicas with identical figures share one timing cache."""
+class Replicas(list[Replica]):
+    """A plan's replicas, in order, knowing which of them are identical (share one timing cache)."""
+
+    _classes: list[tuple[Replica, list[int]]] | None = None
+
+    def classes(self) -> list[tuple[Replica, list[int]]]:
+        """(first replica, indices of the replicas like it), in order of first appearance."""
+        if self._classes is None:
+            self._classes = replica_classes(self)
+        return self._classes
+
+
+def replica_classes(replicas: list[Replica]) -> list[tuple[Replica, list[int]]]:
+    """Replicas grouped by their shared timing cache: (first replica, indices), in order."""
+    if isinstance(replicas, Replicas) and replicas._classes is not None:
+        return replicas._classes
+    found: dict[int, tuple[Replica, list[int]]] = {}
+    for i, rep in enumerate(replicas):
+        entry = found.get(id(rep.memo))
+        if entry is None:
+            found[id(rep.memo)] = (rep, [i])
+        else:
+            entry[1].append(i)
+    return list(found.values())
+
+
+def build_replicas(r: ResolvedPlan) -> Replicas:
+    """Every replica of ``r``; replicas with identical figures share one timing cache.
+
+    The cost follows the distinct work, not the GPU count: a stage is costed once per distinct
+    (GPU kinds, layers, position, link figures) within this call, and every replica with the same
+    stages and boundary links shares those shapes and one timing cache. Nothing here outlives the
+    call except :func:`_alike`'s cache, which is keyed on the calibration in use.
+    """
     overhead = calibration().overhead_for(r.engine.id, r.settings.version)
     step_s = (r.engine.step_overhead_us or overhead.step_us) * 1e-6
+    seq_s = overhead.seq_us * 1e-6
     chunk = r.settings.max_num_batched_tokens
+    figures = _PlanFigures.of(r)
+    rig, catalog = r.plan.rig, r.catalog
+    moe_ep = r.model.moe is not None and r.ep > 1
     shared: dict[tuple[object, ...], dict[tuple[object, ...], object]] = {}
-    replicas = []
+    shapes: dict[tuple[object, ...], StageShape] = {}  # this call's distinct stages, cheaply keyed
+    alike: dict[tuple[object, ...], StageShape] = {}  # the same, by everything a step time reads
+    # hop tuple (by the identity of its hops, kept alive in the value) -> its figures
+    hop_keys: dict[tuple[int, ...], tuple[tuple[Hop, ...], tuple[tuple[object, ...], ...]]] = {}
+    replicas = Replicas()
     by_stage: dict[tuple[int, int], list[ResolvedGpu]] = {}
     for g in r.gpus:  # layout order: replica, stage, TP rank
         by_stage.setdefault((g.replica, g.stage), []).append(g)
+
+    def hop_key(hops: tuple[Hop, ...]) -> tuple[tuple[object, ...], ...]:
+        ids = tuple(map(id, hops))
+        hit = hop_keys.get(ids)
+        if hit is None:
+            hit = hop_keys[ids] = (hops, _hop_key(hops))
+        return hit[1]
+
     for rep in range(r.dp):
         stage_gpus = [by_stage[(rep, s)] for s in range(len(r.plan.layout.replicas[rep].stages))]
         stages = []
         for s, gpus in enumerate(stage_gpus):
-            stages.append(_alike(_stage_shape(r, gpus, rep, s)))
+            ids = [g.id for g in gpus]
+            tp_hops = tuple(ring_for_group(rig, catalog, ids))
+            ep_hops: tuple[Hop, ...] = ()
+            if moe_ep:
+                group = ids[: r.ep] if r.ep <= len(ids) else _ep_group(r, by_stage, rep, s, len(ids))
+                ep_hops = tuple(ring_for_group(rig, catalog, group))
+            first = gpus[0]
+            local = (
+                tuple(g.spec.id for g in gpus),
+                first.layers,
+                first.first_stage,
+                first.last_stage,
+                hop_key(tp_hops),
+                hop_key(ep_hops),
+            )
+            shape = shapes.get(local)
+            if shape is None:
+                shape = shapes[local] = _alike(_stage_shape(r, gpus, tp_hops, ep_hops, figures), alike)
+            stages.append(shape)
         bounds = [
-            path_between(r.plan.rig, r.catalog, a[0].id, b[0].id, streams=len(a))
-            for a, b in pairwise(stage_gpus)
+            path_between(rig, catalog, a[0].id, b[0].id, streams=len(a)) for a, b in pairwise(stage_gpus)
         ]
         key = (
-            tuple((s.gpu.id, s.layers, s.tp, _hop_key(s.tp_hops), _hop_key(s.ep_hops)) for s in stages),
-            _hop_key(tuple(bounds)),
+            tuple((s.gpu.id, s.layers, s.tp, hop_key(s.tp_hops), hop_key(s.ep_hops)) for s in stages),
+            hop_key(tuple(bounds)),
         )
         memo = shared.setdefault(key, {})
-        replicas.append(
-            Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, overhead.seq_us * 1e-6)
-        )
+        replicas.append(Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, seq_s))
     return replicas
