@@ -17,42 +17,69 @@ from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 
 
 def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
+    """One entry per GPU, built from values our own arithmetic produced (assembled, not validated:
+    validating 1,000 of them per edit on a 512-GPU plan would cost more than the whole fit model).
+
+    GPUs whose ledgers are copies of one (``fit_memory`` gives every GPU of a kind, layers and place
+    a copy of the same figures, with the same formula dict) share everything but their place in the
+    layout: those parts, the memory ledger object included, are worked out once."""
     out = []
-    ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # a TP group's GPUs share one ledger object
+    names = set(GpuReport.model_fields)
+    ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # equal ledgers are one object
+    kinds: dict[tuple[object, ...], tuple[object, ...]] = {}
     for f in fit.gpus:
         g = f.gpu
-        figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
-        ledger = ledgers.get(figures)
-        if ledger is None:
-            ledger = ledgers[figures] = MemoryLedger.assemble(
-                weights=f.weights,
-                kv_cache=f.kv_used,
-                activations=f.activations,
-                communication=f.communication,
-                runtime=f.runtime,
-                free=f.free,
+        kind_key = (id(f.formula), f.kv_used, f.kv_blocks, f.stranded)
+        kind = kinds.get(kind_key)
+        if kind is None:
+            figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
+            ledger = ledgers.get(figures)
+            if ledger is None:
+                ledger = ledgers[figures] = MemoryLedger.assemble(
+                    weights=f.weights,
+                    kv_cache=f.kv_used,
+                    activations=f.activations,
+                    communication=f.communication,
+                    runtime=f.runtime,
+                    free=f.free,
+                )
+            kind = kinds[kind_key] = (
+                g.spec.id,
+                g.spec.name,
+                g.layers,
+                g.first_stage,
+                g.last_stage,
+                f.capacity,
+                f.budget,
+                ledger,
+                f.stranded,
+                f.kv_blocks,
+                f.weight_params,
+                f.formula,
             )
-        # assemble, not validate: these values come from our own arithmetic, and validating 1,000 of
-        # them per edit on a 512-GPU plan would cost more than the whole fit model
+        spec, name, layers, emb, head, capacity, budget, ledger, stranded, blocks, params, formula = kind
         out.append(
-            GpuReport.assemble(
-                id=g.id,
-                gpu=g.spec.id,
-                gpu_name=g.spec.name,
-                node=g.node.id,
-                replica=g.replica,
-                stage=g.stage,
-                tp_rank=g.tp_rank,
-                layers=g.layers,
-                has_embeddings=g.first_stage,
-                has_lm_head=g.last_stage,
-                capacity_bytes=f.capacity,
-                budget_bytes=f.budget,
-                memory_bytes=ledger,
-                stranded_bytes=f.stranded,
-                kv_blocks=f.kv_blocks,
-                weight_params=f.weight_params,
-                formula=f.formula,
+            GpuReport.assemble_shared(
+                {
+                    "id": g.id,
+                    "gpu": spec,
+                    "gpu_name": name,
+                    "node": g.node.id,
+                    "replica": g.replica,
+                    "stage": g.stage,
+                    "tp_rank": g.tp_rank,
+                    "layers": layers,
+                    "has_embeddings": emb,
+                    "has_lm_head": head,
+                    "capacity_bytes": capacity,
+                    "budget_bytes": budget,
+                    "memory_bytes": ledger,
+                    "stranded_bytes": stranded,
+                    "kv_blocks": blocks,
+                    "weight_params": params,
+                    "formula": formula,
+                },
+                names,
             )
         )
     return tuple(out)

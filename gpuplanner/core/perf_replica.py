@@ -258,19 +258,20 @@ def _alike(shape: StageShape, seen: dict[tuple[object, ...], StageShape]) -> Sta
 class Replicas(list[Replica]):
     """A plan's replicas, in order, knowing which of them are identical (share one timing cache)."""
 
-    _classes: list[tuple[Replica, list[int]]] | None = None
-
-    def classes(self) -> list[tuple[Replica, list[int]]]:
-        """(first replica, indices of the replicas like it), in order of first appearance."""
-        if self._classes is None:
-            self._classes = replica_classes(self)
-        return self._classes
+    _classes: list[tuple[Replica, list[int]]] | None = None  # see replica_classes
+    _counted = 0  # how many replicas there were when _classes was worked out
 
 
 def replica_classes(replicas: list[Replica]) -> list[tuple[Replica, list[int]]]:
     """Replicas grouped by their shared timing cache: (first replica, indices), in order."""
-    if isinstance(replicas, Replicas) and replicas._classes is not None:
+    if isinstance(replicas, Replicas):  # worked out once, again only if the list was changed in length
+        if replicas._classes is None or replicas._counted != len(replicas):
+            replicas._classes, replicas._counted = _classes_of(replicas), len(replicas)
         return replicas._classes
+    return _classes_of(replicas)
+
+
+def _classes_of(replicas: list[Replica]) -> list[tuple[Replica, list[int]]]:
     found: dict[int, tuple[Replica, list[int]]] = {}
     for i, rep in enumerate(replicas):
         entry = found.get(id(rep.memo))

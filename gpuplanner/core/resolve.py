@@ -47,6 +47,47 @@ class ResolvedGpu:
     first_stage: bool
     last_stage: bool
 
+    @classmethod
+    def assemble(
+        cls,
+        id: str,
+        spec: GpuSpec,
+        node: Node,
+        placement: GpuPlacement,
+        replica: int,
+        stage: int,
+        tp_rank: int,
+        stage_tp: int,
+        layers: tuple[int, int],
+        first_stage: bool,
+        last_stage: bool,
+    ) -> ResolvedGpu:
+        """The same object as the constructor makes, without its one frozen ``__setattr__`` per field
+        (``resolve_plan`` makes one per GPU of the layout, 512 of them on each edit of a large rig)."""
+        gpu = _new(cls)
+        _set(
+            gpu,
+            "__dict__",
+            {
+                "id": id,
+                "spec": spec,
+                "node": node,
+                "placement": placement,
+                "replica": replica,
+                "stage": stage,
+                "tp_rank": tp_rank,
+                "stage_tp": stage_tp,
+                "layers": layers,
+                "first_stage": first_stage,
+                "last_stage": last_stage,
+            },
+        )
+        return gpu
+
+
+_new = object.__new__
+_set = object.__setattr__
+
 
 @dataclass(frozen=True)
 class ResolvedPlan:
@@ -173,13 +214,15 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
     placements: dict[str, tuple[Node, GpuPlacement]] = {}
     gpu_specs: dict[str, GpuSpec] = {}
     spec_cache: dict[str, GpuSpec] = {}
-    for node, gpu in plan.rig.iter_gpus():
-        if gpu.id in placements:
-            raise PlanError(f"two GPUs share the id '{gpu.id}'", fix="give every GPU its own id")
-        if gpu.gpu not in spec_cache:
-            spec_cache[gpu.gpu] = catalog.gpu(gpu.gpu)
-        placements[gpu.id] = (node, gpu)
-        gpu_specs[gpu.id] = spec_cache[gpu.gpu]
+    for node in plan.rig.nodes:  # Rig.iter_gpus, inline: this runs once per GPU of the rig
+        for gpu in node.gpus:
+            if gpu.id in placements:
+                raise PlanError(f"two GPUs share the id '{gpu.id}'", fix="give every GPU its own id")
+            spec = spec_cache.get(gpu.gpu)
+            if spec is None:
+                spec = spec_cache[gpu.gpu] = catalog.gpu(gpu.gpu)
+            placements[gpu.id] = (node, gpu)
+            gpu_specs[gpu.id] = spec
     if not placements:
         raise PlanError("the rig has no GPUs", fix="drag a GPU or a server from the palette onto the canvas")
 
@@ -203,8 +246,10 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
                 )
             expected_first = last
             _check_stage_split(model, stage, where)
+            tp, first_stage, last_stage, layers = stage.tp, s == 0, s == len(replica.stages) - 1, stage.layers
             for rank, gpu_id in enumerate(stage.gpus):
-                if gpu_id not in placements:
+                where_gpu = placements.get(gpu_id)
+                if where_gpu is None:
                     raise PlanError(
                         f"{where} uses GPU '{gpu_id}', which is not in the rig",
                         fix="re-assign the stage to GPUs of the rig (Layout ▸ Auto-balance)",
@@ -214,20 +259,20 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
                         f"GPU '{gpu_id}' appears twice in the layout", fix="each GPU may serve one stage"
                     )
                 used.add(gpu_id)
-                node, placement = placements[gpu_id]
+                node, placement = where_gpu
                 resolved.append(
-                    ResolvedGpu(
-                        id=gpu_id,
-                        spec=gpu_specs[gpu_id],
-                        node=node,
-                        placement=placement,
-                        replica=r,
-                        stage=s,
-                        tp_rank=rank,
-                        stage_tp=stage.tp,
-                        layers=(first, last),
-                        first_stage=s == 0,
-                        last_stage=s == len(replica.stages) - 1,
+                    ResolvedGpu.assemble(
+                        gpu_id,
+                        gpu_specs[gpu_id],
+                        node,
+                        placement,
+                        r,
+                        s,
+                        rank,
+                        tp,
+                        layers,
+                        first_stage,
+                        last_stage,
                     )
                 )
         if expected_first != model.num_layers:
