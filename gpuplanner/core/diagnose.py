@@ -135,13 +135,17 @@ def _workload_problems(r: ResolvedPlan) -> list[Problem]:
 def _over_capacity(r: ResolvedPlan, fit: FitResult) -> Problem | None:
     """The ledger adds up to more than a GPU holds (e.g. gpu_memory_utilization 1.0 leaves CUDA
     graphs no headroom): the engine would run out of memory however the rest is set."""
-    worst = min(fit.gpus, key=lambda f: f.free, default=None)
-    if worst is None or worst.free >= 0:
+    worst, least, over = None, 0, 0
+    for f in fit.gpus:  # one pass, GpuFit.free inline: this runs once per GPU of the rig
+        free = f.capacity - f.weights - f.kv_used - f.activations - f.communication - f.runtime
+        if worst is None or free < least:
+            worst, least = f, free
+        over += free < 0
+    if worst is None or least >= 0:
         return None
     g = worst.gpu
-    short = -worst.free
-    over = [f for f in fit.gpus if f.free < 0]
-    who = f"{g.id} ({g.spec.name})" if len(over) == 1 else f"{len(over)} GPUs, worst {g.id} ({g.spec.name})"
+    short = -least
+    who = f"{g.id} ({g.spec.name})" if over == 1 else f"{over} GPUs, worst {g.id} ({g.spec.name})"
     action = None
     fix = "spread the model over more GPUs, or use smaller weights or KV cache"
     if r.engine.memory_rule in ("vllm", "sglang"):
@@ -164,11 +168,13 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
     problems: list[Problem] = _format_problems(r) + _workload_problems(r)
     stranded: dict[tuple[str, str], list[str]] = {}  # (GPU name, amount) -> GPU ids
     ctx = fit.context_tokens
-    for f in fit.gpus:
-        g = f.gpu
-        label = f"{g.id} ({g.spec.name})"
-        static = f.fixed if r.engine.memory_rule != "sglang" else f.weights
+    sglang = r.engine.memory_rule == "sglang"
+    amounts: dict[int, str] = {}  # stranded bytes -> words
+    for f in fit.gpus:  # once per GPU of the rig: the words are made only for a GPU with a problem
+        static = f.weights if sglang else f.weights + f.activations + f.communication + f.runtime  # fixed
         if static > f.budget or f.kv_allocatable <= 0:
+            g = f.gpu
+            label = f"{g.id} ({g.spec.name})"
             over = static - f.budget if static > f.budget else f.weights // 20
             move = _move_layers_action(r, fit, f, over)
             smaller = _smaller(r, _SMALLER_WEIGHTS, r.weights.bits_per_weight, for_kv=False)
@@ -189,7 +195,9 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
                     action=action,
                 )
             )
-        elif r.engine.memory_rule == "sglang":
+        elif sglang:
+            g = f.gpu
+            label = f"{g.id} ({g.spec.name})"
             headroom = f.capacity - f.budget
             outside = f.activations + f.communication + f.runtime
             if outside > headroom:
@@ -203,7 +211,11 @@ def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
                     )
                 )
         if f.stranded > 0.5 * GIB:
-            stranded.setdefault((g.spec.name, gib(f.stranded, 1)), []).append(g.id)
+            g = f.gpu
+            amount = amounts.get(f.stranded)
+            if amount is None:
+                amount = amounts[f.stranded] = gib(f.stranded, 1)
+            stranded.setdefault((g.spec.name, amount), []).append(g.id)
     for (name, amount), ids in stranded.items():
         # one note per kind of GPU and amount, not one per GPU: a 64-GPU plan would list 56 of them
         who = f"{ids[0]} ({name})" if len(ids) == 1 else f"{len(ids)} {name} GPUs ({_id_ranges(ids)})"

@@ -15,6 +15,10 @@ from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Problem, Report
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 
+# what GPUs with copies of one ledger share: GPU id and name, layers, embeddings, lm_head, capacity,
+# budget, ledger, stranded bytes, KV blocks, parameters, formula
+_Kind = tuple[str, str, tuple[int, int], bool, bool, int, int, MemoryLedger, int, int, int, dict[str, str]]
+
 
 def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
     """One entry per GPU, built from values our own arithmetic produced (assembled, not validated:
@@ -26,7 +30,7 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
     out = []
     names = set(GpuReport.model_fields)
     ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # equal ledgers are one object
-    kinds: dict[tuple[object, ...], tuple[object, ...]] = {}
+    kinds: dict[tuple[object, ...], _Kind] = {}
     for f in fit.gpus:
         g = f.gpu
         kind_key = (id(f.formula), f.kv_used, f.kv_blocks, f.stranded)
