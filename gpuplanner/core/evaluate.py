@@ -15,10 +15,6 @@ from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Problem, Report
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 
-# what GPUs with copies of one ledger share: GPU id and name, layers, embeddings, lm_head, capacity,
-# budget, ledger, stranded bytes, KV blocks, parameters, formula
-_Kind = tuple[str, str, tuple[int, int], bool, bool, int, int, MemoryLedger, int, int, int, dict[str, str]]
-
 
 def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
     """One entry per GPU, built from values our own arithmetic produced (assembled, not validated:
@@ -26,16 +22,17 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
 
     GPUs whose ledgers are copies of one (``fit_memory`` gives every GPU of a kind, layers and place
     a copy of the same figures, with the same formula dict) share everything but their place in the
-    layout: those parts, the memory ledger object included, are worked out once."""
+    layout: those fields, the memory ledger object included, are worked out once per kind and each
+    GPU's entry is a copy with its own place filled in."""
     out = []
     names = set(GpuReport.model_fields)
     ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # equal ledgers are one object
-    kinds: dict[tuple[object, ...], _Kind] = {}
+    kinds: dict[tuple[object, ...], dict[str, object]] = {}
     for f in fit.gpus:
         g = f.gpu
         kind_key = (id(f.formula), f.kv_used, f.kv_blocks, f.stranded)
-        kind = kinds.get(kind_key)
-        if kind is None:
+        fields = kinds.get(kind_key)
+        if fields is None:
             figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
             ledger = ledgers.get(figures)
             if ledger is None:
@@ -47,45 +44,32 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
                     runtime=f.runtime,
                     free=f.free,
                 )
-            kind = kinds[kind_key] = (
-                g.spec.id,
-                g.spec.name,
-                g.layers,
-                g.first_stage,
-                g.last_stage,
-                f.capacity,
-                f.budget,
-                ledger,
-                f.stranded,
-                f.kv_blocks,
-                f.weight_params,
-                f.formula,
-            )
-        spec, name, layers, emb, head, capacity, budget, ledger, stranded, blocks, params, formula = kind
-        out.append(
-            GpuReport.assemble_shared(
-                {
-                    "id": g.id,
-                    "gpu": spec,
-                    "gpu_name": name,
-                    "node": g.node.id,
-                    "replica": g.replica,
-                    "stage": g.stage,
-                    "tp_rank": g.tp_rank,
-                    "layers": layers,
-                    "has_embeddings": emb,
-                    "has_lm_head": head,
-                    "capacity_bytes": capacity,
-                    "budget_bytes": budget,
-                    "memory_bytes": ledger,
-                    "stranded_bytes": stranded,
-                    "kv_blocks": blocks,
-                    "weight_params": params,
-                    "formula": formula,
-                },
-                names,
-            )
-        )
+            fields = kinds[kind_key] = {
+                "id": None,
+                "gpu": g.spec.id,
+                "gpu_name": g.spec.name,
+                "node": None,
+                "replica": None,
+                "stage": None,
+                "tp_rank": None,
+                "layers": g.layers,
+                "has_embeddings": g.first_stage,
+                "has_lm_head": g.last_stage,
+                "capacity_bytes": f.capacity,
+                "budget_bytes": f.budget,
+                "memory_bytes": ledger,
+                "stranded_bytes": f.stranded,
+                "kv_blocks": f.kv_blocks,
+                "weight_params": f.weight_params,
+                "formula": f.formula,
+            }
+        mine = fields.copy()
+        mine["id"] = g.id
+        mine["node"] = g.node.id
+        mine["replica"] = g.replica
+        mine["stage"] = g.stage
+        mine["tp_rank"] = g.tp_rank
+        out.append(GpuReport.assemble_shared(mine, names))
     return tuple(out)
 
 

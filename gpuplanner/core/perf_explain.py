@@ -140,20 +140,18 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             group_spans = any(g.node.id != node for g in gpus)
             hop_crosses = s < last and rep.stage_gpus[s + 1][0].node.id != node
             between = (group_comm if group_spans else 0.0) + (hand_off if hop_crosses else 0.0)
+            fields = {
+                "gpu": "",
+                "compute_s": compute,
+                "memory_s": memory,
+                "communication_s": comm,
+                "waiting_s": waiting,
+                "communication_between_s": between,
+            }
             for g in gpus:
-                out.append(
-                    StepSplit.assemble_shared(
-                        {
-                            "gpu": g.id,
-                            "compute_s": compute,
-                            "memory_s": memory,
-                            "communication_s": comm,
-                            "waiting_s": waiting,
-                            "communication_between_s": between,
-                        },
-                        names,
-                    )
-                )
+                mine = fields.copy()
+                mine["gpu"] = g.id
+                out.append(StepSplit.assemble_shared(mine, names))
     return tuple(out)
 
 

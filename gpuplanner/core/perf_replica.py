@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from operator import attrgetter
 
 from gpuplanner.core.calibration import (
     UserCalibration,
@@ -282,6 +283,26 @@ def _classes_of(replicas: list[Replica]) -> list[tuple[Replica, list[int]]]:
     return list(found.values())
 
 
+_spec = attrgetter("spec")
+
+
+def _by_stage(r: ResolvedPlan) -> dict[tuple[int, int], list[ResolvedGpu]]:
+    """Each stage's GPUs: slices of ``r.gpus``, which is in layout order (checked per stage)."""
+    by_stage: dict[tuple[int, int], list[ResolvedGpu]] = {}
+    start = 0
+    for rep, replica in enumerate(r.plan.layout.replicas):
+        for s, stage in enumerate(replica.stages):
+            gpus = list(r.gpus[start : start + len(stage.gpus)])
+            start += len(stage.gpus)
+            if not gpus or gpus[0].replica != rep or gpus[0].stage != s or gpus[-1].stage != s:
+                by_stage.clear()  # not in layout order after all: group GPU by GPU
+                for g in r.gpus:
+                    by_stage.setdefault((g.replica, g.stage), []).append(g)
+                return by_stage
+            by_stage[(rep, s)] = gpus
+    return by_stage
+
+
 def build_replicas(r: ResolvedPlan) -> Replicas:
     """Every replica of ``r``; replicas with identical figures share one timing cache.
 
@@ -298,27 +319,33 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
     rig, catalog = r.plan.rig, r.catalog
     moe_ep = r.model.moe is not None and r.ep > 1
     shared: dict[tuple[object, ...], dict[tuple[object, ...], object]] = {}
-    shapes: dict[tuple[object, ...], StageShape] = {}  # this call's distinct stages, cheaply keyed
+    # this call's distinct stages, cheaply keyed -> (shape, the stage's part of a replica's key)
+    shapes: dict[tuple[object, ...], tuple[StageShape, tuple[object, ...]]] = {}
     alike: dict[tuple[object, ...], StageShape] = {}  # the same, by everything a step time reads
-    # hop tuple (by the identity of its hops, kept alive in the value) -> its figures
-    hop_keys: dict[tuple[int, ...], tuple[tuple[Hop, ...], tuple[tuple[object, ...], ...]]] = {}
+    # each hop object (kept alive in ``seen_hops``) -> a number for its figures (names aside)
+    hop_numbers: dict[int, int] = {}
+    figure_numbers: dict[tuple[object, ...], int] = {}
+    seen_hops: list[Hop] = []
     replicas = Replicas()
-    by_stage: dict[tuple[int, int], list[ResolvedGpu]] = {}
-    for g in r.gpus:  # layout order: replica, stage, TP rank
-        by_stage.setdefault((g.replica, g.stage), []).append(g)
+    by_stage = _by_stage(r)
 
-    def hop_key(hops: tuple[Hop, ...]) -> tuple[tuple[object, ...], ...]:
-        ids = tuple(map(id, hops))
-        hit = hop_keys.get(ids)
-        if hit is None:
-            hit = hop_keys[ids] = (hops, _hop_key(hops))
-        return hit[1]
+    def hop_key(hops: tuple[Hop, ...]) -> tuple[int | None, ...]:
+        """Equal for hops with equal figures, names aside (as :func:`_hop_key`), within this call."""
+        numbers = tuple(map(hop_numbers.get, map(id, hops)))
+        if None in numbers:
+            for h in hops:
+                if id(h) not in hop_numbers:
+                    seen_hops.append(h)
+                    figures = (h.link, h.bandwidth_bps, h.latency_s, h.peer_to_peer)
+                    hop_numbers[id(h)] = figure_numbers.setdefault(figures, len(figure_numbers))
+            numbers = tuple(map(hop_numbers.get, map(id, hops)))
+        return numbers
 
-    for rep in range(r.dp):
-        stage_gpus = [by_stage[(rep, s)] for s in range(len(r.plan.layout.replicas[rep].stages))]
-        stages = []
+    for rep, replica in enumerate(r.plan.layout.replicas):
+        stage_gpus = [by_stage[(rep, s)] for s in range(len(replica.stages))]
+        stages, stage_keys = [], []
         for s, gpus in enumerate(stage_gpus):
-            ids = [g.id for g in gpus]
+            ids = replica.stages[s].gpus
             tp_hops = tuple(ring_for_group(rig, catalog, ids))
             ep_hops: tuple[Hop, ...] = ()
             if moe_ep:
@@ -326,24 +353,30 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
                 ep_hops = tuple(ring_for_group(rig, catalog, group))
             first = gpus[0]
             local = (
-                tuple(g.spec.id for g in gpus),
+                tuple(map(id, map(_spec, gpus))),  # the GPU kinds (catalog objects, alive with ``r``)
                 first.layers,
                 first.first_stage,
                 first.last_stage,
                 hop_key(tp_hops),
                 hop_key(ep_hops),
             )
-            shape = shapes.get(local)
-            if shape is None:
-                shape = shapes[local] = _alike(_stage_shape(r, gpus, tp_hops, ep_hops, figures), alike)
-            stages.append(shape)
+            hit = shapes.get(local)
+            if hit is None:
+                shape = _alike(_stage_shape(r, gpus, tp_hops, ep_hops, figures), alike)
+                stage_key = (
+                    shape.gpu.id,
+                    shape.layers,
+                    shape.tp,
+                    hop_key(shape.tp_hops),
+                    hop_key(shape.ep_hops),
+                )
+                hit = shapes[local] = (shape, stage_key)
+            stages.append(hit[0])
+            stage_keys.append(hit[1])
         bounds = [
             path_between(rig, catalog, a[0].id, b[0].id, streams=len(a)) for a, b in pairwise(stage_gpus)
         ]
-        key = (
-            tuple((s.gpu.id, s.layers, s.tp, hop_key(s.tp_hops), hop_key(s.ep_hops)) for s in stages),
-            hop_key(tuple(bounds)),
-        )
+        key = (tuple(stage_keys), hop_key(tuple(bounds)))
         memo = shared.setdefault(key, {})
         replicas.append(Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, seq_s))
     return replicas
