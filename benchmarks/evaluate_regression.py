@@ -12,7 +12,7 @@ regression guard, not golden values: they say "the same as before", not "right".
 
 The plans: mixed GPU kinds with an uneven pipeline, replicas on different hardware, a TP group whose
 GPU kinds come in a different order per replica, uneven layer splits across replicas, MoE with expert
-parallelism inside a stage and across replicas, host offload, a plan that does not fit (per-GPU problems and their checked fixes), static batching, a concurrency that does
+parallelism inside a stage and across replicas, host offload, llama.cpp's row split, SGLang's, TensorRT-LLM's and TGI's memory rules, a plan that does not fit (per-GPU problems and their checked fixes), static batching, a concurrency that does
 not divide over the replicas, and a 64-GPU rig.
 """
 
@@ -131,6 +131,29 @@ def plans() -> dict[str, Plan]:
         catalog=cat,
     )
     out["moe-ep-across-replicas"] = moe
+    # llama.cpp --split-mode row over a 3090 and a 4090 (the main GPU holds the KV cache)
+    row = quick_plan(
+        model="Qwen/Qwen3-32B",
+        gpu="rtx-4090",
+        gpus_per_node=2,
+        tp=2,
+        engine="llamacpp",
+        weights="gguf-q4_k_m",
+        split_mode="row",
+        catalog=cat,
+    )
+    out["llamacpp-row-split"] = _with_gpu_kinds(row, {row.rig.nodes[0].gpus[0].id: "rtx-3090"})
+    # other engines' memory rules, DP 2 x TP 4 on one DGX H100
+    for engine in ("sglang", "trtllm", "tgi"):
+        out[f"{engine}-dp2-tp4"] = quick_plan(
+            model="meta-llama/Llama-3.1-70B-Instruct",
+            gpu="h100-sxm",
+            tp=4,
+            dp=2,
+            engine=engine,
+            concurrency=24,
+            catalog=cat,
+        )
     return out
 
 

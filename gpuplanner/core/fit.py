@@ -259,26 +259,30 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
     ctx = context_tokens(r)
     row = r.settings.split_mode == "row"
     templates: dict[tuple[object, ...], GpuFit] = {}
-    keys: list[tuple[object, ...]] = []  # per GPU, in layout order
+    # per stage, in layout order: its GPUs and each one's ledger key
+    stages: list[tuple[int, tuple[ResolvedGpu, ...], list[tuple[object, ...]]]] = []
     replica_keys: dict[int, dict[tuple[object, ...], None]] = {}  # per replica, its distinct ledgers
     rep0_rates: list[float] = []
-    for g in r.gpus:
-        # everything a GPU's ledger depends on (inline: this loop runs once per GPU of the rig)
-        key = (
-            g.spec.id,
-            g.layers,
-            g.stage_tp,
-            g.first_stage,
-            g.last_stage,
-            row and g.stage_tp > 1 and g.tp_rank == 0,
-        )
-        template = templates.get(key)
-        if template is None:
-            template = templates[key] = _gpu_fit(r, g, ctx)
-        keys.append(key)
-        replica_keys.setdefault(g.replica, {})[key] = None
-        if g.replica == 0:
-            rep0_rates.append(template.kv_rate)
+    for (rep, _), gpus in r.by_stage.items():
+        first = gpus[0]
+        # everything a GPU's ledger depends on; the GPUs of a stage share all but their kind (and,
+        # with llama.cpp's row split, whether they are the main GPU)
+        place = (first.layers, first.stage_tp, first.first_stage, first.last_stage)
+        kinds = {id(g.spec) for g in gpus}
+        keys: list[tuple[object, ...]]
+        if len(kinds) == 1 and not (row and first.stage_tp > 1):
+            keys = [(first.spec.id, *place, False)] * len(gpus)
+        else:
+            keys = [(g.spec.id, *place, row and g.stage_tp > 1 and g.tp_rank == 0) for g in gpus]
+        seen = replica_keys.setdefault(rep, {})
+        for g, key in zip(gpus, keys, strict=True) if len(kinds) > 1 or row else ((first, keys[0]),):
+            template = templates.get(key)
+            if template is None:
+                template = templates[key] = _gpu_fit(r, g, ctx)
+            seen[key] = None
+        if rep == 0:
+            rep0_rates += [templates[key].kv_rate for key in keys]
+        stages.append((rep, gpus, keys))
     block = r.settings.kv_block_tokens
     w = r.plan.workload
     wanted_tokens: int | None = None
@@ -313,7 +317,10 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
                 finals[(k, cap_blocks)] = final
         replica_caps.append(cap_blocks * block)
         replica_blocks.append(cap_blocks)
-    fits = [_clone(finals[(key, replica_blocks[g.replica])], g) for g, key in zip(r.gpus, keys, strict=True)]
+    fits: list[GpuFit] = []
+    for rep, gpus, stage_keys in stages:
+        blocks = replica_blocks[rep]
+        fits += [_clone(finals[(key, blocks)], g) for g, key in zip(gpus, stage_keys, strict=True)]
     cap = min(replica_caps)
     seqs = r.settings.max_num_seqs
     slot_ctx: int | None = None

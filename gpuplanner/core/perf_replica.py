@@ -162,7 +162,7 @@ class _PlanFigures:
 
 
 def _ep_group(
-    r: ResolvedPlan, by_stage: dict[tuple[int, int], list[ResolvedGpu]], replica: int, stage: int, tp: int
+    r: ResolvedPlan, by_stage: dict[tuple[int, int], tuple[ResolvedGpu, ...]], replica: int, stage: int, tp: int
 ) -> list[str]:
     """GPU ids of an EP group wider than a stage: the same stage of neighbouring replicas."""
     group: list[str] = []
@@ -286,23 +286,6 @@ def _classes_of(replicas: list[Replica]) -> list[tuple[Replica, list[int]]]:
 _spec = attrgetter("spec")
 
 
-def _by_stage(r: ResolvedPlan) -> dict[tuple[int, int], list[ResolvedGpu]]:
-    """Each stage's GPUs: slices of ``r.gpus``, which is in layout order (checked per stage)."""
-    by_stage: dict[tuple[int, int], list[ResolvedGpu]] = {}
-    start = 0
-    for rep, replica in enumerate(r.plan.layout.replicas):
-        for s, stage in enumerate(replica.stages):
-            gpus = list(r.gpus[start : start + len(stage.gpus)])
-            start += len(stage.gpus)
-            if not gpus or gpus[0].replica != rep or gpus[0].stage != s or gpus[-1].stage != s:
-                by_stage.clear()  # not in layout order after all: group GPU by GPU
-                for g in r.gpus:
-                    by_stage.setdefault((g.replica, g.stage), []).append(g)
-                return by_stage
-            by_stage[(rep, s)] = gpus
-    return by_stage
-
-
 def build_replicas(r: ResolvedPlan) -> Replicas:
     """Every replica of ``r``; replicas with identical figures share one timing cache.
 
@@ -327,7 +310,7 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
     figure_numbers: dict[tuple[object, ...], int] = {}
     seen_hops: list[Hop] = []
     replicas = Replicas()
-    by_stage = _by_stage(r)
+    by_stage = r.by_stage
 
     def hop_key(hops: tuple[Hop, ...]) -> tuple[int | None, ...]:
         """Equal for hops with equal figures, names aside (as :func:`_hop_key`), within this call."""
@@ -342,7 +325,7 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
         return numbers
 
     for rep, replica in enumerate(r.plan.layout.replicas):
-        stage_gpus = [by_stage[(rep, s)] for s in range(len(replica.stages))]
+        stage_gpus = [list(by_stage[(rep, s)]) for s in range(len(replica.stages))]
         stages, stage_keys = [], []
         for s, gpus in enumerate(stage_gpus):
             ids = replica.stages[s].gpus

@@ -8,6 +8,7 @@ Each raises a :class:`PlanError` whose message names the problem and the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.engine_rules import batch_defaults
@@ -119,6 +120,28 @@ class ResolvedPlan:
 
     def stage_gpus(self, replica: int, stage: int) -> list[ResolvedGpu]:
         return [g for g in self.gpus if g.replica == replica and g.stage == stage]
+
+    @cached_property
+    def by_stage(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
+        """Each stage's GPUs by (replica, stage), in layout order: slices of ``gpus`` (which is in
+        layout order; checked per stage), so no per-GPU work. Worked out once per resolved plan
+        (``dataclasses.replace`` makes a new one, with its own)."""
+        by_stage: dict[tuple[int, int], tuple[ResolvedGpu, ...]] = {}
+        start = 0
+        for rep, replica in enumerate(self.plan.layout.replicas):
+            for s, stage in enumerate(replica.stages):
+                gpus = self.gpus[start : start + len(stage.gpus)]
+                start += len(stage.gpus)
+                if not gpus or gpus[0].replica != rep or gpus[0].stage != s or gpus[-1].stage != s:
+                    return self._grouped()  # not in layout order after all
+                by_stage[(rep, s)] = gpus
+        return by_stage if start == len(self.gpus) else self._grouped()
+
+    def _grouped(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
+        grouped: dict[tuple[int, int], list[ResolvedGpu]] = {}
+        for g in self.gpus:
+            grouped.setdefault((g.replica, g.stage), []).append(g)
+        return {key: tuple(gpus) for key, gpus in grouped.items()}
 
 
 def _settings(
