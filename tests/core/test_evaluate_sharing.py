@@ -48,3 +48,51 @@ def test_report_does_not_depend_on_earlier_evaluations() -> None:
     assert perf is not None
     names = [link.name for link in perf.links if link.purpose == "tensor parallel"]
     assert names == ["NVSwitch (rack7)"]
+
+
+def test_a_rewritten_user_calibration_file_changes_the_very_next_estimate(isolated_user_dir: Path) -> None:
+    """The user calibration is read once per evaluation, keyed on the file's path, time and size:
+    a file written by ``gpuplanner calibrate`` in another process counts at the next evaluation (not a
+    second later), and removing it restores the catalog's figures exactly."""
+    from gpuplanner.core.calibration import UserCalibration, UserFactor
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.paths import user_calibration_file
+
+    plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1)
+    before = evaluate(plan).performance
+    path = user_calibration_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = UserCalibration(factors=(UserFactor(gpu="h100-sxm", engine="vllm", memory_scale=0.5),))
+    path.write_text(table.model_dump_json(by_alias=True))
+    slower = evaluate(plan).performance
+    path.unlink()
+    again = evaluate(plan).performance
+    assert before is not None and slower is not None and again is not None
+    assert slower.tpot_s > 1.5 * before.tpot_s  # a memory-bound decode at half the bandwidth
+    assert again.tpot_s == before.tpot_s
+
+
+def test_stages_are_found_whatever_the_order_of_the_gpus() -> None:
+    """``ResolvedPlan.by_stage`` slices the layout-ordered GPUs; GPUs in another order are grouped."""
+    import dataclasses
+
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.core.resolve import resolve_plan
+
+    cat = default_catalog()
+    plan = quick_plan(
+        model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", tp=2, pp=2, dp=2, catalog=cat
+    )
+    r = resolve_plan(plan, cat)
+    expected = {
+        (rep, s): tuple(cat_gpu for cat_gpu in r.gpus if (cat_gpu.replica, cat_gpu.stage) == (rep, s))
+        for rep in range(2)
+        for s in range(2)
+    }
+    assert r.by_stage == expected
+    shuffled = dataclasses.replace(r, gpus=tuple(reversed(r.gpus)))
+    assert {key: set(gpus) for key, gpus in shuffled.by_stage.items()} == {
+        key: set(gpus) for key, gpus in expected.items()
+    }
