@@ -81,6 +81,9 @@ class FitResult:
     kv_bytes_per_token: int  # one replica, all its GPUs
     engine_context_tokens: int | None = None  # llama.cpp: the context it allocates (n_ctx), None elsewhere
     slot_context_tokens: int | None = None  # llama.cpp: the longest sequence one slot may hold
+    # the distinct ledgers: (the first GPU's, indices in ``gpus`` of every GPU with an equal copy),
+    # in order of first GPU; consumers that decide per ledger look at each once
+    ledgers: list[tuple[GpuFit, tuple[int, ...]]] = field(default_factory=list)
 
 
 @cache
@@ -318,9 +321,17 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         replica_caps.append(cap_blocks * block)
         replica_blocks.append(cap_blocks)
     fits: list[GpuFit] = []
+    copies: dict[int, list[int]] = {}  # id of a final ledger -> indices of the GPUs holding its copies
     for rep, gpus, stage_keys in stages:
         blocks = replica_blocks[rep]
+        start = len(fits)
         fits += [_clone(finals[(key, blocks)], g) for g, key in zip(gpus, stage_keys, strict=True)]
+        if stage_keys[0] is stage_keys[-1] or len(set(stage_keys)) == 1:  # the usual stage: one ledger
+            copies.setdefault(id(finals[(stage_keys[0], blocks)]), []).extend(range(start, len(fits)))
+        else:
+            for i, key in enumerate(stage_keys, start):
+                copies.setdefault(id(finals[(key, blocks)]), []).append(i)
+    ledgers = [(fits[indices[0]], tuple(indices)) for indices in copies.values()]
     cap = min(replica_caps)
     seqs = r.settings.max_num_seqs
     slot_ctx: int | None = None
@@ -346,4 +357,5 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         kv_bytes_per_token=round(sum(rep0_rates)),
         engine_context_tokens=engine_ctx,
         slot_context_tokens=slot_ctx,
+        ledgers=ledgers,
     )
