@@ -20,56 +20,54 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
     """One entry per GPU, built from values our own arithmetic produced (assembled, not validated:
     validating 1,000 of them per edit on a 512-GPU plan would cost more than the whole fit model).
 
-    GPUs whose ledgers are copies of one (``fit_memory`` gives every GPU of a kind, layers and place
-    a copy of the same figures, with the same formula dict) share everything but their place in the
-    layout: those fields, the memory ledger object included, are worked out once per kind and each
+    GPUs holding copies of one ledger (``fit.ledgers``) share everything but their place in the
+    layout: those fields, the memory ledger object included, are worked out once per ledger and each
     GPU's entry is a copy with its own place filled in."""
-    out = []
     names = set(GpuReport.model_fields)
+    gpus = fit.gpus
+    out: list[GpuReport] = [None] * len(gpus)  # type: ignore[list-item]  # every slot is filled below
     ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # equal ledgers are one object
-    kinds: dict[tuple[object, ...], dict[str, object]] = {}
-    for f in fit.gpus:
+    for f, indices in fit.ledgers or [(f, (i,)) for i, f in enumerate(gpus)]:
         g = f.gpu
-        kind_key = (id(f.formula), f.kv_used, f.kv_blocks, f.stranded)
-        fields = kinds.get(kind_key)
-        if fields is None:
-            figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
-            ledger = ledgers.get(figures)
-            if ledger is None:
-                ledger = ledgers[figures] = MemoryLedger.assemble(
-                    weights=f.weights,
-                    kv_cache=f.kv_used,
-                    activations=f.activations,
-                    communication=f.communication,
-                    runtime=f.runtime,
-                    free=f.free,
-                )
-            fields = kinds[kind_key] = {
-                "id": None,
-                "gpu": g.spec.id,
-                "gpu_name": g.spec.name,
-                "node": None,
-                "replica": None,
-                "stage": None,
-                "tp_rank": None,
-                "layers": g.layers,
-                "has_embeddings": g.first_stage,
-                "has_lm_head": g.last_stage,
-                "capacity_bytes": f.capacity,
-                "budget_bytes": f.budget,
-                "memory_bytes": ledger,
-                "stranded_bytes": f.stranded,
-                "kv_blocks": f.kv_blocks,
-                "weight_params": f.weight_params,
-                "formula": f.formula,
-            }
-        mine = fields.copy()
-        mine["id"] = g.id
-        mine["node"] = g.node.id
-        mine["replica"] = g.replica
-        mine["stage"] = g.stage
-        mine["tp_rank"] = g.tp_rank
-        out.append(GpuReport.assemble_shared(mine, names))
+        figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
+        ledger = ledgers.get(figures)
+        if ledger is None:
+            ledger = ledgers[figures] = MemoryLedger.assemble(
+                weights=f.weights,
+                kv_cache=f.kv_used,
+                activations=f.activations,
+                communication=f.communication,
+                runtime=f.runtime,
+                free=f.free,
+            )
+        fields = {
+            "id": None,
+            "gpu": g.spec.id,
+            "gpu_name": g.spec.name,
+            "node": None,
+            "replica": None,
+            "stage": None,
+            "tp_rank": None,
+            "layers": g.layers,
+            "has_embeddings": g.first_stage,
+            "has_lm_head": g.last_stage,
+            "capacity_bytes": f.capacity,
+            "budget_bytes": f.budget,
+            "memory_bytes": ledger,
+            "stranded_bytes": f.stranded,
+            "kv_blocks": f.kv_blocks,
+            "weight_params": f.weight_params,
+            "formula": f.formula,
+        }
+        for i in indices:
+            g = gpus[i].gpu
+            mine = fields.copy()
+            mine["id"] = g.id
+            mine["node"] = g.node.id
+            mine["replica"] = g.replica
+            mine["stage"] = g.stage
+            mine["tp_rank"] = g.tp_rank
+            out[i] = GpuReport.assemble_shared(mine, names)
     return tuple(out)
 
 
