@@ -48,43 +48,6 @@ class ResolvedGpu:
     first_stage: bool
     last_stage: bool
 
-    @classmethod
-    def assemble(
-        cls,
-        id: str,
-        spec: GpuSpec,
-        node: Node,
-        placement: GpuPlacement,
-        replica: int,
-        stage: int,
-        tp_rank: int,
-        stage_tp: int,
-        layers: tuple[int, int],
-        first_stage: bool,
-        last_stage: bool,
-    ) -> ResolvedGpu:
-        """The same object as the constructor makes, without its one frozen ``__setattr__`` per field
-        (``resolve_plan`` makes one per GPU of the layout, 512 of them on each edit of a large rig)."""
-        gpu = _new(cls)
-        _set(
-            gpu,
-            "__dict__",
-            {
-                "id": id,
-                "spec": spec,
-                "node": node,
-                "placement": placement,
-                "replica": replica,
-                "stage": stage,
-                "tp_rank": tp_rank,
-                "stage_tp": stage_tp,
-                "layers": layers,
-                "first_stage": first_stage,
-                "last_stage": last_stage,
-            },
-        )
-        return gpu
-
 
 _new = object.__new__
 _set = object.__setattr__
@@ -269,7 +232,22 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
                 )
             expected_first = last
             _check_stage_split(model, stage, where)
-            tp, first_stage, last_stage, layers = stage.tp, s == 0, s == len(replica.stages) - 1, stage.layers
+            # every GPU of the stage: a copy of these fields with its own id, kind, server and rank,
+            # set straight into the frozen dataclass (its __init__'s one __setattr__ per field, once per
+            # GPU, cost more than the rest of resolving a 512-GPU layout)
+            shared: dict[str, object] = {
+                "id": "",
+                "spec": None,
+                "node": None,
+                "placement": None,
+                "replica": r,
+                "stage": s,
+                "tp_rank": 0,
+                "stage_tp": stage.tp,
+                "layers": stage.layers,
+                "first_stage": s == 0,
+                "last_stage": s == len(replica.stages) - 1,
+            }
             for rank, gpu_id in enumerate(stage.gpus):
                 where_gpu = placements.get(gpu_id)
                 if where_gpu is None:
@@ -282,22 +260,14 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
                         f"GPU '{gpu_id}' appears twice in the layout", fix="each GPU may serve one stage"
                     )
                 used.add(gpu_id)
-                node, placement = where_gpu
-                resolved.append(
-                    ResolvedGpu.assemble(
-                        gpu_id,
-                        gpu_specs[gpu_id],
-                        node,
-                        placement,
-                        r,
-                        s,
-                        rank,
-                        tp,
-                        layers,
-                        first_stage,
-                        last_stage,
-                    )
-                )
+                fields = shared.copy()
+                fields["id"] = gpu_id
+                fields["spec"] = gpu_specs[gpu_id]
+                fields["node"], fields["placement"] = where_gpu
+                fields["tp_rank"] = rank
+                made = _new(ResolvedGpu)
+                _set(made, "__dict__", fields)
+                resolved.append(made)
         if expected_first != model.num_layers:
             raise PlanError(
                 f"replica {r + 1} covers layers 0–{expected_first} but {model.name} has {model.num_layers}",

@@ -96,3 +96,32 @@ def test_stages_are_found_whatever_the_order_of_the_gpus() -> None:
     assert {key: set(gpus) for key, gpus in shuffled.by_stage.items()} == {
         key: set(gpus) for key, gpus in expected.items()
     }
+
+
+def test_parts_built_without_their_constructors_equal_constructed_ones() -> None:
+    """resolve_plan fills ResolvedGpu's fields directly and evaluate assembles its per-GPU report
+    parts from shared dicts: each must equal (and hash, print and stay frozen like) the constructed
+    or validated one."""
+    import dataclasses
+
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.report import GpuReport, StepSplit
+    from gpuplanner.core.resolve import ResolvedGpu, resolve_plan
+
+    cat = default_catalog()
+    plan = plans()["64-gpus-uneven-replicas"]
+    for g in resolve_plan(plan, cat).gpus:
+        made = ResolvedGpu(**{f.name: getattr(g, f.name) for f in dataclasses.fields(ResolvedGpu)})
+        assert g == made and hash(g) == hash(made) and repr(g) == repr(made)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            g.stage = 0  # type: ignore[misc]
+    report = evaluate(plan, cat)
+    assert report.performance is not None
+    for part in report.gpus:
+        assert part == GpuReport.model_validate(part.model_dump())
+    for split in report.performance.step_split:
+        assert split == StepSplit.model_validate(split.model_dump())
+    first = report.gpus[0]
+    assert first.model_copy(update={"stage": 9}).stage == 9 and first.stage == 0
+    assert report.gpus[1].model_fields_set == set(GpuReport.model_fields)
