@@ -3,6 +3,8 @@ step, the traffic on every link, and the assumptions behind the numbers."""
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from gpuplanner.core.collectives import effective_bandwidth_bps
 from gpuplanner.core.efficiency import assumption_notes, compute_dtype
 from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, stage_step
@@ -96,6 +98,9 @@ def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
     size = min(isl, rep.chunk)
     step = stage_step(shape, size, 1, 0, size)
     return _bottleneck(shape, step, 1, step.total_s, f"{size}-token prefill chunk")
+
+
+_spec, _spec_id = attrgetter("spec"), attrgetter("spec.id")
 
 
 def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:
@@ -230,9 +235,7 @@ def assumptions(r: ResolvedPlan, wanted: int, limit: int) -> tuple[str, ...]:
     overhead = r.engine.step_overhead_us
     if not overhead:
         notes.append(f"{r.engine.name}: per-step and per-layer overheads from catalogs/calibration.toml.")
-    seen: set[str] = set()
-    for g in r.gpus:
-        if g.spec.id not in seen:
-            seen.add(g.spec.id)
-            notes.extend(assumption_notes(g.spec))
+    # each GPU kind once, in order of first use (a C loop over the GPUs: 512 of them stay cheap)
+    for spec in dict(zip(map(_spec_id, r.gpus), map(_spec, r.gpus), strict=True)).values():
+        notes.extend(assumption_notes(spec))
     return tuple(notes)
