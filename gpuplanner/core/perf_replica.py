@@ -283,7 +283,7 @@ def _classes_of(replicas: list[Replica]) -> list[tuple[Replica, list[int]]]:
     return list(found.values())
 
 
-_spec = attrgetter("spec")
+_spec, _id = attrgetter("spec"), attrgetter("id")
 
 
 def build_replicas(r: ResolvedPlan) -> Replicas:
@@ -319,8 +319,8 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
             for h in hops:
                 if id(h) not in hop_numbers:
                     seen_hops.append(h)
-                    figures = (h.link, h.bandwidth_bps, h.latency_s, h.peer_to_peer)
-                    hop_numbers[id(h)] = figure_numbers.setdefault(figures, len(figure_numbers))
+                    facts = (h.link, h.bandwidth_bps, h.latency_s, h.peer_to_peer)
+                    hop_numbers[id(h)] = figure_numbers.setdefault(facts, len(figure_numbers))
             numbers = tuple(map(hop_numbers.get, map(id, hops)))
         return numbers
 
@@ -328,7 +328,7 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
         stage_gpus = [list(by_stage[(rep, s)]) for s in range(len(replica.stages))]
         stages, stage_keys = [], []
         for s, gpus in enumerate(stage_gpus):
-            ids = replica.stages[s].gpus
+            ids = tuple(map(_id, gpus))
             tp_hops = tuple(ring_for_group(rig, catalog, ids))
             ep_hops: tuple[Hop, ...] = ()
             if moe_ep:
