@@ -7,7 +7,6 @@ efficiency models (:mod:`collectives`, :mod:`efficiency`) read it through :func:
 
 from __future__ import annotations
 
-import time
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -290,17 +289,18 @@ class UserCalibration(_Part):
 
 
 _user: UserCalibration | None = None
-_user_key: tuple[str, int] | None = None
+_user_key: tuple[str, int, int] | None = None
 _user_pinned = False
-_user_checked = 0.0
 
 
-def _user_file_key() -> tuple[str, int]:
+def _user_file_key() -> tuple[str, int, int]:
+    """(path, modification time, size) of the user calibration file: a changed file changes it."""
     path = paths.user_calibration_file()
     try:
-        return str(path), path.stat().st_mtime_ns
+        st = path.stat()
     except OSError:
-        return str(path), -1
+        return str(path), -1, -1
+    return str(path), st.st_mtime_ns, st.st_size
 
 
 def load_user_calibration() -> UserCalibration:
@@ -313,21 +313,12 @@ def load_user_calibration() -> UserCalibration:
 
 
 def user_calibration() -> UserCalibration:
-    """The user calibration in use: the user folder's file (re-read when it changes, looked at no
-    more than once a second: every stage of every evaluation asks) unless :func:`use_user_calibration`
-    pinned one."""
-    global _user, _user_key, _generation, _user_checked
+    """The user calibration in use: the user folder's file (re-read when its path, time or size
+    changes; one ``stat`` per call, so callers ask once per evaluation, not per stage) unless
+    :func:`use_user_calibration` pinned one."""
+    global _user, _user_key, _generation
     if _user_pinned and _user is not None:
         return _user
-    now = time.monotonic()
-    if (
-        _user is not None
-        and _user_key is not None
-        and now - _user_checked < 1.0
-        and _user_key[0] == str(paths.user_calibration_file())
-    ):
-        return _user
-    _user_checked = now
     key = _user_file_key()
     if _user is None or key != _user_key:
         _user, _user_key = load_user_calibration(), key
@@ -343,7 +334,12 @@ def use_user_calibration(value: UserCalibration | None) -> None:
     _generation += 1
 
 
+def scales_for(table: UserCalibration, gpu: str, engine: str) -> tuple[float, float]:
+    """(memory_scale, compute_scale) ``table`` holds for ``gpu`` with ``engine``; (1, 1) if none."""
+    factor = table.factor_for(gpu, engine)
+    return (factor.memory_scale, factor.compute_scale) if factor is not None else (1.0, 1.0)
+
+
 def user_scales(gpu: str, engine: str) -> tuple[float, float]:
     """(memory_scale, compute_scale) the user calibrated for ``gpu`` with ``engine``; (1, 1) if none."""
-    factor = user_calibration().factor_for(gpu, engine)
-    return (factor.memory_scale, factor.compute_scale) if factor is not None else (1.0, 1.0)
+    return scales_for(user_calibration(), gpu, engine)

@@ -135,13 +135,18 @@ def _workload_problems(r: ResolvedPlan) -> list[Problem]:
 def _over_capacity(r: ResolvedPlan, fit: FitResult) -> Problem | None:
     """The ledger adds up to more than a GPU holds (e.g. gpu_memory_utilization 1.0 leaves CUDA
     graphs no headroom): the engine would run out of memory however the rest is set."""
-    worst = min(fit.gpus, key=lambda f: f.free, default=None)
-    if worst is None or worst.free >= 0:
+    worst, least, over = None, 0, 0
+    for f, indices in _ledgers(fit):  # in order of first GPU: the first GPU with the least free wins
+        free = f.free
+        if worst is None or free < least:
+            worst, least = f, free
+        if free < 0:
+            over += len(indices)
+    if worst is None or least >= 0:
         return None
     g = worst.gpu
-    short = -worst.free
-    over = [f for f in fit.gpus if f.free < 0]
-    who = f"{g.id} ({g.spec.name})" if len(over) == 1 else f"{len(over)} GPUs, worst {g.id} ({g.spec.name})"
+    short = -least
+    who = f"{g.id} ({g.spec.name})" if over == 1 else f"{over} GPUs, worst {g.id} ({g.spec.name})"
     action = None
     fix = "spread the model over more GPUs, or use smaller weights or KV cache"
     if r.engine.memory_rule in ("vllm", "sglang"):
@@ -160,50 +165,72 @@ def _over_capacity(r: ResolvedPlan, fit: FitResult) -> Problem | None:
     )
 
 
+def _gpu_problem(r: ResolvedPlan, fit: FitResult, f: GpuFit, sglang: bool) -> Problem | None:
+    """What is wrong with one GPU's ledger (None: nothing)."""
+    static = f.weights if sglang else f.fixed
+    g = f.gpu
+    label = f"{g.id} ({g.spec.name})"
+    if static > f.budget or f.kv_allocatable <= 0:
+        over = static - f.budget if static > f.budget else f.weights // 20
+        move = _move_layers_action(r, fit, f, over)
+        smaller = _smaller(r, _SMALLER_WEIGHTS, r.weights.bits_per_weight, for_kv=False)
+        if move:
+            fix, action = move
+        elif smaller:
+            fix, action = f"use {smaller} weights", FixAction(kind="set_weights", value=smaller)
+        else:
+            fix, action = "spread the model over more GPUs (higher TP or PP)", None
+        return Problem(
+            severity="error",
+            gpu=g.id,
+            message=f"won't start: {label} needs {gib(static, 1)} for weights"
+            f"{', activations and runtime' if static != f.weights else ''} but the engine may use "
+            f"{gib(f.budget, 1)} ({gib(max(0, static - f.budget), 1)} over)",
+            fix=fix,
+            action=action,
+        )
+    if sglang:
+        headroom = f.capacity - f.budget
+        outside = f.activations + f.communication + f.runtime
+        if outside > headroom:
+            return Problem(
+                severity="warning",
+                gpu=g.id,
+                message=f"{label}: activations, CUDA graphs and buffers need {gib(outside, 1)} but "
+                f"mem_fraction_static leaves {gib(headroom, 1)}; it may run out of memory under load",
+                fix="lower mem_fraction_static",
+            )
+    return None
+
+
+def _ledgers(fit: FitResult) -> list[tuple[GpuFit, tuple[int, ...]]]:
+    """The fit's distinct ledgers with the indices of the GPUs holding them (one per GPU if unknown)."""
+    return fit.ledgers or [(f, (i,)) for i, f in enumerate(fit.gpus)]
+
+
 def diagnose(r: ResolvedPlan, fit: FitResult) -> list[Problem]:
     problems: list[Problem] = _format_problems(r) + _workload_problems(r)
-    stranded: dict[tuple[str, str], list[str]] = {}  # (GPU name, amount) -> GPU ids
     ctx = fit.context_tokens
-    for f in fit.gpus:
-        g = f.gpu
-        label = f"{g.id} ({g.spec.name})"
-        static = f.fixed if r.engine.memory_rule != "sglang" else f.weights
-        if static > f.budget or f.kv_allocatable <= 0:
-            over = static - f.budget if static > f.budget else f.weights // 20
-            move = _move_layers_action(r, fit, f, over)
-            smaller = _smaller(r, _SMALLER_WEIGHTS, r.weights.bits_per_weight, for_kv=False)
-            if move:
-                fix, action = move
-            elif smaller:
-                fix, action = f"use {smaller} weights", FixAction(kind="set_weights", value=smaller)
-            else:
-                fix, action = "spread the model over more GPUs (higher TP or PP)", None
-            problems.append(
-                Problem(
-                    severity="error",
-                    gpu=g.id,
-                    message=f"won't start: {label} needs {gib(static, 1)} for weights"
-                    f"{', activations and runtime' if static != f.weights else ''} but the engine may use "
-                    f"{gib(f.budget, 1)} ({gib(max(0, static - f.budget), 1)} over)",
-                    fix=fix,
-                    action=action,
-                )
-            )
-        elif r.engine.memory_rule == "sglang":
-            headroom = f.capacity - f.budget
-            outside = f.activations + f.communication + f.runtime
-            if outside > headroom:
-                problems.append(
-                    Problem(
-                        severity="warning",
-                        gpu=g.id,
-                        message=f"{label}: activations, CUDA graphs and buffers need {gib(outside, 1)} but "
-                        f"mem_fraction_static leaves {gib(headroom, 1)}; it may run out of memory under load",
-                        fix="lower mem_fraction_static",
-                    )
-                )
+    sglang = r.engine.memory_rule == "sglang"
+    # Copies of one ledger have the same problems: each distinct ledger is judged once, and only the
+    # GPUs of a ledger with a problem are looked at one by one (each gets its own, in GPU order).
+    found: list[tuple[int, Problem]] = []
+    strands: list[tuple[int, str, str]] = []  # (GPU index, GPU name, amount) of GPUs stranding KV memory
+    for f, indices in _ledgers(fit):
+        static = f.weights if sglang else f.fixed
+        troubled = static > f.budget or f.kv_allocatable <= 0
+        if troubled or (sglang and f.activations + f.communication + f.runtime > f.capacity - f.budget):
+            for i in indices:
+                problem = _gpu_problem(r, fit, fit.gpus[i], sglang)
+                if problem is not None:
+                    found.append((i, problem))
         if f.stranded > 0.5 * GIB:
-            stranded.setdefault((g.spec.name, gib(f.stranded, 1)), []).append(g.id)
+            amount = gib(f.stranded, 1)
+            strands += [(i, f.gpu.spec.name, amount) for i in indices]
+    problems += [problem for _, problem in sorted(found, key=lambda item: item[0])]
+    stranded: dict[tuple[str, str], list[str]] = {}  # (GPU name, amount) -> GPU ids, in GPU order
+    for i, name, amount in sorted(strands):
+        stranded.setdefault((name, amount), []).append(fit.gpus[i].gpu.id)
     for (name, amount), ids in stranded.items():
         # one note per kind of GPU and amount, not one per GPU: a 64-GPU plan would list 56 of them
         who = f"{ids[0]} ({name})" if len(ids) == 1 else f"{len(ids)} {name} GPUs ({_id_ranges(ids)})"

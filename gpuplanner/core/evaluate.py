@@ -17,9 +17,17 @@ from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
 
 
 def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
-    out = []
-    ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # a TP group's GPUs share one ledger object
-    for f in fit.gpus:
+    """One entry per GPU, built from values our own arithmetic produced (assembled, not validated:
+    validating 1,000 of them per edit on a 512-GPU plan would cost more than the whole fit model).
+
+    GPUs holding copies of one ledger (``fit.ledgers``) share everything but their place in the
+    layout: those fields, the memory ledger object included, are worked out once per ledger and each
+    GPU's entry is a copy with its own place filled in."""
+    names = set(GpuReport.model_fields)
+    gpus = fit.gpus
+    out: list[GpuReport] = [None] * len(gpus)  # type: ignore[list-item]  # every slot is filled below
+    ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # equal ledgers are one object
+    for f, indices in fit.ledgers or [(f, (i,)) for i, f in enumerate(gpus)]:
         g = f.gpu
         figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
         ledger = ledgers.get(figures)
@@ -32,29 +40,34 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
                 runtime=f.runtime,
                 free=f.free,
             )
-        # assemble, not validate: these values come from our own arithmetic, and validating 1,000 of
-        # them per edit on a 512-GPU plan would cost more than the whole fit model
-        out.append(
-            GpuReport.assemble(
-                id=g.id,
-                gpu=g.spec.id,
-                gpu_name=g.spec.name,
-                node=g.node.id,
-                replica=g.replica,
-                stage=g.stage,
-                tp_rank=g.tp_rank,
-                layers=g.layers,
-                has_embeddings=g.first_stage,
-                has_lm_head=g.last_stage,
-                capacity_bytes=f.capacity,
-                budget_bytes=f.budget,
-                memory_bytes=ledger,
-                stranded_bytes=f.stranded,
-                kv_blocks=f.kv_blocks,
-                weight_params=f.weight_params,
-                formula=f.formula,
-            )
-        )
+        fields = {
+            "id": None,
+            "gpu": g.spec.id,
+            "gpu_name": g.spec.name,
+            "node": None,
+            "replica": None,
+            "stage": None,
+            "tp_rank": None,
+            "layers": g.layers,
+            "has_embeddings": g.first_stage,
+            "has_lm_head": g.last_stage,
+            "capacity_bytes": f.capacity,
+            "budget_bytes": f.budget,
+            "memory_bytes": ledger,
+            "stranded_bytes": f.stranded,
+            "kv_blocks": f.kv_blocks,
+            "weight_params": f.weight_params,
+            "formula": f.formula,
+        }
+        for i in indices:
+            g = gpus[i].gpu
+            mine = fields.copy()
+            mine["id"] = g.id
+            mine["node"] = g.node.id
+            mine["replica"] = g.replica
+            mine["stage"] = g.stage
+            mine["tp_rank"] = g.tp_rank
+            out[i] = GpuReport.assemble_shared(mine, names)
     return tuple(out)
 
 

@@ -23,7 +23,6 @@ Engine rules (see docs/estimates.md for the sources):
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from functools import cache
@@ -82,6 +81,9 @@ class FitResult:
     kv_bytes_per_token: int  # one replica, all its GPUs
     engine_context_tokens: int | None = None  # llama.cpp: the context it allocates (n_ctx), None elsewhere
     slot_context_tokens: int | None = None  # llama.cpp: the longest sequence one slot may hold
+    # the distinct ledgers: (the first GPU's, indices in ``gpus`` of every GPU with an equal copy),
+    # in order of first GPU; consumers that decide per ledger look at each once
+    ledgers: list[tuple[GpuFit, tuple[int, ...]]] = field(default_factory=list)
 
 
 @cache
@@ -222,11 +224,6 @@ def _gpu_fit(r: ResolvedPlan, g: ResolvedGpu, ctx: int) -> GpuFit:
     )
 
 
-def _fit_key(r: ResolvedPlan, g: ResolvedGpu) -> tuple[object, ...]:
-    """Everything a GPU's ledger depends on: GPUs with the same key have the same ledger."""
-    return (g.spec.id, g.layers, g.stage_tp, g.first_stage, g.last_stage, row_split(r, g) and g.tp_rank == 0)
-
-
 def _llamacpp_context(r: ResolvedPlan, fits: list[GpuFit], block: int) -> int:
     """The context llama-server allocates: --ctx-size when the plan sets it, else the model's training
     context, which --fit shrinks (in whole blocks) until every GPU keeps its margin free, but not below
@@ -246,50 +243,95 @@ def _llamacpp_context(r: ResolvedPlan, fits: list[GpuFit], block: int) -> int:
     return max(min(trained, room), min(floor, trained))
 
 
+def _clone(template: GpuFit, gpu: ResolvedGpu) -> GpuFit:
+    """``template``'s figures for ``gpu``: shallow (the formula dict is shared and never mutated),
+    without ``copy.copy``'s generic protocol, which cost more than the ledger on a 512-GPU plan."""
+    clone = object.__new__(GpuFit)
+    fields = template.__dict__.copy()
+    fields["gpu"] = gpu
+    clone.__dict__ = fields
+    return clone
+
+
 def fit_memory(r: ResolvedPlan) -> FitResult:
-    """Per-GPU ledgers and KV capacity for a resolved plan."""
+    """Per-GPU ledgers and KV capacity for a resolved plan.
+
+    Large rigs repeat the same (GPU, layers, TP) many times: each distinct ledger is computed once,
+    each replica's KV capacity from its distinct ledgers, and every GPU gets a copy of its final one.
+    """
     ctx = context_tokens(r)
-    # Large rigs repeat the same (GPU, layers, TP) many times: compute each distinct ledger once.
+    row = r.settings.split_mode == "row"
     templates: dict[tuple[object, ...], GpuFit] = {}
-    fits = []
-    for g in r.gpus:
-        key = _fit_key(r, g)
-        if key not in templates:
-            templates[key] = _gpu_fit(r, g, ctx)
-        clone = copy.copy(templates[key])  # shallow: the formula dict is shared and never mutated
-        clone.gpu = g
-        fits.append(clone)
+    # per stage, in layout order: its GPUs and each one's ledger key
+    stages: list[tuple[int, tuple[ResolvedGpu, ...], list[tuple[object, ...]]]] = []
+    replica_keys: dict[int, dict[tuple[object, ...], None]] = {}  # per replica, its distinct ledgers
+    rep0_rates: list[float] = []
+    for (rep, _), gpus in r.by_stage.items():
+        first = gpus[0]
+        # everything a GPU's ledger depends on; the GPUs of a stage share all but their kind (and,
+        # with llama.cpp's row split, whether they are the main GPU)
+        place = (first.layers, first.stage_tp, first.first_stage, first.last_stage)
+        kinds = {id(g.spec) for g in gpus}
+        keys: list[tuple[object, ...]]
+        if len(kinds) == 1 and not (row and first.stage_tp > 1):
+            keys = [(first.spec.id, *place, False)] * len(gpus)
+        else:
+            keys = [(g.spec.id, *place, row and g.stage_tp > 1 and g.tp_rank == 0) for g in gpus]
+        seen = replica_keys.setdefault(rep, {})
+        for g, key in zip(gpus, keys, strict=True) if len(kinds) > 1 or row else ((first, keys[0]),):
+            template = templates.get(key)
+            if template is None:
+                template = templates[key] = _gpu_fit(r, g, ctx)
+            seen[key] = None
+        if rep == 0:
+            rep0_rates += [templates[key].kv_rate for key in keys]
+        stages.append((rep, gpus, keys))
     block = r.settings.kv_block_tokens
     w = r.plan.workload
     wanted_tokens: int | None = None
     engine_ctx: int | None = None
     if r.engine.memory_rule == "llamacpp":
-        wanted_tokens = engine_ctx = _llamacpp_context(r, fits, block)
+        wanted_tokens = engine_ctx = _llamacpp_context(r, list(templates.values()), block)
     elif r.engine.memory_rule in ("exllamav2", "ollama"):
         # These engines allocate the KV cache for the configured context, not all free memory.
         if r.plan.engine.max_model_len is not None:
             wanted_tokens = r.plan.engine.max_model_len
         elif w.concurrency != "max":
             wanted_tokens = ctx * max(1, math.ceil(w.concurrency / r.dp))
-    by_replica: dict[int, list[GpuFit]] = {}
-    for f in fits:
-        by_replica.setdefault(f.gpu.replica, []).append(f)
+    for t in templates.values():
+        t.kv_blocks = int(t.kv_allocatable // (t.kv_rate * block)) if t.kv_rate > 0 else 0
+    finals: dict[tuple[tuple[object, ...], int], GpuFit] = {}  # (ledger, replica's blocks) -> final figures
     replica_caps: list[int] = []
+    replica_blocks: list[int] = []
     for rep in range(r.dp):
-        members = by_replica[rep]
-        for f in members:
-            f.kv_blocks = int(f.kv_allocatable // (f.kv_rate * block)) if f.kv_rate > 0 else 0
+        members = [templates[k] for k in replica_keys[rep]]
         # GPUs that hold no KV (row split: all but the main GPU) do not limit it
         cap_blocks = min((f.kv_blocks for f in members if f.kv_rate > 0), default=0)
         if wanted_tokens is not None:
             cap_blocks = min(cap_blocks, math.ceil(wanted_tokens / block))
-        for f in members:
-            f.kv_used = int(cap_blocks * block * f.kv_rate)
-            if r.engine.uniform_kv_blocks:
-                # vLLM sizes every rank to the smallest rank's block count: the rest is stranded.
-                f.stranded = max(0, f.kv_allocatable - f.kv_used)
-                f.kv_blocks = cap_blocks
+        for k in replica_keys[rep]:
+            if (k, cap_blocks) not in finals:
+                final = _clone(templates[k], templates[k].gpu)
+                final.kv_used = int(cap_blocks * block * final.kv_rate)
+                if r.engine.uniform_kv_blocks:
+                    # vLLM sizes every rank to the smallest rank's block count: the rest is stranded.
+                    final.stranded = max(0, final.kv_allocatable - final.kv_used)
+                    final.kv_blocks = cap_blocks
+                finals[(k, cap_blocks)] = final
         replica_caps.append(cap_blocks * block)
+        replica_blocks.append(cap_blocks)
+    fits: list[GpuFit] = []
+    copies: dict[int, list[int]] = {}  # id of a final ledger -> indices of the GPUs holding its copies
+    for rep, gpus, stage_keys in stages:
+        blocks = replica_blocks[rep]
+        start = len(fits)
+        fits += [_clone(finals[(key, blocks)], g) for g, key in zip(gpus, stage_keys, strict=True)]
+        if stage_keys[0] is stage_keys[-1] or len(set(stage_keys)) == 1:  # the usual stage: one ledger
+            copies.setdefault(id(finals[(stage_keys[0], blocks)]), []).extend(range(start, len(fits)))
+        else:
+            for i, key in enumerate(stage_keys, start):
+                copies.setdefault(id(finals[(key, blocks)]), []).append(i)
+    ledgers = [(fits[indices[0]], tuple(indices)) for indices in copies.values()]
     cap = min(replica_caps)
     seqs = r.settings.max_num_seqs
     slot_ctx: int | None = None
@@ -305,7 +347,6 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
     max_ctx = min(r.settings.max_model_len, cap // per_replica)
     if slot_ctx is not None:
         max_ctx = min(max_ctx, slot_ctx)
-    rep0 = by_replica[0]
     return FitResult(
         gpus=fits,
         context_tokens=ctx,
@@ -313,7 +354,8 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         replica_capacity_tokens=replica_caps,
         max_concurrency=max_conc,
         max_context_at_concurrency=max_ctx,
-        kv_bytes_per_token=round(sum(f.kv_rate for f in rep0)),
+        kv_bytes_per_token=round(sum(rep0_rates)),
         engine_context_tokens=engine_ctx,
         slot_context_tokens=slot_ctx,
+        ledgers=ledgers,
     )

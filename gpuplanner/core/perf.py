@@ -12,12 +12,13 @@ everything with the calibrated efficiencies at the bottom and top of their bands
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 
 from gpuplanner.core.calibration import calibration
 from gpuplanner.core.collectives import Band
 from gpuplanner.core.fit import FitResult
 from gpuplanner.core.perf_explain import assumptions, bottleneck, link_traffic, prefill_bottleneck, step_split
-from gpuplanner.core.perf_replica import Replica, build_replicas
+from gpuplanner.core.perf_replica import Replica, build_replicas, replica_classes
 from gpuplanner.core.report import CurvePoint, PerformanceReport, Speeds
 from gpuplanner.core.resolve import ResolvedPlan
 
@@ -50,14 +51,21 @@ def _ttft(rep: Replica, n: int, isl: int, osl: int, band: Band, request_s: float
 
 
 def _groups(replicas: list[Replica], n_total: int) -> list[tuple[Replica, int, int]]:
-    """(replica, its users, how many identical replicas): identical replicas are timed once."""
-    shares = spread_over(max(n_total, 1), len(replicas))
-    groups: dict[tuple[int, int], tuple[Replica, int, int]] = {}
-    for rep, n in zip(replicas, shares, strict=True):
-        key = (id(rep.memo), n)
-        first, _, count = groups.get(key, (rep, n, 0))
-        groups[key] = (first, n, count + 1)
-    return list(groups.values())
+    """(replica, its users, how many identical replicas): identical replicas are timed once.
+
+    The same groups, in the same order (first appearance), as walking every replica with its share
+    of :func:`spread_over`: the first ``extra`` replicas get one user more, so a class of identical
+    replicas splits at ``extra`` into at most two groups. The cost follows the distinct replicas."""
+    base, extra = divmod(max(n_total, 1), len(replicas))
+    found: list[tuple[int, Replica, int, int]] = []
+    for _, indices in replica_classes(replicas):
+        more = bisect_left(indices, extra)  # how many of them are among the first ``extra``
+        if more:
+            found.append((indices[0], replicas[indices[0]], base + 1, more))
+        if more < len(indices):
+            found.append((indices[more], replicas[indices[more]], base, len(indices) - more))
+    found.sort(key=lambda g: g[0])
+    return [(rep, n, count) for _, rep, n, count in found]
 
 
 def static_prefill_s(rep: Replica, n: int, isl: int, band: Band) -> float:

@@ -3,6 +3,8 @@ step, the traffic on every link, and the assumptions behind the numbers."""
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from gpuplanner.core.collectives import effective_bandwidth_bps
 from gpuplanner.core.efficiency import assumption_notes, compute_dtype
 from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, stage_step
@@ -98,42 +100,63 @@ def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
     return _bottleneck(shape, step, 1, step.total_s, f"{size}-token prefill chunk")
 
 
+_spec, _spec_id = attrgetter("spec"), attrgetter("spec.id")
+
+
 def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:
     """Per GPU, over one decode cycle: compute-bound time (with launch overhead), memory-bound time,
     communication, waiting. A pipeline stage runs one step per micro-batch in every cycle, so its busy
-    parts count ``micro_batches`` times; waiting is the rest of the cycle (bubbles, slower stages)."""
+    parts count ``micro_batches`` times; waiting is the rest of the cycle (bubbles, slower stages).
+
+    Identical replicas with the same users share one cycle object: a stage's figures are worked out
+    once per cycle, and only which of its traffic crosses servers is looked at per replica."""
     out = []
+    names = set(StepSplit.model_fields)
+    stage_figures: dict[tuple[int, int], tuple[float, float, float, float, float, float]] = {}
     for rep, n in zip(replicas, shares, strict=True):
         cycle = rep.cycle(max(n, 1), isl + osl / 2)
         m = cycle.micro_batches
+        last = len(rep.stage_gpus) - 1
         for s, gpus in enumerate(rep.stage_gpus):
-            step = cycle.steps[s]
-            # the hand-off to the next stage overlaps the next micro-batch's work: once per cycle
-            hand_off = cycle.boundary_s[s] if s < len(cycle.boundary_s) else 0.0
-            comm = m * (step.tp_comm_s + step.ep_comm_s) + hand_off
-            # which of it crosses servers: a TP/EP group spread over servers, a hand-off to another server
-            group_spans = len({g.node.id for g in gpus}) > 1
-            hop_crosses = s + 1 < len(rep.stage_gpus) and rep.stage_gpus[s + 1][0].node.id != gpus[0].node.id
-            between = (m * (step.tp_comm_s + step.ep_comm_s) if group_spans else 0.0) + (
-                hand_off if hop_crosses else 0.0
-            )
-            weights_bound, kv_bound = step.weights_s >= step.gemm_s, step.kv_s >= step.attention_s
-            memory = m * ((step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0))
-            # the engine's per-step work (scheduling, sampling) holds every GPU: overhead, not a bubble
-            compute = m * (step.busy_s + step.overhead_s) - memory + cycle.step_overhead_s
-            busy = compute + memory + comm
-            waiting = max(0.0, cycle.seconds - busy)
-            for g in gpus:
-                out.append(
-                    StepSplit.assemble(
-                        gpu=g.id,
-                        compute_s=compute,
-                        memory_s=memory,
-                        communication_s=comm,
-                        waiting_s=waiting,
-                        communication_between_s=between,
-                    )
+            figures = stage_figures.get((id(cycle), s))
+            if figures is None:
+                step = cycle.steps[s]
+                # the hand-off to the next stage overlaps the next micro-batch's work: once per cycle
+                hand_off = cycle.boundary_s[s] if s < len(cycle.boundary_s) else 0.0
+                group_comm = m * (step.tp_comm_s + step.ep_comm_s)
+                comm = group_comm + hand_off
+                weights_bound, kv_bound = step.weights_s >= step.gemm_s, step.kv_s >= step.attention_s
+                memory = m * ((step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0))
+                # the engine's per-step work (scheduling, sampling) holds every GPU: overhead, not a bubble
+                compute = m * (step.busy_s + step.overhead_s) - memory + cycle.step_overhead_s
+                busy = compute + memory + comm
+                waiting = max(0.0, cycle.seconds - busy)
+                figures = stage_figures[(id(cycle), s)] = (
+                    compute,
+                    memory,
+                    comm,
+                    waiting,
+                    group_comm,
+                    hand_off,
                 )
+            compute, memory, comm, waiting, group_comm, hand_off = figures
+            # which of it crosses servers: a TP/EP group spread over servers, a hand-off to another server
+            node = gpus[0].node.id
+            group_spans = any(g.node.id != node for g in gpus)
+            hop_crosses = s < last and rep.stage_gpus[s + 1][0].node.id != node
+            between = (group_comm if group_spans else 0.0) + (hand_off if hop_crosses else 0.0)
+            fields = {
+                "gpu": "",
+                "compute_s": compute,
+                "memory_s": memory,
+                "communication_s": comm,
+                "waiting_s": waiting,
+                "communication_between_s": between,
+            }
+            for g in gpus:
+                mine = fields.copy()
+                mine["gpu"] = g.id
+                out.append(StepSplit.assemble_shared(mine, names))
     return tuple(out)
 
 
@@ -158,10 +181,16 @@ def link_traffic(
                 share_of_bandwidth=share,
             )
 
+    # Identical replicas share their stage shapes, hops included: a shape's group traffic at one rate
+    # adds the same entries again (an equal share never replaces an entry), so it is added once.
+    added: set[tuple[int, float]] = set()
     for rep, n in zip(replicas, shares, strict=True):
         cycle = rep.cycle(max(n, 1), isl + osl / 2)
         rate = n / cycle.seconds if n else 0.0  # tokens/s through every stage of this replica
         for shape, gpus in zip(rep.stages, rep.stage_gpus, strict=True):
+            if (id(shape), rate) in added:
+                continue
+            added.add((id(shape), rate))
             ids = tuple(g.id for g in gpus)
             layers = shape.layers[1] - shape.layers[0]
             if shape.tp > 1:
@@ -206,9 +235,7 @@ def assumptions(r: ResolvedPlan, wanted: int, limit: int) -> tuple[str, ...]:
     overhead = r.engine.step_overhead_us
     if not overhead:
         notes.append(f"{r.engine.name}: per-step and per-layer overheads from catalogs/calibration.toml.")
-    seen: set[str] = set()
-    for g in r.gpus:
-        if g.spec.id not in seen:
-            seen.add(g.spec.id)
-            notes.extend(assumption_notes(g.spec))
+    # each GPU kind once, in order of first use (a C loop over the GPUs: 512 of them stay cheap)
+    for spec in dict(zip(map(_spec_id, r.gpus), map(_spec, r.gpus), strict=True)).values():
+        notes.extend(assumption_notes(spec))
     return tuple(notes)

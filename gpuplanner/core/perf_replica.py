@@ -11,10 +11,17 @@ a few distinct replicas.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from operator import attrgetter
 
-from gpuplanner.core.calibration import calibration, calibration_generation, user_scales
+from gpuplanner.core.calibration import (
+    UserCalibration,
+    calibration,
+    calibration_generation,
+    scales_for,
+    user_calibration,
+)
 from gpuplanner.core.collectives import Band, custom_allreduce_applies, p2p_time_s
 from gpuplanner.core.perf_model import (
     ACT_BYTES,
@@ -129,46 +136,69 @@ class Replica:
         return seconds
 
 
-def _stage_shape(r: ResolvedPlan, gpus: list[ResolvedGpu], replica: int, stage: int) -> StageShape:
-    rig, catalog = r.plan.rig, r.catalog
-    ids = [g.id for g in gpus]
-    tp_hops = tuple(ring_for_group(rig, catalog, ids))
-    ep = r.ep
-    ep_hops: tuple[Hop, ...] = ()
-    if r.model.moe is not None and ep > 1:
-        if ep <= len(ids):
-            ep_hops = tuple(ring_for_group(rig, catalog, ids[:ep]))
-        else:  # the EP group spans the same stage of neighbouring replicas
-            group: list[str] = []
-            first = replica - replica % max(1, ep // len(ids))
-            for rep in range(first, min(r.dp, first + ep // len(ids))):
-                group += [g.id for g in r.gpus if g.replica == rep and g.stage == stage]
-            ep_hops = tuple(ring_for_group(rig, catalog, group))
+@dataclass(frozen=True)
+class _PlanFigures:
+    """What every stage shape of one evaluation shares: read once per ``build_replicas``, not per stage
+    (the calibration's overheads, the user calibration file)."""
+
+    layer_s: float
+    moe_layer_s: float
+    gemm_efficiency: float
+    user: UserCalibration
+
+    @staticmethod
+    def of(r: ResolvedPlan) -> _PlanFigures:
+        cal = calibration()
+        overhead = cal.overhead_for(r.engine.id, r.settings.version)
+        layer_us = r.engine.layer_overhead_us or overhead.layer_us
+        if r.settings.enforce_eager:  # every kernel launched from Python: no CUDA graph replays them
+            layer_us += overhead.eager_layer_us
+        return _PlanFigures(
+            layer_us * 1e-6,
+            (cal.moe.layer_us + overhead.moe_layer_us) * 1e-6,
+            overhead.gemm_efficiency,
+            user_calibration(),
+        )
+
+
+def _ep_group(
+    r: ResolvedPlan, by_stage: dict[tuple[int, int], tuple[ResolvedGpu, ...]], replica: int, stage: int, tp: int
+) -> list[str]:
+    """GPU ids of an EP group wider than a stage: the same stage of neighbouring replicas."""
+    group: list[str] = []
+    first = replica - replica % max(1, r.ep // tp)
+    for rep in range(first, min(r.dp, first + r.ep // tp)):
+        group += [g.id for g in by_stage.get((rep, stage), ())]
+    return group
+
+
+def _stage_shape(
+    r: ResolvedPlan,
+    gpus: list[ResolvedGpu],
+    tp_hops: tuple[Hop, ...],
+    ep_hops: tuple[Hop, ...],
+    figures: _PlanFigures,
+) -> StageShape:
     slowest = min((g.spec for g in gpus), key=lambda spec: spec.hbm_bandwidth_gbps)
-    embed_bpe = r.weights.embedding_bytes_per_element
-    overhead = calibration().overhead_for(r.engine.id, r.settings.version)
-    memory_scale, compute_scale = user_scales(slowest.id, r.engine.id)
-    layer_us = r.engine.layer_overhead_us or overhead.layer_us
-    if r.settings.enforce_eager:  # every kernel launched from Python: no CUDA graph replays them
-        layer_us += overhead.eager_layer_us
+    memory_scale, compute_scale = scales_for(figures.user, slowest.id, r.engine.id)
     return StageShape(
         model=r.model,
         gpu=slowest,
         layers=gpus[0].layers,
-        tp=len(ids),
-        ep=ep,
+        tp=len(gpus),
+        ep=r.ep,
         weight_bpe=r.weights.bytes_per_element,
-        embed_bpe=embed_bpe,
+        embed_bpe=r.weights.embedding_bytes_per_element,
         kv_bpe=r.kv.bytes_per_element,
         compute_dtype=r.weights.compute_dtype,
         first=gpus[0].first_stage,
         last=gpus[0].last_stage,
         tp_hops=tp_hops,
         ep_hops=ep_hops,
-        layer_overhead_s=layer_us * 1e-6,
-        moe_layer_overhead_s=(calibration().moe.layer_us + overhead.moe_layer_us) * 1e-6,
-        gemm_efficiency=overhead.gemm_efficiency * compute_scale,
-        custom_allreduce=custom_allreduce_applies(r.engine.id, tp_hops, len(ids)),
+        layer_overhead_s=figures.layer_s,
+        moe_layer_overhead_s=figures.moe_layer_s,
+        gemm_efficiency=figures.gemm_efficiency * compute_scale,
+        custom_allreduce=custom_allreduce_applies(r.engine.id, tp_hops, len(gpus)),
         memory_scale=memory_scale,
     )
 
@@ -177,8 +207,13 @@ _SHAPES: dict[tuple[object, ...], StageShape] = {}
 _SHAPES_KEPT = 128  # with at most 256 step times each (about 450 bytes apiece): 15 MB at worst
 
 
-def _alike(shape: StageShape) -> StageShape:
+def _alike(shape: StageShape, seen: dict[tuple[object, ...], StageShape]) -> StageShape:
     """An earlier shape that times exactly like ``shape``, with its cache of step times, else ``shape``.
+
+    ``seen`` holds this evaluation's shapes: one that times alike is returned as it is (the first
+    stage of its kind stands for the rest, as the report has always listed them). A shape from an
+    earlier evaluation lends only its caches: the hops and layers stay this plan's own, so what an
+    estimate says never depends on which plans were evaluated before it.
 
     Stages that differ only in which layers they hold, not in what those layers weigh, take the same
     time: the middle stages of a uniform model, and - across evaluations - every stage an edit left
@@ -207,40 +242,124 @@ def _alike(shape: StageShape) -> StageShape:
         shape.custom_allreduce,
         shape.memory_scale,
     )
+    mine = seen.get(key)
+    if mine is not None:
+        return mine
     hit = _SHAPES.get(key)
     if hit is not None and hit.model is shape.model and hit.gpu is shape.gpu:
-        return hit
-    if len(_SHAPES) >= _SHAPES_KEPT:
-        _SHAPES.clear()
-    _SHAPES[key] = shape
+        shape = replace(shape, bands=hit.bands, steps=hit.steps)
+    else:
+        if len(_SHAPES) >= _SHAPES_KEPT:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    seen[key] = shape
     return shape
 
 
-def build_replicas(r: ResolvedPlan) -> list[Replica]:
-    """Every replica of ``r``; replicas with identical figures share one timing cache."""
+class Replicas(list[Replica]):
+    """A plan's replicas, in order, knowing which of them are identical (share one timing cache)."""
+
+    _classes: list[tuple[Replica, list[int]]] | None = None  # see replica_classes
+    _counted = 0  # how many replicas there were when _classes was worked out
+
+
+def replica_classes(replicas: list[Replica]) -> list[tuple[Replica, list[int]]]:
+    """Replicas grouped by their shared timing cache: (first replica, indices), in order."""
+    if isinstance(replicas, Replicas):  # worked out once, again only if the list was changed in length
+        if replicas._classes is None or replicas._counted != len(replicas):
+            replicas._classes, replicas._counted = _classes_of(replicas), len(replicas)
+        return replicas._classes
+    return _classes_of(replicas)
+
+
+def _classes_of(replicas: list[Replica]) -> list[tuple[Replica, list[int]]]:
+    found: dict[int, tuple[Replica, list[int]]] = {}
+    for i, rep in enumerate(replicas):
+        entry = found.get(id(rep.memo))
+        if entry is None:
+            found[id(rep.memo)] = (rep, [i])
+        else:
+            entry[1].append(i)
+    return list(found.values())
+
+
+_spec, _id = attrgetter("spec"), attrgetter("id")
+
+
+def build_replicas(r: ResolvedPlan) -> Replicas:
+    """Every replica of ``r``; replicas with identical figures share one timing cache.
+
+    The cost follows the distinct work, not the GPU count: a stage is costed once per distinct
+    (GPU kinds, layers, position, link figures) within this call, and every replica with the same
+    stages and boundary links shares those shapes and one timing cache. Nothing here outlives the
+    call except :func:`_alike`'s cache, which is keyed on the calibration in use.
+    """
     overhead = calibration().overhead_for(r.engine.id, r.settings.version)
     step_s = (r.engine.step_overhead_us or overhead.step_us) * 1e-6
+    seq_s = overhead.seq_us * 1e-6
     chunk = r.settings.max_num_batched_tokens
+    figures = _PlanFigures.of(r)
+    rig, catalog = r.plan.rig, r.catalog
+    moe_ep = r.model.moe is not None and r.ep > 1
     shared: dict[tuple[object, ...], dict[tuple[object, ...], object]] = {}
-    replicas = []
-    by_stage: dict[tuple[int, int], list[ResolvedGpu]] = {}
-    for g in r.gpus:  # layout order: replica, stage, TP rank
-        by_stage.setdefault((g.replica, g.stage), []).append(g)
-    for rep in range(r.dp):
-        stage_gpus = [by_stage[(rep, s)] for s in range(len(r.plan.layout.replicas[rep].stages))]
-        stages = []
+    # this call's distinct stages, cheaply keyed -> (shape, the stage's part of a replica's key)
+    shapes: dict[tuple[object, ...], tuple[StageShape, tuple[object, ...]]] = {}
+    alike: dict[tuple[object, ...], StageShape] = {}  # the same, by everything a step time reads
+    # each hop object (kept alive in ``seen_hops``) -> a number for its figures (names aside)
+    hop_numbers: dict[int, int] = {}
+    figure_numbers: dict[tuple[object, ...], int] = {}
+    seen_hops: list[Hop] = []
+    replicas = Replicas()
+    by_stage = r.by_stage
+
+    def hop_key(hops: tuple[Hop, ...]) -> tuple[int | None, ...]:
+        """Equal for hops with equal figures, names aside (as :func:`_hop_key`), within this call."""
+        numbers = tuple(map(hop_numbers.get, map(id, hops)))
+        if None in numbers:
+            for h in hops:
+                if id(h) not in hop_numbers:
+                    seen_hops.append(h)
+                    facts = (h.link, h.bandwidth_bps, h.latency_s, h.peer_to_peer)
+                    hop_numbers[id(h)] = figure_numbers.setdefault(facts, len(figure_numbers))
+            numbers = tuple(map(hop_numbers.get, map(id, hops)))
+        return numbers
+
+    for rep, replica in enumerate(r.plan.layout.replicas):
+        stage_gpus = [list(by_stage[(rep, s)]) for s in range(len(replica.stages))]
+        stages, stage_keys = [], []
         for s, gpus in enumerate(stage_gpus):
-            stages.append(_alike(_stage_shape(r, gpus, rep, s)))
+            ids = tuple(map(_id, gpus))
+            tp_hops = tuple(ring_for_group(rig, catalog, ids))
+            ep_hops: tuple[Hop, ...] = ()
+            if moe_ep:
+                group = ids[: r.ep] if r.ep <= len(ids) else _ep_group(r, by_stage, rep, s, len(ids))
+                ep_hops = tuple(ring_for_group(rig, catalog, group))
+            first = gpus[0]
+            local = (
+                tuple(map(id, map(_spec, gpus))),  # the GPU kinds (catalog objects, alive with ``r``)
+                first.layers,
+                first.first_stage,
+                first.last_stage,
+                hop_key(tp_hops),
+                hop_key(ep_hops),
+            )
+            hit = shapes.get(local)
+            if hit is None:
+                shape = _alike(_stage_shape(r, gpus, tp_hops, ep_hops, figures), alike)
+                stage_key = (
+                    shape.gpu.id,
+                    shape.layers,
+                    shape.tp,
+                    hop_key(shape.tp_hops),
+                    hop_key(shape.ep_hops),
+                )
+                hit = shapes[local] = (shape, stage_key)
+            stages.append(hit[0])
+            stage_keys.append(hit[1])
         bounds = [
-            path_between(r.plan.rig, r.catalog, a[0].id, b[0].id, streams=len(a))
-            for a, b in pairwise(stage_gpus)
+            path_between(rig, catalog, a[0].id, b[0].id, streams=len(a)) for a, b in pairwise(stage_gpus)
         ]
-        key = (
-            tuple((s.gpu.id, s.layers, s.tp, _hop_key(s.tp_hops), _hop_key(s.ep_hops)) for s in stages),
-            _hop_key(tuple(bounds)),
-        )
+        key = (tuple(stage_keys), hop_key(tuple(bounds)))
         memo = shared.setdefault(key, {})
-        replicas.append(
-            Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, overhead.seq_us * 1e-6)
-        )
+        replicas.append(Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, seq_s))
     return replicas

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 REPORT_SCHEMA = "gpuplanner.report/1"
 
+_new = object.__new__
+_set = object.__setattr__
+
 
 class ReportPart(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -22,11 +25,18 @@ class ReportPart(BaseModel):
         ``model_construct`` minus its per-field default and alias handling, which cost more than the
         fit model itself for the 64 to 1,000 GPU reports of each edit. Tests check that the result
         equals a validated instance."""
-        obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", fields)
-        object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        return cls.assemble_shared(fields, set(fields))
+
+    @classmethod
+    def assemble_shared(cls, fields: dict[str, Any], names: set[str]) -> Any:
+        """:meth:`assemble` from a dict of every field, for many parts of one kind: ``names`` (the
+        keys of ``fields``, as pydantic's fields-set) is shared between them (pydantic copies it
+        before changing it, in ``model_copy``)."""
+        obj = _new(cls)
+        _set(obj, "__dict__", fields)
+        _set(obj, "__pydantic_fields_set__", names)
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
         return obj
 
 

@@ -8,6 +8,7 @@ Each raises a :class:`PlanError` whose message names the problem and the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.engine_rules import batch_defaults
@@ -48,6 +49,10 @@ class ResolvedGpu:
     last_stage: bool
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 @dataclass(frozen=True)
 class ResolvedPlan:
     plan: Plan
@@ -78,6 +83,28 @@ class ResolvedPlan:
 
     def stage_gpus(self, replica: int, stage: int) -> list[ResolvedGpu]:
         return [g for g in self.gpus if g.replica == replica and g.stage == stage]
+
+    @cached_property
+    def by_stage(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
+        """Each stage's GPUs by (replica, stage), in layout order: slices of ``gpus`` (which is in
+        layout order; checked per stage), so no per-GPU work. Worked out once per resolved plan
+        (``dataclasses.replace`` makes a new one, with its own)."""
+        by_stage: dict[tuple[int, int], tuple[ResolvedGpu, ...]] = {}
+        start = 0
+        for rep, replica in enumerate(self.plan.layout.replicas):
+            for s, stage in enumerate(replica.stages):
+                gpus = self.gpus[start : start + len(stage.gpus)]
+                start += len(stage.gpus)
+                if not gpus or gpus[0].replica != rep or gpus[0].stage != s or gpus[-1].stage != s:
+                    return self._grouped()  # not in layout order after all
+                by_stage[(rep, s)] = gpus
+        return by_stage if start == len(self.gpus) else self._grouped()
+
+    def _grouped(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
+        grouped: dict[tuple[int, int], list[ResolvedGpu]] = {}
+        for g in self.gpus:
+            grouped.setdefault((g.replica, g.stage), []).append(g)
+        return {key: tuple(gpus) for key, gpus in grouped.items()}
 
 
 def _settings(
@@ -173,13 +200,15 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
     placements: dict[str, tuple[Node, GpuPlacement]] = {}
     gpu_specs: dict[str, GpuSpec] = {}
     spec_cache: dict[str, GpuSpec] = {}
-    for node, gpu in plan.rig.iter_gpus():
-        if gpu.id in placements:
-            raise PlanError(f"two GPUs share the id '{gpu.id}'", fix="give every GPU its own id")
-        if gpu.gpu not in spec_cache:
-            spec_cache[gpu.gpu] = catalog.gpu(gpu.gpu)
-        placements[gpu.id] = (node, gpu)
-        gpu_specs[gpu.id] = spec_cache[gpu.gpu]
+    for node in plan.rig.nodes:  # Rig.iter_gpus, inline: this runs once per GPU of the rig
+        for gpu in node.gpus:
+            if gpu.id in placements:
+                raise PlanError(f"two GPUs share the id '{gpu.id}'", fix="give every GPU its own id")
+            spec = spec_cache.get(gpu.gpu)
+            if spec is None:
+                spec = spec_cache[gpu.gpu] = catalog.gpu(gpu.gpu)
+            placements[gpu.id] = (node, gpu)
+            gpu_specs[gpu.id] = spec
     if not placements:
         raise PlanError("the rig has no GPUs", fix="drag a GPU or a server from the palette onto the canvas")
 
@@ -203,8 +232,25 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
                 )
             expected_first = last
             _check_stage_split(model, stage, where)
+            # every GPU of the stage: a copy of these fields with its own id, kind, server and rank,
+            # set straight into the frozen dataclass (its __init__'s one __setattr__ per field, once per
+            # GPU, cost more than the rest of resolving a 512-GPU layout)
+            shared: dict[str, object] = {
+                "id": "",
+                "spec": None,
+                "node": None,
+                "placement": None,
+                "replica": r,
+                "stage": s,
+                "tp_rank": 0,
+                "stage_tp": stage.tp,
+                "layers": stage.layers,
+                "first_stage": s == 0,
+                "last_stage": s == len(replica.stages) - 1,
+            }
             for rank, gpu_id in enumerate(stage.gpus):
-                if gpu_id not in placements:
+                where_gpu = placements.get(gpu_id)
+                if where_gpu is None:
                     raise PlanError(
                         f"{where} uses GPU '{gpu_id}', which is not in the rig",
                         fix="re-assign the stage to GPUs of the rig (Layout ▸ Auto-balance)",
@@ -214,22 +260,14 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
                         f"GPU '{gpu_id}' appears twice in the layout", fix="each GPU may serve one stage"
                     )
                 used.add(gpu_id)
-                node, placement = placements[gpu_id]
-                resolved.append(
-                    ResolvedGpu(
-                        id=gpu_id,
-                        spec=gpu_specs[gpu_id],
-                        node=node,
-                        placement=placement,
-                        replica=r,
-                        stage=s,
-                        tp_rank=rank,
-                        stage_tp=stage.tp,
-                        layers=(first, last),
-                        first_stage=s == 0,
-                        last_stage=s == len(replica.stages) - 1,
-                    )
-                )
+                fields = shared.copy()
+                fields["id"] = gpu_id
+                fields["spec"] = gpu_specs[gpu_id]
+                fields["node"], fields["placement"] = where_gpu
+                fields["tp_rank"] = rank
+                made = _new(ResolvedGpu)
+                _set(made, "__dict__", fields)
+                resolved.append(made)
         if expected_first != model.num_layers:
             raise PlanError(
                 f"replica {r + 1} covers layers 0–{expected_first} but {model.name} has {model.num_layers}",

@@ -1,0 +1,127 @@
+"""evaluate shares the work of identical replicas, stages and GPUs: the reports must not change.
+
+``tests/data/evaluate_regression/`` holds the JSON reports of commit 7028cb4, before the sharing,
+written by ``benchmarks/evaluate_regression.py`` (see its docstring). They are a regression guard,
+not golden values: they pin "the same output as before", not what is right; a deliberate change to
+the model's figures rewrites them with that script (and says so in its commit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.evaluate_regression import plans, reports
+
+SAVED = Path(__file__).resolve().parent.parent / "data" / "evaluate_regression"
+
+
+def test_every_saved_plan_is_still_built() -> None:
+    assert {p.stem for p in SAVED.glob("*.json")} == set(plans())
+
+
+@pytest.fixture(scope="module")
+def now() -> dict[str, str]:
+    return reports()
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in SAVED.glob("*.json")))
+def test_report_unchanged(name: str, now: dict[str, str]) -> None:
+    assert now[name] == (SAVED / f"{name}.json").read_text()
+
+
+def test_report_does_not_depend_on_earlier_evaluations() -> None:
+    """Step times are shared across evaluations; the links a report names stay the plan's own."""
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.quick import quick_plan
+
+    cat = default_catalog()
+    plan = quick_plan(model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", tp=8, catalog=cat)
+    node = plan.rig.nodes[0]
+    renamed = plan.model_copy(
+        update={"rig": plan.rig.model_copy(update={"nodes": (node.model_copy(update={"id": "rack7"}),)})}
+    )
+    evaluate(plan, cat)  # times the same stage first, on a node with another name
+    perf = evaluate(renamed, cat).performance
+    assert perf is not None
+    names = [link.name for link in perf.links if link.purpose == "tensor parallel"]
+    assert names == ["NVSwitch (rack7)"]
+
+
+def test_a_rewritten_user_calibration_file_changes_the_very_next_estimate(isolated_user_dir: Path) -> None:
+    """The user calibration is read once per evaluation, keyed on the file's path, time and size:
+    a file written by ``gpuplanner calibrate`` in another process counts at the next evaluation (not a
+    second later), and removing it restores the catalog's figures exactly."""
+    from gpuplanner.core.calibration import UserCalibration, UserFactor
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.paths import user_calibration_file
+
+    plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1)
+    before = evaluate(plan).performance
+    path = user_calibration_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = UserCalibration(factors=(UserFactor(gpu="h100-sxm", engine="vllm", memory_scale=0.5),))
+    path.write_text(table.model_dump_json(by_alias=True))
+    slower = evaluate(plan).performance
+    path.unlink()
+    again = evaluate(plan).performance
+    assert before is not None and slower is not None and again is not None
+    assert slower.tpot_s > 1.5 * before.tpot_s  # a memory-bound decode at half the bandwidth
+    assert again.tpot_s == before.tpot_s
+
+
+def test_stages_are_found_whatever_the_order_of_the_gpus() -> None:
+    """``ResolvedPlan.by_stage`` slices the layout-ordered GPUs; GPUs in another order are grouped."""
+    import dataclasses
+
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.core.resolve import resolve_plan
+
+    cat = default_catalog()
+    plan = quick_plan(
+        model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", tp=2, pp=2, dp=2, catalog=cat
+    )
+    r = resolve_plan(plan, cat)
+    expected = {
+        (rep, s): tuple(cat_gpu for cat_gpu in r.gpus if (cat_gpu.replica, cat_gpu.stage) == (rep, s))
+        for rep in range(2)
+        for s in range(2)
+    }
+    assert r.by_stage == expected
+    shuffled = dataclasses.replace(r, gpus=tuple(reversed(r.gpus)))
+    assert {key: set(gpus) for key, gpus in shuffled.by_stage.items()} == {
+        key: set(gpus) for key, gpus in expected.items()
+    }
+
+
+def test_parts_built_without_their_constructors_equal_constructed_ones() -> None:
+    """resolve_plan fills ResolvedGpu's fields directly and evaluate assembles its per-GPU report
+    parts from shared dicts: each must equal (and hash, print and stay frozen like) the constructed
+    or validated one."""
+    import dataclasses
+
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.report import GpuReport, StepSplit
+    from gpuplanner.core.resolve import ResolvedGpu, resolve_plan
+
+    cat = default_catalog()
+    plan = plans()["64-gpus-uneven-replicas"]
+    for g in resolve_plan(plan, cat).gpus:
+        made = ResolvedGpu(**{f.name: getattr(g, f.name) for f in dataclasses.fields(ResolvedGpu)})
+        assert g == made and hash(g) == hash(made) and repr(g) == repr(made)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            g.stage = 0  # type: ignore[misc]
+    report = evaluate(plan, cat)
+    assert report.performance is not None
+    for part in report.gpus:
+        assert part == GpuReport.model_validate(part.model_dump())
+    for split in report.performance.step_split:
+        assert split == StepSplit.model_validate(split.model_dump())
+    first = report.gpus[0]
+    assert first.model_copy(update={"stage": 9}).stage == 9 and first.stage == 0
+    assert report.gpus[1].model_fields_set == set(GpuReport.model_fields)
