@@ -211,7 +211,7 @@ def log_errors(rows: list[Row], cal: Calibration) -> list[float]:
 
 # The fit minimises median |log error| + MEAN_WEIGHT * mean |log error| of a constant's rows: the median
 # is what the README quotes, the mean keeps the tail (the p90) from being ignored and breaks ties.
-MEAN_WEIGHT = float(os.environ.get("GPUPLANNER_FIT_MEAN_WEIGHT", "0.1"))
+MEAN_WEIGHT = float(os.environ.get("GPUPLANNER_FIT_MEAN_WEIGHT", "1.0"))
 
 
 def _objective(rows: list[Row], cal: Calibration, param: Param, value: float) -> float:
@@ -291,7 +291,7 @@ def pooled_value(cal: Calibration, param: Param, informed: set[str]) -> float:
 # (gptSessionBenchmark) is a different mechanism and keeps its a-priori values when it has no rows.
 RELEASE_PEERS: dict[str, tuple[str, ...]] = {"vllm-v0": ("sglang-0.4",), "sglang-0.4": ("vllm-v0",)}
 
-SHRINK = 0.0  # weight of the log-deviation from the pooled value in a fit's objective (0: no shrinkage)
+SHRINK = float(os.environ.get("GPUPLANNER_FIT_SHRINK", "0"))  # weight of the log-deviation from the pooled value in a fit's objective (0: no shrinkage)
 
 
 def fit_param(
