@@ -291,7 +291,9 @@ def pooled_value(cal: Calibration, param: Param, informed: set[str]) -> float:
 # (gptSessionBenchmark) is a different mechanism and keeps its a-priori values when it has no rows.
 RELEASE_PEERS: dict[str, tuple[str, ...]] = {"vllm-v0": ("sglang-0.4",), "sglang-0.4": ("vllm-v0",)}
 
-SHRINK = float(os.environ.get("GPUPLANNER_FIT_SHRINK", "0"))  # weight of the log-deviation from the pooled value in a fit's objective (0: no shrinkage)
+# Weight of (log(value / pooled value))^2 in a fit's objective: shrinks a constant its rows do inform
+# towards its pooled value (0: no shrinkage; a trial at 0.02 is reported in docs/estimates.md).
+SHRINK = float(os.environ.get("GPUPLANNER_FIT_SHRINK", "0"))
 
 
 def fit_param(
