@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import statistics
 import sys
@@ -208,22 +209,114 @@ def log_errors(rows: list[Row], cal: Calibration) -> list[float]:
     return out
 
 
+# The fit minimises median |log error| + MEAN_WEIGHT * mean |log error| of a constant's rows: the median
+# is what the README quotes, the mean keeps the tail (the p90) from being ignored and breaks ties.
+MEAN_WEIGHT = float(os.environ.get("GPUPLANNER_FIT_MEAN_WEIGHT", "1.0"))
+
+
 def _objective(rows: list[Row], cal: Calibration, param: Param, value: float) -> float:
     errors = log_errors(rows, with_value(cal, param.path, value))
-    return statistics.median(errors) + 0.1 * statistics.fmean(errors)  # the mean breaks ties
+    return statistics.median(errors) + MEAN_WEIGHT * statistics.fmean(errors)
 
 
-def fit_param(rows: list[Row], cal: Calibration, param: Param) -> Calibration:
-    """``cal`` with ``param`` set to the value minimising its rows' error (its prior with no rows)."""
+def has_evidence(rows: list[Row], param: Param) -> bool:
+    """Whether ``rows`` inform ``param`` enough to fit it (else it takes its pooled value)."""
     mine = [r for r in rows if param.selects(r.case, r.resolved)]
     sources = len({r.case.source for r in mine})
-    if len(mine) < MIN_ROWS or (sources < MIN_SOURCES and len(mine) < MIN_ROWS_ONE_SOURCE):
-        return with_value(cal, param.path, param.prior)  # too little evidence: keep the a-priori value
+    return len(mine) >= MIN_ROWS and (sources >= MIN_SOURCES or len(mine) >= MIN_ROWS_ONE_SOURCE)
+
+
+def _geomean(values: list[float]) -> float | None:
+    values = [v for v in values if v > 0]
+    return math.exp(statistics.fmean(math.log(v) for v in values)) if values else None
+
+
+def release_engine(entry: str) -> str | None:
+    """'vllm-v0' -> 'vllm': the engine an older release's overhead entry belongs to (None: a current one)."""
+    return entry.split("-")[0] if "-" in entry else None
+
+
+def pooled_value(cal: Calibration, param: Param, informed: set[str]) -> float:
+    """Partial pooling: what a constant is predicted to be from the constants of its kind that rows did
+    inform (``informed``: their names), used when its own rows are too few and as the value its fit is
+    shrunk towards.
+
+    - an older release's cost (``overhead.vllm-v0.step_us``): its engine's current value times the
+      geometric mean of (older / current) over its peers in ``RELEASE_PEERS`` that rows informed
+      ("releases before the rewrite ran this much slower"); for ``moe_layer_us`` the current value is
+      ``moe.layer_us``; a release without peers keeps its a-priori value;
+    - a current engine's cost (``overhead.sglang.request_us``): the geometric mean of the other
+      current engines' informed values of the same kind;
+    - anything else: its a-priori value.
+    """
+    if param.path[0] != "overhead" or len(param.path) != 3:
+        return param.prior
+    _, entry, kind = param.path
+    engine = release_engine(entry)
+
+    def current_of(name: str) -> tuple[str, ...]:
+        return ("moe", "layer_us") if kind == "moe_layer_us" else ("overhead", name, kind)
+
+    if engine is not None:
+        peers_of = RELEASE_PEERS.get(entry)
+        if peers_of is None:  # a different runtime than its engine's current one: its a-priori value
+            return param.prior
+        base_path = current_of(engine)
+        if ".".join(base_path) not in informed:
+            return param.prior
+        ratios = []
+        for peer in peers_of:
+            peer_path = ("overhead", peer, kind)
+            peer_engine = release_engine(peer) or peer
+            if ".".join(peer_path) in informed and ".".join(current_of(peer_engine)) in informed:
+                current = get_value(cal, current_of(peer_engine))
+                if current > 0:
+                    ratios.append(get_value(cal, peer_path) / current)
+        return get_value(cal, base_path) * (_geomean(ratios) or 1.0)
+    peers = [
+        get_value(cal, other.path)
+        for other in PARAMS
+        if other.path[0] == "overhead"
+        and other.path[2] == kind
+        and other.path[1] != entry
+        and release_engine(other.path[1]) is None
+        and other.name in informed
+    ]
+    return _geomean(peers) or param.prior
+
+
+# Older releases pooled with each other: vLLM V0 and SGLang 0.4 both ran a Python scheduler that
+# prepared every step on the CPU before their rewrites (vLLM V1, SGLang 0.5's overlap scheduler), so
+# "how much slower than today's release" is taken to be alike. TensorRT-LLM 0.x's static C++ runtime
+# (gptSessionBenchmark) is a different mechanism and keeps its a-priori values when it has no rows.
+RELEASE_PEERS: dict[str, tuple[str, ...]] = {"vllm-v0": ("sglang-0.4",), "sglang-0.4": ("vllm-v0",)}
+
+# Weight of (log(value / pooled value))^2 in a fit's objective: shrinks a constant its rows do inform
+# towards its pooled value (0: no shrinkage; a trial at 0.02 is reported in docs/estimates.md).
+SHRINK = float(os.environ.get("GPUPLANNER_FIT_SHRINK", "0"))
+
+
+def fit_param(
+    rows: list[Row], cal: Calibration, param: Param, informed: set[str] | None = None
+) -> Calibration:
+    """``cal`` with ``param`` set to the value minimising its rows' error; with too few rows, its pooled
+    value (:func:`pooled_value`) from the constants named in ``informed``."""
+    informed = set() if informed is None else informed
+    mine = [r for r in rows if param.selects(r.case, r.resolved)]
+    pooled = pooled_value(cal, param, informed)
+    if not has_evidence(rows, param):
+        informed.discard(param.name)
+        return with_value(cal, param.path, min(param.high, max(param.low, pooled)))
+    informed.add(param.name)
     log_scale = param.low > 0
     lo, hi = (math.log(param.low), math.log(param.high)) if log_scale else (param.low, param.high)
 
     def f(x: float) -> float:
-        return _objective(mine, cal, param, math.exp(x) if log_scale else x)
+        value = math.exp(x) if log_scale else x
+        penalty = 0.0
+        if SHRINK and pooled > 0 and value > 0:
+            penalty = SHRINK * math.log(value / pooled) ** 2
+        return _objective(mine, cal, param, value) + penalty
 
     ratio = (math.sqrt(5) - 1) / 2
     a, b = lo, hi
@@ -242,11 +335,20 @@ def fit_param(rows: list[Row], cal: Calibration, param: Param) -> Calibration:
     return with_value(cal, param.path, math.exp(x) if log_scale else x)
 
 
-def fit(rows: list[Row], start: Calibration, params: list[Param], sweeps: int = 3) -> Calibration:
+def fit(
+    rows: list[Row],
+    start: Calibration,
+    params: list[Param],
+    sweeps: int = 3,
+    informed: set[str] | None = None,
+) -> Calibration:
+    """Fit ``params`` on ``rows`` (coordinate descent, ``sweeps`` passes). ``informed`` names the
+    constants that rows informed (updated in place); the others take pooled values."""
+    informed = set() if informed is None else informed
     cal = start
     for _ in range(sweeps):
         for param in params:
-            cal = fit_param(rows, cal, param)
+            cal = fit_param(rows, cal, param, informed)
     return cal
 
 
@@ -371,6 +473,19 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="print the constants fitted on all rows")
     parser.add_argument("--write", action="store_true", help="write them into catalogs/calibration.toml")
     parser.add_argument("--quick", action="store_true", help="in-sample only (no leave-one-source-out)")
+    parser.add_argument(
+        "--sources",
+        metavar="TEXT",
+        help="leave out only the sources whose name contains TEXT (comma-separated; for iterating "
+        "on a few publications: the summaries then cover only their rows)",
+    )
+    parser.add_argument(
+        "--worst",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also list the N worst rows with what dominates them",
+    )
     args = parser.parse_args()
 
     cat = default_catalog()
@@ -392,7 +507,8 @@ def main() -> None:
         rows.append(Row(built, resolved))
     base = load_calibration()
     priors = with_priors(base)
-    fitted = fit(rows, priors, PARAMS)
+    informed: set[str] = set()
+    fitted = fit(rows, priors, PARAMS, informed=informed)
     use_calibration(fitted)
     fitted_predictions = {r.case.id: r.predict() or 0.0 for r in rows}
     in_sample = {
@@ -407,11 +523,14 @@ def main() -> None:
     predictions: dict[str, float] = {} if not args.quick else dict(fitted_predictions)
     if not args.quick:
         sources = sorted({r.case.source for r in rows})
+        if args.sources:
+            wanted = [w.strip().lower() for w in args.sources.split(",") if w.strip()]
+            sources = [s for s in sources if any(w in s.lower() for w in wanted)]
         for source in sources:
             held = [r for r in rows if r.case.source == source]
             train = [r for r in rows if r.case.source != source]
             touched = [p for p in PARAMS if any(p.selects(r.case, r.resolved) for r in held)]
-            cal = fit(train, fitted, touched, sweeps=1) if touched else fitted
+            cal = fit(train, fitted, touched, sweeps=1, informed=set(informed)) if touched else fitted
             use_calibration(cal)
             for r in held:
                 predicted = r.predict() or 0.0
@@ -432,6 +551,26 @@ def main() -> None:
         predicted = predictions.get(c.id, float("nan"))
         err = predicted / c.measured - 1 if c.id in predictions else float("nan")
         print(f"{c.id:5} {c.family[:13]:13} {what[:58]:58} {c.measured:10.4g} {predicted:10.4g} {err:+9.1%}")
+    if args.worst:
+        errors = loso or in_sample
+        print(
+            f"\nworst {args.worst} rows ({'LOSO' if loso else 'in-sample'}; the split is the all-rows fit's)"
+        )
+        use_calibration(fitted)
+        for r in sorted(rows, key=lambda r: -errors.get(r.case.id, 0.0))[: args.worst]:
+            perf = evaluate_resolved(r.resolved).performance
+            what = (
+                ""
+                if perf is None
+                else perf.prefill_bottleneck
+                if r.case.family == "TTFT"
+                else perf.bottleneck
+            )
+            print(
+                f"  {r.case.id} {errors.get(r.case.id, 0.0):7.1%} {r.case.measured:10.4g} "
+                f"{predictions.get(r.case.id, float('nan')):10.4g}  {r.case.source[:40]:40}  {what[:90]}"
+            )
+        use_calibration(None)
     print(f"\nrows the model cannot express ({sum(skipped.values())}):")
     for reason, count in sorted(skipped.items(), key=lambda kv: -kv[1]):
         print(f"  {count:4}  {reason}")
@@ -445,7 +584,11 @@ def main() -> None:
         f"{sum(len(r.resolved.gpus) > 1 for r in rows)} multi-GPU"
     )
     if loso:
-        print_summary("LEAVE-ONE-SOURCE-OUT (out of sample: the figures to quote)", rows, loso)
+        held_out = [r for r in rows if r.case.id in loso]
+        title = "LEAVE-ONE-SOURCE-OUT (out of sample: the figures to quote)"
+        if args.sources:
+            title = f"LEAVE-ONE-SOURCE-OUT, only sources matching {args.sources!r} (not the full table)"
+        print_summary(title, held_out, loso)
     print_summary("IN-SAMPLE (fitted on the same rows: optimistic, not for quoting)", rows, in_sample)
     print_summary(
         "SHIPPED calibration.toml on every row (in-sample where its constants came from them)", rows, shipped

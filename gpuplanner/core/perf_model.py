@@ -208,12 +208,18 @@ def _stage_step(
     expert_gemm_s = expert_weights_s = expert_bytes = 0.0
     if moe is not None and sums.experts:
         e, k = moe.num_experts, moe.experts_per_token
-        touched = 1 - (1 - k / e) ** max(tokens, 1)  # share of experts some token of the step picks
-        per_expert = max(tokens, 1) * k / (e * touched)  # tokens each touched expert multiplies
+        # Under expert parallelism across data-parallel replicas (DP attention) a GPU's experts serve
+        # the tokens of every replica of its EP group, and the engines step those replicas together:
+        # a decode step's experts see ``ep / tp`` replicas' tokens (taken to run batches like this
+        # one). Prefill chunks are timed for one replica (a prompt on an idle server).
+        group = s.ep // s.tp if s.ep > s.tp and bool(s.ep_hops) and new_tokens_per_seq == 1 else 1
+        routed = max(tokens, 1) * group  # tokens whose experts live on this EP group
+        touched = 1 - (1 - k / e) ** routed  # share of experts some token of the step picks
+        per_expert = routed * k / (e * touched)  # tokens each touched expert multiplies
         expert_bytes = touched * sums.experts / split * s.weight_bpe
         # experts are whole on a GPU under EP, sliced by TP otherwise: thin slices make small GEMMs
         width = moe.expert_intermediate_size / max(1, s.tp // s.ep)
-        expert_flops = 2 * k * sums.expert_each_total / split * tokens
+        expert_flops = 2 * k * sums.expert_each_total / split * tokens * group
         expert_gemm_s = expert_flops / (rate.flops(per_expert, width, m.hidden_size) * kernels)
         read = (
             table.moe.expert_read_efficiency_amd

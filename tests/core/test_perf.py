@@ -92,6 +92,37 @@ def test_moe_reads_active_experts_for_one_token_and_all_for_a_big_batch(cat):
     assert many / 2 == pytest.approx(46.7e9, rel=0.03)
 
 
+def test_dp_attention_experts_serve_every_replica_of_their_ep_group(cat):
+    # DeepSeek-V3 config.json: n_routed_experts 256, num_experts_per_tok 8. With attention data-parallel
+    # on 8 GPUs (TP 1, EP 8) a GPU holds 32 whole experts and multiplies the tokens of all 8 replicas:
+    # a decode step of 4 sequences per replica routes 32 tokens to the EP group, which touch
+    # 256 * (1 - (1 - 8/256)**32) experts, not the 256 * (1 - (1 - 8/256)**4) of one replica's tokens.
+    plan = quick_plan(
+        model="deepseek-ai/DeepSeek-V3",
+        gpu="h200-sxm",
+        gpus_per_node=8,
+        tp=1,
+        dp=8,
+        ep=8,
+        weights="fp8",
+        catalog=cat,
+    )
+    stage = build_replicas(resolve_plan(plan, cat))[0].stages[0]
+    step = stage_step(stage, 4, 4, 0, 1)
+    # expert reads per step scale with the share of experts the group's tokens touch
+    ratio = step.expert_weights_s / stage_step(stage, 1, 1, 0, 1).expert_weights_s
+    assert ratio == pytest.approx((1 - (1 - 8 / 256) ** 32) / (1 - (1 - 8 / 256) ** 8), rel=1e-6)
+    # the same 32 tokens in one TP 8 / EP 8 replica meet the same experts on each GPU
+    tp8 = quick_plan(model="deepseek-ai/DeepSeek-V3", gpu="h200-sxm", tp=8, ep=8, weights="fp8", catalog=cat)
+    tp8_stage = build_replicas(resolve_plan(tp8, cat))[0].stages[0]
+    assert step.expert_weights_s == pytest.approx(
+        stage_step(tp8_stage, 32, 32, 0, 1).expert_weights_s, rel=1e-6
+    )
+    # a prompt on an idle server is one replica's tokens: not multiplied by the group
+    prompt = stage_step(stage, 512, 1, 0, 512).expert_gemm_s
+    assert prompt == pytest.approx(stage_step(tp8_stage, 512, 1, 0, 512).expert_gemm_s, rel=1e-6)
+
+
 def test_report_parts_are_consistent(cat):
     p = perf(cat, model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", tp=8, concurrency="max")
     assert p.low.output_tokens_per_s < p.output_tokens_per_s < p.high.output_tokens_per_s
