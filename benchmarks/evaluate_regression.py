@@ -4,9 +4,11 @@
     python benchmarks/evaluate_regression.py write DIR     # one JSON report per plan
     python benchmarks/evaluate_regression.py compare DIR   # exit 1 (and a diff) when any report differs
 
-``tests/data/evaluate_regression/`` holds the reports of commit 7028cb4 (before evaluate shared work
-between identical replicas, stages and GPUs), written by running this file with ``PYTHONPATH`` on an
-export of that commit (``git archive 7028cb4 | tar -x -C /tmp/base``; the script puts nothing on
+``tests/data/evaluate_regression/`` holds the reports of evaluate before it shared work between
+identical replicas, stages and GPUs: first written from commit 7028cb4, then rewritten after the
+calibration refit from commit 815b362 (the refit on the unshared evaluate, with the catalogs of the merge
+that joined them), by running this file with ``PYTHONPATH`` on an export of that commit
+(``git archive 815b362 | tar -x -C /tmp/base``; the script puts nothing on
 ``sys.path`` itself, so whichever ``gpuplanner`` is importable is the one measured). They are a
 regression guard, not golden values: they say "the same as before", not "right".
 

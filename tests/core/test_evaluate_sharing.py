@@ -1,6 +1,6 @@
 """evaluate shares the work of identical replicas, stages and GPUs: the reports must not change.
 
-``tests/data/evaluate_regression/`` holds the JSON reports of commit 7028cb4, before the sharing,
+``tests/data/evaluate_regression/`` holds the JSON reports of the unshared evaluate (7028cb4, rewritten at 815b362 after the refit),
 written by ``benchmarks/evaluate_regression.py`` (see its docstring). They are a regression guard,
 not golden values: they pin "the same output as before", not what is right; a deliberate change to
 the model's figures rewrites them with that script (and says so in its commit).
