@@ -153,6 +153,11 @@ class Overhead(_Part):
     moe_layer_us: float = Field(
         default=0.0, ge=0, description="per MoE layer per step: routing, top-k, token permutation, launches"
     )
+    kv_per_query_head_before: str | None = Field(
+        default=None,
+        description="releases before this one decode grouped-query attention one query head per thread "
+        "block, reading each KV head once per query head of its group (no GQA-aware kernel)",
+    )
     rows: tuple[str, ...] = ()
 
 

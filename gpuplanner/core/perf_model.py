@@ -107,6 +107,7 @@ class StageShape:
     gemm_efficiency: float = 1.0  # the engine release's kernels vs cuBLASLt's (calibration overhead entry)
     custom_allreduce: bool = False  # the engine's own one/two-shot all-reduce inside an NVLink domain
     memory_scale: float = 1.0  # the user's own calibration of this GPU kind with this engine (decode)
+    kv_read_factor: float = 1.0  # KV traffic over the cache read: the GQA group on pre-XQA TensorRT-LLM
     bands: dict[str, tuple[Rates, RingFigures, RingFigures]] = field(default_factory=dict, compare=False)
     steps: dict[tuple[object, ...], StepTime] = field(default_factory=dict, compare=False)
 
@@ -238,7 +239,10 @@ def _stage_step(
     # prefill); decode attention is bound by KV reads anyway. Assumption: no size penalty here.
     attention_s = attn_flops / (rate.peak_flops * rate.peak_fraction * kernels)
     weights_s = (weight_bytes + head_bytes) / rate.memory_bps
-    kv_s = kv_read / rate.attention_bps if kv_read else 0.0
+    # a decode step's attention re-reads each KV head per query head of its group on releases without a
+    # GQA-aware kernel; a prefill chunk's attention is a fused (flash) kernel that reads it once
+    reread = s.kv_read_factor if new_tokens_per_seq == 1 else 1.0
+    kv_s = kv_read * reread / rate.attention_bps if kv_read else 0.0
     msg = tokens * m.hidden_size * ACT_BYTES
     ep_across = moe is not None and s.ep > s.tp and bool(s.ep_hops)  # EP spans replicas (DP attention)
     tp_comm = 0.0

@@ -16,11 +16,13 @@ from itertools import pairwise
 from operator import attrgetter
 
 from gpuplanner.core.calibration import (
+    Overhead,
     UserCalibration,
     calibration,
     calibration_generation,
     scales_for,
     user_calibration,
+    version_key,
 )
 from gpuplanner.core.collectives import Band, custom_allreduce_applies, p2p_time_s
 from gpuplanner.core.perf_model import (
@@ -145,6 +147,7 @@ class _PlanFigures:
     moe_layer_s: float
     gemm_efficiency: float
     user: UserCalibration
+    kv_read_factor: float = 1.0  # decode attention's KV traffic over the cache's size (see kv_reread)
 
     @staticmethod
     def of(r: ResolvedPlan) -> _PlanFigures:
@@ -158,7 +161,21 @@ class _PlanFigures:
             (cal.moe.layer_us + overhead.moe_layer_us) * 1e-6,
             overhead.gemm_efficiency,
             user_calibration(),
+            kv_reread(r, overhead),
         )
+
+
+def kv_reread(r: ResolvedPlan, overhead: Overhead) -> float:
+    """How many times decode attention reads each KV head: once with a GQA-aware kernel, once per query
+    head of its group on releases older than ``overhead.kv_per_query_head_before`` (TensorRT-LLM before
+    its XQA kernel, v0.8: the masked multi-head attention kernel ran one query head per thread block)."""
+    before, version = overhead.kv_per_query_head_before, r.settings.version
+    m = r.model
+    if before is None or not version or m.mla is not None:
+        return 1.0
+    if not version_key(version) or version_key(version) >= version_key(before):
+        return 1.0
+    return max(1.0, m.num_attention_heads / m.num_kv_heads)
 
 
 def _ep_group(
@@ -200,6 +217,7 @@ def _stage_shape(
         gemm_efficiency=figures.gemm_efficiency * compute_scale,
         custom_allreduce=custom_allreduce_applies(r.engine.id, tp_hops, len(gpus)),
         memory_scale=memory_scale,
+        kv_read_factor=figures.kv_read_factor,
     )
 
 
@@ -241,6 +259,7 @@ def _alike(shape: StageShape, seen: dict[tuple[object, ...], StageShape]) -> Sta
         shape.gemm_efficiency,
         shape.custom_allreduce,
         shape.memory_scale,
+        shape.kv_read_factor,
     )
     mine = seen.get(key)
     if mine is not None:

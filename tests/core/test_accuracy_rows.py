@@ -1,0 +1,51 @@
+"""benchmarks/accuracy_rows.py and accuracy.py: which published rows the model is judged on, and the
+bounds of the constants fitted on them."""
+
+from __future__ import annotations
+
+import csv
+
+from benchmarks.accuracy import GDDR_MEMORY_MAX, PARAMS
+from benchmarks.accuracy_rows import BURST_EOS_REASON, Case, build_case, read_rows
+from gpuplanner import paths
+from gpuplanner.core.calibration import load_calibration
+from gpuplanner.core.catalog import default_catalog
+
+
+def _rows() -> dict[str, dict[str, str]]:
+    return {row["id"]: row for row in read_rows()}
+
+
+def test_one_burst_with_eos_outputs_is_judged_by_tpot_and_ttft_not_by_throughput() -> None:
+    """dstack's Llama 3.1 405B runs on 8 x MI300X sent every prompt at once and let outputs stop at EOS:
+    their output throughput is total tokens over the time until the longest request ends. The rows
+    themselves show it is not a steady stream: throughput per user is well under 1 / TPOT in every
+    burst (M663/M664 at 4 users ... M671/M672 at 256), so those throughput rows are left out and the
+    same runs' TPOT rows kept."""
+    rows, cat = _rows(), default_catalog()
+    pairs = (("M663", "M664"), ("M665", "M666"), ("M667", "M668"), ("M669", "M670"), ("M671", "M672"))
+    for throughput, tpot in pairs:
+        users = int(rows[throughput]["batch"])
+        per_user = float(rows[throughput]["value"]) / users
+        assert per_user < 0.75 * 1e3 / float(rows[tpot]["value"]), throughput
+        assert build_case(rows[throughput], cat) == BURST_EOS_REASON
+        assert isinstance(build_case(rows[tpot], cat), Case)
+    # one request: its throughput is its own output over its own time, no tail of other requests
+    assert isinstance(build_case(rows["M660"], cat), Case)
+
+
+def test_gddr_memory_efficiency_stays_within_what_stream_benchmarks_reach() -> None:
+    """No memory in the data set streams above ~0.9 of its datasheet peak: BabelStream copy and triad
+    on H100 SXM (3.35 TB/s) and H200 (4.8 TB/s) reach 0.835-0.887 (M090, M091, M093, M094). The GDDR
+    efficiency fitted from end-to-end rows may not exceed that (plus a little)."""
+    peaks = {"M090": 3350, "M091": 3350, "M093": 4800, "M094": 4800}  # GB/s, datasheets
+    with (paths.catalogs_dir() / "measurements.csv").open(encoding="utf-8") as f:
+        best = max(
+            float(r["value"]) * 1000 / peaks[r["id"]]  # TB/s
+            for r in csv.DictReader(f)
+            if r["id"] in peaks
+        )
+    assert 0.8 < best < 0.9
+    param = next(p for p in PARAMS if p.name == "efficiency.memory.nvidia-gddr.efficiency")
+    assert param.high == GDDR_MEMORY_MAX <= best + 0.02
+    assert load_calibration().efficiency.memory["nvidia-gddr"].efficiency <= GDDR_MEMORY_MAX
