@@ -79,6 +79,11 @@ def user_data_dir() -> Path:
     return path
 
 
+def user_cache_dir() -> Path:
+    """Files rebuilt whenever they are missing or stale (the validated catalog: ``core.catalog_cache``)."""
+    return user_data_dir() / "cache"
+
+
 def user_models_dir() -> Path:
     """Where ``gpuplanner import-model`` keeps imported model specs."""
     return user_data_dir() / "models"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gpuplanner import paths
+from gpuplanner.core.catalog_cache import cached_tables
 from gpuplanner.core.errors import CatalogError
 from gpuplanner.core.limits import MAX_FILE_BYTES
 from gpuplanner.core.specs import (
@@ -250,6 +250,8 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 def _parse_entries(directory: Path, kind: str) -> list[BaseModel]:
+    import tomllib  # only when the validated-catalog cache is stale (``catalog_cache``)
+
     filename, array, spec_cls, key_field, _ = _FILES[kind]
     path = directory / filename
     try:
@@ -378,16 +380,24 @@ def _load_user_models(folder: Path) -> tuple[list[ModelSpec], list[str]]:
     return models, warnings
 
 
+def _read_tables(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every built-in table of ``folder``, parsed, validated and cross-checked (no cache)."""
+    tables = {kind: _check_unique(_parse_entries(folder, kind), kind) for kind in _FILES}
+    _cross_check(tables)
+    return tables
+
+
 def load_catalog(directory: Path | str | None = None, *, include_user_models: bool = True) -> Catalog:
     """Read and check the catalogs in ``directory`` (default: the built-in ``catalogs/`` folder).
 
-    Raises :class:`CatalogError` naming the file, entry and field of the first problem. Imported
+    The validated built-in tables come from a cache in the user's folder while no catalog file changed
+    (:mod:`gpuplanner.core.catalog_cache`). Raises :class:`CatalogError` naming the file, entry and
+    field of the first problem. Imported
     user models (``paths.user_models_dir()``) are added unless ``include_user_models`` is false; a
     broken one is skipped and reported in ``Catalog.warnings``.
     """
     folder = Path(directory) if directory is not None else paths.catalogs_dir()
-    tables = {kind: _check_unique(_parse_entries(folder, kind), kind) for kind in _FILES}
-    _cross_check(tables)
+    tables = cached_tables(folder, [entry[0] for entry in _FILES.values()], lambda: _read_tables(folder))
     catalog = Catalog(
         gpus=tables["gpus"],
         links=tables["links"],
