@@ -39,11 +39,13 @@ def cache_key(folder: Path, filenames: Iterable[str]) -> tuple[object, ...]:
     files = []
     for name in sorted(filenames):
         try:
-            st = (folder / name).stat()
+            content = (folder / name).read_bytes()  # ~300 kB in all: hashed in a millisecond or two
         except OSError:
-            files.append((name, -1, -1))  # missing now: ``build()`` reports it
+            files.append((name, -1, ""))  # missing or unreadable now: ``build()`` reports it
         else:
-            files.append((name, st.st_size, st.st_mtime_ns))
+            # the content itself, not its modification time: a file system with a coarse clock (FAT,
+            # HFS+: whole seconds) could hide a same-size edit made within the same second
+            files.append((name, len(content), hashlib.sha256(content).hexdigest()))
     return (FORMAT, __version__, sys.version, pydantic.VERSION, str(folder.resolve()), tuple(files))
 
 
