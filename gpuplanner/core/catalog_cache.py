@@ -46,11 +46,18 @@ def cache_key(folder: Path, filenames: Iterable[str]) -> tuple[object, ...]:
             # the content itself, not its modification time: a file system with a coarse clock (FAT,
             # HFS+: whole seconds) could hide a same-size edit made within the same second
             files.append((name, len(content), hashlib.sha256(content).hexdigest()))
-    return (FORMAT, __version__, sys.version, pydantic.VERSION, str(folder.resolve()), tuple(files))
+    return (FORMAT, __version__, sys.version, pydantic.VERSION, tuple(files))
 
 
 def cache_file(folder: Path) -> Path:
-    """The cache file of the catalog folder ``folder`` (one per folder: tests load copies)."""
+    """The cache file of the catalog folder ``folder``: one for the built-in catalogs wherever they are
+    (a one-file frozen app unpacks them to a new temporary folder each time), one per other folder."""
+    try:
+        builtin = paths.catalogs_dir().resolve()
+    except FileNotFoundError:
+        builtin = None
+    if folder.resolve() == builtin:
+        return paths.user_cache_dir() / "catalog.pickle"
     digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
     return paths.user_cache_dir() / f"catalog-{digest}.pickle"
 

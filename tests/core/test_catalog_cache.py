@@ -142,6 +142,20 @@ def test_an_unwritable_cache_folder_only_means_no_cache(folder: Path, builds: li
     assert len(builds) == 2
 
 
+def test_the_built_in_catalogs_have_one_cache_file_wherever_they_are(
+    tmp_path: Path, monkeypatch, builds: list[Path]
+) -> None:
+    """A one-file frozen app unpacks its catalogs to a new temporary folder on every start: the
+    cache is still found, and no new file is left behind each time."""
+    for start in range(3):
+        unpacked = tmp_path / f"_MEI{start}" / "catalogs"
+        shutil.copytree(paths.catalogs_dir(), unpacked, ignore=shutil.ignore_patterns("examples"))
+        monkeypatch.setattr(paths, "catalogs_dir", lambda unpacked=unpacked: unpacked)
+        load_catalog(include_user_models=False)
+        assert [p.name for p in paths.user_cache_dir().iterdir()] == ["catalog.pickle"]
+    assert len(builds) == 1  # read from the TOML files on the first start only
+
+
 def test_user_models_are_read_on_every_load(folder: Path) -> None:
     load_catalog(folder)  # cached, without any imported model
     models = paths.user_models_dir()
