@@ -100,7 +100,8 @@ def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
     return _bottleneck(shape, step, 1, step.total_s, f"{size}-token prefill chunk")
 
 
-_spec, _spec_id = attrgetter("spec"), attrgetter("spec.id")
+_spec, _spec_id, _id = attrgetter("spec"), attrgetter("spec.id"), attrgetter("id")
+_GPU = ("gpu",)
 
 
 def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:
@@ -153,10 +154,7 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
                 "waiting_s": waiting,
                 "communication_between_s": between,
             }
-            for g in gpus:
-                mine = fields.copy()
-                mine["gpu"] = g.id
-                out.append(StepSplit.assemble_shared(mine, names))
+            out += StepSplit.assemble_copies(fields, _GPU, zip(map(_id, gpus)), names)
     return tuple(out)
 
 
