@@ -65,7 +65,9 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
             "weight_params": f.weight_params,
             "formula": f.formula,
         }
-        made = GpuReport.assemble_copies(fields, _PLACE, map(_place_of, map(placed.__getitem__, indices)), names)
+        made = GpuReport.assemble_copies(
+            fields, _PLACE, map(_place_of, map(placed.__getitem__, indices)), names
+        )
         if len(indices) == indices[-1] - indices[0] + 1:  # consecutive GPUs (one stage, or all): a slice
             out[indices[0] : indices[-1] + 1] = made
         else:

@@ -42,7 +42,11 @@ class ReportPart(BaseModel):
 
     @classmethod
     def assemble_copies(
-        cls, fields: dict[str, Any], varying: tuple[str, ...], values: Iterable[tuple[Any, ...]], names: set[str]
+        cls,
+        fields: dict[str, Any],
+        varying: tuple[str, ...],
+        values: Iterable[tuple[Any, ...]],
+        names: set[str],
     ) -> list[Any]:
         """:meth:`assemble_shared` of a copy of ``fields`` per tuple of ``values``, each with the fields
         named in ``varying`` set to that tuple's values: the per-GPU entries of one stage or ledger, in

@@ -7,8 +7,11 @@ Each raises a :class:`PlanError` whose message names the problem and the fix.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import count
+from typing import cast
 
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.engine_rules import batch_defaults
@@ -183,6 +186,22 @@ def _check_stage_split(model: ModelSpec, stage: Stage, where: str) -> None:
         )
 
 
+def _check_stage_gpus(
+    ids: Sequence[str], placements: dict[str, tuple[Node, GpuPlacement]], used: set[str], where: str
+) -> None:
+    """The first GPU of a stage that is not in the rig or is used twice, as an error."""
+    seen = set(used)
+    for gpu_id in ids:
+        if gpu_id not in placements:
+            raise PlanError(
+                f"{where} uses GPU '{gpu_id}', which is not in the rig",
+                fix="re-assign the stage to GPUs of the rig (Layout ▸ Auto-balance)",
+            )
+        if gpu_id in seen:
+            raise PlanError(f"GPU '{gpu_id}' appears twice in the layout", fix="each GPU may serve one stage")
+        seen.add(gpu_id)
+
+
 def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
     """Look up every id of ``plan`` in ``catalog`` and check the layout against the rig and model."""
     model = plan.model_spec or catalog.model(plan.model)
@@ -215,6 +234,7 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
     layout = plan.layout
     used: set[str] = set()
     resolved: list[ResolvedGpu] = []
+    append = resolved.append
     for r, replica in enumerate(layout.replicas):
         expected_first = 0
         for s, stage in enumerate(replica.stages):
@@ -248,26 +268,24 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
                 "first_stage": s == 0,
                 "last_stage": s == len(replica.stages) - 1,
             }
-            for rank, gpu_id in enumerate(stage.gpus):
-                where_gpu = placements.get(gpu_id)
-                if where_gpu is None:
-                    raise PlanError(
-                        f"{where} uses GPU '{gpu_id}', which is not in the rig",
-                        fix="re-assign the stage to GPUs of the rig (Layout ▸ Auto-balance)",
-                    )
-                if gpu_id in used:
-                    raise PlanError(
-                        f"GPU '{gpu_id}' appears twice in the layout", fix="each GPU may serve one stage"
-                    )
-                used.add(gpu_id)
+            ids = stage.gpus
+            where_gpus = list(map(placements.get, ids))
+            # the stage's checks in C loops; a stage that fails one is walked GPU by GPU for the message
+            if None in where_gpus or not used.isdisjoint(ids) or len(set(ids)) != len(ids):
+                _check_stage_gpus(ids, placements, used, where)
+            used.update(ids)
+            placed = cast(list[tuple[Node, GpuPlacement]], where_gpus)  # all found: checked above
+            own = zip(ids, map(gpu_specs.__getitem__, ids), placed, count())
+            for gpu_id, spec, (node, placement), rank in own:
                 fields = shared.copy()
                 fields["id"] = gpu_id
-                fields["spec"] = gpu_specs[gpu_id]
-                fields["node"], fields["placement"] = where_gpu
+                fields["spec"] = spec
+                fields["node"] = node
+                fields["placement"] = placement
                 fields["tp_rank"] = rank
                 made = _new(ResolvedGpu)
                 _set(made, "__dict__", fields)
-                resolved.append(made)
+                append(made)
         if expected_first != model.num_layers:
             raise PlanError(
                 f"replica {r + 1} covers layers 0–{expected_first} but {model.name} has {model.num_layers}",
