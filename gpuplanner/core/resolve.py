@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import count
+from itertools import count, repeat
+from operator import attrgetter
 from typing import cast
 
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.engine_rules import batch_defaults
-from gpuplanner.core.errors import PlanError
+from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.plan import GpuPlacement, Node, Plan, Stage
 from gpuplanner.core.specs import EngineProfile, GpuSpec, ModelSpec, Precision, SplitMode
 
@@ -186,6 +187,49 @@ def _check_stage_split(model: ModelSpec, stage: Stage, where: str) -> None:
         )
 
 
+_gpu_id, _gpu_kind = attrgetter("id"), attrgetter("gpu")
+
+
+def _place_gpus(
+    plan: Plan, catalog: Catalog
+) -> tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec]]:
+    """Every GPU of the rig: its server and placement, and its kind's spec, by GPU id.
+
+    A server at a time, in C loops (this runs once per GPU of the rig on every edit); a rig with two
+    GPUs of one id or an unknown kind is walked GPU by GPU, for the first one's message."""
+    placements: dict[str, tuple[Node, GpuPlacement]] = {}
+    gpu_specs: dict[str, GpuSpec] = {}
+    spec_cache: dict[str, GpuSpec] = {}
+    try:
+        for node in plan.rig.nodes:
+            gpus = node.gpus
+            ids = list(map(_gpu_id, gpus))
+            kinds = list(map(_gpu_kind, gpus))
+            for kind in dict.fromkeys(kinds):
+                if kind not in spec_cache:
+                    spec_cache[kind] = catalog.gpu(kind)
+            before = len(placements)
+            placements.update(zip(ids, zip(repeat(node), gpus), strict=True))
+            if len(placements) != before + len(ids):
+                raise PlanError("two GPUs share an id")  # replaced by the walk's own message below
+            gpu_specs.update(zip(ids, map(spec_cache.__getitem__, kinds), strict=True))
+    except PlannerError:  # a taken id (PlanError) or an unknown kind (CatalogError)
+        _walk_rig(plan, catalog)
+        raise
+    return placements, gpu_specs
+
+
+def _walk_rig(plan: Plan, catalog: Catalog) -> None:
+    """The first of the rig's GPUs whose id is taken or whose kind is unknown, as an error."""
+    seen: set[str] = set()
+    for node in plan.rig.nodes:
+        for gpu in node.gpus:
+            if gpu.id in seen:
+                raise PlanError(f"two GPUs share the id '{gpu.id}'", fix="give every GPU its own id")
+            catalog.gpu(gpu.gpu)
+            seen.add(gpu.id)
+
+
 def _check_stage_gpus(
     ids: Sequence[str], placements: dict[str, tuple[Node, GpuPlacement]], used: set[str], where: str
 ) -> None:
@@ -216,18 +260,7 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
         raise PlanError(
             f"'{kv.id}' cannot store the KV cache", fix=f"pick one of: {', '.join(engine.kv_precisions)}"
         )
-    placements: dict[str, tuple[Node, GpuPlacement]] = {}
-    gpu_specs: dict[str, GpuSpec] = {}
-    spec_cache: dict[str, GpuSpec] = {}
-    for node in plan.rig.nodes:  # Rig.iter_gpus, inline: this runs once per GPU of the rig
-        for gpu in node.gpus:
-            if gpu.id in placements:
-                raise PlanError(f"two GPUs share the id '{gpu.id}'", fix="give every GPU its own id")
-            spec = spec_cache.get(gpu.gpu)
-            if spec is None:
-                spec = spec_cache[gpu.gpu] = catalog.gpu(gpu.gpu)
-            placements[gpu.id] = (node, gpu)
-            gpu_specs[gpu.id] = spec
+    placements, gpu_specs = _place_gpus(plan, catalog)
     if not placements:
         raise PlanError("the rig has no GPUs", fix="drag a GPU or a server from the palette onto the canvas")
 

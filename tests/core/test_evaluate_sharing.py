@@ -192,3 +192,37 @@ def test_per_gpu_ledgers_are_made_on_first_read_and_match_their_ledger() -> None
         figures = {k: v for k, v in dataclasses.asdict(first).items() if k != "gpu"}
         for i in indices:
             assert {k: v for k, v in dataclasses.asdict(gpus[i]).items() if k != "gpu"} == figures
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        # the first GPU in rig order with a problem names it, whichever kind of problem comes later
+        (("a", "h100-sxm"), ("a", "h100-sxm"), "two GPUs share the id 'a'"),
+        (("a", "no-such-gpu"), ("a", "h100-sxm"), "no-such-gpu"),
+        (("a", "h100-sxm"), ("a", "no-such-gpu"), "two GPUs share the id 'a'"),
+        (("a", "h100-sxm"), ("b", "no-such-gpu"), "no-such-gpu"),
+    ],
+)
+def test_a_rig_with_a_taken_id_or_an_unknown_gpu_is_refused(
+    first: tuple[str, str], second: tuple[str, str], message: str
+) -> None:
+    """resolve_plan places a server's GPUs in C loops and walks a failing rig GPU by GPU."""
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.errors import PlannerError
+    from gpuplanner.core.plan import GpuPlacement
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.core.resolve import resolve_plan
+
+    cat = default_catalog()
+    plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1, catalog=cat)
+    node = plan.rig.nodes[0]
+    gpus = tuple(
+        GpuPlacement(id=gpu_id, gpu=kind, slot=i) for i, (gpu_id, kind) in enumerate((first, second))
+    )
+    bad = plan.model_copy(
+        update={"rig": plan.rig.model_copy(update={"nodes": (node.model_copy(update={"gpus": gpus}),)})}
+    )
+    with pytest.raises(PlannerError) as caught:
+        resolve_plan(bad, cat)
+    assert message in str(caught.value)
