@@ -170,13 +170,15 @@ def link_traffic(
         key = (hop.name, purpose)
         old = found.get(key)
         if old is None or share > old.share_of_bandwidth:
-            found[key] = LinkTraffic(
+            # assembled, not validated (a 512-GPU plan lists a pipeline hop per replica): the floats
+            # made floats, as validation would
+            found[key] = LinkTraffic.assemble(
                 name=hop.name,
                 link=hop.link,
                 gpus=gpus,
                 purpose=purpose,
-                bytes_per_token=per_token,
-                share_of_bandwidth=share,
+                bytes_per_token=float(per_token),
+                share_of_bandwidth=float(share),
             )
 
     # Identical replicas share their stage shapes, hops included: a shape's group traffic at one rate

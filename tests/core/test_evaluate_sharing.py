@@ -106,7 +106,7 @@ def test_parts_built_without_their_constructors_equal_constructed_ones() -> None
 
     from gpuplanner.core.catalog import default_catalog
     from gpuplanner.core.evaluate import evaluate
-    from gpuplanner.core.report import GpuReport, StepSplit
+    from gpuplanner.core.report import GpuReport, LinkTraffic, StepSplit
     from gpuplanner.core.resolve import ResolvedGpu, resolve_plan
 
     cat = default_catalog()
@@ -122,6 +122,10 @@ def test_parts_built_without_their_constructors_equal_constructed_ones() -> None
         assert part == GpuReport.model_validate(part.model_dump())
     for split in report.performance.step_split:
         assert split == StepSplit.model_validate(split.model_dump())
+    assert report.performance.links
+    for link in report.performance.links:
+        validated = LinkTraffic.model_validate(link.model_dump())
+        assert link == validated and link.model_dump_json() == validated.model_dump_json()
     first = report.gpus[0]
     assert first.model_copy(update={"stage": 9}).stage == 9 and first.stage == 0
     assert report.gpus[1].model_fields_set == set(GpuReport.model_fields)
