@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cache
+from operator import attrgetter
 
 import numpy as np
 
@@ -102,6 +103,9 @@ class FitResult:
                     fits[i] = _clone(first, self.placed[i])
             self._gpus = fits
         return self._gpus
+
+
+_spec = attrgetter("spec")
 
 
 @cache
@@ -289,7 +293,7 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         # everything a GPU's ledger depends on; the GPUs of a stage share all but their kind (and,
         # with llama.cpp's row split, whether they are the main GPU)
         place = (first.layers, first.stage_tp, first.first_stage, first.last_stage)
-        kinds = {id(g.spec) for g in gpus}
+        kinds = set(map(id, map(_spec, gpus)))
         keys: list[tuple[object, ...]]
         if len(kinds) == 1 and not (row and first.stage_tp > 1):
             keys = [(first.spec.id, *place, False)] * len(gpus)

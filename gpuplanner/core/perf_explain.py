@@ -100,7 +100,12 @@ def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
     return _bottleneck(shape, step, 1, step.total_s, f"{size}-token prefill chunk")
 
 
-_spec, _spec_id, _id = attrgetter("spec"), attrgetter("spec.id"), attrgetter("id")
+_spec, _spec_id, _id, _node_id = (
+    attrgetter("spec"),
+    attrgetter("spec.id"),
+    attrgetter("id"),
+    attrgetter("node.id"),
+)
 _GPU = ("gpu",)
 
 
@@ -143,7 +148,7 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             compute, memory, comm, waiting, group_comm, hand_off = figures
             # which of it crosses servers: a TP/EP group spread over servers, a hand-off to another server
             node = gpus[0].node.id
-            group_spans = any(g.node.id != node for g in gpus)
+            group_spans = len(set(map(_node_id, gpus))) > 1
             hop_crosses = s < last and rep.stage_gpus[s + 1][0].node.id != node
             between = (group_comm if group_spans else 0.0) + (hand_off if hop_crosses else 0.0)
             fields = {
