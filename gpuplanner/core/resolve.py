@@ -187,7 +187,7 @@ def _check_stage_split(model: ModelSpec, stage: Stage, where: str) -> None:
         )
 
 
-_gpu_id, _gpu_kind = attrgetter("id"), attrgetter("gpu")
+_gpu_id, _gpu_kind, _gpu_spec = attrgetter("id"), attrgetter("gpu"), attrgetter("spec")
 
 
 def _place_gpus(
@@ -329,7 +329,7 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
             f"expert parallel {layout.ep} does not divide {model.moe.num_experts} experts",
             fix="use an EP degree that divides the expert count",
         )
-    stage_specs = [g.spec for g in resolved]
+    stage_specs = list(map(_gpu_spec, resolved))
     settings = _settings(plan, engine, model, stage_specs, layout.tp, layout.pp)
     _check_split_mode(resolved, settings, engine)
     if model.moe is None and layout.ep > 1:
