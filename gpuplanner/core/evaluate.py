@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from operator import attrgetter
-
 from gpuplanner.core.architecture import active_params, total_params
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.coverage import with_coverage
@@ -16,10 +14,6 @@ from gpuplanner.core.perf import estimate_performance
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Problem, Report
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
-
-# what a GPU's entry holds of its own, and where its ResolvedGpu keeps them
-_PLACE = ("id", "node", "replica", "stage", "tp_rank")
-_place_of = attrgetter("id", "node.id", "replica", "stage", "tp_rank")
 
 
 def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
@@ -65,14 +59,15 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
             "weight_params": f.weight_params,
             "formula": f.formula,
         }
-        made = GpuReport.assemble_copies(
-            fields, _PLACE, map(_place_of, map(placed.__getitem__, indices)), names
-        )
-        if len(indices) == indices[-1] - indices[0] + 1:  # consecutive GPUs (one stage, or all): a slice
-            out[indices[0] : indices[-1] + 1] = made
-        else:
-            for i, entry in zip(indices, made, strict=True):
-                out[i] = entry
+        for i in indices:
+            g = placed[i]
+            mine = fields.copy()
+            mine["id"] = g.id
+            mine["node"] = g.node.id
+            mine["replica"] = g.replica
+            mine["stage"] = g.stage
+            mine["tp_rank"] = g.tp_rank
+            out[i] = GpuReport.assemble_shared(mine, names)
     return tuple(out)
 
 

@@ -100,13 +100,7 @@ def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
     return _bottleneck(shape, step, 1, step.total_s, f"{size}-token prefill chunk")
 
 
-_spec, _spec_id, _id, _node_id = (
-    attrgetter("spec"),
-    attrgetter("spec.id"),
-    attrgetter("id"),
-    attrgetter("node.id"),
-)
-_GPU = ("gpu",)
+_spec, _spec_id, _node_id = attrgetter("spec"), attrgetter("spec.id"), attrgetter("node.id")
 
 
 def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:
@@ -159,7 +153,10 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
                 "waiting_s": waiting,
                 "communication_between_s": between,
             }
-            out += StepSplit.assemble_copies(fields, _GPU, zip(map(_id, gpus)), names)
+            for g in gpus:
+                mine = fields.copy()
+                mine["gpu"] = g.id
+                out.append(StepSplit.assemble_shared(mine, names))
     return tuple(out)
 
 

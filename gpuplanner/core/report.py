@@ -5,7 +5,6 @@ Its JSON form (``report.to_json_dict()``) is public: schema ``gpuplanner.report/
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,30 +38,6 @@ class ReportPart(BaseModel):
         _set(obj, "__pydantic_extra__", None)
         _set(obj, "__pydantic_private__", None)
         return obj
-
-    @classmethod
-    def assemble_copies(
-        cls,
-        fields: dict[str, Any],
-        varying: tuple[str, ...],
-        values: Iterable[tuple[Any, ...]],
-        names: set[str],
-    ) -> list[Any]:
-        """:meth:`assemble_shared` of a copy of ``fields`` per tuple of ``values``, each with the fields
-        named in ``varying`` set to that tuple's values: the per-GPU entries of one stage or ledger, in
-        one loop (a 512-GPU report makes 1,000 of them per edit)."""
-        out: list[Any] = []
-        append = out.append
-        for own in values:
-            mine = fields.copy()
-            mine.update(zip(varying, own, strict=True))
-            obj = _new(cls)
-            _set(obj, "__dict__", mine)
-            _set(obj, "__pydantic_fields_set__", names)
-            _set(obj, "__pydantic_extra__", None)
-            _set(obj, "__pydantic_private__", None)
-            append(obj)
-        return out
 
 
 class FixAction(ReportPart):
