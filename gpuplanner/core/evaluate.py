@@ -24,10 +24,10 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
     layout: those fields, the memory ledger object included, are worked out once per ledger and each
     GPU's entry is a copy with its own place filled in."""
     names = set(GpuReport.model_fields)
-    gpus = fit.gpus
-    out: list[GpuReport] = [None] * len(gpus)  # type: ignore[list-item]  # every slot is filled below
+    placed = fit.placed
+    out: list[GpuReport] = [None] * len(placed)  # type: ignore[list-item]  # every slot is filled below
     ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # equal ledgers are one object
-    for f, indices in fit.ledgers or [(f, (i,)) for i, f in enumerate(gpus)]:
+    for f, indices in fit.ledgers or [(f, (i,)) for i, f in enumerate(fit.gpus)]:
         g = f.gpu
         figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
         ledger = ledgers.get(figures)
@@ -60,7 +60,7 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
             "formula": f.formula,
         }
         for i in indices:
-            g = gpus[i].gpu
+            g = placed[i]
             mine = fields.copy()
             mine["id"] = g.id
             mine["node"] = g.node.id

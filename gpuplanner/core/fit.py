@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cache
+from operator import attrgetter
 
 import numpy as np
 
@@ -72,7 +73,11 @@ class GpuFit:
 
 @dataclass
 class FitResult:
-    gpus: list[GpuFit]
+    """A plan's memory fit. ``gpus`` (one ledger per GPU, layout order) is made on first access from
+    ``ledgers`` and ``placed``: a 512-GPU evaluation reads each distinct ledger once and never needs
+    512 copies (the balancer and the recommender, which read every GPU, get them as before)."""
+
+    placed: list[ResolvedGpu]  # the GPUs, in the order of ``gpus``
     context_tokens: int
     capacity_tokens: int  # smallest replica's KV capacity, tokens
     replica_capacity_tokens: list[int]
@@ -84,6 +89,23 @@ class FitResult:
     # the distinct ledgers: (the first GPU's, indices in ``gpus`` of every GPU with an equal copy),
     # in order of first GPU; consumers that decide per ledger look at each once
     ledgers: list[tuple[GpuFit, tuple[int, ...]]] = field(default_factory=list)
+    _gpus: list[GpuFit] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def gpus(self) -> list[GpuFit]:
+        """Every GPU's ledger, in layout order: each ledger's first GPU holds the object listed in
+        ``ledgers``, the others equal copies with their own GPU (made once, on first access)."""
+        if self._gpus is None:
+            fits: list[GpuFit] = [None] * len(self.placed)  # type: ignore[list-item]  # all filled below
+            for first, indices in self.ledgers:
+                fits[indices[0]] = first
+                for i in indices[1:]:
+                    fits[i] = _clone(first, self.placed[i])
+            self._gpus = fits
+        return self._gpus
+
+
+_spec = attrgetter("spec")
 
 
 @cache
@@ -271,7 +293,7 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         # everything a GPU's ledger depends on; the GPUs of a stage share all but their kind (and,
         # with llama.cpp's row split, whether they are the main GPU)
         place = (first.layers, first.stage_tp, first.first_stage, first.last_stage)
-        kinds = {id(g.spec) for g in gpus}
+        kinds = set(map(id, map(_spec, gpus)))
         keys: list[tuple[object, ...]]
         if len(kinds) == 1 and not (row and first.stage_tp > 1):
             keys = [(first.spec.id, *place, False)] * len(gpus)
@@ -320,18 +342,28 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
                 finals[(k, cap_blocks)] = final
         replica_caps.append(cap_blocks * block)
         replica_blocks.append(cap_blocks)
-    fits: list[GpuFit] = []
-    copies: dict[int, list[int]] = {}  # id of a final ledger -> indices of the GPUs holding its copies
+    placed: list[ResolvedGpu] = []
+    # id of a final ledger -> (its copy for the first GPU holding it, indices of every GPU holding it);
+    # the other GPUs' copies are made only if someone reads ``FitResult.gpus``
+    copies: dict[int, tuple[GpuFit, list[int]]] = {}
     for rep, gpus, stage_keys in stages:
         blocks = replica_blocks[rep]
-        start = len(fits)
-        fits += [_clone(finals[(key, blocks)], g) for g, key in zip(gpus, stage_keys, strict=True)]
+        start = len(placed)
+        placed += gpus
         if stage_keys[0] is stage_keys[-1] or len(set(stage_keys)) == 1:  # the usual stage: one ledger
-            copies.setdefault(id(finals[(stage_keys[0], blocks)]), []).extend(range(start, len(fits)))
+            final = finals[(stage_keys[0], blocks)]
+            entry = copies.get(id(final))
+            if entry is None:
+                entry = copies[id(final)] = (_clone(final, gpus[0]), [])
+            entry[1].extend(range(start, len(placed)))
         else:
-            for i, key in enumerate(stage_keys, start):
-                copies.setdefault(id(finals[(key, blocks)]), []).append(i)
-    ledgers = [(fits[indices[0]], tuple(indices)) for indices in copies.values()]
+            for i, (g, key) in enumerate(zip(gpus, stage_keys, strict=True), start):
+                final = finals[(key, blocks)]
+                entry = copies.get(id(final))
+                if entry is None:
+                    entry = copies[id(final)] = (_clone(final, g), [])
+                entry[1].append(i)
+    ledgers = [(first, tuple(indices)) for first, indices in copies.values()]
     cap = min(replica_caps)
     seqs = r.settings.max_num_seqs
     slot_ctx: int | None = None
@@ -348,7 +380,7 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
     if slot_ctx is not None:
         max_ctx = min(max_ctx, slot_ctx)
     return FitResult(
-        gpus=fits,
+        placed=placed,
         context_tokens=ctx,
         capacity_tokens=cap,
         replica_capacity_tokens=replica_caps,

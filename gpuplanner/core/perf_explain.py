@@ -100,7 +100,7 @@ def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
     return _bottleneck(shape, step, 1, step.total_s, f"{size}-token prefill chunk")
 
 
-_spec, _spec_id = attrgetter("spec"), attrgetter("spec.id")
+_spec, _spec_id, _node_id = attrgetter("spec"), attrgetter("spec.id"), attrgetter("node.id")
 
 
 def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:
@@ -142,7 +142,7 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             compute, memory, comm, waiting, group_comm, hand_off = figures
             # which of it crosses servers: a TP/EP group spread over servers, a hand-off to another server
             node = gpus[0].node.id
-            group_spans = any(g.node.id != node for g in gpus)
+            group_spans = len(set(map(_node_id, gpus))) > 1
             hop_crosses = s < last and rep.stage_gpus[s + 1][0].node.id != node
             between = (group_comm if group_spans else 0.0) + (hand_off if hop_crosses else 0.0)
             fields = {
@@ -172,13 +172,15 @@ def link_traffic(
         key = (hop.name, purpose)
         old = found.get(key)
         if old is None or share > old.share_of_bandwidth:
-            found[key] = LinkTraffic(
+            # assembled, not validated (a 512-GPU plan lists a pipeline hop per replica): the floats
+            # made floats, as validation would
+            found[key] = LinkTraffic.assemble(
                 name=hop.name,
                 link=hop.link,
                 gpus=gpus,
                 purpose=purpose,
-                bytes_per_token=per_token,
-                share_of_bandwidth=share,
+                bytes_per_token=float(per_token),
+                share_of_bandwidth=float(share),
             )
 
     # Identical replicas share their stage shapes, hops included: a shape's group traffic at one rate

@@ -34,7 +34,7 @@ from gpuplanner.core.perf_model import (
     stage_step,
 )
 from gpuplanner.core.resolve import ResolvedGpu, ResolvedPlan
-from gpuplanner.core.topology import Hop, path_between, ring_for_group
+from gpuplanner.core.topology import Hop, hop_figures, path_between, ring_with_key
 
 
 def _hop_key(hops: tuple[Hop, ...]) -> tuple[tuple[object, ...], ...]:
@@ -179,7 +179,11 @@ def kv_reread(r: ResolvedPlan, overhead: Overhead) -> float:
 
 
 def _ep_group(
-    r: ResolvedPlan, by_stage: dict[tuple[int, int], tuple[ResolvedGpu, ...]], replica: int, stage: int, tp: int
+    r: ResolvedPlan,
+    by_stage: dict[tuple[int, int], tuple[ResolvedGpu, ...]],
+    replica: int,
+    stage: int,
+    tp: int,
 ) -> list[str]:
     """GPU ids of an EP group wider than a stage: the same stage of neighbouring replicas."""
     group: list[str] = []
@@ -324,61 +328,43 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
     # this call's distinct stages, cheaply keyed -> (shape, the stage's part of a replica's key)
     shapes: dict[tuple[object, ...], tuple[StageShape, tuple[object, ...]]] = {}
     alike: dict[tuple[object, ...], StageShape] = {}  # the same, by everything a step time reads
-    # each hop object (kept alive in ``seen_hops``) -> a number for its figures (names aside)
-    hop_numbers: dict[int, int] = {}
-    figure_numbers: dict[tuple[object, ...], int] = {}
-    seen_hops: list[Hop] = []
     replicas = Replicas()
     by_stage = r.by_stage
-
-    def hop_key(hops: tuple[Hop, ...]) -> tuple[int | None, ...]:
-        """Equal for hops with equal figures, names aside (as :func:`_hop_key`), within this call."""
-        numbers = tuple(map(hop_numbers.get, map(id, hops)))
-        if None in numbers:
-            for h in hops:
-                if id(h) not in hop_numbers:
-                    seen_hops.append(h)
-                    facts = (h.link, h.bandwidth_bps, h.latency_s, h.peer_to_peer)
-                    hop_numbers[id(h)] = figure_numbers.setdefault(facts, len(figure_numbers))
-            numbers = tuple(map(hop_numbers.get, map(id, hops)))
-        return numbers
+    # a ring's hops and a number for their figures (names aside), kept with the rig's index
+    no_ring: tuple[tuple[Hop, ...], int] = ((), -1)
 
     for rep, replica in enumerate(r.plan.layout.replicas):
         stage_gpus = [list(by_stage[(rep, s)]) for s in range(len(replica.stages))]
         stages, stage_keys = [], []
         for s, gpus in enumerate(stage_gpus):
             ids = tuple(map(_id, gpus))
-            tp_hops = tuple(ring_for_group(rig, catalog, ids))
-            ep_hops: tuple[Hop, ...] = ()
+            tp_hops, tp_key = ring_with_key(rig, catalog, ids) if len(ids) > 1 else no_ring
+            ep_hops, ep_key = no_ring
             if moe_ep:
                 group = ids[: r.ep] if r.ep <= len(ids) else _ep_group(r, by_stage, rep, s, len(ids))
-                ep_hops = tuple(ring_for_group(rig, catalog, group))
+                if len(group) > 1:
+                    ep_hops, ep_key = ring_with_key(rig, catalog, tuple(group))
             first = gpus[0]
             local = (
                 tuple(map(id, map(_spec, gpus))),  # the GPU kinds (catalog objects, alive with ``r``)
                 first.layers,
                 first.first_stage,
                 first.last_stage,
-                hop_key(tp_hops),
-                hop_key(ep_hops),
+                tp_key,
+                ep_key,
             )
             hit = shapes.get(local)
             if hit is None:
                 shape = _alike(_stage_shape(r, gpus, tp_hops, ep_hops, figures), alike)
-                stage_key = (
-                    shape.gpu.id,
-                    shape.layers,
-                    shape.tp,
-                    hop_key(shape.tp_hops),
-                    hop_key(shape.ep_hops),
-                )
+                # a shape found alike has hops of equal figures: the same keys
+                stage_key = (shape.gpu.id, shape.layers, shape.tp, tp_key, ep_key)
                 hit = shapes[local] = (shape, stage_key)
             stages.append(hit[0])
             stage_keys.append(hit[1])
         bounds = [
             path_between(rig, catalog, a[0].id, b[0].id, streams=len(a)) for a, b in pairwise(stage_gpus)
         ]
-        key = (tuple(stage_keys), hop_key(tuple(bounds)))
+        key = (tuple(stage_keys), tuple(map(hop_figures, bounds)))
         memo = shared.setdefault(key, {})
         replicas.append(Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, seq_s))
     return replicas

@@ -7,12 +7,16 @@ Each raises a :class:`PlanError` whose message names the problem and the fix.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import count, repeat
+from operator import attrgetter
+from typing import cast
 
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.engine_rules import batch_defaults
-from gpuplanner.core.errors import PlanError
+from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.plan import GpuPlacement, Node, Plan, Stage
 from gpuplanner.core.specs import EngineProfile, GpuSpec, ModelSpec, Precision, SplitMode
 
@@ -183,6 +187,65 @@ def _check_stage_split(model: ModelSpec, stage: Stage, where: str) -> None:
         )
 
 
+_gpu_id, _gpu_kind, _gpu_spec = attrgetter("id"), attrgetter("gpu"), attrgetter("spec")
+
+
+def _place_gpus(
+    plan: Plan, catalog: Catalog
+) -> tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec]]:
+    """Every GPU of the rig: its server and placement, and its kind's spec, by GPU id.
+
+    A server at a time, in C loops (this runs once per GPU of the rig on every edit); a rig with two
+    GPUs of one id or an unknown kind is walked GPU by GPU, for the first one's message."""
+    placements: dict[str, tuple[Node, GpuPlacement]] = {}
+    gpu_specs: dict[str, GpuSpec] = {}
+    spec_cache: dict[str, GpuSpec] = {}
+    try:
+        for node in plan.rig.nodes:
+            gpus = node.gpus
+            ids = list(map(_gpu_id, gpus))
+            kinds = list(map(_gpu_kind, gpus))
+            for kind in dict.fromkeys(kinds):
+                if kind not in spec_cache:
+                    spec_cache[kind] = catalog.gpu(kind)
+            before = len(placements)
+            placements.update(zip(ids, zip(repeat(node), gpus), strict=True))
+            if len(placements) != before + len(ids):
+                raise PlanError("two GPUs share an id")  # replaced by the walk's own message below
+            gpu_specs.update(zip(ids, map(spec_cache.__getitem__, kinds), strict=True))
+    except PlannerError:  # a taken id (PlanError) or an unknown kind (CatalogError)
+        _walk_rig(plan, catalog)
+        raise
+    return placements, gpu_specs
+
+
+def _walk_rig(plan: Plan, catalog: Catalog) -> None:
+    """The first of the rig's GPUs whose id is taken or whose kind is unknown, as an error."""
+    seen: set[str] = set()
+    for node in plan.rig.nodes:
+        for gpu in node.gpus:
+            if gpu.id in seen:
+                raise PlanError(f"two GPUs share the id '{gpu.id}'", fix="give every GPU its own id")
+            catalog.gpu(gpu.gpu)
+            seen.add(gpu.id)
+
+
+def _check_stage_gpus(
+    ids: Sequence[str], placements: dict[str, tuple[Node, GpuPlacement]], used: set[str], where: str
+) -> None:
+    """The first GPU of a stage that is not in the rig or is used twice, as an error."""
+    seen = set(used)
+    for gpu_id in ids:
+        if gpu_id not in placements:
+            raise PlanError(
+                f"{where} uses GPU '{gpu_id}', which is not in the rig",
+                fix="re-assign the stage to GPUs of the rig (Layout ▸ Auto-balance)",
+            )
+        if gpu_id in seen:
+            raise PlanError(f"GPU '{gpu_id}' appears twice in the layout", fix="each GPU may serve one stage")
+        seen.add(gpu_id)
+
+
 def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
     """Look up every id of ``plan`` in ``catalog`` and check the layout against the rig and model."""
     model = plan.model_spec or catalog.model(plan.model)
@@ -197,24 +260,14 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
         raise PlanError(
             f"'{kv.id}' cannot store the KV cache", fix=f"pick one of: {', '.join(engine.kv_precisions)}"
         )
-    placements: dict[str, tuple[Node, GpuPlacement]] = {}
-    gpu_specs: dict[str, GpuSpec] = {}
-    spec_cache: dict[str, GpuSpec] = {}
-    for node in plan.rig.nodes:  # Rig.iter_gpus, inline: this runs once per GPU of the rig
-        for gpu in node.gpus:
-            if gpu.id in placements:
-                raise PlanError(f"two GPUs share the id '{gpu.id}'", fix="give every GPU its own id")
-            spec = spec_cache.get(gpu.gpu)
-            if spec is None:
-                spec = spec_cache[gpu.gpu] = catalog.gpu(gpu.gpu)
-            placements[gpu.id] = (node, gpu)
-            gpu_specs[gpu.id] = spec
+    placements, gpu_specs = _place_gpus(plan, catalog)
     if not placements:
         raise PlanError("the rig has no GPUs", fix="drag a GPU or a server from the palette onto the canvas")
 
     layout = plan.layout
     used: set[str] = set()
     resolved: list[ResolvedGpu] = []
+    append = resolved.append
     for r, replica in enumerate(layout.replicas):
         expected_first = 0
         for s, stage in enumerate(replica.stages):
@@ -248,26 +301,24 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
                 "first_stage": s == 0,
                 "last_stage": s == len(replica.stages) - 1,
             }
-            for rank, gpu_id in enumerate(stage.gpus):
-                where_gpu = placements.get(gpu_id)
-                if where_gpu is None:
-                    raise PlanError(
-                        f"{where} uses GPU '{gpu_id}', which is not in the rig",
-                        fix="re-assign the stage to GPUs of the rig (Layout ▸ Auto-balance)",
-                    )
-                if gpu_id in used:
-                    raise PlanError(
-                        f"GPU '{gpu_id}' appears twice in the layout", fix="each GPU may serve one stage"
-                    )
-                used.add(gpu_id)
+            ids = stage.gpus
+            where_gpus = list(map(placements.get, ids))
+            # the stage's checks in C loops; a stage that fails one is walked GPU by GPU for the message
+            if None in where_gpus or not used.isdisjoint(ids) or len(set(ids)) != len(ids):
+                _check_stage_gpus(ids, placements, used, where)
+            used.update(ids)
+            placed = cast(list[tuple[Node, GpuPlacement]], where_gpus)  # all found: checked above
+            own = zip(ids, map(gpu_specs.__getitem__, ids), placed, count())
+            for gpu_id, spec, (node, placement), rank in own:
                 fields = shared.copy()
                 fields["id"] = gpu_id
-                fields["spec"] = gpu_specs[gpu_id]
-                fields["node"], fields["placement"] = where_gpu
+                fields["spec"] = spec
+                fields["node"] = node
+                fields["placement"] = placement
                 fields["tp_rank"] = rank
                 made = _new(ResolvedGpu)
                 _set(made, "__dict__", fields)
-                resolved.append(made)
+                append(made)
         if expected_first != model.num_layers:
             raise PlanError(
                 f"replica {r + 1} covers layers 0–{expected_first} but {model.name} has {model.num_layers}",
@@ -278,7 +329,7 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
             f"expert parallel {layout.ep} does not divide {model.moe.num_experts} experts",
             fix="use an EP degree that divides the expert count",
         )
-    stage_specs = [g.spec for g in resolved]
+    stage_specs = list(map(_gpu_spec, resolved))
     settings = _settings(plan, engine, model, stage_specs, layout.tp, layout.pp)
     _check_split_mode(resolved, settings, engine)
     if model.moe is None and layout.ep > 1:

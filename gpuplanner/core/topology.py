@@ -104,7 +104,7 @@ def _short_name(spec: LinkSpec) -> str:
 class _RigIndex:
     """A rig indexed once: where each GPU is, which explicit links exist, and a hop cache."""
 
-    __slots__ = ("explicit", "hops", "node_count", "node_of", "nodes", "placement", "rings")
+    __slots__ = ("explicit", "hops", "node_count", "node_of", "nodes", "placement", "ring_keys", "rings")
 
     def __init__(self, rig: Rig) -> None:
         self.nodes: tuple[Node, ...] = rig.nodes
@@ -122,6 +122,7 @@ class _RigIndex:
             self.explicit[(link.b, link.a)] = link.kind
         self.hops: dict[tuple[object, ...], Hop] = {}
         self.rings: dict[tuple[str, ...], list[Hop]] = {}
+        self.ring_keys: dict[tuple[str, ...], tuple[tuple[Hop, ...], int]] = {}
 
 
 _INDEX_CACHE: OrderedDict[tuple[int, int], tuple[Rig, object, _RigIndex]] = OrderedDict()
@@ -295,6 +296,28 @@ def ring_for_group(rig: Rig, catalog: SpecSource, gpus: Sequence[str]) -> list[H
             hops.append(_nic_hop(rig, index, catalog, na, nb, a, b, streams, aggregate=True))
     index.rings[tuple(gpus)] = hops
     return list(hops)
+
+
+def hop_figures(hop: Hop) -> tuple[object, ...]:
+    """What timing a hop reads, its name aside: hops with equal figures time alike."""
+    return (hop.link, hop.bandwidth_bps, hop.latency_s, hop.peer_to_peer)
+
+
+# each distinct tuple of hop figures -> a number (process-wide; a handful of link kinds make few)
+_FIGURE_NUMBERS: dict[tuple[tuple[object, ...], ...], int] = {}
+
+
+def ring_with_key(rig: Rig, catalog: SpecSource, gpus: tuple[str, ...]) -> tuple[tuple[Hop, ...], int]:
+    """:func:`ring_for_group`'s hops and a number equal for rings whose hops have equal figures
+    (:func:`hop_figures`, in ring order), both kept with the rig's index: a 512-GPU plan's 64 rings
+    cost a dictionary lookup each once the rig has been seen."""
+    index = _index(rig, catalog)
+    hit = index.ring_keys.get(gpus)
+    if hit is None:
+        hops = tuple(ring_for_group(rig, catalog, gpus))
+        figures = tuple(map(hop_figures, hops))
+        hit = index.ring_keys[gpus] = (hops, _FIGURE_NUMBERS.setdefault(figures, len(_FIGURE_NUMBERS)))
+    return hit
 
 
 def slowest_hop(hops: Sequence[Hop]) -> Hop:

@@ -106,7 +106,7 @@ def test_parts_built_without_their_constructors_equal_constructed_ones() -> None
 
     from gpuplanner.core.catalog import default_catalog
     from gpuplanner.core.evaluate import evaluate
-    from gpuplanner.core.report import GpuReport, StepSplit
+    from gpuplanner.core.report import GpuReport, LinkTraffic, StepSplit
     from gpuplanner.core.resolve import ResolvedGpu, resolve_plan
 
     cat = default_catalog()
@@ -122,6 +122,111 @@ def test_parts_built_without_their_constructors_equal_constructed_ones() -> None
         assert part == GpuReport.model_validate(part.model_dump())
     for split in report.performance.step_split:
         assert split == StepSplit.model_validate(split.model_dump())
+    assert report.performance.links
+    for link in report.performance.links:
+        validated = LinkTraffic.model_validate(link.model_dump())
+        assert link == validated and link.model_dump_json() == validated.model_dump_json()
     first = report.gpus[0]
     assert first.model_copy(update={"stage": 9}).stage == 9 and first.stage == 0
     assert report.gpus[1].model_fields_set == set(GpuReport.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("stages", "message"),
+    [
+        ((("g0", "g1"), ("g2", "nope")), "replica 1, stage 2 uses GPU 'nope', which is not in the rig"),
+        ((("g0", "g0"), ("g2", "g3")), "GPU 'g0' appears twice in the layout"),
+        ((("g0", "g1"), ("g1", "g3")), "GPU 'g1' appears twice in the layout"),
+        # the first offending GPU of the stage, in its order: a duplicate before a missing one
+        ((("g0", "g1"), ("g1", "nope")), "GPU 'g1' appears twice in the layout"),
+        ((("g0", "g1"), ("nope", "g1")), "uses GPU 'nope', which is not in the rig"),
+    ],
+)
+def test_a_stage_naming_a_missing_or_used_gpu_is_refused(
+    stages: tuple[tuple[str, ...], ...], message: str
+) -> None:
+    """resolve_plan checks a stage's GPUs in C loops and walks a failing stage GPU by GPU: the error
+    names the first GPU that is not in the rig or is used twice."""
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.errors import PlanError
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.core.resolve import resolve_plan
+
+    cat = default_catalog()
+    plan = quick_plan(model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", tp=2, pp=2, catalog=cat)
+    ids = [g.id for node in plan.rig.nodes for g in node.gpus]
+    rename = {f"g{i}": gpu_id for i, gpu_id in enumerate(ids)}
+    replica = plan.layout.replicas[0]
+    edited = replica.model_copy(
+        update={
+            "stages": tuple(
+                stage.model_copy(update={"gpus": tuple(rename.get(g, g) for g in gpus)})
+                for stage, gpus in zip(replica.stages, stages, strict=True)
+            )
+        }
+    )
+    bad = plan.model_copy(update={"layout": plan.layout.model_copy(update={"replicas": (edited,)})})
+    expected = message
+    for short, gpu_id in rename.items():
+        expected = expected.replace(f"'{short}'", f"'{gpu_id}'")
+    with pytest.raises(PlanError) as caught:
+        resolve_plan(bad, cat)
+    assert expected in caught.value.message
+
+
+def test_per_gpu_ledgers_are_made_on_first_read_and_match_their_ledger() -> None:
+    """fit_memory keeps one ledger per distinct figure set; ``FitResult.gpus`` makes every GPU's copy
+    when read: in layout order, each with its own GPU and its ledger's figures."""
+    import dataclasses
+
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.fit import fit_memory
+    from gpuplanner.core.resolve import resolve_plan
+
+    cat = default_catalog()
+    r = resolve_plan(plans()["64-gpus-uneven-replicas"], cat)
+    fit = fit_memory(r)
+    assert fit._gpus is None  # nothing per GPU yet
+    gpus = fit.gpus
+    assert fit.gpus is gpus and [f.gpu for f in gpus] == list(r.gpus) == fit.placed
+    covered = sorted(i for _, indices in fit.ledgers for i in indices)
+    assert covered == list(range(len(r.gpus)))
+    for first, indices in fit.ledgers:
+        assert gpus[indices[0]] is first
+        figures = {k: v for k, v in dataclasses.asdict(first).items() if k != "gpu"}
+        for i in indices:
+            assert {k: v for k, v in dataclasses.asdict(gpus[i]).items() if k != "gpu"} == figures
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        # the first GPU in rig order with a problem names it, whichever kind of problem comes later
+        (("a", "h100-sxm"), ("a", "h100-sxm"), "two GPUs share the id 'a'"),
+        (("a", "no-such-gpu"), ("a", "h100-sxm"), "no-such-gpu"),
+        (("a", "h100-sxm"), ("a", "no-such-gpu"), "two GPUs share the id 'a'"),
+        (("a", "h100-sxm"), ("b", "no-such-gpu"), "no-such-gpu"),
+    ],
+)
+def test_a_rig_with_a_taken_id_or_an_unknown_gpu_is_refused(
+    first: tuple[str, str], second: tuple[str, str], message: str
+) -> None:
+    """resolve_plan places a server's GPUs in C loops and walks a failing rig GPU by GPU."""
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.errors import PlannerError
+    from gpuplanner.core.plan import GpuPlacement
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.core.resolve import resolve_plan
+
+    cat = default_catalog()
+    plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1, catalog=cat)
+    node = plan.rig.nodes[0]
+    gpus = tuple(
+        GpuPlacement(id=gpu_id, gpu=kind, slot=i) for i, (gpu_id, kind) in enumerate((first, second))
+    )
+    bad = plan.model_copy(
+        update={"rig": plan.rig.model_copy(update={"nodes": (node.model_copy(update={"gpus": gpus}),)})}
+    )
+    with pytest.raises(PlannerError) as caught:
+        resolve_plan(bad, cat)
+    assert message in str(caught.value)
