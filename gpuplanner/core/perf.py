@@ -5,8 +5,13 @@ data-parallel replicas; replicas add throughput, not speed per user. Continuous 
 sequence's prompt rides along decode steps, so a replica with ``n`` sequences spends per output
 token one decode cycle plus ``n / output_tokens`` prompts' worth of prefill compute. Time per output
 token, as a user sees it, counts the other users' prompts; TTFT is the prompt on an otherwise idle
-replica plus, under load, one decode cycle per chunk it waits for. The low and high figures rerun
-everything with the calibrated efficiencies at the bottom and top of their bands.
+replica plus, under load, one decode cycle per chunk it waits for. ``n`` users each send their next
+request when the last one has finished (a closed loop, as serving benchmarks run with a maximum
+concurrency), so each request holds its place for its TTFT and ``output_tokens - 1`` TPOTs: output
+tokens/s is ``n * output_tokens`` over that. With more requests than the engine takes at once
+(concurrency ``max`` or past the KV cache's limit) a waiting request takes a finished one's place
+at once, and only the prompt's compute is added. The low and high figures rerun everything with the
+calibrated efficiencies at the bottom and top of their bands.
 """
 
 from __future__ import annotations
@@ -31,14 +36,22 @@ def spread_over(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def _replica_speed(rep: Replica, n: int, isl: int, osl: int, band: Band) -> tuple[float, float]:
-    """(time per output token as a user sees it, output tokens/s) of one replica with ``n`` users."""
+def _replica_speed(
+    rep: Replica, n: int, isl: int, osl: int, band: Band, request_s: float | None
+) -> tuple[float, float]:
+    """(time per output token as a user sees it, output tokens/s) of one replica with ``n`` users.
+
+    ``request_s``: the per-request serving cost of a closed loop of ``n`` users (each request holds
+    its place for its TTFT); None when a queue refills every place at once (see the module note)."""
     if n <= 0:
         return 0.0, 0.0
     cycle = rep.cycle(n, isl + osl / 2, band).seconds
     prompt = rep.prefill_marginal_s(isl, band)
     tpot = cycle + (n - 1) * prompt / osl
-    throughput = n / (cycle + n * prompt / osl)
+    if request_s is None:
+        throughput = n / (cycle + n * prompt / osl)
+    else:
+        throughput = n * osl / (_ttft(rep, n, isl, osl, band, request_s) + (osl - 1) * tpot)
     return tpot, throughput
 
 
@@ -89,16 +102,30 @@ def _static_speed(rep: Replica, n: int, isl: int, osl: int, band: Band) -> tuple
     return prefill, cycle, n * osl / (prefill + (osl - 1) * cycle)
 
 
+def queued(concurrency: int | str, limit: int) -> bool:
+    """Whether more requests wait than the engine runs at once (concurrency 'max', or past ``limit``):
+    then a finished request's place is taken at once, not after the next request's TTFT."""
+    return concurrency == "max" or int(concurrency) > limit
+
+
 def decode_speed(
-    replicas: list[Replica], n_total: int, isl: int, osl: int, band: Band, static: bool = False
+    replicas: list[Replica],
+    n_total: int,
+    isl: int,
+    osl: int,
+    band: Band,
+    static: bool = False,
+    request_s: float | None = None,
 ) -> tuple[float, float]:
-    """(time per output token of the slowest replica's users, s; output tokens/s of the plan)."""
+    """(time per output token of the slowest replica's users, s; output tokens/s of the plan).
+
+    ``request_s``: the closed loop's per-request cost (see :func:`_replica_speed`); None: queued."""
     tpot, total = 0.0, 0.0
     for rep, n, count in _groups(replicas, n_total):
         if static:
             _, rep_tpot, rate = _static_speed(rep, n, isl, osl, band)
         else:
-            rep_tpot, rate = _replica_speed(rep, n, isl, osl, band)
+            rep_tpot, rate = _replica_speed(rep, n, isl, osl, band, request_s)
         tpot = max(tpot, rep_tpot)
         total += rate * count
     return tpot, total
@@ -112,9 +139,11 @@ def speeds(
     band: Band,
     request_s: float,
     static: bool = False,
+    waiting: bool = False,
 ) -> Speeds:
-    """Plan-wide speeds at ``n_total`` concurrent sequences."""
-    tpot, total = decode_speed(replicas, n_total, isl, osl, band, static)
+    """Plan-wide speeds at ``n_total`` concurrent sequences; ``waiting``: more requests queue behind
+    them (see :func:`queued`)."""
+    tpot, total = decode_speed(replicas, n_total, isl, osl, band, static, None if waiting else request_s)
     groups = _groups(replicas, n_total)
     busiest, n_busy, _ = max(groups, key=lambda g: g[1])
     if static:
@@ -143,13 +172,17 @@ def _curve_levels(limit: int) -> list[int]:
 
 
 def _curve(
-    replicas: list[Replica], limit: int, isl: int, osl: int, static: bool, request_s: float
+    replicas: list[Replica], limit: int, isl: int, osl: int, static: bool, request_s: float, waiting: bool
 ) -> list[CurvePoint]:
+    """Speeds at 1, 2, 4 ... ``limit`` users; ``waiting``: at ``limit`` more requests queue (the plan
+    asks for more than fit, or for 'max')."""
     points = []
     for n in _curve_levels(max(1, limit)):
-        mid = speeds(replicas, n, isl, osl, "mid", request_s, static)  # the report's own speeds at n
-        _, low = decode_speed(replicas, n, isl, osl, "low", static)
-        _, high = decode_speed(replicas, n, isl, osl, "high", static)
+        full = waiting and n == limit
+        mid = speeds(replicas, n, isl, osl, "mid", request_s, static, full)  # the report's own speeds at n
+        per_request = None if full else request_s
+        _, low = decode_speed(replicas, n, isl, osl, "low", static, per_request)
+        _, high = decode_speed(replicas, n, isl, osl, "high", static, per_request)
         points.append(
             CurvePoint(
                 concurrency=n,
@@ -184,10 +217,11 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
     overhead = calibration().overhead_for(resolved.engine.id, resolved.settings.version)
     request_s = overhead.request_us * 1e-6
     static = work.batching == "static"
-    mid = speeds(replicas, n_total, isl, osl, "mid", request_s, static)
-    low = speeds(replicas, n_total, isl, osl, "low", request_s, static)
-    high = speeds(replicas, n_total, isl, osl, "high", request_s, static)
-    curve = _curve(replicas, limit, isl, osl, static, request_s)
+    waiting = queued(work.concurrency, limit)
+    mid = speeds(replicas, n_total, isl, osl, "mid", request_s, static, waiting)
+    low = speeds(replicas, n_total, isl, osl, "low", request_s, static, waiting)
+    high = speeds(replicas, n_total, isl, osl, "high", request_s, static, waiting)
+    curve = _curve(replicas, limit, isl, osl, static, request_s, waiting)
     shares = spread_over(n_total, len(replicas))
     decode_limit = bottleneck(resolved, replicas, shares, isl, osl, wanted, limit)
     prefill_limit = prefill_bottleneck(replicas[0], isl)
