@@ -11,13 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from gpuplanner.gui import actions, startup
 from gpuplanner.gui.export_action import PdfExporter, install_export_action
 from gpuplanner.gui.startup import PANEL_HEIGHT
+
+# The rig canvas never gets less than this: a dock layout remembered from a smaller window (or
+# screen) gives the docks the room first, and without a floor the canvas could end up a sliver.
+CANVAS_MIN_SIZE = QSize(240, 120)
 
 if TYPE_CHECKING:  # the rest is imported once the first frame is on screen (``gui.startup``)
     from gpuplanner.core.catalog import Catalog
@@ -58,7 +62,9 @@ class MainWindow(QMainWindow):
         self.path: Path | None = None
         self.latest_report: Report | None = None
 
-        self.setCentralWidget(startup.StandIn(loading))
+        central = startup.StandIn(loading)
+        central.setMinimumSize(CANVAS_MIN_SIZE)
+        self.setCentralWidget(central)
         self.catalog_dock = self._dock(
             "catalogDock", "Catalog", startup.StandIn(), Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -118,6 +124,7 @@ class MainWindow(QMainWindow):
         self.editor = Editor(self.document, self.undo_stack, self.scene, self.catalog, self.show_message)
         self.controller = RackController(self.editor, self.scene)
         self.view = RackView(self.controller, self)
+        self.view.setMinimumSize(CANVAS_MIN_SIZE)
         self.setCentralWidget(self.view)
         self.palette_widget = CatalogPalette(self.labels, self)
         self.inspector = Inspector(self.editor, self.controller, self)

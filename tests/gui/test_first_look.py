@@ -119,3 +119,24 @@ def test_folding_the_charts_gives_the_canvas_room_and_splitters_are_remembered(m
     files.restore_geometry(window)
     sizes = window.panel.charts.sizes()  # in proportion: the restored window may be another width
     assert abs(sizes[0] / sum(sizes) - wanted[0] / sum(wanted)) < 0.02
+
+
+def test_a_remembered_dock_layout_never_squeezes_the_canvas_to_a_sliver(main_window, qtbot):
+    """A dock layout remembered from a smaller window, restored after a window manager gave the window
+    its final size, once left the rig canvas 70 px wide between a 650 px catalog and the inspector.
+    The canvas keeps a floor: docks asking for more than is left give way to it."""
+    from PySide6.QtCore import Qt
+
+    settled(main_window, qtbot)
+    main_window.resize(1000, 700)
+    qtbot.wait(20)
+    main_window.resizeDocks(
+        [main_window.catalog_dock, main_window.inspector_dock], [600, 600], Qt.Orientation.Horizontal
+    )
+    qtbot.wait(20)
+    assert main_window.view.width() >= 240
+    state = main_window.saveState()
+    main_window.resize(1400, 880)
+    main_window.restoreState(state)
+    qtbot.wait(20)
+    assert main_window.view.width() >= 240 and main_window.view.height() >= 120
