@@ -243,6 +243,21 @@ def _int(text: str) -> int | None:
     return int(float(text)) if text and re.fullmatch(r"[0-9.]+", text) else None
 
 
+# A llama.cpp row names its build ("build 1786", "b7356") or only its time. Builds of December 2023 to
+# May 2024 (and any built with the LLAMA_CUBLAS flag, renamed GGML_CUDA in mid-2024) predate PR #8075
+# (2024-06-24, MMQ by default): they stand for "a build before it" as b3000.
+_BUILD = re.compile(r"\bbuild (\d{3,5})\b|\bb(\d{3,5})\b")
+_BEFORE_MMQ = re.compile(r"LLAMA_CUBLAS|\b(?:Dec(?:ember)? 2023|(?:Jan|Feb|Mar|Apr|May)\w* 2024)\b")
+
+
+def llamacpp_build(engine_text: str) -> str | None:
+    """The llama.cpp build a row's engine text names, as a version ('b1786'), else None."""
+    found = _BUILD.search(engine_text)
+    if found:
+        return f"b{found.group(1) or found.group(2)}"
+    return "b3000" if _BEFORE_MMQ.search(engine_text) else None
+
+
 def build_case(row: dict[str, str], catalog: Catalog) -> Case | str:
     """The plan a row measured, or the reason the model cannot express it."""
     metric = row["metric"]
@@ -326,9 +341,10 @@ def build_case(row: dict[str, str], catalog: Catalog) -> Case | str:
     version = re.search(r"\bv?(\d+\.\d+(?:\.\d+)?)", row["engine"].split("(")[0]) or re.search(
         r"\bv(\d+\.\d+(?:\.\d+)?)", row["engine"]
     )
-    if version and engine != "llamacpp":
+    build = llamacpp_build(row["engine"]) if engine == "llamacpp" else None
+    if (version and engine != "llamacpp") or build:
         plan = plan.model_copy(
-            update={"engine": plan.engine.model_copy(update={"version": version.group(1)})}
+            update={"engine": plan.engine.model_copy(update={"version": build or version.group(1)})}
         )
     if STATIC.search(everything):
         plan = plan.model_copy(

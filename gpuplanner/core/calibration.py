@@ -122,8 +122,11 @@ class Moe(_Part):
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    """'0.10.2' -> (0, 10, 2); text after the numbers ('rc1', '.dev3+g...') is ignored."""
+    """'0.10.2' -> (0, 10, 2); text after the numbers ('rc1', '.dev3+g...') is ignored. A llama.cpp
+    build tag 'b3216' -> (3216,)."""
     parts = []
+    if version[:1] == "b" and version[1:2].isdigit():
+        version = version[1:]
     for piece in version.lstrip("vV").split("."):
         digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
         if not digits:

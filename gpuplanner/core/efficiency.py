@@ -77,6 +77,20 @@ def compute_dtype(gpu: GpuSpec, dtype: str) -> tuple[str, float]:
     return "fp32", gpu.fp32_tflops or 1.0
 
 
+def fp16_accumulate_scale(gpu: GpuSpec, dtype: str, accumulates_fp16: bool) -> float:
+    """How much faster ``dtype`` matmuls run on ``gpu`` for an engine that accumulates FP16 GEMMs in FP16.
+
+    llama.cpp's CUDA backend calls cuBLAS with ``CUBLAS_COMPUTE_16F`` for FP16 weights and for
+    quantised weights dequantised to FP16 (ggml-cuda.cu; FP32 only on AMD CDNA). GeForce cards run FP16
+    with FP16 accumulation at twice their FP32-accumulate rate (RTX 4090: 330.3 against 165.2 TFLOPS,
+    Ada whitepaper), which is the rate ``fp16_tflops`` lists; data-centre and pro cards run both alike.
+    """
+    if not accumulates_fp16 or not gpu.fp16_accumulate_tflops:
+        return 1.0
+    ran, peak = compute_dtype(gpu, dtype)
+    return max(1.0, gpu.fp16_accumulate_tflops / peak) if ran == "fp16" else 1.0
+
+
 def gemm_fraction(gpu: GpuSpec, size: float, band: Band = "mid") -> float:
     """Share of the dense peak a GEMM of equivalent square side ``size`` achieves on ``gpu``."""
     entry = gemm_class(gpu)
@@ -108,19 +122,20 @@ class Rates:
     vector_flops: float = 0.0  # what a GEMV-like kernel reaches on the CUDA cores
     tile_tokens: int = 1
 
-    def flops(self, m: float, n: float, k: float) -> float:
+    def flops(self, m: float, n: float, k: float, kernels: float = 1.0) -> float:
         """Achievable FLOP/s of an ``m x k`` by ``k x n`` matmul (see :func:`tensor_flops`).
 
         A skinny matmul (``m`` below one tensor-core tile of rows) pays for a whole tile, so its rate
         falls with ``m``; but engines run such shapes as GEMV kernels on the CUDA cores (weight-only
         quantised kernels dequantise on the fly), whose rate does not fall: the faster of the two.
         At one token that makes a matmul bound by reading its weights, as measured; the tile curve
-        takes over smoothly as the batch grows.
+        takes over smoothly as the batch grows. ``kernels`` is the engine's tensor-core GEMMs against
+        cuBLASLt's (the calibration's ``gemm_efficiency``); it does not touch the GEMV path.
         """
         rows = max(m, float(self.tile_tokens))
         size = (rows * max(n, 1.0) * max(k, 1.0)) ** (1 / 3)
         x = (size / self.half_size) ** self.exponent
-        tensor = self.peak_flops * self.peak_fraction * x / (1 + x) * min(1.0, max(m, 1.0) / rows)
+        tensor = self.peak_flops * self.peak_fraction * x / (1 + x) * min(1.0, max(m, 1.0) / rows) * kernels
         return max(tensor, self.vector_flops)
 
 

@@ -85,6 +85,10 @@ def _attention_dims(model: ModelSpec) -> tuple[int, int]:
     return model.head_dim, model.head_dim
 
 
+# Above this many tokens a matmul leaves the vector kernels (llama.cpp's MMVQ/DMMV) for a GEMM.
+DEQUANT_MIN_TOKENS = 8
+
+
 @dataclass(frozen=True)
 class StageShape:
     """What one stage holds and how it talks: everything a step time depends on."""
@@ -108,6 +112,8 @@ class StageShape:
     custom_allreduce: bool = False  # the engine's own one/two-shot all-reduce inside an NVLink domain
     memory_scale: float = 1.0  # the user's own calibration of this GPU kind with this engine (decode)
     kv_read_factor: float = 1.0  # KV traffic over the cache read: the GQA group on pre-XQA TensorRT-LLM
+    tensor_scale: float = 1.0  # the engine's FP16-accumulate matmuls on a GeForce card (see fp16_accumulate_scale)
+    dequant_bpe: float = 0.0  # bytes per weight a prompt-size matmul first dequantises (read + FP16 write)
     bands: dict[str, tuple[Rates, RingFigures, RingFigures]] = field(default_factory=dict, compare=False)
     steps: dict[tuple[object, ...], StepTime] = field(default_factory=dict, compare=False)
 
@@ -122,6 +128,8 @@ class StageShape:
                     memory_bps=rate.memory_bps * self.memory_scale,
                     attention_bps=rate.attention_bps * self.memory_scale,
                 )
+            if self.tensor_scale != 1.0:
+                rate = replace(rate, peak_flops=rate.peak_flops * self.tensor_scale)
             hit = (
                 rate,
                 ring_figures(self.tp_hops, band, self.tp),
@@ -205,7 +213,9 @@ def _stage_step(
         flop_params += head / s.tp
     inter = max(m.intermediate_size, m.hidden_size)
     kernels = s.gemm_efficiency
-    gemm_s = 2 * flop_params * tokens / (rate.flops(tokens, m.hidden_size, inter / s.tp) * kernels)
+    gemm_s = 2 * flop_params * tokens / rate.flops(tokens, m.hidden_size, inter / s.tp, kernels)
+    if s.dequant_bpe and tokens > DEQUANT_MIN_TOKENS:  # llama.cpp's cuBLAS path: a dequantise pass first
+        gemm_s += flop_params * s.dequant_bpe / rate.memory_bps
     expert_gemm_s = expert_weights_s = expert_bytes = 0.0
     if moe is not None and sums.experts:
         e, k = moe.num_experts, moe.experts_per_token
@@ -221,7 +231,7 @@ def _stage_step(
         # experts are whole on a GPU under EP, sliced by TP otherwise: thin slices make small GEMMs
         width = moe.expert_intermediate_size / max(1, s.tp // s.ep)
         expert_flops = 2 * k * sums.expert_each_total / split * tokens * group
-        expert_gemm_s = expert_flops / (rate.flops(per_expert, width, m.hidden_size) * kernels)
+        expert_gemm_s = expert_flops / rate.flops(per_expert, width, m.hidden_size, kernels)
         read = (
             table.moe.expert_read_efficiency_amd
             if s.gpu.vendor == "AMD"

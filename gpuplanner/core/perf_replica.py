@@ -25,6 +25,7 @@ from gpuplanner.core.calibration import (
     version_key,
 )
 from gpuplanner.core.collectives import Band, custom_allreduce_applies, p2p_time_s
+from gpuplanner.core.efficiency import fp16_accumulate_scale
 from gpuplanner.core.perf_model import (
     ACT_BYTES,
     StageShape,
@@ -222,7 +223,19 @@ def _stage_shape(
         custom_allreduce=custom_allreduce_applies(r.engine.id, tp_hops, len(gpus)),
         memory_scale=memory_scale,
         kv_read_factor=figures.kv_read_factor,
+        tensor_scale=fp16_accumulate_scale(slowest, r.weights.compute_dtype, r.engine.fp16_accumulate),
+        dequant_bpe=dequantised_bytes(r),
     )
+
+
+def dequantised_bytes(r: ResolvedPlan) -> float:
+    """Bytes per weight a prompt-size matmul moves to dequantise it first: the quantised weight read
+    and an FP16 copy written, on llama.cpp builds before MMQ became the default (0 otherwise)."""
+    before, version = r.engine.prefill_dequantises_before, r.settings.version
+    bpe = r.weights.bytes_per_element
+    if before is None or not version or bpe >= 2 or not version_key(version):
+        return 0.0
+    return bpe + 2.0 if version_key(version) < version_key(before) else 0.0
 
 
 _SHAPES: dict[tuple[object, ...], StageShape] = {}
@@ -264,6 +277,8 @@ def _alike(shape: StageShape, seen: dict[tuple[object, ...], StageShape]) -> Sta
         shape.custom_allreduce,
         shape.memory_scale,
         shape.kv_read_factor,
+        shape.tensor_scale,
+        shape.dequant_bpe,
     )
     mine = seen.get(key)
     if mine is not None:

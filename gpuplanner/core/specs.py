@@ -54,6 +54,12 @@ class GpuSpec(Spec):
     tf32_tflops: float | None = None
     bf16_tflops: float | None = None
     fp16_tflops: float | None = None
+    fp16_accumulate_tflops: float | None = Field(
+        default=None,
+        gt=0,
+        description="FP16 tensor rate with FP16 accumulation where it beats fp16_tflops (GeForce cards: "
+        "twice their FP32-accumulate rate); None: the same as fp16_tflops",
+    )
     fp8_tflops: float | None = None
     int8_tops: float | None = None
     fp4_tflops: float | None = None
@@ -396,6 +402,16 @@ class EngineProfile(Spec):
     )
     split_modes: tuple[SplitMode, ...] = Field(
         default=(), description="llama.cpp --split-mode values; the first is the default"
+    )
+    prefill_dequantises_before: str | None = Field(
+        default=None,
+        description="llama.cpp builds older than this dequantise quantised weights to FP16 in memory "
+        "before each prompt-size matmul (the cuBLAS path); newer ones multiply them as they are (MMQ)",
+    )
+    fp16_accumulate: bool = Field(
+        default=False,
+        description="FP16 matmuls (and weights dequantised to FP16) accumulate in FP16 (llama.cpp's cuBLAS "
+        "calls): on GeForce cards they run at the FP16-accumulate rate, twice the FP32-accumulate one",
     )
     context_fit_min_tokens: int | None = Field(
         default=None, gt=0, description="llama.cpp --fit: the model's context shrinks to fit, not below this"

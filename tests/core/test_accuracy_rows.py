@@ -49,3 +49,17 @@ def test_gddr_memory_efficiency_stays_within_what_stream_benchmarks_reach() -> N
     param = next(p for p in PARAMS if p.name == "efficiency.memory.nvidia-gddr.efficiency")
     assert param.high == GDDR_MEMORY_MAX <= best + 0.02
     assert load_calibration().efficiency.memory["nvidia-gddr"].efficiency <= GDDR_MEMORY_MAX
+
+
+def test_llamacpp_rows_carry_their_build() -> None:
+    """A llama.cpp row's build decides whether prompt matmuls dequantise first (before PR #8075, June
+    2024): a named build is kept, a dated or LLAMA_CUBLAS-flagged one stands for an early-2024 build."""
+    from benchmarks.accuracy_rows import llamacpp_build
+    from gpuplanner.core.calibration import version_key
+
+    assert llamacpp_build("llama.cpp build 1786 (32d9f7d9) (CUDA) (llama-bench)") == "b1786"
+    assert llamacpp_build("llama.cpp b7356 (34ce48d97), Vulkan/RADV Mesa 25.3.1 (llama-bench)") == "b7356"
+    assert llamacpp_build("llama.cpp master, Jan 2024 (CUDA) (llama-bench)") == "b3000"
+    assert llamacpp_build("llama.cpp (CUDA, LLAMA_CUBLAS build; llama-bench)") == "b3000"
+    assert llamacpp_build("llama.cpp (HIP/ROCm, 2026 master) (llama-bench)") is None
+    assert version_key("b3000") < version_key("b3216") < version_key("b9893")

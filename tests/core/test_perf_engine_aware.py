@@ -222,3 +222,58 @@ def test_xqa_speedup_matches_tensorrt_llms_published_figures(gpus: int, speedup:
 
     ratio = rate("0.8.0") / rate("0.7.1")
     assert speedup / 1.3 <= ratio <= speedup * 1.3, ratio
+
+
+def test_llamacpp_runs_fp16_matmuls_at_the_geforce_fp16_accumulate_rate() -> None:
+    """llama.cpp's CUDA backend calls cuBLAS with CUBLAS_COMPUTE_16F for FP16 and dequantised weights
+    (ggml/src/ggml-cuda/ggml-cuda.cu); a GeForce RTX 4090 runs FP16 with FP16 accumulation at 330.3
+    dense TFLOPS against 165.2 with FP32 accumulation (NVIDIA Ada whitepaper; catalog-facts). PyTorch
+    engines accumulate in FP32, and data-centre cards run both at one rate."""
+    from gpuplanner.core.efficiency import fp16_accumulate_scale
+
+    cat = default_catalog()
+    rtx4090, h100 = cat.gpus["rtx-4090"], cat.gpus["h100-sxm"]
+    assert fp16_accumulate_scale(rtx4090, "fp16", True) == pytest.approx(330.3 / 165.2)
+    assert fp16_accumulate_scale(rtx4090, "fp16", False) == 1.0
+    assert fp16_accumulate_scale(rtx4090, "bf16", True) == 1.0
+    assert fp16_accumulate_scale(h100, "fp16", True) == 1.0
+    assert fp16_accumulate_scale(cat.gpus["titan-rtx"], "fp16", True) == 1.0  # full-rate FP32 accumulate
+
+
+def _llamacpp_prefill(gpu: str, weights: str, version: str | None) -> float:
+    plan = quick_plan(
+        model="meta-llama/Llama-3.1-8B-Instruct",
+        gpu=gpu,
+        tp=1,
+        engine="llamacpp",
+        weights=weights,
+        concurrency=1,
+        input_tokens=512,
+        output_tokens=1,
+    )
+    perf = evaluate(_with_version(plan, version)).performance
+    assert perf is not None
+    return perf.prefill_tokens_per_s
+
+
+@pytest.mark.parametrize(
+    ("gpu", "low", "high"),
+    [
+        # XiongjieDai/GPU-Benchmarks-on-LLM-Inference (llama.cpp, LLAMA_CUBLAS build, Llama 3 8B pp512):
+        # RTX 4090 F16 9,382 vs Q4_K_M 7,139 t/s (1.31); RTX 4080 7,247 vs 5,390 (1.34); RTX 3090
+        # 4,445 vs 4,030 (1.10). llama.cpp PR #4766 (Jan 2024, CodeLlama 7B pp512): RTX 4090 F16
+        # 11,048 vs Q4_0 7,980 (1.38).
+        ("rtx-4090", 1.31, 1.38),
+        ("rtx-4080", 1.34, 1.34),
+        ("rtx-3090", 1.10, 1.10),
+    ],
+)
+def test_llamacpp_before_mmq_dequantises_prompt_matmuls_first(gpu: str, low: float, high: float) -> None:
+    """Before llama.cpp PR #8075 (June 2024) a prompt-size matmul of quantised weights dequantised the
+    matrix to FP16 in memory, then ran the FP16 GEMM: F16 weights prefilled faster than Q4 on the same
+    card, by the published ratios (within 15%). Since then MMQ multiplies the quantised blocks directly,
+    and the model charges no such pass."""
+    ratio = _llamacpp_prefill(gpu, "fp16", "b3000") / _llamacpp_prefill(gpu, "gguf-q4_k_m", "b3000")
+    assert low / 1.15 <= ratio <= high * 1.15
+    today = _llamacpp_prefill(gpu, "fp16", None) / _llamacpp_prefill(gpu, "gguf-q4_k_m", None)
+    assert today == pytest.approx(1.0)
