@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
+from itertools import repeat
+from operator import attrgetter, is_, setitem
+
 from gpuplanner.core.architecture import active_params, total_params
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.coverage import with_coverage
@@ -13,19 +17,21 @@ from gpuplanner.core.host import HostOffload, evaluate_host, with_offload
 from gpuplanner.core.perf import estimate_performance
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Problem, Report
-from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
+from gpuplanner.core.resolve import GpuViews, ResolvedPlan, resolve_plan
 
 
-def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
+def _gpu_reports(fit: FitResult, views: GpuViews) -> tuple[GpuReport, ...]:
     """One entry per GPU, built from values our own arithmetic produced (assembled, not validated:
     validating 1,000 of them per edit on a 512-GPU plan would cost more than the whole fit model).
 
     GPUs holding copies of one ledger (``fit.ledgers``) share everything but their place in the
-    layout: those fields, the memory ledger object included, are worked out once per ledger and each
-    GPU's entry is a copy with its own place filled in."""
+    layout: those fields, the memory ledger object included, are worked out once per ledger; each
+    GPU's entry is a copy with its own place filled in, all GPUs at once in C loops (the places from
+    ``views``, the resolved GPUs' own, when ``fit`` placed those GPUs in their order)."""
     names = set(GpuReport.model_fields)
     placed = fit.placed
-    out: list[GpuReport] = [None] * len(placed)  # type: ignore[list-item]  # every slot is filled below
+    dicts: list[dict[str, object]] = []
+    order: list[int] = []  # the index in ``placed`` of each of ``dicts``
     ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # equal ledgers are one object
     for f, indices in fit.ledgers or [(f, (i,)) for i, f in enumerate(fit.gpus)]:
         g = f.gpu
@@ -59,16 +65,29 @@ def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
             "weight_params": f.weight_params,
             "formula": f.formula,
         }
-        for i in indices:
-            g = placed[i]
-            mine = fields.copy()
-            mine["id"] = g.id
-            mine["node"] = g.node.id
-            mine["replica"] = g.replica
-            mine["stage"] = g.stage
-            mine["tp_rank"] = g.tp_rank
-            out[i] = GpuReport.assemble_shared(mine, names)
-    return tuple(out)
+        dicts.extend(map(dict, repeat(fields, len(indices))))
+        order.extend(indices)
+    if len(placed) == len(views.gpus) and all(map(is_, placed, views.gpus)):
+        columns = [map(column.__getitem__, order) for column in views.places]
+    else:
+        gpus = list(map(placed.__getitem__, order))
+        columns = [map(attrgetter(attr), gpus) for attr in _PLACE_ATTRS]
+    for name, column in zip(_PLACE_FIELDS, columns, strict=True):
+        _drain(map(_setitem, dicts, repeat(name), column))
+    parts = GpuReport.assemble_many(dicts, names)
+    if order != list(range(len(placed))):  # ledgers interleaved in the layout: put back in its order
+        out: list[GpuReport] = [None] * len(placed)  # type: ignore[list-item]  # every slot is filled
+        _drain(map(setitem, repeat(out), order, parts))
+        parts = out
+    return tuple(parts)
+
+
+# a GPU's place in the layout: the fields of its report entry that its ledger does not decide, and
+# the attributes of its ResolvedGpu they come from (the order of ``GpuViews.places``)
+_PLACE_FIELDS = ("id", "node", "replica", "stage", "tp_rank")
+_PLACE_ATTRS = ("id", "node.id", "replica", "stage", "tp_rank")
+_setitem = setitem  # a fast builtin (dict.__setitem__ is a slot wrapper: it packs its arguments)
+_drain = deque[object](maxlen=0).extend  # runs an iterator to its end in C, keeping nothing
 
 
 def evaluate_resolved(resolved: ResolvedPlan) -> Report:
@@ -107,7 +126,7 @@ def _evaluate_gpus(resolved: ResolvedPlan) -> Report:
         fits=fits,
         verdict=summary,
         problems=tuple(problems),
-        gpus=_gpu_reports(fit),
+        gpus=_gpu_reports(fit, resolved.views),
         kv_cache=KvCacheReport(
             bytes_per_token=fit.kv_bytes_per_token,
             capacity_tokens=fit.capacity_tokens,
