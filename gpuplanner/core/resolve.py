@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import count, repeat
 from operator import attrgetter
-from typing import cast
+from typing import Any, cast
 
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.engine_rules import batch_defaults
@@ -71,6 +71,11 @@ class GpuViews:
     def __init__(self, gpus: tuple[ResolvedGpu, ...], layout: Layout) -> None:
         self.gpus = gpus
         self.layout = layout
+        # the report's entries of these GPUs, by everything else they hold (``evaluate._gpu_reports``)
+        self.report_parts: dict[tuple[object, ...], list[Any]] = {}
+        # what other modules work out from these GPUs alone, by their own names (``perf_replica``'s
+        # replica frames, with the rig and catalog they were made with)
+        self.memo: dict[str, object] = {}
 
     @cached_property
     def by_stage(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
