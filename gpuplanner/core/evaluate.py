@@ -99,8 +99,8 @@ def _gpu_reports(fit: FitResult, views: GpuViews) -> tuple[GpuReport, ...]:
                 _drain(map(_setitem, dicts, repeat(name), column))
             group = GpuReport.assemble_many(dicts, names)
             if kept is not None:
-                if len(kept) >= _PARTS_KEPT:
-                    kept.clear()
+                if sum(map(len, kept.values())) + len(group) > _PARTS_KEPT * len(placed):
+                    kept.clear()  # a few edits' worth of entries per GPU at most
                 kept[key] = group
         parts += group
         order += indices
@@ -111,7 +111,7 @@ def _gpu_reports(fit: FitResult, views: GpuViews) -> tuple[GpuReport, ...]:
     return tuple(parts)
 
 
-_PARTS_KEPT = 64  # ledgers' entries kept per resolved layout
+_PARTS_KEPT = 4  # report entries kept per GPU of a resolved layout
 
 
 # a GPU's place in the layout: the fields of its report entry that its ledger does not decide, and
