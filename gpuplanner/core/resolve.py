@@ -56,7 +56,8 @@ class ResolvedGpu:
 
 
 _new = object.__new__
-_set = object.__setattr__
+# the instance dict's own descriptor: cheaper than object.__setattr__(gpu, "__dict__", fields)
+_set_gpu_dict = ResolvedGpu.__dict__["__dict__"].__set__
 _gpu_id, _gpu_kind, _gpu_spec = attrgetter("id"), attrgetter("gpu"), attrgetter("spec")
 _spec_id, _node_id, _replica = attrgetter("spec.id"), attrgetter("node.id"), attrgetter("replica")
 
@@ -389,6 +390,27 @@ def _remember(rig: Rig, layout: Layout, catalog: Catalog, resolved: _Resolved) -
             _RESOLVED.popitem(last=False)
 
 
+_Placed = tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec]]
+# (rig, catalog) by identity -> _place_gpus' result, for an edit of the layout alone (as _RESOLVED)
+_PLACED: OrderedDict[tuple[int, int], tuple[Rig, Catalog, _Placed]] = OrderedDict()
+
+
+def _placed_before(rig: Rig, catalog: Catalog) -> _Placed | None:
+    entry = _PLACED.get((id(rig), id(catalog)))
+    if entry is None or entry[0] is not rig or entry[1] is not catalog:
+        return None
+    return entry[2]
+
+
+def _remember_placed(plan: Plan, catalog: Catalog) -> _Placed:
+    placed = _place_gpus(plan, catalog)
+    _PLACED[(id(plan.rig), id(catalog))] = (plan.rig, catalog, placed)
+    while len(_PLACED) > _RESOLVED_KEPT:
+        with suppress(KeyError):
+            _PLACED.popitem(last=False)
+    return placed
+
+
 def _check_against_model(model: ModelSpec, layout: Layout) -> None:
     """The layout's checks that depend on the model, in the order ``_resolve_gpus`` makes them: each
     stage's tensor-parallel split, then whether each replica covers every layer."""
@@ -408,7 +430,7 @@ def _check_against_model(model: ModelSpec, layout: Layout) -> None:
 
 def _resolve_gpus(plan: Plan, catalog: Catalog, model: ModelSpec) -> _Resolved:
     """Every GPU of the layout resolved, the layout checked against the rig and the model."""
-    placements, gpu_specs = _place_gpus(plan, catalog)
+    placements, gpu_specs = _placed_before(plan.rig, catalog) or _remember_placed(plan, catalog)
     if not placements:
         raise PlanError("the rig has no GPUs", fix="drag a GPU or a server from the palette onto the canvas")
 
@@ -465,7 +487,7 @@ def _resolve_gpus(plan: Plan, catalog: Catalog, model: ModelSpec) -> _Resolved:
                 fields["placement"] = placement
                 fields["tp_rank"] = rank
                 made = _new(ResolvedGpu)
-                _set(made, "__dict__", fields)
+                _set_gpu_dict(made, fields)
                 append(made)
         if expected_first != model.num_layers:
             raise PlanError(
