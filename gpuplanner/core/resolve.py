@@ -260,10 +260,9 @@ def _check_stage_split(model: ModelSpec, stage: Stage, where: str) -> None:
         )
 
 
-def _place_gpus(
-    plan: Plan, catalog: Catalog
-) -> tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec]]:
-    """Every GPU of the rig: its server and placement, and its kind's spec, by GPU id.
+def _place_gpus(plan: Plan, catalog: Catalog) -> _Placed:
+    """Every GPU of the rig: its server and placement, and its kind's spec, by GPU id; and each kind's
+    spec, by the kind as the rig names it.
 
     A server at a time, in C loops (this runs once per GPU of the rig on every edit); a rig with two
     GPUs of one id or an unknown kind is walked GPU by GPU, for the first one's message."""
@@ -286,7 +285,7 @@ def _place_gpus(
     except PlannerError:  # a taken id (PlanError) or an unknown kind (CatalogError)
         _walk_rig(plan, catalog)
         raise
-    return placements, gpu_specs
+    return placements, gpu_specs, spec_cache
 
 
 def _walk_rig(plan: Plan, catalog: Catalog) -> None:
@@ -333,11 +332,12 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
     layout = plan.layout
     known = _resolved_before(plan.rig, layout, catalog)
     if known is not None:  # this rig and layout passed their checks before: only the model's remain
-        placements, gpu_specs, views, idle = known
+        placements, gpu_specs, views, idle, _ = known
         _check_against_model(model, layout)
     else:
-        placements, gpu_specs, views, idle = _resolve_gpus(plan, catalog, model)
-        _remember(plan.rig, layout, catalog, (placements, gpu_specs, views, idle))
+        known = _resolve_gpus(plan, catalog, model)
+        _remember(plan.rig, layout, catalog, known)
+        placements, gpu_specs, views, idle, _ = known
     resolved = views.gpus
     if model.moe is not None and layout.ep > 1 and model.moe.num_experts % layout.ep:
         raise PlanError(
@@ -366,10 +366,13 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
     )
 
 
-_Resolved = tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec], GpuViews, tuple[str, ...]]
+_Resolved = tuple[
+    dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec], GpuViews, tuple[str, ...], dict[str, GpuSpec]
+]
 # (rig, layout, catalog) by identity -> what resolve_plan worked out from them alone. Plans are frozen,
 # so an edited rig or layout is a new object; keeping them in the entry keeps their id()s from being
-# reused while it lives (as topology's rig index does). A catalog's GPU specs never change in place.
+# reused while it lives (as topology's rig index does). A catalog's GPU can be replaced in place (the
+# window's Custom GPU dialog): an entry is used only while the catalog still gives its kinds' specs.
 _RESOLVED: OrderedDict[tuple[int, int, int], tuple[Rig, Layout, Catalog, _Resolved]] = OrderedDict()
 _RESOLVED_KEPT = 8
 
@@ -377,6 +380,8 @@ _RESOLVED_KEPT = 8
 def _resolved_before(rig: Rig, layout: Layout, catalog: Catalog) -> _Resolved | None:
     entry = _RESOLVED.get((id(rig), id(layout), id(catalog)))
     if entry is None or entry[0] is not rig or entry[1] is not layout or entry[2] is not catalog:
+        return None
+    if not _specs_current(catalog, entry[3][4]):
         return None
     with suppress(KeyError):  # dropped meanwhile by another thread (Plan for me searches on one)
         _RESOLVED.move_to_end((id(rig), id(layout), id(catalog)))
@@ -390,14 +395,27 @@ def _remember(rig: Rig, layout: Layout, catalog: Catalog, resolved: _Resolved) -
             _RESOLVED.popitem(last=False)
 
 
-_Placed = tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec]]
+def _specs_current(catalog: Catalog, kinds: dict[str, GpuSpec]) -> bool:
+    """Whether ``catalog`` still gives each of ``kinds`` (a rig's GPU kinds, as it names them) that spec."""
+    try:
+        return all(catalog.gpu(kind) is spec for kind, spec in kinds.items())
+    except PlannerError:
+        return False
+
+
+_Placed = tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec], dict[str, GpuSpec]]
 # (rig, catalog) by identity -> _place_gpus' result, for an edit of the layout alone (as _RESOLVED)
 _PLACED: OrderedDict[tuple[int, int], tuple[Rig, Catalog, _Placed]] = OrderedDict()
 
 
 def _placed_before(rig: Rig, catalog: Catalog) -> _Placed | None:
     entry = _PLACED.get((id(rig), id(catalog)))
-    if entry is None or entry[0] is not rig or entry[1] is not catalog:
+    if (
+        entry is None
+        or entry[0] is not rig
+        or entry[1] is not catalog
+        or not _specs_current(catalog, entry[2][2])
+    ):
         return None
     return entry[2]
 
@@ -430,7 +448,7 @@ def _check_against_model(model: ModelSpec, layout: Layout) -> None:
 
 def _resolve_gpus(plan: Plan, catalog: Catalog, model: ModelSpec) -> _Resolved:
     """Every GPU of the layout resolved, the layout checked against the rig and the model."""
-    placements, gpu_specs = _placed_before(plan.rig, catalog) or _remember_placed(plan, catalog)
+    placements, gpu_specs, kinds = _placed_before(plan.rig, catalog) or _remember_placed(plan, catalog)
     if not placements:
         raise PlanError("the rig has no GPUs", fix="drag a GPU or a server from the palette onto the canvas")
 
@@ -495,4 +513,4 @@ def _resolve_gpus(plan: Plan, catalog: Catalog, model: ModelSpec) -> _Resolved:
                 fix=f"end the last stage at layer {model.num_layers}",
             )
     idle = tuple(g for g in placements if g not in used)
-    return placements, gpu_specs, GpuViews(tuple(resolved), layout), idle
+    return placements, gpu_specs, GpuViews(tuple(resolved), layout), idle, kinds

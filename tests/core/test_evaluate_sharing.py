@@ -233,14 +233,15 @@ def test_a_rig_with_a_taken_id_or_an_unknown_gpu_is_refused(
     assert message in str(caught.value)
 
 
-def _fresh_report_json(plan: object) -> str:
+def _fresh_report_json(plan: object, catalog: object = None) -> str:
     """``plan``'s JSON report with nothing kept from earlier evaluations of its rig and layout."""
     from gpuplanner.core import resolve
     from gpuplanner.core.catalog import default_catalog
     from gpuplanner.core.evaluate import evaluate
 
     resolve._RESOLVED.clear()
-    return json.dumps(evaluate(plan, default_catalog()).to_json_dict())  # type: ignore[arg-type]
+    resolve._PLACED.clear()
+    return json.dumps(evaluate(plan, catalog or default_catalog()).to_json_dict())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -294,3 +295,22 @@ def test_a_kept_layout_is_still_checked_against_the_model() -> None:
         assert kept.value.message == fresh.value.message and kept.value.fix == fresh.value.fix
         messages.append(kept.value.message)
     assert "tensor parallel 8 does not divide" in messages[-1] and "covers layers" in messages[0]
+
+
+def test_a_gpu_replaced_in_the_catalog_counts_at_the_next_evaluation() -> None:
+    """The window's Custom GPU dialog replaces a GPU in the catalog in place: what resolve_plan kept
+    for the rig and layout (their specs) is not used once the catalog gives that kind another spec."""
+    from gpuplanner.core.catalog import load_catalog
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.quick import quick_plan
+
+    cat = load_catalog(include_user_models=False)
+    plan = quick_plan(model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", tp=4, catalog=cat)
+    before = evaluate(plan, cat)
+    h100 = cat.gpu("h100-sxm")
+    cat.add_user_gpu(h100.model_copy(update={"memory_gib_usable": h100.memory_gib_usable * 2}))
+    after = evaluate(plan.model_copy(update={"name": "edited"}), cat)
+    assert after.gpus[0].capacity_bytes > 1.5 * before.gpus[0].capacity_bytes
+    assert json.dumps(after.to_json_dict()) == _fresh_report_json(
+        plan.model_copy(update={"name": "edited"}), cat
+    )
