@@ -169,9 +169,10 @@ class ResolvedPlan:
 
     @cached_property
     def views(self) -> GpuViews:
-        """Views of ``gpus`` (stages, kinds, places): the ones kept with these very GPUs, else new."""
+        """Views of ``gpus`` (stages, kinds, places): the ones kept with these very GPUs and layout,
+        else new."""
         known = self.known_views
-        if known is not None and known.gpus is self.gpus:
+        if known is not None and known.gpus is self.gpus and known.layout is self.plan.layout:
             return known
         return GpuViews(self.gpus, self.plan.layout)
 
