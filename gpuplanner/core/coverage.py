@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
-from operator import attrgetter
 from pathlib import Path
 
 from gpuplanner import paths
@@ -21,7 +19,6 @@ from gpuplanner.core.efficiency import gpu_family
 from gpuplanner.core.measurements import DIMENSIONS, UNKNOWN, Profile, SpeedRow, speed_rows
 from gpuplanner.core.report import CalibratedOn, CurvePoint, Extrapolated, PerformanceReport, Speeds
 from gpuplanner.core.resolve import ResolvedPlan
-from gpuplanner.core.specs import GpuSpec
 
 ENGINE_WORDS = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM", "llamacpp": "llama.cpp",
                 "exllamav2": "ExLlamaV2", "tgi": "TGI", "ollama": "Ollama"}  # fmt: skip
@@ -40,19 +37,13 @@ class Coverage:
     reasons: tuple[str, ...]
 
 
-_spec, _spec_id, _node_id = attrgetter("spec"), attrgetter("spec.id"), attrgetter("node.id")
-
-
 def plan_profile(resolved: ResolvedPlan, concurrency: int) -> Profile:
     """The plan on each dimension, at ``concurrency`` users spread over its replicas."""
-    specs: dict[str, GpuSpec] = {}
-    nodes: set[tuple[int, str]] = set()
-    for (rep, _), gpus in resolved.by_stage.items():  # per stage, the GPUs in C loops: 512 stay cheap
-        specs.update(zip(map(_spec_id, gpus), map(_spec, gpus), strict=True))
-        nodes.update(zip(repeat(rep), map(_node_id, gpus)))
+    views = resolved.views  # the GPU kinds and servers, kept with the resolved GPUs
+    specs = views.kinds
     per_replica = len(resolved.gpus) // max(1, resolved.dp)
     kind = "single" if per_replica == 1 else "pp" if resolved.pp > 1 else "tp"
-    if kind != "single" and len(nodes) > resolved.dp:
+    if kind != "single" and views.replica_servers > resolved.dp:
         kind += "-nodes"
     bits = resolved.weights.bits_per_weight
     return Profile(
@@ -208,7 +199,7 @@ def _user_factor(resolved: ResolvedPlan) -> UserFactor | None:
     table = user_calibration()
     if not table.factors:
         return None
-    kinds = {g.spec.id for g in resolved.gpus}
+    kinds = resolved.views.kinds
     for kind in sorted(kinds):
         factor = table.factor_for(kind, resolved.engine.id)
         if factor is not None:

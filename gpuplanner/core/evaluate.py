@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
+from itertools import repeat
+from operator import attrgetter, is_, setitem
+
 from gpuplanner.core.architecture import active_params, total_params
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.coverage import with_coverage
@@ -13,62 +17,109 @@ from gpuplanner.core.host import HostOffload, evaluate_host, with_offload
 from gpuplanner.core.perf import estimate_performance
 from gpuplanner.core.plan import Plan
 from gpuplanner.core.report import GpuReport, KvCacheReport, MemoryLedger, Problem, Report
-from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
+from gpuplanner.core.resolve import GpuViews, ResolvedPlan, resolve_plan
 
 
-def _gpu_reports(fit: FitResult) -> tuple[GpuReport, ...]:
+def _gpu_reports(fit: FitResult, views: GpuViews) -> tuple[GpuReport, ...]:
     """One entry per GPU, built from values our own arithmetic produced (assembled, not validated:
     validating 1,000 of them per edit on a 512-GPU plan would cost more than the whole fit model).
 
     GPUs holding copies of one ledger (``fit.ledgers``) share everything but their place in the
-    layout: those fields, the memory ledger object included, are worked out once per ledger and each
-    GPU's entry is a copy with its own place filled in."""
+    layout: those fields, the memory ledger object included, are worked out once per ledger; each
+    GPU's entry is a copy with its own place filled in, all GPUs at once in C loops (the places from
+    ``views``, the resolved GPUs' own, when ``fit`` placed those GPUs in their order).
+
+    The entries of one ledger's GPUs are kept with ``views`` (so with the rig and layout they were
+    resolved from), keyed on every field of the ledger and the GPUs' indices: an edit that leaves a
+    ledger as it was (the workload, most engine settings) reuses its GPUs' entries, which are
+    immutable, instead of building them again."""
     names = set(GpuReport.model_fields)
     placed = fit.placed
-    out: list[GpuReport] = [None] * len(placed)  # type: ignore[list-item]  # every slot is filled below
+    own_order = len(placed) == len(views.gpus) and all(map(is_, placed, views.gpus))
+    kept = views.report_parts if own_order else None
+    parts: list[GpuReport] = []
+    order: list[int] = []  # the index in ``placed`` of each of ``parts``
     ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # equal ledgers are one object
     for f, indices in fit.ledgers or [(f, (i,)) for i, f in enumerate(fit.gpus)]:
         g = f.gpu
         figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
-        ledger = ledgers.get(figures)
-        if ledger is None:
-            ledger = ledgers[figures] = MemoryLedger.assemble(
-                weights=f.weights,
-                kv_cache=f.kv_used,
-                activations=f.activations,
-                communication=f.communication,
-                runtime=f.runtime,
-                free=f.free,
-            )
-        fields = {
-            "id": None,
-            "gpu": g.spec.id,
-            "gpu_name": g.spec.name,
-            "node": None,
-            "replica": None,
-            "stage": None,
-            "tp_rank": None,
-            "layers": g.layers,
-            "has_embeddings": g.first_stage,
-            "has_lm_head": g.last_stage,
-            "capacity_bytes": f.capacity,
-            "budget_bytes": f.budget,
-            "memory_bytes": ledger,
-            "stranded_bytes": f.stranded,
-            "kv_blocks": f.kv_blocks,
-            "weight_params": f.weight_params,
-            "formula": f.formula,
-        }
-        for i in indices:
-            g = placed[i]
-            mine = fields.copy()
-            mine["id"] = g.id
-            mine["node"] = g.node.id
-            mine["replica"] = g.replica
-            mine["stage"] = g.stage
-            mine["tp_rank"] = g.tp_rank
-            out[i] = GpuReport.assemble_shared(mine, names)
-    return tuple(out)
+        key = (
+            *figures,
+            f.capacity,
+            f.budget,
+            f.stranded,
+            f.kv_blocks,
+            f.weight_params,
+            g.spec.id,
+            g.spec.name,
+            g.layers,
+            g.first_stage,
+            g.last_stage,
+            tuple(f.formula.items()),
+            indices,
+        )
+        group = kept.get(key) if kept is not None else None
+        if group is None:
+            ledger = ledgers.get(figures)
+            if ledger is None:
+                ledger = ledgers[figures] = MemoryLedger.assemble(
+                    weights=f.weights,
+                    kv_cache=f.kv_used,
+                    activations=f.activations,
+                    communication=f.communication,
+                    runtime=f.runtime,
+                    free=f.free,
+                )
+            fields = {
+                "id": None,
+                "gpu": g.spec.id,
+                "gpu_name": g.spec.name,
+                "node": None,
+                "replica": None,
+                "stage": None,
+                "tp_rank": None,
+                "layers": g.layers,
+                "has_embeddings": g.first_stage,
+                "has_lm_head": g.last_stage,
+                "capacity_bytes": f.capacity,
+                "budget_bytes": f.budget,
+                "memory_bytes": ledger,
+                "stranded_bytes": f.stranded,
+                "kv_blocks": f.kv_blocks,
+                "weight_params": f.weight_params,
+                "formula": f.formula,
+            }
+            dicts = list(map(dict, repeat(fields, len(indices))))
+            if own_order:
+                columns = [map(column.__getitem__, indices) for column in views.places]
+            else:
+                gpus = list(map(placed.__getitem__, indices))
+                columns = [map(attrgetter(attr), gpus) for attr in _PLACE_ATTRS]
+            for name, column in zip(_PLACE_FIELDS, columns, strict=True):
+                _drain(map(_setitem, dicts, repeat(name), column))
+            group = GpuReport.assemble_many(dicts, names)
+            if kept is not None:
+                if sum(map(len, kept.values())) + len(group) > _PARTS_KEPT * len(placed):
+                    kept.clear()  # a few edits' worth of entries per GPU at most
+                kept[key] = group
+        parts += group
+        order += indices
+    if order != list(range(len(placed))):  # ledgers interleaved in the layout: put back in its order
+        out: list[GpuReport] = [None] * len(placed)  # type: ignore[list-item]  # every slot is filled
+        _drain(map(setitem, repeat(out), order, parts))
+        parts = out
+    return tuple(parts)
+
+
+_PARTS_KEPT = 4  # report entries kept per GPU of a resolved layout
+
+
+# a GPU's place in the layout: the fields of its report entry that its ledger does not decide, and
+# the attributes of its ResolvedGpu they come from (the order of ``GpuViews.places``)
+_PLACE_FIELDS = ("id", "node", "replica", "stage", "tp_rank")
+_PLACE_ATTRS = ("id", "node.id", "replica", "stage", "tp_rank")
+_setitem = setitem  # a fast builtin (dict.__setitem__ is a slot wrapper: it packs its arguments)
+_drain = deque[object](maxlen=0).extend  # runs an iterator to its end in C, keeping nothing
 
 
 def evaluate_resolved(resolved: ResolvedPlan) -> Report:
@@ -107,7 +158,7 @@ def _evaluate_gpus(resolved: ResolvedPlan) -> Report:
         fits=fits,
         verdict=summary,
         problems=tuple(problems),
-        gpus=_gpu_reports(fit),
+        gpus=_gpu_reports(fit, resolved.views),
         kv_cache=KvCacheReport(
             bytes_per_token=fit.kv_bytes_per_token,
             capacity_tokens=fit.capacity_tokens,

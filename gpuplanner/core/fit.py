@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import chain
 from operator import attrgetter
 
 import numpy as np
@@ -275,39 +276,80 @@ def _clone(template: GpuFit, gpu: ResolvedGpu) -> GpuFit:
     return clone
 
 
-def fit_memory(r: ResolvedPlan) -> FitResult:
-    """Per-GPU ledgers and KV capacity for a resolved plan.
+_Key = tuple[object, ...]  # everything a GPU's ledger depends on but the plan-wide settings
 
-    Large rigs repeat the same (GPU, layers, TP) many times: each distinct ledger is computed once,
-    each replica's KV capacity from its distinct ledgers, and every GPU gets a copy of its final one.
-    """
-    ctx = context_tokens(r)
-    row = r.settings.split_mode == "row"
-    templates: dict[tuple[object, ...], GpuFit] = {}
-    # per stage, in layout order: its GPUs and each one's ledger key
-    stages: list[tuple[int, tuple[ResolvedGpu, ...], list[tuple[object, ...]]]] = []
-    replica_keys: dict[int, dict[tuple[object, ...], None]] = {}  # per replica, its distinct ledgers
-    rep0_rates: list[float] = []
-    for (rep, _), gpus in r.by_stage.items():
+
+@dataclass(frozen=True)
+class _FitFrame:
+    """What ``fit_memory`` reads of the layout-ordered GPUs that the GPUs alone decide (and whether
+    llama.cpp splits rows): each GPU's ledger key, replicas by their distinct keys, and the GPUs of
+    each (key, kind of replica), worked out once and kept with the resolved GPUs' views."""
+
+    placed: list[ResolvedGpu]  # the GPUs, in layout order (``by_stage``'s)
+    first_gpus: dict[_Key, ResolvedGpu]  # each distinct key's first GPU, in order of first use
+    replica_kinds: list[int]  # per replica, a number for its distinct keys in order
+    kind_keys: list[list[_Key]]  # per kind of replica, its distinct keys in order
+    groups: dict[tuple[_Key, int], list[int]]  # (key, kind of replica) -> indices in ``placed``
+    first_replica_keys: list[_Key]  # each GPU's key in the first replica, in order
+
+
+def _fit_frame(r: ResolvedPlan, row: bool) -> _FitFrame:
+    views = r.views
+    kept = views.memo.get(f"fit frame, row split {row}")
+    if isinstance(kept, _FitFrame):
+        return kept
+    placed: list[ResolvedGpu] = []
+    first_gpus: dict[_Key, ResolvedGpu] = {}
+    replica_keys: dict[int, dict[_Key, None]] = {}  # per replica, its distinct keys in order
+    stages: list[tuple[int, int, int, list[_Key]]] = []  # replica, first index, GPUs, keys
+    first_replica_keys: list[_Key] = []
+    for (rep, _), gpus in views.by_stage.items():
         first = gpus[0]
-        # everything a GPU's ledger depends on; the GPUs of a stage share all but their kind (and,
-        # with llama.cpp's row split, whether they are the main GPU)
+        # the GPUs of a stage share all but their kind (and, with llama.cpp's row split, whether
+        # they are the main GPU)
         place = (first.layers, first.stage_tp, first.first_stage, first.last_stage)
         kinds = set(map(id, map(_spec, gpus)))
-        keys: list[tuple[object, ...]]
+        keys: list[_Key]
         if len(kinds) == 1 and not (row and first.stage_tp > 1):
             keys = [(first.spec.id, *place, False)] * len(gpus)
         else:
             keys = [(g.spec.id, *place, row and g.stage_tp > 1 and g.tp_rank == 0) for g in gpus]
         seen = replica_keys.setdefault(rep, {})
         for g, key in zip(gpus, keys, strict=True) if len(kinds) > 1 or row else ((first, keys[0]),):
-            template = templates.get(key)
-            if template is None:
-                template = templates[key] = _gpu_fit(r, g, ctx)
+            first_gpus.setdefault(key, g)
             seen[key] = None
         if rep == 0:
-            rep0_rates += [templates[key].kv_rate for key in keys]
-        stages.append((rep, gpus, keys))
+            first_replica_keys += keys
+        stages.append((rep, len(placed), len(gpus), keys))
+        placed += gpus
+    kinds_of: dict[tuple[_Key, ...], int] = {}
+    replica_kinds = [kinds_of.setdefault(tuple(replica_keys[rep]), len(kinds_of)) for rep in range(r.dp)]
+    groups: dict[tuple[_Key, int], list[int]] = {}
+    for rep, start, count, keys in stages:
+        kind = replica_kinds[rep]
+        if keys[0] is keys[-1] or len(set(keys)) == 1:  # the usual stage: one key
+            groups.setdefault((keys[0], kind), []).extend(range(start, start + count))
+        else:
+            for i, key in enumerate(keys, start):
+                groups.setdefault((key, kind), []).append(i)
+    frame = _FitFrame(
+        placed, first_gpus, replica_kinds, [list(k) for k in kinds_of], groups, first_replica_keys
+    )
+    views.memo[f"fit frame, row split {row}"] = frame
+    return frame
+
+
+def fit_memory(r: ResolvedPlan) -> FitResult:
+    """Per-GPU ledgers and KV capacity for a resolved plan.
+
+    Large rigs repeat the same (GPU, layers, TP) many times: each distinct ledger is computed once,
+    each kind of replica's KV capacity from its distinct ledgers, and every GPU gets a copy of its
+    final one. Which GPUs share a ledger is worked out once per resolved layout (:func:`_fit_frame`).
+    """
+    ctx = context_tokens(r)
+    row = r.settings.split_mode == "row"
+    frame = _fit_frame(r, row)
+    templates = {key: _gpu_fit(r, g, ctx) for key, g in frame.first_gpus.items()}
     block = r.settings.kv_block_tokens
     w = r.plan.workload
     wanted_tokens: int | None = None
@@ -322,16 +364,15 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
             wanted_tokens = ctx * max(1, math.ceil(w.concurrency / r.dp))
     for t in templates.values():
         t.kv_blocks = int(t.kv_allocatable // (t.kv_rate * block)) if t.kv_rate > 0 else 0
-    finals: dict[tuple[tuple[object, ...], int], GpuFit] = {}  # (ledger, replica's blocks) -> final figures
-    replica_caps: list[int] = []
-    replica_blocks: list[int] = []
-    for rep in range(r.dp):
-        members = [templates[k] for k in replica_keys[rep]]
+    finals: dict[tuple[_Key, int], GpuFit] = {}  # (ledger, replica's blocks) -> final figures
+    kind_blocks: list[int] = []
+    for keys in frame.kind_keys:
+        members = [templates[k] for k in keys]
         # GPUs that hold no KV (row split: all but the main GPU) do not limit it
         cap_blocks = min((f.kv_blocks for f in members if f.kv_rate > 0), default=0)
         if wanted_tokens is not None:
             cap_blocks = min(cap_blocks, math.ceil(wanted_tokens / block))
-        for k in replica_keys[rep]:
+        for k in keys:
             if (k, cap_blocks) not in finals:
                 final = _clone(templates[k], templates[k].gpu)
                 final.kv_used = int(cap_blocks * block * final.kv_rate)
@@ -340,30 +381,29 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
                     final.stranded = max(0, final.kv_allocatable - final.kv_used)
                     final.kv_blocks = cap_blocks
                 finals[(k, cap_blocks)] = final
-        replica_caps.append(cap_blocks * block)
-        replica_blocks.append(cap_blocks)
-    placed: list[ResolvedGpu] = []
-    # id of a final ledger -> (its copy for the first GPU holding it, indices of every GPU holding it);
-    # the other GPUs' copies are made only if someone reads ``FitResult.gpus``
-    copies: dict[int, tuple[GpuFit, list[int]]] = {}
-    for rep, gpus, stage_keys in stages:
-        blocks = replica_blocks[rep]
-        start = len(placed)
-        placed += gpus
-        if stage_keys[0] is stage_keys[-1] or len(set(stage_keys)) == 1:  # the usual stage: one ledger
-            final = finals[(stage_keys[0], blocks)]
-            entry = copies.get(id(final))
-            if entry is None:
-                entry = copies[id(final)] = (_clone(final, gpus[0]), [])
-            entry[1].extend(range(start, len(placed)))
+        kind_blocks.append(cap_blocks)
+    replica_blocks = [kind_blocks[kind] for kind in frame.replica_kinds]
+    replica_caps = [blocks * block for blocks in replica_blocks]
+    placed = list(frame.placed)
+    # id of a final ledger -> (indices of every GPU holding it, in lists by kind of replica);
+    # in order of their first GPU, who gets the listed copy (the others' only if someone reads
+    # ``FitResult.gpus``)
+    holders: dict[int, tuple[GpuFit, list[list[int]]]] = {}
+    for (key, kind), indices in frame.groups.items():
+        final = finals[(key, kind_blocks[kind])]
+        entry = holders.get(id(final))
+        if entry is None:
+            holders[id(final)] = (final, [indices])
         else:
-            for i, (g, key) in enumerate(zip(gpus, stage_keys, strict=True), start):
-                final = finals[(key, blocks)]
-                entry = copies.get(id(final))
-                if entry is None:
-                    entry = copies[id(final)] = (_clone(final, g), [])
-                entry[1].append(i)
-    ledgers = [(first, tuple(indices)) for first, indices in copies.values()]
+            entry[1].append(indices)
+    ledgers = [
+        (
+            _clone(final, placed[lists[0][0]]),
+            tuple(lists[0]) if len(lists) == 1 else tuple(sorted(chain.from_iterable(lists))),
+        )
+        for final, lists in holders.values()
+    ]
+    ledgers.sort(key=lambda ledger: ledger[1][0])  # in order of first GPU, as the layout lists them
     cap = min(replica_caps)
     seqs = r.settings.max_num_seqs
     slot_ctx: int | None = None
@@ -386,7 +426,7 @@ def fit_memory(r: ResolvedPlan) -> FitResult:
         replica_capacity_tokens=replica_caps,
         max_concurrency=max_conc,
         max_context_at_concurrency=max_ctx,
-        kv_bytes_per_token=round(sum(rep0_rates)),
+        kv_bytes_per_token=round(sum([templates[k].kv_rate for k in frame.first_replica_keys])),
         engine_context_tokens=engine_ctx,
         slot_context_tokens=slot_ctx,
         ledgers=ledgers,

@@ -240,7 +240,7 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
         prefill_bottleneck_detail=prefill_limit,
         low=low,
         high=high,
-        step_split=step_split(replicas, shares, isl, osl),
+        step_split=step_split(replicas, shares, isl, osl, resolved.views),
         links=link_traffic(resolved, replicas, shares, isl, osl),
         curve=tuple(curve),
         saturation_concurrency=saturation(curve),

@@ -3,14 +3,16 @@ step, the traffic on every link, and the assumptions behind the numbers."""
 
 from __future__ import annotations
 
-from operator import attrgetter
+from collections import deque
+from itertools import repeat
+from operator import attrgetter, setitem
 
 from gpuplanner.core.collectives import effective_bandwidth_bps
 from gpuplanner.core.efficiency import assumption_notes, compute_dtype
 from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, stage_step
 from gpuplanner.core.perf_replica import Replica
 from gpuplanner.core.report import Bottleneck, BottleneckKind, LinkTraffic, StepSplit
-from gpuplanner.core.resolve import ResolvedPlan
+from gpuplanner.core.resolve import GpuViews, ResolvedPlan
 from gpuplanner.core.topology import Hop
 
 
@@ -100,17 +102,25 @@ def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
     return _bottleneck(shape, step, 1, step.total_s, f"{size}-token prefill chunk")
 
 
-_spec, _spec_id, _node_id = attrgetter("spec"), attrgetter("spec.id"), attrgetter("node.id")
+_node_id, _id = attrgetter("node.id"), attrgetter("id")
+_setitem = setitem  # a fast builtin (dict.__setitem__ is a slot wrapper: it packs its arguments)
+_drain = deque[object](maxlen=0).extend  # runs an iterator to its end in C, keeping nothing
 
 
-def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -> tuple[StepSplit, ...]:
+def step_split(
+    replicas: list[Replica], shares: list[int], isl: int, osl: int, views: GpuViews | None = None
+) -> tuple[StepSplit, ...]:
     """Per GPU, over one decode cycle: compute-bound time (with launch overhead), memory-bound time,
     communication, waiting. A pipeline stage runs one step per micro-batch in every cycle, so its busy
     parts count ``micro_batches`` times; waiting is the rest of the cycle (bubbles, slower stages).
 
     Identical replicas with the same users share one cycle object: a stage's figures are worked out
-    once per cycle, and only which of its traffic crosses servers is looked at per replica."""
-    out = []
+    once per cycle, and only which of its traffic crosses servers is looked at per replica.
+
+    ``views``: those of the GPUs the replicas were built from (``build_replicas(r)``: ``r.views``),
+    which know each stage's GPU ids and whether it spans servers."""
+    dicts: list[dict[str, object]] = []
+    ids: list[str] = []
     names = set(StepSplit.model_fields)
     stage_figures: dict[tuple[int, int], tuple[float, float, float, float, float, float]] = {}
     for rep, n in zip(replicas, shares, strict=True):
@@ -142,7 +152,12 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
             compute, memory, comm, waiting, group_comm, hand_off = figures
             # which of it crosses servers: a TP/EP group spread over servers, a hand-off to another server
             node = gpus[0].node.id
-            group_spans = len(set(map(_node_id, gpus))) > 1
+            if views is None:
+                stage_ids = list(map(_id, gpus))
+                group_spans = len(set(map(_node_id, gpus))) > 1
+            else:
+                stage_ids = views.stage_ids[(rep.index, s)]
+                group_spans = views.stage_spans_servers[(rep.index, s)]
             hop_crosses = s < last and rep.stage_gpus[s + 1][0].node.id != node
             between = (group_comm if group_spans else 0.0) + (hand_off if hop_crosses else 0.0)
             fields = {
@@ -153,11 +168,11 @@ def step_split(replicas: list[Replica], shares: list[int], isl: int, osl: int) -
                 "waiting_s": waiting,
                 "communication_between_s": between,
             }
-            for g in gpus:
-                mine = fields.copy()
-                mine["gpu"] = g.id
-                out.append(StepSplit.assemble_shared(mine, names))
-    return tuple(out)
+            # one copy per GPU of the stage, its id filled in below (all GPUs at once, in C loops)
+            dicts.extend(map(dict, repeat(fields, len(gpus))))
+            ids += stage_ids
+    _drain(map(_setitem, dicts, repeat("gpu"), ids))
+    return tuple(StepSplit.assemble_many(dicts, names))
 
 
 def link_traffic(
@@ -237,7 +252,7 @@ def assumptions(r: ResolvedPlan, wanted: int, limit: int) -> tuple[str, ...]:
     overhead = r.engine.step_overhead_us
     if not overhead:
         notes.append(f"{r.engine.name}: per-step and per-layer overheads from catalogs/calibration.toml.")
-    # each GPU kind once, in order of first use (a C loop over the GPUs: 512 of them stay cheap)
-    for spec in dict(zip(map(_spec_id, r.gpus), map(_spec, r.gpus), strict=True)).values():
+    # each GPU kind once, in order of first use (kept with the resolved GPUs)
+    for spec in r.views.kinds.values():
         notes.extend(assumption_notes(spec))
     return tuple(notes)

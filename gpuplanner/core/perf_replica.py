@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from operator import attrgetter
+from typing import cast
 
 from gpuplanner.core.calibration import (
     Overhead,
@@ -322,6 +323,63 @@ def _classes_of(replicas: list[Replica]) -> list[tuple[Replica, list[int]]]:
 
 
 _spec, _id = attrgetter("spec"), attrgetter("id")
+_NO_RING: tuple[tuple[Hop, ...], int] = ((), -1)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What ``build_replicas`` reads of one replica that the rig, the layout and the catalog decide
+    alone: its stages' GPUs and tensor-parallel rings, its boundary hops, and numbers for its stages'
+    and its own likeness (equal for stages of equal GPU kinds, layers, position and ring figures,
+    and for replicas of equal stages and boundary figures)."""
+
+    stage_gpus: list[tuple[ResolvedGpu, ...]]
+    stage_ids: list[tuple[str, ...]]
+    rings: list[tuple[tuple[Hop, ...], int]]
+    stage_classes: tuple[int, ...]
+    bounds: list[Hop]
+    bound_figures: tuple[tuple[object, ...], ...]
+    likeness: int
+
+
+def _frames(r: ResolvedPlan) -> list[_Frame]:
+    """Every replica's :class:`_Frame`, kept with the resolved GPUs' views (which ``resolve_plan``
+    keeps per rig, layout and catalog) for this rig and catalog: an edit that leaves them and the
+    layout alone costs no ring, hop or key of them again."""
+    views, rig, catalog = r.views, r.plan.rig, r.catalog
+    kept = views.memo.get("replica frames")
+    if isinstance(kept, tuple) and kept[0] is rig and kept[1] is catalog:
+        return cast(list[_Frame], kept[2])
+    by_stage = views.by_stage
+    stage_classes: dict[tuple[object, ...], int] = {}
+    replica_classes: dict[tuple[object, ...], int] = {}
+    frames: list[_Frame] = []
+    for rep, replica in enumerate(r.plan.layout.replicas):
+        stage_gpus = [by_stage[(rep, s)] for s in range(len(replica.stages))]
+        stage_ids = [tuple(map(_id, gpus)) for gpus in stage_gpus]
+        rings = [ring_with_key(rig, catalog, ids) if len(ids) > 1 else _NO_RING for ids in stage_ids]
+        classes = tuple(
+            stage_classes.setdefault(
+                # the GPU kinds (catalog objects, alive with the views), layers, position, ring figures
+                (
+                    tuple(map(id, map(_spec, gpus))),
+                    gpus[0].layers,
+                    gpus[0].first_stage,
+                    gpus[0].last_stage,
+                    ring[1],
+                ),
+                len(stage_classes),
+            )
+            for gpus, ring in zip(stage_gpus, rings, strict=True)
+        )
+        bounds = [
+            path_between(rig, catalog, a[0].id, b[0].id, streams=len(a)) for a, b in pairwise(stage_gpus)
+        ]
+        figures = tuple(map(hop_figures, bounds))
+        likeness = replica_classes.setdefault((classes, figures), len(replica_classes))
+        frames.append(_Frame(stage_gpus, stage_ids, rings, classes, bounds, figures, likeness))
+    views.memo["replica frames"] = (rig, catalog, frames)
+    return frames
 
 
 def build_replicas(r: ResolvedPlan) -> Replicas:
@@ -329,7 +387,8 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
 
     The cost follows the distinct work, not the GPU count: a stage is costed once per distinct
     (GPU kinds, layers, position, link figures) within this call, and every replica with the same
-    stages and boundary links shares those shapes and one timing cache. Nothing here outlives the
+    stages and boundary links shares those shapes and one timing cache. The rings, hops and keys of
+    the rig and layout are kept with the resolved GPUs (:func:`_frames`). Nothing here outlives the
     call except :func:`_alike`'s cache, which is keyed on the calibration in use.
     """
     overhead = calibration().overhead_for(r.engine.id, r.settings.version)
@@ -343,43 +402,38 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
     # this call's distinct stages, cheaply keyed -> (shape, the stage's part of a replica's key)
     shapes: dict[tuple[object, ...], tuple[StageShape, tuple[object, ...]]] = {}
     alike: dict[tuple[object, ...], StageShape] = {}  # the same, by everything a step time reads
+    # without expert parallelism a replica's stages follow from its frame's likeness alone
+    built: dict[int, tuple[list[StageShape], tuple[object, ...], dict[tuple[object, ...], object]]] = {}
     replicas = Replicas()
     by_stage = r.by_stage
-    # a ring's hops and a number for their figures (names aside), kept with the rig's index
-    no_ring: tuple[tuple[Hop, ...], int] = ((), -1)
 
-    for rep, replica in enumerate(r.plan.layout.replicas):
-        stage_gpus = [list(by_stage[(rep, s)]) for s in range(len(replica.stages))]
-        stages, stage_keys = [], []
-        for s, gpus in enumerate(stage_gpus):
-            ids = tuple(map(_id, gpus))
-            tp_hops, tp_key = ring_with_key(rig, catalog, ids) if len(ids) > 1 else no_ring
-            ep_hops, ep_key = no_ring
-            if moe_ep:
-                group = ids[: r.ep] if r.ep <= len(ids) else _ep_group(r, by_stage, rep, s, len(ids))
-                if len(group) > 1:
-                    ep_hops, ep_key = ring_with_key(rig, catalog, tuple(group))
-            first = gpus[0]
-            local = (
-                tuple(map(id, map(_spec, gpus))),  # the GPU kinds (catalog objects, alive with ``r``)
-                first.layers,
-                first.first_stage,
-                first.last_stage,
-                tp_key,
-                ep_key,
-            )
-            hit = shapes.get(local)
-            if hit is None:
-                shape = _alike(_stage_shape(r, gpus, tp_hops, ep_hops, figures), alike)
-                # a shape found alike has hops of equal figures: the same keys
-                stage_key = (shape.gpu.id, shape.layers, shape.tp, tp_key, ep_key)
-                hit = shapes[local] = (shape, stage_key)
-            stages.append(hit[0])
-            stage_keys.append(hit[1])
-        bounds = [
-            path_between(rig, catalog, a[0].id, b[0].id, streams=len(a)) for a, b in pairwise(stage_gpus)
-        ]
-        key = (tuple(stage_keys), tuple(map(hop_figures, bounds)))
-        memo = shared.setdefault(key, {})
-        replicas.append(Replica(rep, stages, stage_gpus, bounds, step_s, chunk, key, memo, seq_s))
+    for rep, frame in enumerate(_frames(r)):
+        hit = None if moe_ep else built.get(frame.likeness)
+        if hit is None:
+            stages, stage_keys = [], []
+            for s, gpus in enumerate(frame.stage_gpus):
+                ids = frame.stage_ids[s]
+                tp_hops, tp_key = frame.rings[s]
+                ep_hops, ep_key = _NO_RING
+                if moe_ep:
+                    group = ids[: r.ep] if r.ep <= len(ids) else _ep_group(r, by_stage, rep, s, len(ids))
+                    if len(group) > 1:
+                        ep_hops, ep_key = ring_with_key(rig, catalog, tuple(group))
+                local = (frame.stage_classes[s], ep_key)
+                found = shapes.get(local)
+                if found is None:
+                    shape = _alike(_stage_shape(r, list(gpus), tp_hops, ep_hops, figures), alike)
+                    # a shape found alike has hops of equal figures: the same keys
+                    stage_key = (shape.gpu.id, shape.layers, shape.tp, tp_key, ep_key)
+                    found = shapes[local] = (shape, stage_key)
+                stages.append(found[0])
+                stage_keys.append(found[1])
+            key: tuple[object, ...] = (tuple(stage_keys), frame.bound_figures)
+            hit = (stages, key, shared.setdefault(key, {}))
+            if not moe_ep:
+                built[frame.likeness] = hit
+        stage_gpus = [list(gpus) for gpus in frame.stage_gpus]
+        replicas.append(
+            Replica(rep, list(hit[0]), stage_gpus, list(frame.bounds), step_s, chunk, hit[1], hit[2], seq_s)
+        )
     return replicas

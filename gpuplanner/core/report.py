@@ -5,7 +5,10 @@ Its JSON form (``report.to_json_dict()``) is public: schema ``gpuplanner.report/
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 REPORT_SCHEMA = "gpuplanner.report/1"
 
 _new = object.__new__
-_set = object.__setattr__
+# BaseModel's own slot descriptors, called directly: cheaper than object.__setattr__ (which looks the
+# name up on the type and unpacks its arguments on every call), and callable from C loops (map)
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+_drain = deque[object](maxlen=0).extend  # runs an iterator to its end in C, keeping nothing
 
 
 class ReportPart(BaseModel):
@@ -33,11 +42,23 @@ class ReportPart(BaseModel):
         keys of ``fields``, as pydantic's fields-set) is shared between them (pydantic copies it
         before changing it, in ``model_copy``)."""
         obj = _new(cls)
-        _set(obj, "__dict__", fields)
-        _set(obj, "__pydantic_fields_set__", names)
-        _set(obj, "__pydantic_extra__", None)
-        _set(obj, "__pydantic_private__", None)
+        _set_dict(obj, fields)
+        _set_fields_set(obj, names)
+        _set_extra(obj, None)
+        _set_private(obj, None)
         return obj
+
+    @classmethod
+    def assemble_many(cls, dicts: Sequence[dict[str, Any]], names: set[str]) -> list[Any]:
+        """:meth:`assemble_shared` of each of ``dicts`` (one part each, in order), in C loops: the
+        per-GPU entries of a large rig's report cost a few slot writes apiece, no Python frame."""
+        count = len(dicts)
+        parts = list(map(_new, repeat(cls, count)))
+        _drain(map(_set_dict, parts, dicts))
+        _drain(map(_set_fields_set, parts, repeat(names, count)))
+        _drain(map(_set_extra, parts, repeat(None, count)))
+        _drain(map(_set_private, parts, repeat(None, count)))
+        return parts
 
 
 class FixAction(ReportPart):

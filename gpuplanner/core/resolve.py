@@ -7,17 +7,19 @@ Each raises a :class:`PlanError` whose message names the problem and the fix.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import count, repeat
 from operator import attrgetter
-from typing import cast
+from typing import Any, cast
 
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.engine_rules import batch_defaults
 from gpuplanner.core.errors import PlanError, PlannerError
-from gpuplanner.core.plan import GpuPlacement, Node, Plan, Stage
+from gpuplanner.core.plan import GpuPlacement, Layout, Node, Plan, Rig, Stage
 from gpuplanner.core.specs import EngineProfile, GpuSpec, ModelSpec, Precision, SplitMode
 
 
@@ -54,7 +56,82 @@ class ResolvedGpu:
 
 
 _new = object.__new__
-_set = object.__setattr__
+# the instance dict's own descriptor: cheaper than object.__setattr__(gpu, "__dict__", fields)
+_set_gpu_dict = ResolvedGpu.__dict__["__dict__"].__set__
+_gpu_id, _gpu_kind, _gpu_spec = attrgetter("id"), attrgetter("gpu"), attrgetter("spec")
+_spec_id, _node_id, _replica = attrgetter("spec.id"), attrgetter("node.id"), attrgetter("replica")
+
+
+class GpuViews:
+    """What an evaluation reads about the layout-ordered GPUs as a whole (stages, kinds, servers,
+    each GPU's place), each worked out on first use. ``resolve_plan`` keeps one per (rig, layout,
+    catalog) with the GPUs it resolved, so an edit that leaves the rig and the layout alone (the
+    workload, the engine, the model) pays for none of it again; views of other GPUs (a plan changed
+    with ``dataclasses.replace``) are made afresh. Nothing here depends on anything else."""
+
+    def __init__(self, gpus: tuple[ResolvedGpu, ...], layout: Layout) -> None:
+        self.gpus = gpus
+        self.layout = layout
+        # the report's entries of these GPUs, by everything else they hold (``evaluate._gpu_reports``)
+        self.report_parts: dict[tuple[object, ...], list[Any]] = {}
+        # what other modules work out from these GPUs alone, by their own names (``perf_replica``'s
+        # replica frames, with the rig and catalog they were made with)
+        self.memo: dict[str, object] = {}
+
+    @cached_property
+    def by_stage(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
+        """Each stage's GPUs by (replica, stage), in layout order: slices of ``gpus`` (which is in
+        layout order; checked per stage), so no per-GPU work."""
+        by_stage: dict[tuple[int, int], tuple[ResolvedGpu, ...]] = {}
+        start = 0
+        for rep, replica in enumerate(self.layout.replicas):
+            for s, stage in enumerate(replica.stages):
+                gpus = self.gpus[start : start + len(stage.gpus)]
+                start += len(stage.gpus)
+                if not gpus or gpus[0].replica != rep or gpus[0].stage != s or gpus[-1].stage != s:
+                    return self._grouped()  # not in layout order after all
+                by_stage[(rep, s)] = gpus
+        return by_stage if start == len(self.gpus) else self._grouped()
+
+    def _grouped(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
+        grouped: dict[tuple[int, int], list[ResolvedGpu]] = {}
+        for g in self.gpus:
+            grouped.setdefault((g.replica, g.stage), []).append(g)
+        return {key: tuple(gpus) for key, gpus in grouped.items()}
+
+    @cached_property
+    def specs(self) -> list[GpuSpec]:
+        """Each GPU's spec, in order."""
+        return list(map(_gpu_spec, self.gpus))
+
+    @cached_property
+    def kinds(self) -> dict[str, GpuSpec]:
+        """Each GPU kind once, by id, in order of first use."""
+        return dict(zip(map(_spec_id, self.gpus), self.specs, strict=True))
+
+    @cached_property
+    def replica_servers(self) -> int:
+        """How many (replica, server) pairs the GPUs span: more than the replicas when one spans servers."""
+        return len(set(zip(map(_replica, self.gpus), map(_node_id, self.gpus), strict=True)))
+
+    @cached_property
+    def stage_ids(self) -> dict[tuple[int, int], list[str]]:
+        """Each stage's GPU ids, by (replica, stage)."""
+        return {key: list(map(_gpu_id, gpus)) for key, gpus in self.by_stage.items()}
+
+    @cached_property
+    def stage_spans_servers(self) -> dict[tuple[int, int], bool]:
+        """Whether each stage's GPUs sit in more than one server, by (replica, stage)."""
+        return {key: len(set(map(_node_id, gpus))) > 1 for key, gpus in self.by_stage.items()}
+
+    @cached_property
+    def places(self) -> tuple[list[object], ...]:
+        """Each GPU's place in the layout, in order, a column per field: id, server id, replica,
+        stage, tensor-parallel rank."""
+        return tuple(
+            list(map(attrgetter(name), self.gpus))
+            for name in ("id", "node.id", "replica", "stage", "tp_rank")
+        )
 
 
 @dataclass(frozen=True)
@@ -72,6 +149,8 @@ class ResolvedPlan:
     placements: dict[str, tuple[Node, GpuPlacement]]
     experts_in_host_ram: bool = False  # llama.cpp --cpu-moe: routed experts live in system RAM (core.host)
     expert_host_layers: int = 0  # llama.cpp --n-cpu-moe N: the routed experts of layers [0, N) do
+    # the views ``resolve_plan`` kept with ``gpus`` (see ``views``); not part of the plan's value
+    known_views: GpuViews | None = field(default=None, compare=False, repr=False)
 
     @property
     def dp(self) -> int:
@@ -89,26 +168,19 @@ class ResolvedPlan:
         return [g for g in self.gpus if g.replica == replica and g.stage == stage]
 
     @cached_property
-    def by_stage(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
-        """Each stage's GPUs by (replica, stage), in layout order: slices of ``gpus`` (which is in
-        layout order; checked per stage), so no per-GPU work. Worked out once per resolved plan
-        (``dataclasses.replace`` makes a new one, with its own)."""
-        by_stage: dict[tuple[int, int], tuple[ResolvedGpu, ...]] = {}
-        start = 0
-        for rep, replica in enumerate(self.plan.layout.replicas):
-            for s, stage in enumerate(replica.stages):
-                gpus = self.gpus[start : start + len(stage.gpus)]
-                start += len(stage.gpus)
-                if not gpus or gpus[0].replica != rep or gpus[0].stage != s or gpus[-1].stage != s:
-                    return self._grouped()  # not in layout order after all
-                by_stage[(rep, s)] = gpus
-        return by_stage if start == len(self.gpus) else self._grouped()
+    def views(self) -> GpuViews:
+        """Views of ``gpus`` (stages, kinds, places): the ones kept with these very GPUs and layout,
+        else new."""
+        known = self.known_views
+        if known is not None and known.gpus is self.gpus and known.layout is self.plan.layout:
+            return known
+        return GpuViews(self.gpus, self.plan.layout)
 
-    def _grouped(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
-        grouped: dict[tuple[int, int], list[ResolvedGpu]] = {}
-        for g in self.gpus:
-            grouped.setdefault((g.replica, g.stage), []).append(g)
-        return {key: tuple(gpus) for key, gpus in grouped.items()}
+    @property
+    def by_stage(self) -> dict[tuple[int, int], tuple[ResolvedGpu, ...]]:
+        """Each stage's GPUs by (replica, stage), in layout order (``GpuViews.by_stage``): worked out
+        once per resolved GPUs (``dataclasses.replace`` with other GPUs makes new views)."""
+        return self.views.by_stage
 
 
 def _settings(
@@ -147,7 +219,9 @@ def _settings(
     )
 
 
-def _check_split_mode(r_gpus: list[ResolvedGpu], settings: EffectiveSettings, engine: EngineProfile) -> None:
+def _check_split_mode(
+    r_gpus: Sequence[ResolvedGpu], settings: EffectiveSettings, engine: EngineProfile
+) -> None:
     """llama.cpp's split modes: layer puts whole layers on each GPU, none uses one GPU."""
     mode = settings.split_mode
     if mode == "layer" and any(g.stage_tp > 1 for g in r_gpus):
@@ -187,13 +261,9 @@ def _check_stage_split(model: ModelSpec, stage: Stage, where: str) -> None:
         )
 
 
-_gpu_id, _gpu_kind, _gpu_spec = attrgetter("id"), attrgetter("gpu"), attrgetter("spec")
-
-
-def _place_gpus(
-    plan: Plan, catalog: Catalog
-) -> tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec]]:
-    """Every GPU of the rig: its server and placement, and its kind's spec, by GPU id.
+def _place_gpus(plan: Plan, catalog: Catalog) -> _Placed:
+    """Every GPU of the rig: its server and placement, and its kind's spec, by GPU id; and each kind's
+    spec, by the kind as the rig names it.
 
     A server at a time, in C loops (this runs once per GPU of the rig on every edit); a rig with two
     GPUs of one id or an unknown kind is walked GPU by GPU, for the first one's message."""
@@ -216,7 +286,7 @@ def _place_gpus(
     except PlannerError:  # a taken id (PlanError) or an unknown kind (CatalogError)
         _walk_rig(plan, catalog)
         raise
-    return placements, gpu_specs
+    return placements, gpu_specs, spec_cache
 
 
 def _walk_rig(plan: Plan, catalog: Catalog) -> None:
@@ -260,7 +330,126 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
         raise PlanError(
             f"'{kv.id}' cannot store the KV cache", fix=f"pick one of: {', '.join(engine.kv_precisions)}"
         )
-    placements, gpu_specs = _place_gpus(plan, catalog)
+    layout = plan.layout
+    known = _resolved_before(plan.rig, layout, catalog)
+    if known is not None:  # this rig and layout passed their checks before: only the model's remain
+        placements, gpu_specs, views, idle, _ = known
+        _check_against_model(model, layout)
+    else:
+        known = _resolve_gpus(plan, catalog, model)
+        _remember(plan.rig, layout, catalog, known)
+        placements, gpu_specs, views, idle, _ = known
+    resolved = views.gpus
+    if model.moe is not None and layout.ep > 1 and model.moe.num_experts % layout.ep:
+        raise PlanError(
+            f"expert parallel {layout.ep} does not divide {model.moe.num_experts} experts",
+            fix="use an EP degree that divides the expert count",
+        )
+    settings = _settings(plan, engine, model, views.specs, layout.tp, layout.pp)
+    _check_split_mode(resolved, settings, engine)
+    if model.moe is None and layout.ep > 1:
+        raise PlanError(
+            f"{model.name} has no experts, so expert parallel {layout.ep} means nothing", fix="set EP to 1"
+        )
+    return ResolvedPlan(
+        plan=plan,
+        catalog=catalog,
+        model=model,
+        weights=weights,
+        kv=kv,
+        engine=engine,
+        settings=settings,
+        gpus=resolved,
+        idle_gpus=idle,
+        gpu_specs=gpu_specs,
+        placements=placements,
+        known_views=views,
+    )
+
+
+_Resolved = tuple[
+    dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec], GpuViews, tuple[str, ...], dict[str, GpuSpec]
+]
+# (rig, layout, catalog) by identity -> what resolve_plan worked out from them alone. Plans are frozen,
+# so an edited rig or layout is a new object; keeping them in the entry keeps their id()s from being
+# reused while it lives (as topology's rig index does). A catalog's GPU can be replaced in place (the
+# window's Custom GPU dialog): an entry is used only while the catalog still gives its kinds' specs.
+_RESOLVED: OrderedDict[tuple[int, int, int], tuple[Rig, Layout, Catalog, _Resolved]] = OrderedDict()
+_RESOLVED_KEPT = 8
+
+
+def _resolved_before(rig: Rig, layout: Layout, catalog: Catalog) -> _Resolved | None:
+    entry = _RESOLVED.get((id(rig), id(layout), id(catalog)))
+    if entry is None or entry[0] is not rig or entry[1] is not layout or entry[2] is not catalog:
+        return None
+    if not _specs_current(catalog, entry[3][4]):
+        return None
+    with suppress(KeyError):  # dropped meanwhile by another thread (Plan for me searches on one)
+        _RESOLVED.move_to_end((id(rig), id(layout), id(catalog)))
+    return entry[3]
+
+
+def _remember(rig: Rig, layout: Layout, catalog: Catalog, resolved: _Resolved) -> None:
+    _RESOLVED[(id(rig), id(layout), id(catalog))] = (rig, layout, catalog, resolved)
+    while len(_RESOLVED) > _RESOLVED_KEPT:
+        with suppress(KeyError):
+            _RESOLVED.popitem(last=False)
+
+
+def _specs_current(catalog: Catalog, kinds: dict[str, GpuSpec]) -> bool:
+    """Whether ``catalog`` still gives each of ``kinds`` (a rig's GPU kinds, as it names them) that spec."""
+    try:
+        return all(catalog.gpu(kind) is spec for kind, spec in kinds.items())
+    except PlannerError:
+        return False
+
+
+_Placed = tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec], dict[str, GpuSpec]]
+# (rig, catalog) by identity -> _place_gpus' result, for an edit of the layout alone (as _RESOLVED)
+_PLACED: OrderedDict[tuple[int, int], tuple[Rig, Catalog, _Placed]] = OrderedDict()
+
+
+def _placed_before(rig: Rig, catalog: Catalog) -> _Placed | None:
+    entry = _PLACED.get((id(rig), id(catalog)))
+    if (
+        entry is None
+        or entry[0] is not rig
+        or entry[1] is not catalog
+        or not _specs_current(catalog, entry[2][2])
+    ):
+        return None
+    return entry[2]
+
+
+def _remember_placed(plan: Plan, catalog: Catalog) -> _Placed:
+    placed = _place_gpus(plan, catalog)
+    _PLACED[(id(plan.rig), id(catalog))] = (plan.rig, catalog, placed)
+    while len(_PLACED) > _RESOLVED_KEPT:
+        with suppress(KeyError):
+            _PLACED.popitem(last=False)
+    return placed
+
+
+def _check_against_model(model: ModelSpec, layout: Layout) -> None:
+    """The layout's checks that depend on the model, in the order ``_resolve_gpus`` makes them: each
+    stage's tensor-parallel split, then whether each replica covers every layer."""
+    fine: set[int] = set()  # TP degrees the model splits by
+    for r, replica in enumerate(layout.replicas):
+        for s, stage in enumerate(replica.stages):
+            if stage.tp not in fine:
+                _check_stage_split(model, stage, f"replica {r + 1}, stage {s + 1}")
+                fine.add(stage.tp)
+        covered = replica.stages[-1].layers[1] if replica.stages else 0
+        if covered != model.num_layers:
+            raise PlanError(
+                f"replica {r + 1} covers layers 0–{covered} but {model.name} has {model.num_layers}",
+                fix=f"end the last stage at layer {model.num_layers}",
+            )
+
+
+def _resolve_gpus(plan: Plan, catalog: Catalog, model: ModelSpec) -> _Resolved:
+    """Every GPU of the layout resolved, the layout checked against the rig and the model."""
+    placements, gpu_specs, kinds = _placed_before(plan.rig, catalog) or _remember_placed(plan, catalog)
     if not placements:
         raise PlanError("the rig has no GPUs", fix="drag a GPU or a server from the palette onto the canvas")
 
@@ -317,36 +506,12 @@ def resolve_plan(plan: Plan, catalog: Catalog) -> ResolvedPlan:
                 fields["placement"] = placement
                 fields["tp_rank"] = rank
                 made = _new(ResolvedGpu)
-                _set(made, "__dict__", fields)
+                _set_gpu_dict(made, fields)
                 append(made)
         if expected_first != model.num_layers:
             raise PlanError(
                 f"replica {r + 1} covers layers 0–{expected_first} but {model.name} has {model.num_layers}",
                 fix=f"end the last stage at layer {model.num_layers}",
             )
-    if model.moe is not None and layout.ep > 1 and model.moe.num_experts % layout.ep:
-        raise PlanError(
-            f"expert parallel {layout.ep} does not divide {model.moe.num_experts} experts",
-            fix="use an EP degree that divides the expert count",
-        )
-    stage_specs = list(map(_gpu_spec, resolved))
-    settings = _settings(plan, engine, model, stage_specs, layout.tp, layout.pp)
-    _check_split_mode(resolved, settings, engine)
-    if model.moe is None and layout.ep > 1:
-        raise PlanError(
-            f"{model.name} has no experts, so expert parallel {layout.ep} means nothing", fix="set EP to 1"
-        )
     idle = tuple(g for g in placements if g not in used)
-    return ResolvedPlan(
-        plan=plan,
-        catalog=catalog,
-        model=model,
-        weights=weights,
-        kv=kv,
-        engine=engine,
-        settings=settings,
-        gpus=tuple(resolved),
-        idle_gpus=idle,
-        gpu_specs=gpu_specs,
-        placements=placements,
-    )
+    return placements, gpu_specs, GpuViews(tuple(resolved), layout), idle, kinds

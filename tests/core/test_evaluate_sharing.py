@@ -8,6 +8,7 @@ the model's figures rewrites them with that script (and says so in its commit).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,86 @@ def test_a_rig_with_a_taken_id_or_an_unknown_gpu_is_refused(
     with pytest.raises(PlannerError) as caught:
         resolve_plan(bad, cat)
     assert message in str(caught.value)
+
+
+def _fresh_report_json(plan: object, catalog: object = None) -> str:
+    """``plan``'s JSON report with nothing kept from earlier evaluations of its rig and layout."""
+    from gpuplanner.core import resolve
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.evaluate import evaluate
+
+    resolve._RESOLVED.clear()
+    resolve._PLACED.clear()
+    return json.dumps(evaluate(plan, catalog or default_catalog()).to_json_dict())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "name", ["64-gpus-uneven-replicas", "pp2-across-nodes", "moe-ep-in-stage", "tp-mixed-order"]
+)
+def test_edits_that_keep_the_rig_and_layout_report_as_a_fresh_evaluation(name: str) -> None:
+    """What resolve_plan keeps per (rig, layout, catalog) (the resolved GPUs, their views, the
+    replicas' rings and hops, the GPUs' report entries by ledger) serves the next edit of the same rig
+    and layout: whatever the edit changes (workload, memory budget, weights, KV cache), its report
+    equals that of an evaluation with nothing kept."""
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.plan import Workload
+
+    cat = default_catalog()
+    plan = plans()[name]
+    edits = [
+        plan.model_copy(update={"workload": Workload(concurrency="max", input_tokens=3000)}),
+        plan.model_copy(update={"workload": Workload(concurrency=3, input_tokens=500, output_tokens=100)}),
+        plan.model_copy(update={"engine": plan.engine.model_copy(update={"gpu_memory_utilization": 0.8})}),
+        plan.model_copy(update={"kv_cache": "fp8"}),
+        plan,
+    ]
+    for edited in edits:
+        fresh = _fresh_report_json(edited)
+        evaluate(plan, cat)  # the rig and layout seen before the edit
+        assert json.dumps(evaluate(edited, cat).to_json_dict()) == fresh
+        assert json.dumps(evaluate(edited, cat).to_json_dict()) == fresh  # and seen with the edit
+
+
+def test_a_kept_layout_is_still_checked_against_the_model() -> None:
+    """A rig and layout resolved before skip the rig's and layout's own checks, not the model's: a
+    model the layout's tensor-parallel degree or layer ranges do not fit is refused as when fresh."""
+    from gpuplanner.core import resolve
+    from gpuplanner.core.catalog import default_catalog
+    from gpuplanner.core.errors import PlanError
+    from gpuplanner.core.quick import quick_plan
+    from gpuplanner.core.resolve import resolve_plan
+
+    cat = default_catalog()
+    plan = quick_plan(model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", tp=8, pp=2, catalog=cat)
+    messages = []
+    for other in ("meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen3-32B", "Qwen/Qwen2.5-7B-Instruct"):
+        bad = plan.model_copy(update={"model": other})
+        resolve._RESOLVED.clear()
+        with pytest.raises(PlanError) as fresh:
+            resolve_plan(bad, cat)
+        resolve_plan(plan, cat)
+        with pytest.raises(PlanError) as kept:
+            resolve_plan(bad, cat)
+        assert kept.value.message == fresh.value.message and kept.value.fix == fresh.value.fix
+        messages.append(kept.value.message)
+    assert "tensor parallel 8 does not divide" in messages[-1] and "covers layers" in messages[0]
+
+
+def test_a_gpu_replaced_in_the_catalog_counts_at_the_next_evaluation() -> None:
+    """The window's Custom GPU dialog replaces a GPU in the catalog in place: what resolve_plan kept
+    for the rig and layout (their specs) is not used once the catalog gives that kind another spec."""
+    from gpuplanner.core.catalog import load_catalog
+    from gpuplanner.core.evaluate import evaluate
+    from gpuplanner.core.quick import quick_plan
+
+    cat = load_catalog(include_user_models=False)
+    plan = quick_plan(model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", tp=4, catalog=cat)
+    before = evaluate(plan, cat)
+    h100 = cat.gpu("h100-sxm")
+    cat.add_user_gpu(h100.model_copy(update={"memory_gib_usable": h100.memory_gib_usable * 2}))
+    after = evaluate(plan.model_copy(update={"name": "edited"}), cat)
+    assert after.gpus[0].capacity_bytes > 1.5 * before.gpus[0].capacity_bytes
+    assert json.dumps(after.to_json_dict()) == _fresh_report_json(
+        plan.model_copy(update={"name": "edited"}), cat
+    )
