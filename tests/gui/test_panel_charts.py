@@ -238,3 +238,17 @@ def test_memory_stacks_put_each_ledger_line_on_the_last_up_to_the_capacity(repor
                 level += size
             assert hi["overflow"][i] - lo["overflow"][i] == pytest.approx(max(level - cap, 0.0))
             assert lo["free"][i] == pytest.approx(hi["stranded"][i]) and hi["free"][i] == pytest.approx(cap)
+
+
+def test_an_axis_top_stays_while_the_data_moves_a_little():
+    """A boundary dragged back and forth moved the slowest step across 15 ms (top 15 or 20 ms): the
+    axis flipped, and was redrawn, on every other edit. It now stays while the data fill at least 60%
+    of it, and moves when they outgrow it or shrink below that."""
+    from gpuplanner.gui.panel.style import nice_top, steady_top
+
+    assert nice_top(14.6) == 15 and nice_top(15.4) == 20
+    assert steady_top(20, 14.6) == 20  # still holds the data, 73% filled: kept
+    assert steady_top(20, 15.4) == 20
+    assert steady_top(15, 15.4) == 20  # outgrown: the next round number
+    assert steady_top(20, 9.0) == 10  # under 60% filled: shrinks to fit
+    assert steady_top(1.0, 840.0) == 1000  # a fresh view's (0, 1) range

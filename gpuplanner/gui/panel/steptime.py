@@ -26,9 +26,9 @@ from gpuplanner.gui.panel.style import (
     header_label,
     legend_label,
     make_plot,
-    nice_top,
     set_range,
     show_axis_values,
+    steady_top,
 )
 from gpuplanner.gui.panel.throughput import no_estimate_reason
 from gpuplanner.gui.panel.traffic import traffic_colour
@@ -144,8 +144,8 @@ class StepTimeChart(QWidget):
         self.bars.set_ticks(
             [group_label(gid, len(group)) for gid, group in zip(self.gpu_ids, self.members, strict=True)]
         )
-        top = nice_top(float(totals.max(initial=0.0)) * 1.05)
         item = self.plot.getPlotItem()
+        top = steady_top(item.getViewBox().viewRange()[1][1], float(totals.max(initial=0.0)) * 1.05)
         set_range(item.getViewBox(), x=(-0.6, max(len(self.splits), 1) - 0.4), y=(0, top))
         if perf is None:
             text = no_estimate_reason(report)

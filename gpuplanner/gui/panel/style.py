@@ -96,6 +96,16 @@ def nice_top(value: float) -> float:
     return 10 * scale
 
 
+def steady_top(shown: float, value: float, filled: float = 0.6) -> float:
+    """The axis top for data reaching ``value``: the one ``shown`` while it holds the data and the data
+    fill at least ``filled`` of it, else :func:`nice_top`. Data that moves a little across a round
+    number (a boundary dragged back and forth) would otherwise flip the axis, and redraw it, on every
+    other edit."""
+    if shown > 0 and filled * shown <= value <= shown:
+        return shown
+    return nice_top(value)
+
+
 def set_range(
     view: pg.ViewBox, x: tuple[float, float] | None = None, y: tuple[float, float] | None = None
 ) -> None:

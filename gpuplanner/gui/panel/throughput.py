@@ -26,11 +26,11 @@ from gpuplanner.gui.panel.style import (
     header_label,
     legend_label,
     make_plot,
-    nice_top,
     set_curve,
     set_range,
     set_ticks,
     show_axis_values,
+    steady_top,
 )
 
 TOTAL_COLOUR = "#0072B2"
@@ -166,11 +166,13 @@ class ThroughputChart(QWidget):
         if beyond:
             assert asked is not None
             x_max = max(x_max, math.log2(asked))
-        y_max = nice_top(
-            float(max(total.max(), max(p.high_output_tokens_per_s for p in curve), *measured)) * 1.05
+        y_max = steady_top(
+            item.getViewBox().viewRange()[1][1],
+            float(max(total.max(), max(p.high_output_tokens_per_s for p in curve), *measured)) * 1.05,
         )
         set_range(item.getViewBox(), x=(-0.15, x_max + 0.25), y=(0, y_max))
-        set_range(self._user_view, y=(0, nice_top(max(p.tokens_per_s_per_user for p in curve) * 1.05)))
+        per_user = max(p.tokens_per_s_per_user for p in curve) * 1.05
+        set_range(self._user_view, y=(0, steady_top(self._user_view.viewRange()[1][1], per_user)))
         self._set_ticks(2**x_max)
         now = math.log2(max(perf.concurrency, 1))
         self._now.setPos(now)
