@@ -20,12 +20,11 @@ from collections.abc import Callable
 from typing import Literal
 
 from gpuplanner.core.architecture import layer_params
-from gpuplanner.core.calibration import calibration
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.fit import FitResult, fit_memory
 from gpuplanner.core.layout_ops import even_layer_split, weighted_layer_split
-from gpuplanner.core.perf import decode_speed, queued
+from gpuplanner.core.perf import decode_speed, queued, request_seconds
 from gpuplanner.core.perf_replica import build_replicas
 from gpuplanner.core.plan import Layout, Plan, Replica, Stage
 from gpuplanner.core.resolve import ResolvedPlan, resolve_plan
@@ -65,7 +64,7 @@ def _speed_score(r: ResolvedPlan, fit: FitResult) -> tuple[float, ...]:
     w = r.plan.workload
     limit = max(1, fit.max_concurrency)
     wanted = limit if w.concurrency == "max" else w.concurrency
-    request_s = calibration().overhead_for(r.engine.id, r.settings.version).request_us * 1e-6
+    request_s = request_seconds(r)
     _, rate = decode_speed(
         build_replicas(r),
         min(wanted, limit),

@@ -135,6 +135,15 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def released_before(version: str | None, before: str | None) -> bool:
+    """Whether release ``version`` is older than ``before`` (False when either is unset or unreadable:
+    an unnamed release is the current one)."""
+    if not version or not before:
+        return False
+    key = version_key(version)
+    return bool(key) and key < version_key(before)
+
+
 class Overhead(_Part):
     """Fixed costs of an engine, microseconds. An entry with ``engine`` and ``before`` holds the costs
     of that engine's releases older than ``before`` (engines get faster: SGLang 0.4 ran DeepSeek's
@@ -194,15 +203,11 @@ class Calibration(_Part):
     def overhead_for(self, engine_id: str, version: str | None = None) -> Overhead:
         """The fixed costs of ``engine_id`` at ``version`` (None: the current release; 'default' when
         the engine has no entry)."""
-        if version:
-            key = version_key(version)
-            older = [
-                o
-                for o in self.overhead.values()
-                if o.engine == engine_id and o.before is not None and key and key < version_key(o.before)
-            ]
-            if older:
-                return min(older, key=lambda o: version_key(o.before or ""))
+        older = [
+            o for o in self.overhead.values() if o.engine == engine_id and released_before(version, o.before)
+        ]
+        if older:
+            return min(older, key=lambda o: version_key(o.before or ""))
         return self.overhead.get(engine_id) or self.overhead["default"]
 
 

@@ -102,6 +102,11 @@ def _static_speed(rep: Replica, n: int, isl: int, osl: int, band: Band) -> tuple
     return prefill, cycle, n * osl / (prefill + (osl - 1) * cycle)
 
 
+def request_seconds(resolved: ResolvedPlan) -> float:
+    """The engine release's per-request serving cost (HTTP, tokenising, scheduling) on the first token."""
+    return calibration().overhead_for(resolved.engine.id, resolved.settings.version).request_us * 1e-6
+
+
 def queued(concurrency: int | str, limit: int) -> bool:
     """Whether more requests wait than the engine runs at once (concurrency 'max', or past ``limit``):
     then a finished request's place is taken at once, not after the next request's TTFT."""
@@ -214,8 +219,7 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
     wanted = limit if work.concurrency == "max" else work.concurrency
     n_total = min(wanted, limit)
     replicas = build_replicas(resolved)
-    overhead = calibration().overhead_for(resolved.engine.id, resolved.settings.version)
-    request_s = overhead.request_us * 1e-6
+    request_s = request_seconds(resolved)
     static = work.batching == "static"
     waiting = queued(work.concurrency, limit)
     mid = speeds(replicas, n_total, isl, osl, "mid", request_s, static, waiting)

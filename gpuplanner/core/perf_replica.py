@@ -21,9 +21,9 @@ from gpuplanner.core.calibration import (
     UserCalibration,
     calibration,
     calibration_generation,
+    released_before,
     scales_for,
     user_calibration,
-    version_key,
 )
 from gpuplanner.core.collectives import Band, custom_allreduce_applies, p2p_time_s
 from gpuplanner.core.efficiency import fp16_accumulate_scale
@@ -171,11 +171,8 @@ def kv_reread(r: ResolvedPlan, overhead: Overhead) -> float:
     """How many times decode attention reads each KV head: once with a GQA-aware kernel, once per query
     head of its group on releases older than ``overhead.kv_per_query_head_before`` (TensorRT-LLM before
     its XQA kernel, v0.8: the masked multi-head attention kernel ran one query head per thread block)."""
-    before, version = overhead.kv_per_query_head_before, r.settings.version
     m = r.model
-    if before is None or not version or m.mla is not None:
-        return 1.0
-    if not version_key(version) or version_key(version) >= version_key(before):
+    if m.mla is not None or not released_before(r.settings.version, overhead.kv_per_query_head_before):
         return 1.0
     return max(1.0, m.num_attention_heads / m.num_kv_heads)
 
@@ -232,11 +229,10 @@ def _stage_shape(
 def dequantised_bytes(r: ResolvedPlan) -> float:
     """Bytes per weight a prompt-size matmul moves to dequantise it first: the quantised weight read
     and an FP16 copy written, on llama.cpp builds before MMQ became the default (0 otherwise)."""
-    before, version = r.engine.prefill_dequantises_before, r.settings.version
     bpe = r.weights.bytes_per_element
-    if before is None or not version or bpe >= 2 or not version_key(version):
+    if bpe >= 2 or not released_before(r.settings.version, r.engine.prefill_dequantises_before):
         return 0.0
-    return bpe + 2.0 if version_key(version) < version_key(before) else 0.0
+    return bpe + 2.0
 
 
 _SHAPES: dict[tuple[object, ...], StageShape] = {}

@@ -27,14 +27,13 @@ from typing import Any, Literal
 
 from gpuplanner.core.architecture import total_params
 from gpuplanner.core.balance import balance_layout
-from gpuplanner.core.calibration import calibration
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.errors import PlanError, PlannerError
 from gpuplanner.core.evaluate import evaluate_resolved
 from gpuplanner.core.fit import FitResult, fit_memory
 from gpuplanner.core.layout_ops import layout_from_order, layout_gpu_ids
 from gpuplanner.core.limits import MAX_CONCURRENCY, MAX_GPUS, MAX_TOKENS
-from gpuplanner.core.perf import speeds
+from gpuplanner.core.perf import request_seconds, speeds
 from gpuplanner.core.perf_replica import build_replicas
 from gpuplanner.core.plan import Plan, Workload
 from gpuplanner.core.quick import quick_plan
@@ -239,10 +238,6 @@ def _concurrency_limit(fit: FitResult) -> int:
     return max(0, fit.max_concurrency)
 
 
-def _request_s(r: ResolvedPlan) -> float:
-    return calibration().overhead_for(r.engine.id, r.settings.version).request_us * 1e-6
-
-
 def _operating_point(r: ResolvedPlan, fit: FitResult, objective: Objective, target: Target) -> int:
     """The concurrency a candidate runs at: the plan's users for latency and context, else the most
     users whose TTFT and TPOT (the report's own ``speeds``) meet the target."""
@@ -264,7 +259,7 @@ def _slo_users(r: ResolvedPlan, fit: FitResult, target: Target) -> int:
         return limit
     w = r.plan.workload
     replicas = build_replicas(r)
-    isl, osl, request_s = w.input_tokens, w.output_tokens, _request_s(r)
+    isl, osl, request_s = w.input_tokens, w.output_tokens, request_seconds(r)
     static = w.batching == "static"
 
     def meets(n: int) -> bool:
