@@ -7,9 +7,7 @@ Each raises a :class:`PlanError` whose message names the problem and the fix.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import count, repeat
@@ -19,6 +17,7 @@ from typing import Any, cast
 from gpuplanner.core.catalog import Catalog
 from gpuplanner.core.engine_rules import batch_defaults
 from gpuplanner.core.errors import PlanError, PlannerError
+from gpuplanner.core.identity_cache import IdentityCache
 from gpuplanner.core.plan import GpuPlacement, Layout, Node, Plan, Rig, Stage
 from gpuplanner.core.specs import EngineProfile, GpuSpec, ModelSpec, Precision, SplitMode
 
@@ -374,26 +373,16 @@ _Resolved = tuple[
 # so an edited rig or layout is a new object; keeping them in the entry keeps their id()s from being
 # reused while it lives (as topology's rig index does). A catalog's GPU can be replaced in place (the
 # window's Custom GPU dialog): an entry is used only while the catalog still gives its kinds' specs.
-_RESOLVED: OrderedDict[tuple[int, int, int], tuple[Rig, Layout, Catalog, _Resolved]] = OrderedDict()
-_RESOLVED_KEPT = 8
+_RESOLVED: IdentityCache[_Resolved] = IdentityCache(8)
 
 
 def _resolved_before(rig: Rig, layout: Layout, catalog: Catalog) -> _Resolved | None:
-    entry = _RESOLVED.get((id(rig), id(layout), id(catalog)))
-    if entry is None or entry[0] is not rig or entry[1] is not layout or entry[2] is not catalog:
-        return None
-    if not _specs_current(catalog, entry[3][4]):
-        return None
-    with suppress(KeyError):  # dropped meanwhile by another thread (Plan for me searches on one)
-        _RESOLVED.move_to_end((id(rig), id(layout), id(catalog)))
-    return entry[3]
+    resolved = _RESOLVED.get(rig, layout, catalog)
+    return resolved if resolved is not None and _specs_current(catalog, resolved[4]) else None
 
 
 def _remember(rig: Rig, layout: Layout, catalog: Catalog, resolved: _Resolved) -> None:
-    _RESOLVED[(id(rig), id(layout), id(catalog))] = (rig, layout, catalog, resolved)
-    while len(_RESOLVED) > _RESOLVED_KEPT:
-        with suppress(KeyError):
-            _RESOLVED.popitem(last=False)
+    _RESOLVED.put(resolved, rig, layout, catalog)
 
 
 def _specs_current(catalog: Catalog, kinds: dict[str, GpuSpec]) -> bool:
@@ -406,28 +395,16 @@ def _specs_current(catalog: Catalog, kinds: dict[str, GpuSpec]) -> bool:
 
 _Placed = tuple[dict[str, tuple[Node, GpuPlacement]], dict[str, GpuSpec], dict[str, GpuSpec]]
 # (rig, catalog) by identity -> _place_gpus' result, for an edit of the layout alone (as _RESOLVED)
-_PLACED: OrderedDict[tuple[int, int], tuple[Rig, Catalog, _Placed]] = OrderedDict()
+_PLACED: IdentityCache[_Placed] = IdentityCache(8)
 
 
 def _placed_before(rig: Rig, catalog: Catalog) -> _Placed | None:
-    entry = _PLACED.get((id(rig), id(catalog)))
-    if (
-        entry is None
-        or entry[0] is not rig
-        or entry[1] is not catalog
-        or not _specs_current(catalog, entry[2][2])
-    ):
-        return None
-    return entry[2]
+    placed = _PLACED.get(rig, catalog)
+    return placed if placed is not None and _specs_current(catalog, placed[2]) else None
 
 
 def _remember_placed(plan: Plan, catalog: Catalog) -> _Placed:
-    placed = _place_gpus(plan, catalog)
-    _PLACED[(id(plan.rig), id(catalog))] = (plan.rig, catalog, placed)
-    while len(_PLACED) > _RESOLVED_KEPT:
-        with suppress(KeyError):
-            _PLACED.popitem(last=False)
-    return placed
+    return _PLACED.put(_place_gpus(plan, catalog), plan.rig, catalog)
 
 
 def _check_against_model(model: ModelSpec, layout: Layout) -> None:

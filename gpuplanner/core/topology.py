@@ -17,12 +17,12 @@ nothing here looks at all pairs of GPUs.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from gpuplanner.core.errors import PlanError
+from gpuplanner.core.identity_cache import IdentityCache
 from gpuplanner.core.plan import GpuPlacement, Node, Rig
 from gpuplanner.core.specs import GpuSpec, LinkSpec
 
@@ -125,23 +125,12 @@ class _RigIndex:
         self.ring_keys: dict[tuple[str, ...], tuple[tuple[Hop, ...], int]] = {}
 
 
-_INDEX_CACHE: OrderedDict[tuple[int, int], tuple[Rig, object, _RigIndex]] = OrderedDict()
-_INDEX_CACHE_SIZE = 8
+_INDEX_CACHE: IdentityCache[_RigIndex] = IdentityCache(8)
 
 
 def _index(rig: Rig, catalog: SpecSource) -> _RigIndex:
-    # Keyed by identity: plans are frozen, so an edited plan is a new object; keeping the rig in the
-    # entry keeps its id() from being reused while the entry lives.
-    key = (id(rig), id(catalog))
-    entry = _INDEX_CACHE.get(key)
-    if entry is not None and entry[0] is rig and entry[1] is catalog:
-        _INDEX_CACHE.move_to_end(key)
-        return entry[2]
-    index = _RigIndex(rig)
-    _INDEX_CACHE[key] = (rig, catalog, index)
-    if len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
-        _INDEX_CACHE.popitem(last=False)
-    return index
+    index = _INDEX_CACHE.get(rig, catalog)
+    return index if index is not None else _INDEX_CACHE.put(_RigIndex(rig), rig, catalog)
 
 
 def _locate(index: _RigIndex, gpu_id: str) -> tuple[int, GpuPlacement]:
