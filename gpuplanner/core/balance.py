@@ -74,7 +74,9 @@ def _speed_score(r: ResolvedPlan, fit: FitResult) -> tuple[float, ...]:
         w.batching == "static",
         None if queued(w.concurrency, limit) else request_s,
     )
-    return (-_over_budget(fit), rate, float(fit.capacity_tokens))
+    # speeds equal but for float rounding (one sequence walks every stage, whatever the split) are a
+    # tie, which KV capacity then breaks
+    return (-_over_budget(fit), float(f"{rate:.9g}"), float(fit.capacity_tokens))
 
 
 def _stage_room(r: ResolvedPlan, fit: FitResult) -> dict[tuple[int, int], float]:

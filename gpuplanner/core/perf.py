@@ -46,7 +46,7 @@ def _replica_speed(
     if n <= 0:
         return 0.0, 0.0
     cycle = rep.cycle(n, isl + osl / 2, band).seconds
-    prompt = rep.prefill_marginal_s(isl, band)
+    prompt = rep.prefill_marginal_s(isl, band, n / osl)
     tpot = cycle + (n - 1) * prompt / osl
     if request_s is None:
         throughput = n / (cycle + n * prompt / osl)

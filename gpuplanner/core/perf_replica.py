@@ -129,15 +129,40 @@ class Replica:
         self.memo[key] = seconds
         return seconds
 
-    def prefill_marginal_s(self, prompt: int, band: Band = "mid") -> float:
-        """Extra seconds a prompt adds when its chunks ride along decode steps (continuous batching)."""
-        hit = self.memo.get(("marginal", prompt, band))
+    def prefill_marginal_s(self, prompt: int, band: Band = "mid", per_step: float = 1.0) -> float:
+        """Extra seconds a prompt adds when its chunks ride along decode steps (continuous batching).
+
+        ``per_step``: how many new prompts a decode step takes on (``n / output_tokens`` with ``n``
+        users: as many requests end each step as begin). Prompts that start in the same step share its
+        batched-token budget (``chunk``), so their matmuls run as one batch of their tokens together,
+        not one prompt at a time: what matters for mixture-of-experts models, whose experts each see
+        ``k / E`` of those tokens (8 tokens an expert for a 256-token prompt of gpt-oss-120b, 64 when
+        eight prompts share a step)."""
+        together = 1
+        if per_step > 1 and prompt < self.chunk:
+            together = max(1, min(round(per_step), self.chunk // max(prompt, 1)))
+        key = ("marginal", prompt, band, together)
+        hit = self.memo.get(key)
         if isinstance(hit, float):
             return hit
-        per_stage = [prefill_stage_time(s, prompt, self.chunk, band, compute_only=True) for s in self.stages]
+        if together > 1:
+            per_stage = [
+                _compute_s(stage_step(s, prompt * together, together, 0, prompt, band)) / together
+                for s in self.stages
+            ]
+        else:
+            per_stage = [
+                prefill_stage_time(s, prompt, self.chunk, band, compute_only=True) for s in self.stages
+            ]
         seconds = max(per_stage) if self.pp > 1 else per_stage[0]
-        self.memo[("marginal", prompt, band)] = seconds
+        self.memo[key] = seconds
         return seconds
+
+
+def _compute_s(step: StepTime) -> float:
+    """A prefill step's marginal part when it rides along a decode step that reads the weights anyway:
+    its FLOPs and collectives (as ``prefill_stage_time(..., compute_only=True)`` counts them)."""
+    return step.compute_s + step.tp_comm_s + step.ep_comm_s
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 
 from benchmarks.accuracy import GDDR_MEMORY_MAX, PARAMS
-from benchmarks.accuracy_rows import BURST_EOS_REASON, Case, build_case, read_rows
+from benchmarks.accuracy_rows import BURST_EOS_REASON, VULKAN_PREFILL_REASON, Case, build_case, read_rows
 from gpuplanner import paths
 from gpuplanner.core.calibration import load_calibration
 from gpuplanner.core.catalog import default_catalog
@@ -63,3 +63,19 @@ def test_llamacpp_rows_carry_their_build() -> None:
     assert llamacpp_build("llama.cpp (CUDA, LLAMA_CUBLAS build; llama-bench)") == "b3000"
     assert llamacpp_build("llama.cpp (HIP/ROCm, 2026 master) (llama-bench)") is None
     assert version_key("b3000") < version_key("b3216") < version_key("b9893")
+
+
+def test_vulkan_prompt_rows_are_not_judged_as_cuda_or_rocm_but_its_decode_rows_are() -> None:
+    """1337hero/rx7900xtx-llama-bench-vulcan (README, 'Vulkan vs ROCm Comparison'): on one RX 7900 XTX
+    llama.cpp's Vulkan backend processes a 512-token prompt at 1,029 tokens/s and its ROCm build at
+    3,785, while token generation is 129 against 126. The model times prompt matmuls as the CUDA/ROCm
+    builds run them, so the Vulkan prompt rows are left out with that reason; generation rows stay, and
+    a tg128 row that states only its 128 output tokens starts from an empty context (llama-bench)."""
+    rows, cat = _rows(), default_catalog()
+    assert build_case(rows["M752"], cat) == VULKAN_PREFILL_REASON
+    assert build_case(rows["M754"], cat) == VULKAN_PREFILL_REASON
+    assert isinstance(build_case(rows["M756"], cat), Case)  # ROCm prompt row
+    for rid in ("M753", "M755", "M757"):
+        case = build_case(rows[rid], cat)
+        assert isinstance(case, Case), rid
+        assert (case.plan.workload.input_tokens, case.plan.workload.output_tokens) == (1, 128)

@@ -277,3 +277,31 @@ def test_llamacpp_before_mmq_dequantises_prompt_matmuls_first(gpu: str, low: flo
     assert low / 1.15 <= ratio <= high * 1.15
     today = _llamacpp_prefill(gpu, "fp16", None) / _llamacpp_prefill(gpu, "gguf-q4_k_m", None)
     assert today == pytest.approx(1.0)
+
+
+def test_prompts_starting_in_the_same_step_run_their_matmuls_together() -> None:
+    """With n users and output_tokens per request, n / output_tokens requests end in every decode step
+    and as many new prompts start; under continuous batching they share that step's batched-token budget
+    (max_num_batched_tokens), so their matmuls run as one batch of all their tokens. That matters for
+    mixture-of-experts models: gpt-oss-120b routes each token to 4 of its 128 experts (its config.json:
+    num_local_experts 128, num_experts_per_tok 4), so a 256-token prompt alone gives each expert 8 rows,
+    while eight prompts together give it 64. The marginal cost per prompt is one step of all of them
+    divided among them, less than a prompt alone; with fewer than one new prompt a step, nothing changes."""
+    from gpuplanner.core.perf_model import stage_step
+    from gpuplanner.core.perf_replica import build_replicas
+    from gpuplanner.core.resolve import resolve_plan
+
+    plan = quick_plan(
+        model="openai/gpt-oss-120b", gpu="h100-sxm", tp=1, concurrency=512, input_tokens=256, output_tokens=64
+    )
+    rep = build_replicas(resolve_plan(plan, default_catalog()))[0]
+    alone = rep.prefill_marginal_s(256)
+    assert rep.prefill_marginal_s(256, per_step=0.5) == alone
+    together = rep.prefill_marginal_s(256, per_step=8)
+    step = stage_step(rep.stages[0], 8 * 256, 8, 0, 256)
+    assert together == pytest.approx((step.compute_s + step.tp_comm_s + step.ep_comm_s) / 8, rel=1e-12)
+    assert together < 0.7 * alone  # eight times the rows per expert: better use of the tensor cores
+    # never more prompts in a step than its token budget holds
+    assert rep.prefill_marginal_s(256, per_step=1000) == rep.prefill_marginal_s(
+        256, per_step=rep.chunk // 256
+    )
