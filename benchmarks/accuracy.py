@@ -115,6 +115,7 @@ for _e, _step, _layer, _request in (
     ("sglang-0.4", 300.0, 6.0, 2000.0),
     ("trtllm", 150.0, 5.0, 3500.0),
     ("trtllm-0.x", 150.0, 5.0, 3500.0),
+    ("trtllm-0.17", 150.0, 5.0, 3500.0),
     ("llamacpp", 300.0, 15.0, 2000.0),
 ):
     PARAMS += [
@@ -218,8 +219,13 @@ def log_errors(rows: list[Row], cal: Calibration) -> list[float]:
 MEAN_WEIGHT = float(os.environ.get("GPUPLANNER_FIT_MEAN_WEIGHT", "1.0"))
 
 
+# Rows the model misses by more than this factor (|log error| above log 2) count as missing by it in
+# the fit: a constant cannot mend them, and letting them pull it spoils the rows it does describe.
+ERROR_CAP = float(os.environ.get("GPUPLANNER_FIT_CAP", "0.6931"))
+
+
 def _objective(rows: list[Row], cal: Calibration, param: Param, value: float) -> float:
-    errors = log_errors(rows, with_value(cal, param.path, value))
+    errors = [min(e, ERROR_CAP) for e in log_errors(rows, with_value(cal, param.path, value))]
     return statistics.median(errors) + MEAN_WEIGHT * statistics.fmean(errors)
 
 
@@ -293,7 +299,12 @@ def pooled_value(cal: Calibration, param: Param, informed: set[str]) -> float:
 # prepared every step on the CPU before their rewrites (vLLM V1, SGLang 0.5's overlap scheduler), so
 # "how much slower than today's release" is taken to be alike. TensorRT-LLM 0.x's static C++ runtime
 # (gptSessionBenchmark) is a different mechanism and keeps its a-priori values when it has no rows.
-RELEASE_PEERS: dict[str, tuple[str, ...]] = {"vllm-v0": ("sglang-0.4",), "sglang-0.4": ("vllm-v0",)}
+RELEASE_PEERS: dict[str, tuple[str, ...]] = {
+    "vllm-v0": ("sglang-0.4",),
+    "sglang-0.4": ("vllm-v0",),
+    # TensorRT-LLM 0.17's PyTorch backend, a preview run by a Python executor, is pooled with them
+    "trtllm-0.17": ("vllm-v0", "sglang-0.4"),
+}
 
 # Weight of (log(value / pooled value))^2 in a fit's objective: shrinks a constant its rows do inform
 # towards its pooled value (0: no shrinkage; a trial at 0.02 is reported in docs/estimates.md).

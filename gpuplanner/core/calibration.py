@@ -146,11 +146,16 @@ def released_before(version: str | None, before: str | None) -> bool:
 
 class Overhead(_Part):
     """Fixed costs of an engine, microseconds. An entry with ``engine`` and ``before`` holds the costs
-    of that engine's releases older than ``before`` (engines get faster: SGLang 0.4 ran DeepSeek's
-    decode step several times slower than 0.5); the entry named after the engine is its current one."""
+    of that engine's releases older than ``before`` (and from ``since`` on, when set; engines get
+    faster: SGLang 0.4 ran DeepSeek's decode step several times slower than 0.5); the entry named after
+    the engine is its current one."""
 
     engine: str | None = None
     before: str | None = None
+    since: str | None = Field(
+        default=None,
+        description="the first release the entry covers (unset: every release before ``before``)",
+    )
 
     step_us: float = Field(ge=0, description="per decode step: scheduling, sampling, input prep")
     layer_us: float = Field(ge=0, description="per layer per step: kernel launches")
@@ -204,7 +209,11 @@ class Calibration(_Part):
         """The fixed costs of ``engine_id`` at ``version`` (None: the current release; 'default' when
         the engine has no entry)."""
         older = [
-            o for o in self.overhead.values() if o.engine == engine_id and released_before(version, o.before)
+            o
+            for o in self.overhead.values()
+            if o.engine == engine_id
+            and released_before(version, o.before)
+            and not released_before(version, o.since)
         ]
         if older:
             return min(older, key=lambda o: version_key(o.before or ""))

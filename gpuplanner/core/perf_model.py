@@ -206,16 +206,21 @@ def _stage_step(
     rate, tp_ring, ep_ring = s.figures(band)
     flop_params = sums.sharded / s.tp
     weight_bytes = sums.sharded / s.tp * s.weight_bpe + sums.replicated * NORM_BYTES
-    head_bytes = 0.0
+    head_bytes = head_params = 0.0
     if s.last:
         head = lm_head_params(m) or embedding_params(m)
         head_bytes = head / s.tp * s.embed_bpe + final_norm_params(m) * NORM_BYTES
-        flop_params += head / s.tp
+        head_params = head / s.tp
     inter = max(m.intermediate_size, m.hidden_size)
     kernels = s.gemm_efficiency
-    gemm_s = 2 * flop_params * tokens / rate.flops(tokens, m.hidden_size, inter / s.tp, kernels)
+    # the LM head runs only where a token is sampled, the last position of each sequence (vLLM's
+    # logits_indices, SGLang's, TensorRT-LLM without gather_context_logits, llama.cpp since PR #6122
+    # of March 2024): once per sequence in a prompt chunk, not once per prompt token
+    head_flops = head_params * min(tokens, seqs)
+    rate_flops = rate.flops(tokens, m.hidden_size, inter / s.tp, kernels)
+    gemm_s = 2 * (flop_params * tokens + head_flops) / rate_flops
     if s.dequant_bpe and tokens > DEQUANT_MIN_TOKENS:  # llama.cpp's cuBLAS path: a dequantise pass first
-        gemm_s += flop_params * s.dequant_bpe / rate.memory_bps
+        gemm_s += (flop_params + head_params) * s.dequant_bpe / rate.memory_bps
     expert_gemm_s = expert_weights_s = expert_bytes = 0.0
     if moe is not None and sums.experts:
         e, k = moe.num_experts, moe.experts_per_token

@@ -134,6 +134,12 @@ def test_older_engine_releases_use_their_own_costs() -> None:
     assert cal.overhead_for("sglang", "0.5.6") is cal.overhead["sglang"]
     assert cal.overhead_for("sglang", None) is cal.overhead["sglang"]
     assert cal.overhead_for("vllm", "0.7.4.dev181+gf35f8e22") is cal.overhead["vllm-v0"]
+    # TensorRT-LLM: the C++ runtime before 0.15, the PyTorch backend's 0.17 preview (its first release,
+    # experimental until 1.0), and today's for 0.16 (C++ runtime) and 0.18 on
+    assert cal.overhead_for("trtllm", "0.6.1") is cal.overhead["trtllm-0.x"]
+    assert cal.overhead_for("trtllm", "0.17.post1.dev") is cal.overhead["trtllm-0.17"]
+    assert cal.overhead_for("trtllm", "0.16.0") is cal.overhead["trtllm"]
+    assert cal.overhead_for("trtllm", "0.20.0") is cal.overhead["trtllm"]
 
 
 def test_static_batch_throughput_is_the_batch_over_prefill_plus_decode() -> None:
@@ -305,3 +311,25 @@ def test_prompts_starting_in_the_same_step_run_their_matmuls_together() -> None:
     assert rep.prefill_marginal_s(256, per_step=1000) == rep.prefill_marginal_s(
         256, per_step=rep.chunk // 256
     )
+
+
+def test_the_lm_head_runs_once_per_sequence_not_once_per_prompt_token() -> None:
+    """Engines compute logits only where a token is sampled: the last position of each sequence (vLLM's
+    logits_indices, TensorRT-LLM unless gather_context_logits is set, llama.cpp since PR #6122). For
+    Llama 3.1 8B the LM head is 128,256 x 4,096 = 525 M parameters (config.json: vocab_size, hidden_size,
+    untied), 7% of the model: in a 1,024-token prompt chunk it adds one row's work, in a decode step of
+    64 sequences 64 rows'. Two pipeline stages of 16 layers each differ only by the head."""
+    from gpuplanner.core.perf_model import stage_step
+    from gpuplanner.core.perf_replica import build_replicas
+    from gpuplanner.core.resolve import resolve_plan
+
+    plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1, pp=2, concurrency=64)
+    first, last = build_replicas(resolve_plan(plan, default_catalog()))[0].stages
+    assert first.layers[1] - first.layers[0] == last.layers[1] - last.layers[0] == 16
+    prompt = stage_step(last, 1024, 1, 0, 1024).gemm_s / stage_step(first, 1024, 1, 0, 1024).gemm_s
+    assert prompt == pytest.approx(1.0, abs=1e-3)
+    decode = stage_step(last, 64, 64, 512, 1).gemm_s / stage_step(first, 64, 64, 512, 1).gemm_s
+    # a layer's matmul parameters over hidden_size: q and o 4,096 wide, k and v 1,024 (8 KV heads of 128),
+    # gate, up and down 14,336 (intermediate_size)
+    body = 16 * ((4096 + 2 * 1024 + 4096) + 3 * 14336)
+    assert decode == pytest.approx(1 + 128256 / body, rel=0.01)
