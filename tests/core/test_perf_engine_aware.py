@@ -333,3 +333,18 @@ def test_the_lm_head_runs_once_per_sequence_not_once_per_prompt_token() -> None:
     # gate, up and down 14,336 (intermediate_size)
     body = 16 * ((4096 + 2 * 1024 + 4096) + 3 * 14336)
     assert decode == pytest.approx(1 + 128256 / body, rel=0.01)
+
+
+def test_enforce_eager_costs_every_layer_its_python_launches() -> None:
+    """Without CUDA graphs (vLLM --enforce-eager) every kernel of a decode step is launched from Python:
+    vllm-omni issue #7960 measured Qwen2.5-Omni-7B's thinker (Qwen2.5-7B, 28 layers, config.json
+    num_hidden_layers) at ~22-23 ms per token eager against ~13 ms with CUDA graphs on an A800. The
+    eager plan's time per token grows by the layers times the calibration's per-layer figure, which is
+    that measurement's (22.5 - 13) / 28 ms."""
+    eager_us = calibration().overhead_for("vllm").eager_layer_us
+    assert eager_us == pytest.approx((22.5 - 13) / 28 * 1e3, rel=0.02)
+    plan = quick_plan(model="Qwen/Qwen2.5-7B-Instruct", gpu="a100-80gb-sxm", tp=1, concurrency=1)
+    eager = plan.model_copy(update={"engine": plan.engine.model_copy(update={"enforce_eager": True})})
+    graphs, launched = evaluate(plan).performance, evaluate(eager).performance
+    assert graphs is not None and launched is not None
+    assert launched.tpot_s - graphs.tpot_s == pytest.approx(28 * eager_us * 1e-6, rel=1e-6)
