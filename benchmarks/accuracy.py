@@ -311,6 +311,9 @@ RELEASE_PEERS: dict[str, tuple[str, ...]] = {
 SHRINK = float(os.environ.get("GPUPLANNER_FIT_SHRINK", "0"))
 
 
+GRID_POINTS = 12
+
+
 def fit_param(
     rows: list[Row], cal: Calibration, param: Param, informed: set[str] | None = None
 ) -> Calibration:
@@ -333,11 +336,16 @@ def fit_param(
             penalty = SHRINK * math.log(value / pooled) ** 2
         return _objective(mine, cal, param, value) + penalty
 
+    # The objective (a median plus a mean over rows) has several valleys: a coarse scan of the whole
+    # range first, then golden-section search in the valley of the scan's best point, so that a small
+    # change elsewhere in the model does not send a constant to another valley.
+    grid = [lo + (hi - lo) * i / (GRID_POINTS - 1) for i in range(GRID_POINTS)]
+    best = min(range(GRID_POINTS), key=lambda i: f(grid[i]))
     ratio = (math.sqrt(5) - 1) / 2
-    a, b = lo, hi
+    a, b = grid[max(0, best - 1)], grid[min(GRID_POINTS - 1, best + 1)]
     c, d = b - ratio * (b - a), a + ratio * (b - a)
     fc, fd = f(c), f(d)
-    for _ in range(16):
+    for _ in range(10):
         if fc <= fd:
             b, d, fd = d, c, fc
             c = b - ratio * (b - a)
@@ -347,6 +355,8 @@ def fit_param(
             d = a + ratio * (b - a)
             fd = f(d)
     x = (a + b) / 2
+    if f(x) > f(grid[best]):
+        x = grid[best]
     return with_value(cal, param.path, math.exp(x) if log_scale else x)
 
 

@@ -39,3 +39,22 @@ def test_a_release_of_another_runtime_keeps_its_prior_and_current_engines_pool_w
     expected = math.exp(sum(math.log(v) for v in values) / 3)
     informed = {f"overhead.{e}.request_us" for e in ("vllm", "sglang", "llamacpp")}
     assert pooled_value(cal, _param("overhead.trtllm.request_us"), informed) == pytest.approx(expected)
+
+
+def test_a_fitted_constant_lands_in_the_deepest_valley_not_the_nearest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A median-plus-mean objective has several valleys: a golden-section search alone settles in
+    whichever its first probes fall into. The fit scans the whole range first, then refines."""
+    import benchmarks.accuracy as accuracy
+
+    param = _param("overhead.vllm.step_us")  # searched on a log scale between its bounds (20-3000 us)
+
+    def objective(rows, cal, p, value):  # a shallow valley at 60 us, the deep one at 1,500 us
+        x = math.log(value)
+        return min(0.3 + (x - math.log(60.0)) ** 2, (x - math.log(1500.0)) ** 2)
+
+    monkeypatch.setattr(accuracy, "_objective", objective)
+    monkeypatch.setattr(accuracy, "has_evidence", lambda rows, p: True)
+    fitted = accuracy.fit_param([], load_calibration(), param)
+    assert get_value(fitted, param.path) == pytest.approx(1500.0, rel=0.02)
