@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from gpuplanner.core.architecture import total_params
+from gpuplanner.core.calibration import calibration
 from gpuplanner.core.errors import PlanError
 from gpuplanner.core.host import HOST_ENGINES
 from gpuplanner.core.layout_ops import default_layout
@@ -92,7 +93,11 @@ class PlanSection(QGroupBox):
             "maxModelLenSpin", 0, MAX_TOKENS, "Context limit (tokens); default: the model's own", DEFAULT_TEXT
         )
         self.eager = QCheckBox("no CUDA graphs")
-        self.eager.setToolTip("Eager mode: saves the memory CUDA graphs take, costs decode speed")
+        eager_ms = calibration().overhead_for("vllm").eager_layer_us / 1e3
+        self.eager.setToolTip(
+            "Eager mode (vLLM --enforce-eager, SGLang --disable-cuda-graph): saves the memory CUDA graphs "
+            f"take; every kernel is then launched from Python, about {eager_ms:.2f} ms per layer per step"
+        )
         self.eager.setObjectName("enforceEagerCheck")
         self.offload_layers = _spin(
             "offloadLayersSpin",
