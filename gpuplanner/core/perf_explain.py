@@ -180,50 +180,70 @@ def link_traffic(
 ) -> tuple[LinkTraffic, ...]:
     """Bytes per output token each link carries per GPU, and its share of that link's bandwidth."""
     hidden = r.model.hidden_size
-    found: dict[tuple[str, str], LinkTraffic] = {}
+    # each entry's fields by (link name, purpose), in order of first use, assembled at the end
+    found: dict[tuple[str, str], dict[str, object]] = {}
+    # a hop's achievable bandwidth by everything it reads (a 512-GPU plan has a pipeline hop per
+    # replica, of a few kinds at most)
+    bandwidths: dict[tuple[object, ...], float] = {}
 
     def add(hop: Hop, gpus: tuple[str, ...], purpose: str, per_token: float, rate: float) -> None:
-        share = min(1.0, per_token * rate / effective_bandwidth_bps(hop)) if rate else 0.0
+        if rate:
+            figures = (hop.link, hop.kind, hop.bandwidth_bps, hop.peer_to_peer, hop.bus_efficiency)
+            bandwidth = bandwidths.get(figures)
+            if bandwidth is None:
+                bandwidth = bandwidths[figures] = effective_bandwidth_bps(hop)
+            share = min(1.0, per_token * rate / bandwidth)
+        else:
+            share = 0.0
         key = (hop.name, purpose)
         old = found.get(key)
-        if old is None or share > old.share_of_bandwidth:
-            # assembled, not validated (a 512-GPU plan lists a pipeline hop per replica): the floats
-            # made floats, as validation would
-            found[key] = LinkTraffic.assemble(
-                name=hop.name,
-                link=hop.link,
-                gpus=gpus,
-                purpose=purpose,
-                bytes_per_token=float(per_token),
-                share_of_bandwidth=float(share),
-            )
+        if old is None or share > old["share_of_bandwidth"]:  # type: ignore[operator]  # a float
+            # the floats made floats, as validation would
+            found[key] = {
+                "name": hop.name,
+                "link": hop.link,
+                "gpus": gpus,
+                "purpose": purpose,
+                "bytes_per_token": float(per_token),
+                "share_of_bandwidth": float(share),
+            }
 
     # Identical replicas share their stage shapes, hops included: a shape's group traffic at one rate
-    # adds the same entries again (an equal share never replaces an entry), so it is added once.
+    # adds the same entries again (an equal share never replaces an entry), so it is added once; so
+    # are all the stages of a replica sharing the timing cache (the stages) of one already added at
+    # its rate. The rate of replicas sharing a timing cache with the same users is worked out once.
     added: set[tuple[int, float]] = set()
+    rates: dict[tuple[int, int], float] = {}
+    seen: set[tuple[tuple[int, ...], float]] = set()  # (a replica's stage shapes, rate) all added
     for rep, n in zip(replicas, shares, strict=True):
-        cycle = rep.cycle(max(n, 1), isl + osl / 2)
-        rate = n / cycle.seconds if n else 0.0  # tokens/s through every stage of this replica
-        for shape, gpus in zip(rep.stages, rep.stage_gpus, strict=True):
-            if (id(shape), rate) in added:
-                continue
-            added.add((id(shape), rate))
-            ids = tuple(g.id for g in gpus)
-            layers = shape.layers[1] - shape.layers[0]
-            if shape.tp > 1:
-                per_token = 2 * layers * 2 * (shape.tp - 1) / shape.tp * hidden * ACT_BYTES
-                for hop in {h.name: h for h in shape.tp_hops}.values():
-                    add(hop, ids, "tensor parallel", per_token, rate)
-            if shape.ep_hops and r.model.moe is not None:
-                moe_layers = sum(1 for i in range(*shape.layers) if r.model.moe.is_moe_layer(i))
-                per_token = 2 * moe_layers * r.model.moe.experts_per_token * hidden * ACT_BYTES
-                per_token *= (shape.ep - 1) / shape.ep
-                for hop in {h.name: h for h in shape.ep_hops}.values():
-                    add(hop, ids, "expert all-to-all", per_token, rate)
+        rate = rates.get((id(rep.memo), n))
+        if rate is None:
+            cycle = rep.cycle(max(n, 1), isl + osl / 2)
+            rate = rates[(id(rep.memo), n)] = n / cycle.seconds if n else 0.0  # tokens/s through every stage
+        stages = (tuple(map(id, rep.stages)), rate)
+        if stages not in seen:
+            seen.add(stages)
+            for shape, gpus in zip(rep.stages, rep.stage_gpus, strict=True):
+                if (id(shape), rate) in added:
+                    continue
+                added.add((id(shape), rate))
+                ids = tuple(g.id for g in gpus)
+                layers = shape.layers[1] - shape.layers[0]
+                if shape.tp > 1:
+                    per_token = 2 * layers * 2 * (shape.tp - 1) / shape.tp * hidden * ACT_BYTES
+                    for hop in {h.name: h for h in shape.tp_hops}.values():
+                        add(hop, ids, "tensor parallel", per_token, rate)
+                if shape.ep_hops and r.model.moe is not None:
+                    moe_layers = sum(1 for i in range(*shape.layers) if r.model.moe.is_moe_layer(i))
+                    per_token = 2 * moe_layers * r.model.moe.experts_per_token * hidden * ACT_BYTES
+                    per_token *= (shape.ep - 1) / shape.ep
+                    for hop in {h.name: h for h in shape.ep_hops}.values():
+                        add(hop, ids, "expert all-to-all", per_token, rate)
+        stage_gpus = rep.stage_gpus
         for s, hop in enumerate(rep.boundaries):
-            ids = (rep.stage_gpus[s][0].id, rep.stage_gpus[s + 1][0].id)
-            add(hop, ids, "pipeline", hidden * ACT_BYTES, rate)
-    return tuple(found.values())
+            add(hop, (stage_gpus[s][0].id, stage_gpus[s + 1][0].id), "pipeline", hidden * ACT_BYTES, rate)
+    # assembled, not validated (a 512-GPU plan lists a pipeline hop per replica)
+    return tuple(LinkTraffic.assemble_many(list(found.values()), set(LinkTraffic.model_fields)))
 
 
 def assumptions(r: ResolvedPlan, wanted: int, limit: int) -> tuple[str, ...]:
