@@ -4,13 +4,14 @@ step, the traffic on every link, and the assumptions behind the numbers."""
 from __future__ import annotations
 
 from collections import deque
-from itertools import repeat
+from dataclasses import dataclass
+from itertools import chain, repeat
 from operator import attrgetter, setitem
 
 from gpuplanner.core.collectives import effective_bandwidth_bps
 from gpuplanner.core.efficiency import assumption_notes, compute_dtype
 from gpuplanner.core.perf_model import ACT_BYTES, StageShape, StepTime, stage_step
-from gpuplanner.core.perf_replica import Replica
+from gpuplanner.core.perf_replica import Cycle, Replica
 from gpuplanner.core.report import Bottleneck, BottleneckKind, LinkTraffic, StepSplit
 from gpuplanner.core.resolve import GpuViews, ResolvedPlan
 from gpuplanner.core.topology import Hop
@@ -104,7 +105,79 @@ def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
 
 _node_id, _id = attrgetter("node.id"), attrgetter("id")
 _setitem = setitem  # a fast builtin (dict.__setitem__ is a slot wrapper: it packs its arguments)
+_copy = dict.copy  # a method descriptor: called from C loops without packing its argument
 _drain = deque[object](maxlen=0).extend  # runs an iterator to its end in C, keeping nothing
+
+
+def _stage_figures(cycle: Cycle, s: int) -> tuple[float, float, float, float, float, float]:
+    """(compute, memory, communication, waiting, group communication, hand-off) seconds of stage ``s``
+    over ``cycle``."""
+    m = cycle.micro_batches
+    step = cycle.steps[s]
+    # the hand-off to the next stage overlaps the next micro-batch's work: once per cycle
+    hand_off = cycle.boundary_s[s] if s < len(cycle.boundary_s) else 0.0
+    group_comm = m * (step.tp_comm_s + step.ep_comm_s)
+    comm = group_comm + hand_off
+    weights_bound, kv_bound = step.weights_s >= step.gemm_s, step.kv_s >= step.attention_s
+    memory = m * ((step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0))
+    # the engine's per-step work (scheduling, sampling) holds every GPU: overhead, not a bubble
+    compute = m * (step.busy_s + step.overhead_s) - memory + cycle.step_overhead_s
+    busy = compute + memory + comm
+    waiting = max(0.0, cycle.seconds - busy)
+    return compute, memory, comm, waiting, group_comm, hand_off
+
+
+def _split_fields(
+    figures: tuple[float, float, float, float, float, float], group_spans: bool, hop_crosses: bool
+) -> dict[str, object]:
+    """A stage's :class:`StepSplit` fields but the GPU's id; which of its communication crosses
+    servers: a TP/EP group spread over servers, a hand-off to another server."""
+    compute, memory, comm, waiting, group_comm, hand_off = figures
+    between = (group_comm if group_spans else 0.0) + (hand_off if hop_crosses else 0.0)
+    return {
+        "gpu": "",
+        "compute_s": compute,
+        "memory_s": memory,
+        "communication_s": comm,
+        "waiting_s": waiting,
+        "communication_between_s": between,
+    }
+
+
+@dataclass(frozen=True)
+class _SplitFrame:
+    """What :func:`step_split` reads of the layout: every GPU's id in layout order, how many GPUs
+    each stage has (in the same order), the replicas' indices, and per replica a number for its
+    stages' (GPUs, spans servers, hands off to another server), with one such tuple per number."""
+
+    ids: list[str]
+    sizes: list[int]
+    indices: list[int]
+    kinds: list[int]
+    flags: list[tuple[tuple[int, bool, bool], ...]]
+
+
+def _split_frame(views: GpuViews) -> _SplitFrame:
+    kept = views.memo.get("step split frame")
+    if isinstance(kept, _SplitFrame):
+        return kept
+    by_stage = views.by_stage
+    per_replica: dict[int, list[tuple[int, bool, bool]]] = {}
+    for (rep, s), gpus in by_stage.items():
+        after = by_stage.get((rep, s + 1))
+        crosses = after is not None and after[0].node.id != gpus[0].node.id
+        per_replica.setdefault(rep, []).append((len(gpus), views.stage_spans_servers[(rep, s)], crosses))
+    numbers: dict[tuple[tuple[int, bool, bool], ...], int] = {}
+    kinds = [numbers.setdefault(tuple(flags), len(numbers)) for flags in per_replica.values()]
+    frame = _SplitFrame(
+        ids=list(chain.from_iterable(views.stage_ids.values())),
+        sizes=[len(gpus) for gpus in by_stage.values()],
+        indices=list(per_replica),
+        kinds=kinds,
+        flags=list(numbers),
+    )
+    views.memo["step split frame"] = frame
+    return frame
 
 
 def step_split(
@@ -115,62 +188,46 @@ def step_split(
     parts count ``micro_batches`` times; waiting is the rest of the cycle (bubbles, slower stages).
 
     Identical replicas with the same users share one cycle object: a stage's figures are worked out
-    once per cycle, and only which of its traffic crosses servers is looked at per replica.
+    once per cycle, and a replica's entries once per (cycle, which of its traffic crosses servers).
 
     ``views``: those of the GPUs the replicas were built from (``build_replicas(r)``: ``r.views``),
-    which know each stage's GPU ids and whether it spans servers."""
-    dicts: list[dict[str, object]] = []
-    ids: list[str] = []
+    which know each stage's GPU ids and whether it spans servers, kept with them
+    (:func:`_split_frame`): every GPU's entry is then a copy of its stage's, its id set, in C loops."""
     names = set(StepSplit.model_fields)
+    frame = _split_frame(views) if views is not None else None
+    if frame is not None and frame.indices == [rep.index for rep in replicas]:
+        # each replica's stages' fields, by (its cycle, its kind of layout), in layout order
+        made: dict[tuple[int, int], list[dict[str, object]]] = {}
+        stage_fields: list[dict[str, object]] = []
+        for rep, n, kind in zip(replicas, shares, frame.kinds, strict=True):
+            cycle = rep.cycle(max(n, 1), isl + osl / 2)
+            found = made.get((id(cycle), kind))
+            if found is None:
+                found = made[(id(cycle), kind)] = [
+                    _split_fields(_stage_figures(cycle, s), spans, crosses)
+                    for s, (_, spans, crosses) in enumerate(frame.flags[kind])
+                ]
+            stage_fields += found
+        # one copy per GPU of its stage's fields, its id filled in (all GPUs at once, in C loops)
+        dicts = list(map(_copy, chain.from_iterable(map(repeat, stage_fields, frame.sizes))))
+        _drain(map(_setitem, dicts, repeat("gpu"), frame.ids))
+        return tuple(StepSplit.assemble_many(dicts, names))
+    dicts = []
+    ids: list[str] = []
     stage_figures: dict[tuple[int, int], tuple[float, float, float, float, float, float]] = {}
     for rep, n in zip(replicas, shares, strict=True):
         cycle = rep.cycle(max(n, 1), isl + osl / 2)
-        m = cycle.micro_batches
         last = len(rep.stage_gpus) - 1
         for s, gpus in enumerate(rep.stage_gpus):
             figures = stage_figures.get((id(cycle), s))
             if figures is None:
-                step = cycle.steps[s]
-                # the hand-off to the next stage overlaps the next micro-batch's work: once per cycle
-                hand_off = cycle.boundary_s[s] if s < len(cycle.boundary_s) else 0.0
-                group_comm = m * (step.tp_comm_s + step.ep_comm_s)
-                comm = group_comm + hand_off
-                weights_bound, kv_bound = step.weights_s >= step.gemm_s, step.kv_s >= step.attention_s
-                memory = m * ((step.weights_s if weights_bound else 0.0) + (step.kv_s if kv_bound else 0.0))
-                # the engine's per-step work (scheduling, sampling) holds every GPU: overhead, not a bubble
-                compute = m * (step.busy_s + step.overhead_s) - memory + cycle.step_overhead_s
-                busy = compute + memory + comm
-                waiting = max(0.0, cycle.seconds - busy)
-                figures = stage_figures[(id(cycle), s)] = (
-                    compute,
-                    memory,
-                    comm,
-                    waiting,
-                    group_comm,
-                    hand_off,
-                )
-            compute, memory, comm, waiting, group_comm, hand_off = figures
-            # which of it crosses servers: a TP/EP group spread over servers, a hand-off to another server
+                figures = stage_figures[(id(cycle), s)] = _stage_figures(cycle, s)
             node = gpus[0].node.id
-            if views is None:
-                stage_ids = list(map(_id, gpus))
-                group_spans = len(set(map(_node_id, gpus))) > 1
-            else:
-                stage_ids = views.stage_ids[(rep.index, s)]
-                group_spans = views.stage_spans_servers[(rep.index, s)]
+            group_spans = len(set(map(_node_id, gpus))) > 1
             hop_crosses = s < last and rep.stage_gpus[s + 1][0].node.id != node
-            between = (group_comm if group_spans else 0.0) + (hand_off if hop_crosses else 0.0)
-            fields = {
-                "gpu": "",
-                "compute_s": compute,
-                "memory_s": memory,
-                "communication_s": comm,
-                "waiting_s": waiting,
-                "communication_between_s": between,
-            }
             # one copy per GPU of the stage, its id filled in below (all GPUs at once, in C loops)
-            dicts.extend(map(dict, repeat(fields, len(gpus))))
-            ids += stage_ids
+            dicts.extend(map(dict, repeat(_split_fields(figures, group_spans, hop_crosses), len(gpus))))
+            ids += map(_id, gpus)
     _drain(map(_setitem, dicts, repeat("gpu"), ids))
     return tuple(StepSplit.assemble_many(dicts, names))
 

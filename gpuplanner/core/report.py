@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import repeat, starmap
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,12 +52,14 @@ class ReportPart(BaseModel):
     def assemble_many(cls, dicts: Sequence[dict[str, Any]], names: set[str]) -> list[Any]:
         """:meth:`assemble_shared` of each of ``dicts`` (one part each, in order), in C loops: the
         per-GPU entries of a large rig's report cost a few slot writes apiece, no Python frame."""
+        # ``starmap`` over ``zip`` hands each call the argument tuple ``zip`` reuses: ``map`` would
+        # pack a new one per call for these slot wrappers, which take no vectorcall
         count = len(dicts)
-        parts = list(map(_new, repeat(cls, count)))
-        _drain(map(_set_dict, parts, dicts))
-        _drain(map(_set_fields_set, parts, repeat(names, count)))
-        _drain(map(_set_extra, parts, repeat(None, count)))
-        _drain(map(_set_private, parts, repeat(None, count)))
+        parts = list(starmap(_new, repeat((cls,), count)))
+        _drain(starmap(_set_dict, zip(parts, dicts, strict=True)))
+        _drain(starmap(_set_fields_set, zip(parts, repeat(names, count), strict=True)))
+        _drain(starmap(_set_extra, zip(parts, repeat(None, count), strict=True)))
+        _drain(starmap(_set_private, zip(parts, repeat(None, count), strict=True)))
         return parts
 
 
