@@ -34,7 +34,6 @@ def _gpu_reports(fit: FitResult, views: GpuViews) -> tuple[GpuReport, ...]:
     resolved from), keyed on every field of the ledger and the GPUs' indices: an edit that leaves a
     ledger as it was (the workload, most engine settings) reuses its GPUs' entries, which are
     immutable, instead of building them again."""
-    names = set(GpuReport.model_fields)
     placed = fit.placed
     own_order = len(placed) == len(views.gpus) and all(map(is_, placed, views.gpus))
     kept = views.report_parts if own_order else None
@@ -90,7 +89,7 @@ def _gpu_reports(fit: FitResult, views: GpuViews) -> tuple[GpuReport, ...]:
                 columns = [map(attrgetter(attr), gpus) for attr in _PLACE_ATTRS]
             for name, column in zip(_PLACE_FIELDS, columns, strict=True):
                 _drain(map(_setitem, dicts, repeat(name), column))
-            group = GpuReport.assemble_many(dicts, names)
+            group = GpuReport.assemble_many(dicts, set(_REPORT_FIELDS))
             if kept is not None:
                 if sum(map(len, kept.values())) + len(group) > _PARTS_KEPT * len(placed):
                     kept.clear()  # a few edits' worth of entries per GPU at most
@@ -133,6 +132,7 @@ def _ledger_key(f: GpuFit, indices: tuple[int, ...]) -> tuple[object, ...]:
 
 
 _PARTS_KEPT = 4  # report entries kept per GPU of a resolved layout
+_REPORT_FIELDS = tuple(GpuReport.model_fields)  # a set of them is each entry's pydantic fields-set
 
 
 # a GPU's place in the layout: the fields of its report entry that its ledger does not decide, and

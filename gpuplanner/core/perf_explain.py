@@ -106,6 +106,8 @@ def prefill_bottleneck(rep: Replica, isl: int) -> Bottleneck:
 _node_id, _id = attrgetter("node.id"), attrgetter("id")
 _setitem = setitem  # a fast builtin (dict.__setitem__ is a slot wrapper: it packs its arguments)
 _copy = dict.copy  # a method descriptor: called from C loops without packing its argument
+# the entries' field names (a set of them is each entry's pydantic fields-set)
+_SPLIT_FIELDS, _LINK_FIELDS = tuple(StepSplit.model_fields), tuple(LinkTraffic.model_fields)
 _drain = deque[object](maxlen=0).extend  # runs an iterator to its end in C, keeping nothing
 
 
@@ -193,7 +195,7 @@ def step_split(
     ``views``: those of the GPUs the replicas were built from (``build_replicas(r)``: ``r.views``),
     which know each stage's GPU ids and whether it spans servers, kept with them
     (:func:`_split_frame`): every GPU's entry is then a copy of its stage's, its id set, in C loops."""
-    names = set(StepSplit.model_fields)
+    names = set(_SPLIT_FIELDS)
     frame = _split_frame(views) if views is not None else None
     if frame is not None and frame.indices == [rep.index for rep in replicas]:
         # each replica's stages' fields, by (its cycle, its kind of layout), in layout order
@@ -300,7 +302,7 @@ def link_traffic(
         for s, hop in enumerate(rep.boundaries):
             add(hop, (stage_gpus[s][0].id, stage_gpus[s + 1][0].id), "pipeline", hidden * ACT_BYTES, rate)
     # assembled, not validated (a 512-GPU plan lists a pipeline hop per replica)
-    return tuple(LinkTraffic.assemble_many(list(found.values()), set(LinkTraffic.model_fields)))
+    return tuple(LinkTraffic.assemble_many(list(found.values()), set(_LINK_FIELDS)))
 
 
 def assumptions(r: ResolvedPlan, wanted: int, limit: int) -> tuple[str, ...]:

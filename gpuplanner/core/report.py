@@ -23,6 +23,7 @@ _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _drain = deque[object](maxlen=0).extend  # runs an iterator to its end in C, keeping nothing
+_FEW = 8  # fewer parts than this are assembled one by one: the C loops' set-up costs more
 
 
 class ReportPart(BaseModel):
@@ -52,14 +53,17 @@ class ReportPart(BaseModel):
     def assemble_many(cls, dicts: Sequence[dict[str, Any]], names: set[str]) -> list[Any]:
         """:meth:`assemble_shared` of each of ``dicts`` (one part each, in order), in C loops: the
         per-GPU entries of a large rig's report cost a few slot writes apiece, no Python frame."""
-        # ``starmap`` over ``zip`` hands each call the argument tuple ``zip`` reuses: ``map`` would
-        # pack a new one per call for these slot wrappers, which take no vectorcall
         count = len(dicts)
+        if count < _FEW:
+            return [cls.assemble_shared(fields, names) for fields in dicts]
+        # ``starmap`` over ``zip`` hands each call the argument tuple ``zip`` reuses: ``map`` would
+        # pack a new one per call for these slot wrappers, which take no vectorcall (a strict ``zip``
+        # costs more: every ``repeat`` below is as long as ``dicts``)
         parts = list(starmap(_new, repeat((cls,), count)))
-        _drain(starmap(_set_dict, zip(parts, dicts, strict=True)))
-        _drain(starmap(_set_fields_set, zip(parts, repeat(names, count), strict=True)))
-        _drain(starmap(_set_extra, zip(parts, repeat(None, count), strict=True)))
-        _drain(starmap(_set_private, zip(parts, repeat(None, count), strict=True)))
+        _drain(starmap(_set_dict, zip(parts, dicts)))  # noqa: B905, RUF058
+        _drain(starmap(_set_fields_set, zip(parts, repeat(names, count))))  # noqa: B905, RUF058
+        _drain(starmap(_set_extra, zip(parts, repeat(None, count))))  # noqa: B905, RUF058
+        _drain(starmap(_set_private, zip(parts, repeat(None, count))))  # noqa: B905, RUF058
         return parts
 
 
