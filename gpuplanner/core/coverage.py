@@ -140,8 +140,9 @@ def coverage(plan: Profile, path: Path) -> Coverage:
 
 
 def _scaled(s: Speeds, factor: float) -> Speeds:
-    """``s`` with every rate times ``factor`` and every time divided by it."""
-    return Speeds(
+    """``s`` with every rate times ``factor`` and every time divided by it (assembled, not validated:
+    floats of our own arithmetic)."""
+    return Speeds.assemble(
         ttft_s=s.ttft_s / factor,
         tpot_s=s.tpot_s / factor,
         tokens_per_s_per_user=s.tokens_per_s_per_user * factor,
@@ -150,19 +151,35 @@ def _scaled(s: Speeds, factor: float) -> Speeds:
     )
 
 
+# the fields ``widen`` gives a curve point (pydantic's fields-set of such a point)
+_WIDENED_FIELDS = {
+    "concurrency",
+    "output_tokens_per_s",
+    "tokens_per_s_per_user",
+    "low_output_tokens_per_s",
+    "high_output_tokens_per_s",
+}
+
+
 def widen(perf: PerformanceReport, low: float, high: float) -> PerformanceReport:
     """``perf`` with its band wider: the low (slow) speeds times ``1 - low``, the high ones times
     ``1 + high`` (times divided by the same), the curve's band too."""
     if low <= 0 and high <= 0:
         return perf
     lo, hi = 1 - low, 1 + high
+    # assembled, not validated (a few dozen points on every edit of an extrapolated plan), as
+    # ``CurvePoint(...)`` of these five fields would make them: ``ttft_s`` left at its default
     curve = tuple(
-        CurvePoint(
-            concurrency=p.concurrency,
-            output_tokens_per_s=p.output_tokens_per_s,
-            tokens_per_s_per_user=p.tokens_per_s_per_user,
-            low_output_tokens_per_s=p.low_output_tokens_per_s * lo,
-            high_output_tokens_per_s=p.high_output_tokens_per_s * hi,
+        CurvePoint.assemble_shared(
+            {
+                "concurrency": p.concurrency,
+                "output_tokens_per_s": p.output_tokens_per_s,
+                "tokens_per_s_per_user": p.tokens_per_s_per_user,
+                "low_output_tokens_per_s": p.low_output_tokens_per_s * lo,
+                "high_output_tokens_per_s": p.high_output_tokens_per_s * hi,
+                "ttft_s": None,
+            },
+            _WIDENED_FIELDS,
         )
         for p in perf.curve
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import deque
 from itertools import repeat
 from operator import attrgetter, is_, setitem
+from typing import cast
 
 from gpuplanner.core.architecture import active_params, total_params
 from gpuplanner.core.catalog import Catalog, default_catalog
 from gpuplanner.core.coverage import with_coverage
 from gpuplanner.core.diagnose import diagnose, verdict
 from gpuplanner.core.errors import PlanError
-from gpuplanner.core.fit import FitResult, fit_memory
+from gpuplanner.core.fit import FitResult, GpuFit, fit_memory
 from gpuplanner.core.fixcheck import check_fixes
 from gpuplanner.core.host import HostOffload, evaluate_host, with_offload
 from gpuplanner.core.perf import estimate_performance
@@ -33,31 +34,22 @@ def _gpu_reports(fit: FitResult, views: GpuViews) -> tuple[GpuReport, ...]:
     resolved from), keyed on every field of the ledger and the GPUs' indices: an edit that leaves a
     ledger as it was (the workload, most engine settings) reuses its GPUs' entries, which are
     immutable, instead of building them again."""
-    names = set(GpuReport.model_fields)
     placed = fit.placed
     own_order = len(placed) == len(views.gpus) and all(map(is_, placed, views.gpus))
     kept = views.report_parts if own_order else None
+    ledger_list = fit.ledgers or [(f, (i,)) for i, f in enumerate(fit.gpus)]
+    keys = [_ledger_key(f, indices) for f, indices in ledger_list]
+    if kept is not None:
+        # the whole tuple of the last evaluation of these GPUs, when every ledger is as it was
+        last = views.memo.get("report entries")
+        if isinstance(last, tuple) and last[0] == keys:
+            return cast(tuple[GpuReport, ...], last[1])
     parts: list[GpuReport] = []
     order: list[int] = []  # the index in ``placed`` of each of ``parts``
     ledgers: dict[tuple[int, ...], MemoryLedger] = {}  # equal ledgers are one object
-    for f, indices in fit.ledgers or [(f, (i,)) for i, f in enumerate(fit.gpus)]:
+    for (f, indices), key in zip(ledger_list, keys, strict=True):
         g = f.gpu
         figures = (f.weights, f.kv_used, f.activations, f.communication, f.runtime, f.free)
-        key = (
-            *figures,
-            f.capacity,
-            f.budget,
-            f.stranded,
-            f.kv_blocks,
-            f.weight_params,
-            g.spec.id,
-            g.spec.name,
-            g.layers,
-            g.first_stage,
-            g.last_stage,
-            tuple(f.formula.items()),
-            indices,
-        )
         group = kept.get(key) if kept is not None else None
         if group is None:
             ledger = ledgers.get(figures)
@@ -97,7 +89,7 @@ def _gpu_reports(fit: FitResult, views: GpuViews) -> tuple[GpuReport, ...]:
                 columns = [map(attrgetter(attr), gpus) for attr in _PLACE_ATTRS]
             for name, column in zip(_PLACE_FIELDS, columns, strict=True):
                 _drain(map(_setitem, dicts, repeat(name), column))
-            group = GpuReport.assemble_many(dicts, names)
+            group = GpuReport.assemble_many(dicts, set(_REPORT_FIELDS))
             if kept is not None:
                 if sum(map(len, kept.values())) + len(group) > _PARTS_KEPT * len(placed):
                     kept.clear()  # a few edits' worth of entries per GPU at most
@@ -108,10 +100,39 @@ def _gpu_reports(fit: FitResult, views: GpuViews) -> tuple[GpuReport, ...]:
         out: list[GpuReport] = [None] * len(placed)  # type: ignore[list-item]  # every slot is filled
         _drain(map(setitem, repeat(out), order, parts))
         parts = out
-    return tuple(parts)
+    result = tuple(parts)
+    if kept is not None:
+        views.memo["report entries"] = (keys, result)
+    return result
+
+
+def _ledger_key(f: GpuFit, indices: tuple[int, ...]) -> tuple[object, ...]:
+    """Every field of a ledger's report entries but the GPUs' places, and the GPUs' indices."""
+    g = f.gpu
+    return (
+        f.weights,
+        f.kv_used,
+        f.activations,
+        f.communication,
+        f.runtime,
+        f.free,
+        f.capacity,
+        f.budget,
+        f.stranded,
+        f.kv_blocks,
+        f.weight_params,
+        g.spec.id,
+        g.spec.name,
+        g.layers,
+        g.first_stage,
+        g.last_stage,
+        tuple(f.formula.items()),
+        indices,
+    )
 
 
 _PARTS_KEPT = 4  # report entries kept per GPU of a resolved layout
+_REPORT_FIELDS = tuple(GpuReport.model_fields)  # a set of them is each entry's pydantic fields-set
 
 
 # a GPU's place in the layout: the fields of its report entry that its ledger does not decide, and

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from contextlib import suppress
+from operator import is_
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -27,7 +28,8 @@ class IdentityCache(Generic[V]):
         """The value kept for exactly these objects, else None."""
         key = tuple(map(id, objects))
         entry = self._entries.get(key)
-        if entry is None or any(kept is not obj for kept, obj in zip(entry[0], objects, strict=True)):
+        # the very objects (a C loop: a 512-GPU layout's rings and hops look their rig up 100 times)
+        if entry is None or len(entry[0]) != len(objects) or not all(map(is_, entry[0], objects)):
             return None
         with suppress(KeyError):  # dropped meanwhile by another thread
             self._entries.move_to_end(key)

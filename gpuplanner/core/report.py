@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import repeat, starmap
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,7 @@ _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _drain = deque[object](maxlen=0).extend  # runs an iterator to its end in C, keeping nothing
+_FEW = 8  # fewer parts than this are assembled one by one: the C loops' set-up costs more
 
 
 class ReportPart(BaseModel):
@@ -53,11 +54,16 @@ class ReportPart(BaseModel):
         """:meth:`assemble_shared` of each of ``dicts`` (one part each, in order), in C loops: the
         per-GPU entries of a large rig's report cost a few slot writes apiece, no Python frame."""
         count = len(dicts)
-        parts = list(map(_new, repeat(cls, count)))
-        _drain(map(_set_dict, parts, dicts))
-        _drain(map(_set_fields_set, parts, repeat(names, count)))
-        _drain(map(_set_extra, parts, repeat(None, count)))
-        _drain(map(_set_private, parts, repeat(None, count)))
+        if count < _FEW:
+            return [cls.assemble_shared(fields, names) for fields in dicts]
+        # ``starmap`` over ``zip`` hands each call the argument tuple ``zip`` reuses: ``map`` would
+        # pack a new one per call for these slot wrappers, which take no vectorcall (a strict ``zip``
+        # costs more: every ``repeat`` below is as long as ``dicts``)
+        parts = list(starmap(_new, repeat((cls,), count)))
+        _drain(starmap(_set_dict, zip(parts, dicts)))  # noqa: B905, RUF058
+        _drain(starmap(_set_fields_set, zip(parts, repeat(names, count))))  # noqa: B905, RUF058
+        _drain(starmap(_set_extra, zip(parts, repeat(None, count))))  # noqa: B905, RUF058
+        _drain(starmap(_set_private, zip(parts, repeat(None, count))))  # noqa: B905, RUF058
         return parts
 
 

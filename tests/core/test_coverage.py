@@ -272,3 +272,40 @@ def test_command_line_text_says_it_too(cat):
     assert (
         coverage_line(report.performance) in text and "no published speed measurement on Intel Gaudi" in text
     )
+
+
+def test_a_widened_band_equals_one_built_by_the_validating_constructors(cat):
+    """``widen`` assembles its curve points and speeds without validation: each must equal (dump,
+    list its set fields and stay frozen like) the one the validating constructor makes."""
+    from pydantic import ValidationError
+
+    from gpuplanner.core.coverage import widen
+    from gpuplanner.core.report import CurvePoint, Speeds
+
+    plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1, concurrency="max", catalog=cat)
+    r = resolve_plan(plan, cat)
+    perf = estimate_performance(r, fit_memory(r))
+    wide = widen(perf, 0.25, 0.5)
+    assert len(wide.curve) == len(perf.curve) > 3
+    for old, new in zip(perf.curve, wide.curve, strict=True):
+        made = CurvePoint(
+            concurrency=old.concurrency,
+            output_tokens_per_s=old.output_tokens_per_s,
+            tokens_per_s_per_user=old.tokens_per_s_per_user,
+            low_output_tokens_per_s=old.low_output_tokens_per_s * 0.75,
+            high_output_tokens_per_s=old.high_output_tokens_per_s * 1.5,
+        )
+        assert new == made and new.model_dump_json() == made.model_dump_json()
+        assert new.model_fields_set == made.model_fields_set
+    for old, new, factor in ((perf.low, wide.low, 0.75), (perf.high, wide.high, 1.5)):
+        made = Speeds(
+            ttft_s=old.ttft_s / factor,
+            tpot_s=old.tpot_s / factor,
+            tokens_per_s_per_user=old.tokens_per_s_per_user * factor,
+            output_tokens_per_s=old.output_tokens_per_s * factor,
+            prefill_tokens_per_s=old.prefill_tokens_per_s * factor,
+        )
+        assert new == made and new.model_dump_json() == made.model_dump_json()
+        assert new.model_fields_set == made.model_fields_set
+    with pytest.raises(ValidationError):
+        wide.curve[0].concurrency = 3  # type: ignore[misc]
