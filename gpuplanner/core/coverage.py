@@ -158,6 +158,7 @@ _WIDENED_FIELDS = {
     "tokens_per_s_per_user",
     "low_output_tokens_per_s",
     "high_output_tokens_per_s",
+    "ttft_s",
 }
 
 
@@ -168,7 +169,7 @@ def widen(perf: PerformanceReport, low: float, high: float) -> PerformanceReport
         return perf
     lo, hi = 1 - low, 1 + high
     # assembled, not validated (a few dozen points on every edit of an extrapolated plan), as
-    # ``CurvePoint(...)`` of these five fields would make them: ``ttft_s`` left at its default
+    # ``CurvePoint(...)`` of these six fields would make them; each point keeps its TTFT
     curve = tuple(
         CurvePoint.assemble_shared(
             {
@@ -177,7 +178,7 @@ def widen(perf: PerformanceReport, low: float, high: float) -> PerformanceReport
                 "tokens_per_s_per_user": p.tokens_per_s_per_user,
                 "low_output_tokens_per_s": p.low_output_tokens_per_s * lo,
                 "high_output_tokens_per_s": p.high_output_tokens_per_s * hi,
-                "ttft_s": None,
+                "ttft_s": p.ttft_s,
             },
             _WIDENED_FIELDS,
         )

@@ -194,6 +194,7 @@ def test_the_band_is_wider_by_the_calibrated_amounts_when_extrapolated(cat, froz
         assert wide.low_output_tokens_per_s < narrow.low_output_tokens_per_s
         assert wide.high_output_tokens_per_s > narrow.high_output_tokens_per_s
         assert wide.output_tokens_per_s == narrow.output_tokens_per_s  # the estimate itself stays
+        assert wide.ttft_s == narrow.ttft_s is not None  # and every point keeps its TTFT
     assert (perf.tpot_s, perf.ttft_s) == (raw.tpot_s, raw.ttft_s)
 
 
@@ -294,6 +295,7 @@ def test_a_widened_band_equals_one_built_by_the_validating_constructors(cat):
             tokens_per_s_per_user=old.tokens_per_s_per_user,
             low_output_tokens_per_s=old.low_output_tokens_per_s * 0.75,
             high_output_tokens_per_s=old.high_output_tokens_per_s * 1.5,
+            ttft_s=old.ttft_s,
         )
         assert new == made and new.model_dump_json() == made.model_dump_json()
         assert new.model_fields_set == made.model_fields_set
