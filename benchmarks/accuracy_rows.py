@@ -80,7 +80,11 @@ MODELS = [
     (r"DeepSeek-R1-Distill-Qwen-(7|14|32)B", "deepseek-ai/DeepSeek-R1-Distill-Qwen-\\1B"),
     (r"DeepSeek-R1-Distill-Llama-(8|70)B", "deepseek-ai/DeepSeek-R1-Distill-Llama-\\1B"),
     (r"DeepSeek-R1", "deepseek-ai/DeepSeek-R1"),
+    (r"DeepSeek-V3\.1", "deepseek-ai/DeepSeek-V3.1"),
     (r"DeepSeek-V3", "deepseek-ai/DeepSeek-V3"),
+    (r"MiniMax-M2\.5", "MiniMaxAI/MiniMax-M2.5"),
+    (r"MiniMax-M2\b", "MiniMaxAI/MiniMax-M2"),
+    (r"Qwen3-Coder-480B-A35B", "Qwen/Qwen3-Coder-480B-A35B-Instruct"),
     (r"Qwen3-235B", "Qwen/Qwen3-235B-A22B"),
     # Qwen3-Coder-30B-A3B has Qwen3-30B-A3B's shapes (config.json: 48 layers, 128 experts, 8 active)
     (r"Qwen3-(Coder-)?30B-A3B", "Qwen/Qwen3-30B-A3B"),
