@@ -86,6 +86,7 @@ MODELS = [
     (r"MiniMax-M2\b", "MiniMaxAI/MiniMax-M2"),
     (r"Qwen3-Coder-480B-A35B", "Qwen/Qwen3-Coder-480B-A35B-Instruct"),
     (r"Qwen3-Next-80B-A3B", "Qwen/Qwen3-Next-80B-A3B-Instruct"),
+    (r"GLM-4\.6", "zai-org/GLM-4.6"),
     (r"Qwen3-235B", "Qwen/Qwen3-235B-A22B"),
     # Qwen3-Coder-30B-A3B has Qwen3-30B-A3B's shapes (config.json: 48 layers, 128 experts, 8 active)
     (r"Qwen3-(Coder-)?30B-A3B", "Qwen/Qwen3-30B-A3B"),
