@@ -80,7 +80,13 @@ MODELS = [
     (r"DeepSeek-R1-Distill-Qwen-(7|14|32)B", "deepseek-ai/DeepSeek-R1-Distill-Qwen-\\1B"),
     (r"DeepSeek-R1-Distill-Llama-(8|70)B", "deepseek-ai/DeepSeek-R1-Distill-Llama-\\1B"),
     (r"DeepSeek-R1", "deepseek-ai/DeepSeek-R1"),
+    (r"DeepSeek-V3\.1", "deepseek-ai/DeepSeek-V3.1"),
     (r"DeepSeek-V3", "deepseek-ai/DeepSeek-V3"),
+    (r"MiniMax-M2\.5", "MiniMaxAI/MiniMax-M2.5"),
+    (r"MiniMax-M2\b", "MiniMaxAI/MiniMax-M2"),
+    (r"Qwen3-Coder-480B-A35B", "Qwen/Qwen3-Coder-480B-A35B-Instruct"),
+    (r"Qwen3-Next-80B-A3B", "Qwen/Qwen3-Next-80B-A3B-Instruct"),
+    (r"GLM-4\.6", "zai-org/GLM-4.6"),
     (r"Qwen3-235B", "Qwen/Qwen3-235B-A22B"),
     # Qwen3-Coder-30B-A3B has Qwen3-30B-A3B's shapes (config.json: 48 layers, 128 experts, 8 active)
     (r"Qwen3-(Coder-)?30B-A3B", "Qwen/Qwen3-30B-A3B"),
@@ -140,6 +146,14 @@ BURST_EOS = re.compile(
     r"(?i)(all \d+ prompts sent at once|request rate inf).*(output length not fixed|stops on EOS)"
 )
 BURST_EOS_REASON = "output throughput of one burst with EOS-terminated outputs (set by the longest output)"
+# A burst with no concurrency cap (every request sent at once, concurrency "max"): its mean TTFT averages
+# the wait of the requests queued behind the running batch, which depends on how many were sent and how
+# the batch drains; the model's TTFT is one request's prefill in a full batch, with no queue. gpustack's
+# gpt-oss-120b on one A100: mean TTFT 61.91 ms at concurrency 4 (M928), 25,919 ms when all 1,000 ShareGPT
+# prompts arrive at once (M898), same server. The same runs' TPOT rows stay.
+BURST_TTFT_REASON = (
+    "TTFT of a burst with no concurrency cap (requests wait in the queue behind the running batch)"
+)
 # llama.cpp's Vulkan backend runs prompt matmuls in its own shaders (cooperative-matrix or plain), not
 # the CUDA/ROCm matrix-core GEMMs the model times: on an RX 7900 XTX its pp512 is 1,029 tokens/s against
 # ROCm's 3,785 on the same card (M752, M756), and ~490 with cooperative matrices on (the same README).
@@ -329,6 +343,8 @@ def build_case(row: dict[str, str], catalog: Catalog) -> Case | str:
         concurrency = batch
     if metric in ("decode_tokens_per_s", "prefill_tokens_per_s", "ttft_first_token_latency"):
         concurrency = 1
+    if concurrency == "max" and metric.endswith("ttft_ms"):
+        return BURST_TTFT_REASON
     try:
         plan = quick_plan(
             model=model,

@@ -6,7 +6,14 @@ from __future__ import annotations
 import csv
 
 from benchmarks.accuracy import GDDR_MEMORY_MAX, PARAMS
-from benchmarks.accuracy_rows import BURST_EOS_REASON, VULKAN_PREFILL_REASON, Case, build_case, read_rows
+from benchmarks.accuracy_rows import (
+    BURST_EOS_REASON,
+    BURST_TTFT_REASON,
+    VULKAN_PREFILL_REASON,
+    Case,
+    build_case,
+    read_rows,
+)
 from gpuplanner import paths
 from gpuplanner.core.calibration import load_calibration
 from gpuplanner.core.catalog import default_catalog
@@ -63,6 +70,23 @@ def test_llamacpp_rows_carry_their_build() -> None:
     assert llamacpp_build("llama.cpp (CUDA, LLAMA_CUBLAS build; llama-bench)") == "b3000"
     assert llamacpp_build("llama.cpp (HIP/ROCm, 2026 master) (llama-bench)") is None
     assert version_key("b3000") < version_key("b3216") < version_key("b9893")
+
+
+def test_ttft_of_an_uncapped_burst_is_queueing_and_left_out_but_its_tpot_stays() -> None:
+    """gpustack's gpt-oss-120b on one A100 (performance-lab/gpt-oss-120b/a100.md), one vLLM server: mean
+    TTFT 61.91 ms with at most 4 ShareGPT requests in flight (M928) and 25,919 ms when all 1,000 arrive
+    at once (M898). The burst's mean is the wait behind the running batch, which the model's TTFT (one
+    request's prefill) does not hold; so that row is left out, and the burst's TPOT row and the capped
+    run's TTFT row stay."""
+    rows, cat = _rows(), default_catalog()
+    burst, capped = rows["M898"], rows["M928"]
+    assert burst["metric"] == capped["metric"] == "mean_ttft_ms" and burst["batch"] == ""
+    assert float(burst["value"]) > 100 * float(capped["value"])
+    assert build_case(burst, cat) == BURST_TTFT_REASON
+    assert isinstance(build_case(capped, cat), Case)
+    tpot = build_case(rows["M899"], cat)
+    assert isinstance(tpot, Case) and tpot.metric == "mean_tpot_ms"
+    assert tpot.plan.workload.concurrency == "max"
 
 
 def test_vulkan_prompt_rows_are_not_judged_as_cuda_or_rocm_but_its_decode_rows_are() -> None:
