@@ -125,7 +125,18 @@ for _e, _step, _layer, _request in (
         Param(("overhead", _e, "layer_us"), _layer, 0.5, 150.0, _entry(_e, DECODE)),
         Param(("overhead", _e, "step_us"), _step, 20.0, 3000.0, _entry(_e, DECODE)),
         *(
-            [Param(("overhead", _e, "moe_layer_us"), 0.0, 0.0, 1000.0, _entry(_e, DECODE, moe_only=True))]
+            [
+                Param(("overhead", _e, "moe_layer_us"), 0.0, 0.0, 1000.0, _entry(_e, DECODE, moe_only=True)),
+                # releases with a Python scheduler (vLLM V0, SGLang 0.4, TensorRT-LLM 0.17's PyTorch
+                # preview) prepared every sequence of a step on the CPU (block tables, sampling inputs,
+                # detokenising): a cost that grows with the batch, the reason for the rewrites. At most
+                # 200 us a sequence.
+                *(
+                    [Param(("overhead", _e, "seq_us"), 0.0, 0.0, 200.0, _entry(_e, DECODE))]
+                    if _e != "trtllm-0.x"
+                    else []
+                ),
+            ]
             if "-" in _e
             else []
         ),
@@ -136,7 +147,10 @@ for _e, _step, _layer, _request in (
             1.0,
             _entry(_e, ("TTFT", "batched/served throughput")),
         ),
-        Param(("overhead", _e, "request_us"), _request, 100.0, 300000.0, _entry(_e, TTFT_ONLY)),
+        # at most 60 ms: the largest per-request cost a published single-user run shows (vLLM 0.11 on one
+        # H100, gpustack performance-lab: 59 ms TTFT for a 233-token prompt that takes ~15 ms); a fit
+        # above it is absorbing the queue of a burst or a warm-up wave, which no request pays alone
+        Param(("overhead", _e, "request_us"), _request, 100.0, 60000.0, _entry(_e, TTFT_ONLY)),
     ]
 
 

@@ -102,28 +102,44 @@ def test_expert_parallel_beats_tensor_parallel_for_large_moe_under_load(model: s
 
 # The releases the reports used (early 2025): vLLM 0.7.3 and SGLang 0.4.3. SGLang 0.4's costs come from
 # dstack's runs at 3,200-token prompts (rows M323-M332), none of the figures below.
-@pytest.mark.parametrize(("engine", "version"), [("vllm", "0.7.3"), ("sglang", "0.4.3")])
-def test_deepseek_r1_on_8_h200_matches_public_reports_within_1_5x(engine: str, version: str) -> None:
+_SIXTY_FOUR_VLLM = pytest.mark.xfail(
+    strict=True,
+    reason="refitted on 444 rows, vLLM 0.7's costs put 64 users at 15.8 tok/s each, 1.58x the summarised "
+    "report; dstack's measured vLLM 0.7.4 runs on 8 x H200 (M333-M337) have 39 tok/s per user at 4 users "
+    "and 14 at 128, so the report and the measurements disagree here (issue 11 stays open on it)",
+)
+
+
+@pytest.mark.parametrize(
+    ("engine", "version", "users", "reported"),
+    [
+        ("vllm", "0.7.3", 1, 33.0),
+        ("vllm", "0.7.3", 16, 20.0),
+        pytest.param("vllm", "0.7.3", 64, 10.0, marks=_SIXTY_FOUR_VLLM),
+        ("sglang", "0.4.3", 1, 33.0),
+        ("sglang", "0.4.3", 16, 20.0),
+        ("sglang", "0.4.3", 64, 10.0),
+    ],
+)
+def test_deepseek_r1_on_8_h200_matches_public_reports_within_1_5x(
+    engine: str, version: str, users: int, reported: float
+) -> None:
     """DeepSeek-R1 FP8 on 8 x H200 with the early-2025 engines: deepseek-ai/DeepSeek-R1 issue #507 and
     SGLang write-ups report about 33, 20 and 10 tokens/s per user at 1, 16 and 64 users (as summarised
     in gpuplanner issue 11). The model must land within a factor of 1.5 of each."""
-    for users, reported in ((1, 33.0), (16, 20.0), (64, 10.0)):
-        plan = quick_plan(
-            model="deepseek-ai/DeepSeek-R1",
-            gpu="h200-sxm",
-            tp=8,
-            weights="fp8",
-            engine=engine,
-            concurrency=users,
-            input_tokens=1000,
-            output_tokens=1000,
-        )
-        perf = evaluate(_with_version(plan, version)).performance
-        assert perf is not None
-        assert reported / 1.5 <= perf.tokens_per_s_per_user <= reported * 1.5, (
-            users,
-            perf.tokens_per_s_per_user,
-        )
+    plan = quick_plan(
+        model="deepseek-ai/DeepSeek-R1",
+        gpu="h200-sxm",
+        tp=8,
+        weights="fp8",
+        engine=engine,
+        concurrency=users,
+        input_tokens=1000,
+        output_tokens=1000,
+    )
+    perf = evaluate(_with_version(plan, version)).performance
+    assert perf is not None
+    assert reported / 1.5 <= perf.tokens_per_s_per_user <= reported * 1.5, (users, perf.tokens_per_s_per_user)
 
 
 def test_older_engine_releases_use_their_own_costs() -> None:
