@@ -4,6 +4,7 @@ crosshair on the throughput curve, the requested concurrency on the axis, words 
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 from PySide6.QtCore import QEvent, QPoint
 from PySide6.QtGui import QHelpEvent
@@ -59,7 +60,11 @@ def test_curve_points_carry_the_reports_own_speeds():
     last = perf.curve[-1]
     assert last.concurrency == perf.concurrency
     assert last.ttft_s == perf.ttft_s and last.output_tokens_per_s == perf.output_tokens_per_s
-    assert [p.ttft_s for p in perf.curve] == sorted(p.ttft_s for p in perf.curve)  # more users wait longer
+    # more users wait longer, but for the step where the engines' all-reduce switches from one shot to
+    # two (vLLM: at 256 KiB for 8 GPUs, 16 tokens of Llama 70B's 8,192-wide activations): a dip of <1%
+    ttfts = [p.ttft_s for p in perf.curve]
+    assert all(later > 0.99 * earlier for earlier, later in pairwise(ttfts))
+    assert ttfts[-1] > ttfts[0]
 
 
 def test_a_chart_tooltip_survives_the_views_own_tooltip_event(main_window, qtbot):
