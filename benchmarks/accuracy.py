@@ -354,7 +354,8 @@ def fit_param(
     # range first, then golden-section search in the valley of the scan's best point, so that a small
     # change elsewhere in the model does not send a constant to another valley.
     grid = [lo + (hi - lo) * i / (GRID_POINTS - 1) for i in range(GRID_POINTS)]
-    best = min(range(GRID_POINTS), key=lambda i: f(grid[i]))
+    scores = [f(x) for x in grid]
+    best = min(range(GRID_POINTS), key=scores.__getitem__)
     ratio = (math.sqrt(5) - 1) / 2
     a, b = grid[max(0, best - 1)], grid[min(GRID_POINTS - 1, best + 1)]
     c, d = b - ratio * (b - a), a + ratio * (b - a)
@@ -369,7 +370,7 @@ def fit_param(
             d = a + ratio * (b - a)
             fd = f(d)
     x = (a + b) / 2
-    if f(x) > f(grid[best]):
+    if f(x) > scores[best]:
         x = grid[best]
     return with_value(cal, param.path, math.exp(x) if log_scale else x)
 

@@ -112,7 +112,7 @@ class StageShape:
     custom_allreduce: bool = False  # the engine's own one/two-shot all-reduce inside an NVLink domain
     memory_scale: float = 1.0  # the user's own calibration of this GPU kind with this engine (decode)
     kv_read_factor: float = 1.0  # KV traffic over the cache read: the GQA group on pre-XQA TensorRT-LLM
-    tensor_scale: float = 1.0  # the engine's FP16-accumulate matmuls on a GeForce card (see fp16_accumulate_scale)
+    tensor_scale: float = 1.0  # FP16-accumulate matmuls on a GeForce card (see fp16_accumulate_scale)
     dequant_bpe: float = 0.0  # bytes per weight a prompt-size matmul first dequantises (read + FP16 write)
     bands: dict[str, tuple[Rates, RingFigures, RingFigures]] = field(default_factory=dict, compare=False)
     steps: dict[tuple[object, ...], StepTime] = field(default_factory=dict, compare=False)
@@ -162,6 +162,12 @@ class StepTime:
     @property
     def memory_s(self) -> float:
         return self.weights_s + self.kv_s
+
+    @property
+    def riding_s(self) -> float:
+        """A prefill step's marginal part when it rides along a decode step that reads the weights
+        anyway (continuous batching): its FLOPs and collectives, no weight reads."""
+        return self.compute_s + self.tp_comm_s + self.ep_comm_s
 
     busy_s: float = field(init=False)
     total_s: float = field(init=False)
@@ -298,7 +304,7 @@ def prefill_stage_time(
         size = min(chunk, prompt - done)
         step = stage_step(s, size, 1, done, size, band)
         if compute_only:
-            total += step.compute_s + step.tp_comm_s + step.ep_comm_s
+            total += step.riding_s
         else:
             total += step.total_s
         done += size

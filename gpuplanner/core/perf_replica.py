@@ -147,7 +147,7 @@ class Replica:
             return hit
         if together > 1:
             per_stage = [
-                _compute_s(stage_step(s, prompt * together, together, 0, prompt, band)) / together
+                stage_step(s, prompt * together, together, 0, prompt, band).riding_s / together
                 for s in self.stages
             ]
         else:
@@ -157,12 +157,6 @@ class Replica:
         seconds = max(per_stage) if self.pp > 1 else per_stage[0]
         self.memo[key] = seconds
         return seconds
-
-
-def _compute_s(step: StepTime) -> float:
-    """A prefill step's marginal part when it rides along a decode step that reads the weights anyway:
-    its FLOPs and collectives (as ``prefill_stage_time(..., compute_only=True)`` counts them)."""
-    return step.compute_s + step.tp_comm_s + step.ep_comm_s
 
 
 @dataclass(frozen=True)
