@@ -15,9 +15,12 @@ from gpuplanner.core.calibration import Band, Efficiency, GemmClass, MemoryClass
 from gpuplanner.core.specs import GpuSpec
 
 # When a GPU has no tensor cores for a dtype, the matmul runs in the next one up (weight-only
-# quantization dequantizes into it: FP8 weights on an A100 run as FP16 GEMMs).
+# quantization dequantizes into it: FP8 weights on an A100 run as FP16 GEMMs). FP4 weights on a GPU
+# without FP4 tensor cores (Hopper, Ampere) run weight-only with 16-bit activations, not FP8: vLLM's
+# MXFP4/NVFP4 Marlin kernels and the Triton matmul_ogs path gpt-oss uses on Hopper are W4A16 (vLLM
+# docs, "Quantization > supported hardware"; the gpt-oss recipe), as is TensorRT-LLM's Hopper MoE.
 _DTYPE_FALLBACK = {
-    "fp4": ("fp4", "fp8", "bf16", "fp16"),
+    "fp4": ("fp4", "bf16", "fp16"),
     "fp8": ("fp8", "bf16", "fp16"),
     "int8": ("int8", "fp8", "bf16", "fp16"),
     "bf16": ("bf16", "fp16"),

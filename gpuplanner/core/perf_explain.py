@@ -305,8 +305,11 @@ def link_traffic(
     return tuple(LinkTraffic.assemble_many(list(found.values()), set(_LINK_FIELDS)))
 
 
-def assumptions(r: ResolvedPlan, wanted: int, limit: int) -> tuple[str, ...]:
-    """The model's assumptions, in words a user can judge."""
+def assumptions(
+    r: ResolvedPlan, wanted: int, limit: int, budget: tuple[int, int, int] | None = None
+) -> tuple[str, ...]:
+    """The model's assumptions, in words a user can judge. ``budget``: (sequences a replica decodes at
+    once, its users, its batched-token budget) when the budget keeps some of them waiting."""
     notes = [
         "Decode step = max(memory time, compute time) + launch overhead + collectives; "
         "memory and compute overlap fully, collectives do not overlap with either.",
@@ -315,8 +318,16 @@ def assumptions(r: ResolvedPlan, wanted: int, limit: int) -> tuple[str, ...]:
         "Continuous batching: prompts are chunked by max_num_batched_tokens and ride along decode steps; "
         "KV cache read at the mean length (input + output/2) of every sequence.",
         "Concurrency is spread evenly over the data-parallel replicas; replicas do not share work.",
-        "TTFT is the prompt's prefill plus, under load, one decode step per chunk; no queueing for a free slot.",
+        "TTFT is the prompt's prefill plus, under load, one decode step per chunk; requests queue only when "
+        "the step's batched-token budget is full.",
     ]
+    if budget is not None:
+        run, users, chunk = budget
+        notes.append(
+            f"Each step's budget of {chunk:,} batched tokens holds {run:,} of a replica's {users:,} sequences "
+            "decoding together with the prompts that start beside them; the others wait for room, "
+            "and their wait is part of TTFT."
+        )
     if r.model.moe is not None:
         notes.append(
             "MoE: each step reads the experts some token of the batch picks, E·(1−(1−k/E)^B), "

@@ -191,10 +191,38 @@ def test_users_in_a_closed_loop_hold_their_place_for_their_ttft() -> None:
 
     full = evaluate(plan.model_copy(update={"workload": Workload(concurrency="max", **work)})).performance
     assert full is not None
-    n = full.concurrency
+    # vLLM V1's default budget on an 80 GB card: 8,192 batched tokens a step (EngineArgs defaults for the
+    # OpenAI server); a step holds every decoding sequence's token plus the prompts that start in it
+    n = min(full.concurrency, 8192 * 8 // (100 + 8))
     closed = n * full.output_tokens / (full.ttft_s + (full.output_tokens - 1) * full.tpot_s)
     assert full.output_tokens_per_s == pytest.approx(n / full.tpot_s, rel=0.02)
     assert abs(closed / full.output_tokens_per_s - 1) > 0.05  # not the closed loop's figure
+
+
+def test_a_full_step_budget_makes_requests_queue_not_every_token_slower() -> None:
+    """vLLM and SGLang schedule the running sequences' decode tokens first and fill the rest of a step's
+    batched-token budget (vLLM V1: 8,192 on an 80 GB card) with prompts. With 128-token prompts and
+    4-token answers every request brings 128 prompt tokens per 4 steps, so at most
+    8192 * 4 / 132 = 248 sequences decode at once; more users wait in the queue: their time per output
+    token stops growing and the wait lands on TTFT (gpustack's performance lab, vLLM 0.11 on 8 x A100,
+    1,000 such requests at once: mean TPOT 155 ms, mean TTFT 12.8 s). By Little's law each of n users'
+    requests takes n x 4 / throughput, of which 3 tokens are decode steps."""
+    work = {"input_tokens": 128, "output_tokens": 4}
+    base = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1, **work)
+    runs = {}
+    for users in (248, 400, 800):
+        plan = base.model_copy(update={"workload": Workload(concurrency=users, **work)})
+        runs[users] = evaluate(plan).performance
+    at_cap, over, far = runs[248], runs[400], runs[800]
+    assert at_cap is not None and over is not None and far is not None
+    assert over.tpot_s == pytest.approx(at_cap.tpot_s, rel=1e-9)
+    assert far.tpot_s == pytest.approx(at_cap.tpot_s, rel=1e-9)
+    assert far.output_tokens_per_s == pytest.approx(at_cap.output_tokens_per_s, rel=1e-9)
+    for users, perf in ((400, over), (800, far)):
+        life = users * 4 / perf.output_tokens_per_s
+        assert perf.ttft_s == pytest.approx(life - 3 * perf.tpot_s, rel=1e-6)
+    assert far.ttft_s > 2 * over.ttft_s > 2 * at_cap.ttft_s
+    assert any("248 of a replica's 800" in note for note in far.assumptions)
 
 
 def _trtllm_llama70b(version: str, gpus: int, users: int) -> Plan:
@@ -364,3 +392,18 @@ def test_enforce_eager_costs_every_layer_its_python_launches() -> None:
     graphs, launched = evaluate(plan).performance, evaluate(eager).performance
     assert graphs is not None and launched is not None
     assert launched.tpot_s - graphs.tpot_s == pytest.approx(28 * eager_us * 1e-6, rel=1e-6)
+
+
+@pytest.mark.parametrize(("gpu", "dtype"), [("h100-sxm", "BF16"), ("a100-80gb-sxm", "BF16"), ("b200", "FP4")])
+def test_fp4_weights_without_fp4_tensor_cores_run_16_bit_matmuls(gpu: str, dtype: str) -> None:
+    """gpt-oss ships its experts in MXFP4. Blackwell multiplies FP4 natively; Hopper and Ampere have no FP4
+    tensor cores and the engines run those weights as W4A16 (vLLM's Marlin MXFP4 kernels and the Triton
+    matmul_ogs path of the gpt-oss recipe dequantise into BF16 with BF16 activations), not at the FP8
+    rate a Hopper card also has."""
+    plan = quick_plan(
+        model="openai/gpt-oss-120b", gpu=gpu, tp=1, weights="mxfp4", concurrency=64, input_tokens=2000,
+        output_tokens=200,
+    )
+    perf = evaluate(plan).performance
+    assert perf is not None
+    assert f"({dtype}) in matmuls" in perf.prefill_bottleneck
