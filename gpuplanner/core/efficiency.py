@@ -125,7 +125,7 @@ class Rates:
     vector_flops: float = 0.0  # what a GEMV-like kernel reaches on the CUDA cores
     tile_tokens: int = 1
 
-    def flops(self, m: float, n: float, k: float, kernels: float = 1.0) -> float:
+    def flops(self, m: float, n: float, k: float, kernels: float = 1.0, groups: float = 1.0) -> float:
         """Achievable FLOP/s of an ``m x k`` by ``k x n`` matmul (see :func:`tensor_flops`).
 
         A skinny matmul (``m`` below one tensor-core tile of rows) pays for a whole tile, so its rate
@@ -134,9 +134,12 @@ class Rates:
         At one token that makes a matmul bound by reading its weights, as measured; the tile curve
         takes over smoothly as the batch grows. ``kernels`` is the engine's tensor-core GEMMs against
         cuBLASLt's (the calibration's ``gemm_efficiency``); it does not touch the GEMV path.
+        ``groups``: how many such matmuls one grouped launch runs (a fused-MoE kernel multiplies every
+        expert the step touches at once): the launch's size is their work together, while each still
+        wastes the rows of its tiles it does not fill.
         """
         rows = max(m, float(self.tile_tokens))
-        size = (rows * max(n, 1.0) * max(k, 1.0)) ** (1 / 3)
+        size = (rows * max(groups, 1.0) * max(n, 1.0) * max(k, 1.0)) ** (1 / 3)
         x = (size / self.half_size) ** self.exponent
         tensor = self.peak_flops * self.peak_fraction * x / (1 + x) * min(1.0, max(m, 1.0) / rows) * kernels
         return max(tensor, self.vector_flops)

@@ -242,7 +242,9 @@ def _stage_step(
         # experts are whole on a GPU under EP, sliced by TP otherwise: thin slices make small GEMMs
         width = moe.expert_intermediate_size / max(1, s.tp // s.ep)
         expert_flops = 2 * k * sums.expert_each_total / split * tokens * group
-        expert_gemm_s = expert_flops / rate.flops(per_expert, width, m.hidden_size, kernels)
+        # one fused launch multiplies every touched expert of the GPU (its e / ep experts, sliced by TP)
+        local = touched * e / max(1, s.ep)
+        expert_gemm_s = expert_flops / rate.flops(per_expert, width, m.hidden_size, kernels, local)
         read = (
             table.moe.expert_read_efficiency_amd
             if s.gpu.vendor == "AMD"
