@@ -189,6 +189,15 @@ PARAMS += [
         500.0,
         lambda c, r: r.model.moe is not None and c.family in DECODE and _current(r),
     ),
+    # fused-MoE grouped GEMMs (Triton fused_moe, DeepGEMM, CUTLASS grouped) against cuBLASLt's dense
+    # ones: learnt from MoE prompt and batched rows of today's releases, every vendor
+    Param(
+        ("moe", "expert_gemm_efficiency"),
+        1.0,
+        0.1,
+        1.0,
+        lambda c, r: r.model.moe is not None and c.family != "single-stream decode" and _current(r),
+    ),
     Param(("moe", "expert_read_efficiency"), 1.0, 0.3, 1.0, _moe(False)),
     Param(("moe", "expert_read_efficiency_amd"), 1.0, 0.3, 1.0, _moe(True)),
 ]

@@ -196,6 +196,7 @@ class Case:
     measured: float
     family: str
     n_gpus: int
+    prompts: int | None = None  # requests a closed-loop benchmark sent in all (its first wave is ``batch``)
 
     @property
     def id(self) -> str:
@@ -223,12 +224,40 @@ class Case:
             return perf.output_tokens_per_s * (w.input_tokens + w.output_tokens) / w.output_tokens
         if metric.endswith(("tpot_ms", "itl_ms")):
             return perf.tpot_s * 1e3
+        if metric == "mean_ttft_ms" and self.first_wave(perf.concurrency):
+            # a closed-loop benchmark starts with all its users' prompts at once: the mean over its
+            # requests is that first wave's mean TTFT for ``concurrency`` of them, steady TTFT after
+            n, total = perf.concurrency, self.prompts or 0
+            burst = perf.ttft_burst_s if perf.ttft_burst_s is not None else perf.ttft_s
+            return (n * burst + (total - n) * perf.ttft_s) / total * 1e3
         if metric.endswith("ttft_ms") or metric == "ttft_first_token_latency":
             return perf.ttft_s * 1e3
         if metric.startswith("e2e_latency"):
             seconds = perf.ttft_s + (w.output_tokens - 1) * perf.tpot_s
             return seconds * (1e3 if metric.endswith("_ms") else 1.0)
         return None
+
+
+    def first_wave(self, concurrency: int) -> bool:
+        """Whether the benchmark sent more requests than users (so its mean counts a first wave)."""
+        w = self.plan.workload
+        return (
+            self.prompts is not None
+            and isinstance(w.concurrency, int)
+            and w.batching == "continuous"
+            and 1 < concurrency < self.prompts
+        )
+
+
+def prompts_from_notes(notes: str) -> int | None:
+    """How many requests a serving benchmark sent (``--num-prompts N``, or its count of successful
+    requests)."""
+    found = re.search(r"(?i)num[-_]prompts[= ](\d+)", notes) or re.search(
+        r"(?i)(\d+) successful requests|successful requests:? (\d+)", notes
+    )
+    if found is None:
+        return None
+    return int(next(g for g in found.groups() if g))
 
 
 def family_of(metric: str, concurrency: int | str) -> str:
@@ -388,4 +417,5 @@ def build_case(row: dict[str, str], catalog: Catalog) -> Case | str:
     value = float(row["value"])
     if row["unit"].strip() in ("ms",) and metric.endswith("_s"):
         value /= 1e3
-    return Case(row, plan, metric, value, family_of(metric, concurrency), n)
+    prompts = prompts_from_notes(row["notes"]) if isinstance(concurrency, int) else None
+    return Case(row, plan, metric, value, family_of(metric, concurrency), n, prompts)

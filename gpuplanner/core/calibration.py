@@ -117,6 +117,9 @@ class Moe(_Part):
     expert_read_efficiency: float = Field(gt=0, le=1, description="expert weight reads vs a dense stream")
     expert_read_efficiency_amd: float = Field(gt=0, le=1, description="the same with ROCm's MoE kernels")
     layer_us: float = Field(default=0.0, ge=0, description="per MoE layer per step: routing, top-k, permute")
+    expert_gemm_efficiency: float = Field(
+        default=1.0, gt=0, le=1, description="fused-MoE grouped GEMMs against cuBLASLt's dense GEMMs"
+    )
     rows: tuple[str, ...] = ()
     note: str = ""
 

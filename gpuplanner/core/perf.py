@@ -75,6 +75,25 @@ def _ttft(rep: Replica, n: int, isl: int, osl: int, band: Band, request_s: float
     return ttft
 
 
+def burst_ttft_s(replicas: list[Replica], n_total: int, isl: int, band: Band, request_s: float) -> float:
+    """Mean TTFT when all ``n_total`` users send a prompt at the same moment to idle replicas (a serving
+    benchmark's first wave, or everyone pressing enter together). The engine fills each step's
+    batched-token budget with whole prompts (``chunk // isl`` a step) and answers them step by step:
+    the k-th of a replica's prompts waits for the steps before its own. Longer prompts than the budget
+    run chunk after chunk, one after another."""
+    busiest, n, _ = max(_groups(replicas, n_total), key=lambda g: g[1])
+    n = max(n, 1)
+    if isl > busiest.chunk:
+        return request_s + busiest.prefill_s(isl, band) * (n + 1) / 2
+    per_step = max(1, min(n, busiest.chunk // max(isl, 1)))
+    full, rest = divmod(n, per_step)
+    step = busiest.batch_prefill_step_s(per_step, isl, band)
+    waited = per_step * step * full * (full + 1) / 2  # the j-th full step's prompts wait j steps
+    if rest:
+        waited += rest * (full * step + busiest.batch_prefill_step_s(rest, isl, band))
+    return request_s + waited / n
+
+
 def _groups(replicas: list[Replica], n_total: int) -> list[tuple[Replica, int, int]]:
     """(replica, its users, how many identical replicas): identical replicas are timed once.
 
@@ -268,6 +287,7 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
         step_split=step_split(replicas, shares, isl, osl, resolved.views),
         links=link_traffic(resolved, replicas, shares, isl, osl),
         curve=tuple(curve),
+        ttft_burst_s=burst_ttft_s(replicas, n_total, isl, "mid", request_s),
         saturation_concurrency=saturation(curve),
         assumptions=assumptions(resolved, wanted, limit, budget),
     )

@@ -244,7 +244,8 @@ def _stage_step(
         expert_flops = 2 * k * sums.expert_each_total / split * tokens * group
         # one fused launch multiplies every touched expert of the GPU (its e / ep experts, sliced by TP)
         local = touched * e / max(1, s.ep)
-        expert_gemm_s = expert_flops / rate.flops(per_expert, width, m.hidden_size, kernels, local)
+        grouped = kernels * table.moe.expert_gemm_efficiency
+        expert_gemm_s = expert_flops / rate.flops(per_expert, width, m.hidden_size, grouped, local)
         read = (
             table.moe.expert_read_efficiency_amd
             if s.gpu.vendor == "AMD"

@@ -274,6 +274,10 @@ class PerformanceReport(ReportPart):
     step_split: tuple[StepSplit, ...] = ()
     links: tuple[LinkTraffic, ...] = ()
     curve: tuple[CurvePoint, ...] = ()
+    ttft_burst_s: float | None = Field(
+        default=None,
+        description="mean TTFT when all the users send at once to idle replicas (a benchmark's first wave)",
+    )
     saturation_concurrency: int | None = Field(
         default=None, description="where adding users stops adding throughput"
     )

@@ -103,3 +103,25 @@ def test_vulkan_prompt_rows_are_not_judged_as_cuda_or_rocm_but_its_decode_rows_a
         case = build_case(rows[rid], cat)
         assert isinstance(case, Case), rid
         assert (case.plan.workload.input_tokens, case.plan.workload.output_tokens) == (1, 128)
+
+
+def test_a_closed_loop_benchmarks_mean_ttft_counts_its_first_wave() -> None:
+    """sgl-cookbook's DeepSeek-R1 runs on 8 x B200 sent 320 prompts through 64 places
+    (``--num-prompts 320 --max-concurrency 64``): the first 64 arrive together, so the published mean
+    TTFT (M862) is a fifth first wave and four fifths steady stream; the row is judged that way."""
+    from gpuplanner.core.evaluate import evaluate
+
+    rows, cat = _rows(), default_catalog()
+    case = build_case(rows["M862"], cat)
+    assert isinstance(case, Case)
+    assert case.prompts == 320
+    perf = evaluate(case.plan).performance
+    assert perf is not None and perf.ttft_burst_s is not None
+    assert case.first_wave(perf.concurrency)
+    expected = (64 * perf.ttft_burst_s + 256 * perf.ttft_s) / 320 * 1e3
+    assert case.predict(evaluate(case.plan)) == expected
+    # one user at a time: no wave
+    single = build_case(rows["M611"], cat)
+    assert isinstance(single, Case)
+    single_perf = evaluate(single.plan).performance
+    assert single_perf is not None and not single.first_wave(single_perf.concurrency)

@@ -424,3 +424,20 @@ def test_a_fused_moe_launch_is_sized_by_all_the_experts_it_multiplies() -> None:
     assert perf.bottleneck.startswith("memory bandwidth")
     split = perf.step_split[0]
     assert split.compute_s < 0.25 * split.memory_s
+
+
+def test_a_first_wave_of_prompts_is_answered_step_by_step() -> None:
+    """When every user sends at once (a serving benchmark's first requests, a class logging in), the
+    engine fills each step's batched-token budget with whole prompts: vLLM V1's 8,192 tokens hold
+    sixteen 512-token prompts. Sixteen users' prompts are all answered after one such step; with 32,
+    half wait for a second step, so the mean wait is 1.5 steps."""
+    work = {"input_tokens": 512, "output_tokens": 64}
+    base = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1, **work)
+    request_s = calibration().overhead_for("vllm").request_us * 1e-6
+    waits = {}
+    for users in (16, 32):
+        perf = evaluate(base.model_copy(update={"workload": Workload(concurrency=users, **work)})).performance
+        assert perf is not None and perf.ttft_burst_s is not None
+        waits[users] = perf.ttft_burst_s - request_s
+        assert perf.ttft_burst_s > perf.ttft_s  # a wave waits longer than one prompt in a steady stream
+    assert waits[32] == pytest.approx(1.5 * waits[16], rel=1e-9)
