@@ -109,6 +109,12 @@ _SIXTY_FOUR_VLLM = pytest.mark.xfail(
     "report; dstack's measured vLLM 0.7.4 runs on 8 x H200 (M333-M337) have 39 tok/s per user at 4 users "
     "and 14 at 128, so the report and the measurements disagree here (issue 11 stays open on it)",
 )
+_SIXTY_FOUR_SGLANG = pytest.mark.xfail(
+    strict=True,
+    reason="with fused-MoE launches sized by all their experts, SGLang 0.4's costs put 64 users at 15.7 "
+    "tok/s each, 1.57x the summarised report of 10; the same measurements as for vLLM (M333-M337: 39 tok/s "
+    "per user at 4 users, 14 at 128 on 8 x H200) put 64 users between the two (issue 11 stays open on it)",
+)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +125,7 @@ _SIXTY_FOUR_VLLM = pytest.mark.xfail(
         pytest.param("vllm", "0.7.3", 64, 10.0, marks=_SIXTY_FOUR_VLLM),
         ("sglang", "0.4.3", 1, 33.0),
         ("sglang", "0.4.3", 16, 20.0),
-        ("sglang", "0.4.3", 64, 10.0),
+        pytest.param("sglang", "0.4.3", 64, 10.0, marks=_SIXTY_FOUR_SGLANG),
     ],
 )
 def test_deepseek_r1_on_8_h200_matches_public_reports_within_1_5x(
@@ -180,24 +186,26 @@ def test_users_in_a_closed_loop_hold_their_place_for_their_ttft() -> None:
     published serving runs show this gap, e.g. sgl-cookbook docs/autoregressive Llama-3.1-70B on
     8 x A100, 16 users: 513 tok/s measured against 16 / 26.09 ms TPOT = 613 if no place ever waited.
     With more requests waiting than the engine takes (concurrency 'max'), a finished request's place
-    is taken at once: about one token per place per TPOT, whatever the TTFT (short prompts and answers
-    make the two differ by far more than the 2% tolerance)."""
-    work = {"input_tokens": 100, "output_tokens": 8}
-    plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1, concurrency=16, **work)
+    is taken at once: about one token per place per TPOT, whatever the TTFT (long prompts and short answers
+    make the two differ by far more than the 5% tolerance)."""
+    work = {"input_tokens": 2000, "output_tokens": 8}
+    plan = quick_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="h100-sxm", tp=1, concurrency=4, **work)
     perf = evaluate(plan).performance
     assert perf is not None
     life = perf.ttft_s + (perf.output_tokens - 1) * perf.tpot_s
-    assert perf.output_tokens_per_s == pytest.approx(16 * perf.output_tokens / life, rel=1e-9)
-    assert perf.output_tokens_per_s < 0.95 * 16 / perf.tpot_s  # short answers: the TTFT is a large share
+    assert perf.output_tokens_per_s == pytest.approx(4 * perf.output_tokens / life, rel=1e-9)
+    # long prompts, short answers: the TTFT is a large share of a request's life
+    assert perf.output_tokens_per_s < 0.95 * 4 / perf.tpot_s
 
     full = evaluate(plan.model_copy(update={"workload": Workload(concurrency="max", **work)})).performance
     assert full is not None
     # vLLM V1's default budget on an 80 GB card: 8,192 batched tokens a step (EngineArgs defaults for the
     # OpenAI server); a step holds every decoding sequence's token plus the prompts that start in it
-    n = min(full.concurrency, 8192 * 8 // (100 + 8))
+    n = min(full.concurrency, 8192 * 8 // (2000 + 8))
     closed = n * full.output_tokens / (full.ttft_s + (full.output_tokens - 1) * full.tpot_s)
-    assert full.output_tokens_per_s == pytest.approx(n / full.tpot_s, rel=0.02)
-    assert abs(closed / full.output_tokens_per_s - 1) > 0.05  # not the closed loop's figure
+    # one token a place a TPOT, less its own prompt's share of the steps (1 / n of the prompts)
+    assert full.output_tokens_per_s == pytest.approx(n / full.tpot_s, rel=0.05)
+    assert abs(closed / full.output_tokens_per_s - 1) > 0.1  # not the closed loop's figure
 
 
 def test_a_full_step_budget_makes_requests_queue_not_every_token_slower() -> None:
