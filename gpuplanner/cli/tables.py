@@ -116,6 +116,10 @@ def report_text(report: Report, plan: Plan) -> str:
             ),
             f"  decode bottleneck: {p.bottleneck}",
         ]
+        if p.concurrency > 1 and p.ttft_burst_s is not None:
+            out.append(
+                f"  all {p.concurrency} users at once (a first wave): mean TTFT {p.ttft_burst_s * 1000:,.0f} ms"
+            )
         if p.prefill_bottleneck:
             out.append(f"  prefill bottleneck: {p.prefill_bottleneck}")
         if coverage_line(p):

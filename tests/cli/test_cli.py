@@ -140,3 +140,13 @@ def test_import_model_with_missing_fields_names_them(tmp_path, capsys):
     assert main(["import-model", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "num_hidden_layers" in err and "Traceback" not in err
+
+
+def test_the_first_wave_ttft_is_in_the_json_and_the_table(capsys):
+    """With 32 users, the report also gives the mean TTFT when all of them send at once; it is never
+    below one prompt's TTFT in a steady stream."""
+    assert main([*QUICK, "--concurrency", "32", "--json"]) == 0
+    perf = json.loads(capsys.readouterr().out)["performance"]
+    assert perf["ttft_burst_s"] >= perf["ttft_s"]
+    assert main([*QUICK, "--concurrency", "32"]) == 0
+    assert "all 32 users at once (a first wave): mean TTFT" in capsys.readouterr().out
