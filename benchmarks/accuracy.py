@@ -74,10 +74,13 @@ def entry_of(r: ResolvedPlan) -> str:
 
 
 def _entry(
-    name: str, families: tuple[str, ...], moe_only: bool = False
+    name: str, families: tuple[str, ...], moe_only: bool = False, dense_only: bool = False
 ) -> Callable[[Case, ResolvedPlan], bool]:
     return lambda c, r: (
-        entry_of(r) == name and c.family in families and (not moe_only or r.model.moe is not None)
+        entry_of(r) == name
+        and c.family in families
+        and (not moe_only or r.model.moe is not None)
+        and (not dense_only or r.model.moe is None)
     )
 
 
@@ -140,12 +143,14 @@ for _e, _step, _layer, _request in (
             if "-" in _e
             else []
         ),
+        # the engine's dense GEMMs (cuBLAS, CUTLASS) from dense models' rows: a mixture-of-experts
+        # model's prompt time is mostly its fused-MoE kernels, which moe.expert_gemm_efficiency covers
         Param(
             ("overhead", _e, "gemm_efficiency"),
             1.0,
             0.25,
             1.0,
-            _entry(_e, ("TTFT", "batched/served throughput")),
+            _entry(_e, ("TTFT", "batched/served throughput"), dense_only=True),
         ),
         # at most 60 ms: the largest per-request cost a published single-user run shows (vLLM 0.11 on one
         # H100, gpustack performance-lab: 59 ms TTFT for a 233-token prompt that takes ~15 ms); a fit

@@ -70,7 +70,9 @@ def running(rep: Replica, n: int, isl: int, osl: int) -> int:
 def _ttft(rep: Replica, n: int, isl: int, osl: int, band: Band, request_s: float) -> float:
     ttft = rep.prefill_s(isl, band) + request_s
     if n > 1:
-        chunks = math.ceil(isl / rep.chunk)
+        # mixed: each chunk rides a decode step of the others; not mixed (SGLang): the prompt waits for
+        # the decode step in progress (half of one on average), then its chunks run first, back to back
+        chunks = math.ceil(isl / rep.chunk) if rep.mixed else 0.5
         ttft += chunks * rep.cycle(n - 1, isl + osl / 2, band).seconds
     return ttft
 

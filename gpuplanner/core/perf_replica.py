@@ -67,6 +67,7 @@ class Replica:
     key: tuple[object, ...]
     memo: dict[tuple[object, ...], object] = field(default_factory=dict)
     seq_overhead_s: float = 0.0  # per sequence in a decode step: scheduling, sampling, detokenising
+    mixed: bool = True  # prompt chunks share decode steps; False: they run as their own prefill batches
 
     @property
     def pp(self) -> int:
@@ -137,7 +138,9 @@ class Replica:
         batched-token budget (``chunk``), so their matmuls run as one batch of their tokens together,
         not one prompt at a time: what matters for mixture-of-experts models, whose experts each see
         ``k / E`` of those tokens (8 tokens an expert for a 256-token prompt of gpt-oss-120b, 64 when
-        eight prompts share a step)."""
+        eight prompts share a step). An engine that does not mix (``mixed`` False: SGLang) runs the
+        waiting prompts as a prefill batch of their own while decoding waits: each costs its share of
+        that whole forward pass (weights read, launches), not only its matmuls."""
         together = 1
         if per_step > 1 and prompt < self.chunk:
             together = max(1, min(round(per_step), self.chunk // max(prompt, 1)))
@@ -145,6 +148,14 @@ class Replica:
         hit = self.memo.get(key)
         if isinstance(hit, float):
             return hit
+        if not self.mixed:
+            seconds = (
+                self.batch_prefill_step_s(together, prompt, band) / together
+                if together > 1
+                else self.prefill_s(prompt, band)
+            )
+            self.memo[key] = seconds
+            return seconds
         if together > 1:
             per_stage = [
                 stage_step(s, prompt * together, together, 0, prompt, band).riding_s / together
@@ -410,6 +421,7 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
     step_s = (r.engine.step_overhead_us or overhead.step_us) * 1e-6
     seq_s = overhead.seq_us * 1e-6
     chunk = r.settings.max_num_batched_tokens
+    mixed = r.engine.mixes_prompts
     figures = _PlanFigures.of(r)
     rig, catalog = r.plan.rig, r.catalog
     moe_ep = r.model.moe is not None and r.ep > 1
@@ -449,6 +461,8 @@ def build_replicas(r: ResolvedPlan) -> Replicas:
                 built[frame.likeness] = hit
         stage_gpus = [list(gpus) for gpus in frame.stage_gpus]
         replicas.append(
-            Replica(rep, list(hit[0]), stage_gpus, list(frame.bounds), step_s, chunk, hit[1], hit[2], seq_s)
+            Replica(
+                rep, list(hit[0]), stage_gpus, list(frame.bounds), step_s, chunk, hit[1], hit[2], seq_s, mixed
+            )
         )
     return replicas

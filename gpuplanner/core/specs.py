@@ -380,6 +380,11 @@ class EngineProfile(Spec):
     )
     weight_precisions: tuple[str, ...] = Field(description="precision ids the engine loads")
     kv_precisions: tuple[str, ...]
+    mixes_prompts: bool = Field(
+        default=True,
+        description="prompt chunks run in the same forward pass as the decode tokens (vLLM, TensorRT-LLM, "
+        "llama.cpp); False: new prompts run as their own prefill batch while decoding waits (SGLang)",
+    )
     step_overhead_us: float = Field(default=0.0, ge=0, description="scheduler + launch cost per decode step")
     layer_overhead_us: float = Field(default=0.0, ge=0, description="kernel-launch cost per layer per step")
     defaults_by_gpu: tuple[GpuDefaults, ...] = Field(

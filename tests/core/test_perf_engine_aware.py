@@ -449,3 +449,27 @@ def test_a_first_wave_of_prompts_is_answered_step_by_step() -> None:
         waits[users] = perf.ttft_burst_s - request_s
         assert perf.ttft_burst_s > perf.ttft_s  # a wave waits longer than one prompt in a steady stream
     assert waits[32] == pytest.approx(1.5 * waits[16], rel=1e-9)
+
+
+def test_sglang_runs_new_prompts_as_their_own_prefill_batch() -> None:
+    """SGLang's scheduler runs waiting prompts as a prefill batch of their own before the next decode
+    step (``--enable-mixed-chunk`` is off by default, SGLang server arguments): a prompt costs the
+    others a whole forward pass (every weight read again), not only its matmuls riding along a decode
+    step as in vLLM. Its TTFT under load waits for the decode step in progress, not for one per chunk."""
+    from gpuplanner.core.perf_replica import build_replicas
+    from gpuplanner.core.resolve import resolve_plan
+
+    cat = default_catalog()
+    assert cat.engine("sglang").mixes_prompts is False
+    assert cat.engine("vllm").mixes_prompts is True
+    for engine, mixed in (("sglang", False), ("vllm", True)):
+        plan = quick_plan(model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", tp=8, engine=engine)
+        rep = build_replicas(resolve_plan(plan, cat))[0]
+        assert rep.mixed is mixed
+        alone = rep.prefill_s(64)
+        if mixed:
+            assert rep.prefill_marginal_s(64) < alone  # its matmuls only: the weights are read anyway
+        else:
+            assert rep.prefill_marginal_s(64) == alone
+            eight = rep.prefill_marginal_s(64, per_step=8)
+            assert eight == rep.batch_prefill_step_s(8, 64) / 8 < alone
