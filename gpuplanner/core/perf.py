@@ -62,7 +62,7 @@ def running(rep: Replica, n: int, isl: int, osl: int) -> int:
     start in it (``run / osl`` of ``isl`` tokens), and the engines schedule decodes first and fill the
     rest with prompts. Past ``chunk * osl / (isl + osl)`` a new prompt waits for room: the others queue
     (their wait is TTFT, not time per output token). 248 sequences for 128-token prompts and 4-token
-    outputs under vLLM's 8,192-token budget; 3,900 for 1,000 in and 1,000 out."""
+    outputs under vLLM's 8,192-token budget; 4,096 for 1,000 in and 1,000 out."""
     cap = rep.chunk * rep.pp * osl // max(isl + osl, 1)
     return max(1, min(n, cap))
 
@@ -268,7 +268,7 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
     shares = spread_over(n_total, len(replicas))
     busiest, n_busy, _ = max(_groups(replicas, n_total), key=lambda g: g[1])
     run = running(busiest, n_busy, isl, osl)
-    budget = (run, n_busy, busiest.chunk * busiest.pp) if run < n_busy and not static else None
+    budget = (run, n_busy, busiest.chunk) if run < n_busy and not static else None
     decode_limit = bottleneck(resolved, replicas, shares, isl, osl, wanted, limit)
     prefill_limit = prefill_bottleneck(replicas[0], isl)
     return PerformanceReport(
@@ -289,7 +289,8 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
         step_split=step_split(replicas, shares, isl, osl, resolved.views),
         links=link_traffic(resolved, replicas, shares, isl, osl),
         curve=tuple(curve),
-        ttft_burst_s=burst_ttft_s(replicas, n_total, isl, "mid", request_s),
+        # a static batch's TTFT already is everyone's prompts at once
+        ttft_burst_s=None if static else burst_ttft_s(replicas, n_total, isl, "mid", request_s),
         saturation_concurrency=saturation(curve),
         assumptions=assumptions(resolved, wanted, limit, budget),
     )
