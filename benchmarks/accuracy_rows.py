@@ -237,7 +237,6 @@ class Case:
             return seconds * (1e3 if metric.endswith("_ms") else 1.0)
         return None
 
-
     def first_wave(self, concurrency: int) -> bool:
         """Whether the benchmark sent more requests than users (so its mean counts a first wave)."""
         w = self.plan.workload

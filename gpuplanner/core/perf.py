@@ -77,13 +77,12 @@ def _ttft(rep: Replica, n: int, isl: int, osl: int, band: Band, request_s: float
     return ttft
 
 
-def burst_ttft_s(replicas: list[Replica], n_total: int, isl: int, band: Band, request_s: float) -> float:
-    """Mean TTFT when all ``n_total`` users send a prompt at the same moment to idle replicas (a serving
-    benchmark's first wave, or everyone pressing enter together). The engine fills each step's
-    batched-token budget with whole prompts (``chunk // isl`` a step) and answers them step by step:
-    the k-th of a replica's prompts waits for the steps before its own. Longer prompts than the budget
-    run chunk after chunk, one after another."""
-    busiest, n, _ = max(_groups(replicas, n_total), key=lambda g: g[1])
+def burst_ttft_s(busiest: Replica, n: int, isl: int, band: Band, request_s: float) -> float:
+    """Mean TTFT when all users send a prompt at the same moment to idle replicas (a serving
+    benchmark's first wave, or everyone pressing enter together), on the replica with the most of them
+    (``n``). The engine fills each step's batched-token budget with whole prompts (``chunk // isl`` a
+    step) and answers them step by step: the k-th prompt waits for the steps before its own. Longer
+    prompts than the budget run chunk after chunk, one after another."""
     n = max(n, 1)
     if isl > busiest.chunk:
         return request_s + busiest.prefill_s(isl, band) * (n + 1) / 2
@@ -94,6 +93,12 @@ def burst_ttft_s(replicas: list[Replica], n_total: int, isl: int, band: Band, re
     if rest:
         waited += rest * (full * step + busiest.batch_prefill_step_s(rest, isl, band))
     return request_s + waited / n
+
+
+def _busiest(groups: list[tuple[Replica, int, int]]) -> tuple[Replica, int]:
+    """The replica of :func:`_groups` with the most users, and how many."""
+    rep, n, _ = max(groups, key=lambda g: g[1])
+    return rep, n
 
 
 def _groups(replicas: list[Replica], n_total: int) -> list[tuple[Replica, int, int]]:
@@ -183,7 +188,7 @@ def speeds(
     them (see :func:`queued`)."""
     tpot, total = decode_speed(replicas, n_total, isl, osl, band, static, None if waiting else request_s)
     groups = _groups(replicas, n_total)
-    busiest, n_busy, _ = max(groups, key=lambda g: g[1])
+    busiest, n_busy = _busiest(groups)
     if static:
         ttft = static_prefill_s(busiest, n_busy, isl, band) + request_s
     else:
@@ -266,7 +271,7 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
     high = speeds(replicas, n_total, isl, osl, "high", request_s, static, waiting)
     curve = _curve(replicas, limit, isl, osl, static, request_s, waiting)
     shares = spread_over(n_total, len(replicas))
-    busiest, n_busy, _ = max(_groups(replicas, n_total), key=lambda g: g[1])
+    busiest, n_busy = _busiest(_groups(replicas, n_total))
     run = running(busiest, n_busy, isl, osl)
     budget = (run, n_busy, busiest.chunk) if run < n_busy and not static else None
     decode_limit = bottleneck(resolved, replicas, shares, isl, osl, wanted, limit)
@@ -290,7 +295,7 @@ def estimate_performance(resolved: ResolvedPlan, fit: FitResult) -> PerformanceR
         links=link_traffic(resolved, replicas, shares, isl, osl),
         curve=tuple(curve),
         # a static batch's TTFT already is everyone's prompts at once
-        ttft_burst_s=None if static else burst_ttft_s(replicas, n_total, isl, "mid", request_s),
+        ttft_burst_s=None if static else burst_ttft_s(busiest, n_busy, isl, "mid", request_s),
         saturation_concurrency=saturation(curve),
         assumptions=assumptions(resolved, wanted, limit, budget),
     )
